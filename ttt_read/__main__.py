@@ -1,0 +1,3 @@
+from ttt_read.cli import main
+
+main()

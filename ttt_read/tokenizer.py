@@ -1,0 +1,45 @@
+"""Byte-level BPE tokenizer with the special tokens the reading format relies on.
+
+Every text ttt-read reads or trains on uses the same markers, so a model meta-trained on
+`FILE` headers and `QUESTION`/`ANSWER` turns sees exactly that format at read time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+END_OF_TEXT = "<|endoftext|>"
+FILE = "<|file|>"
+QUESTION = "<|question|>"
+ANSWER = "<|answer|>"
+PAD = "<|pad|>"
+SPECIAL_TOKENS = [END_OF_TEXT, FILE, QUESTION, ANSWER, PAD]
+
+
+def file_header(relative_path: str) -> str:
+    """The line that introduces each file in a read text, so answers can point at files."""
+    return f"{FILE}{relative_path}\n"
+
+
+def load(path: Path):
+    from tokenizers import Tokenizer
+
+    return Tokenizer.from_file(str(path))
+
+
+def train(texts: Iterable[str], vocab_size: int):
+    """Train a byte-level BPE whose first ids are the special tokens."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer)
+    return tokenizer
