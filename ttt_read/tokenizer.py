@@ -43,3 +43,8 @@ def train(texts: Iterable[str], vocab_size: int):
     )
     tokenizer.train_from_iterator(texts, trainer)
     return tokenizer
+
+
+def qa_prompt(question: str) -> str:
+    """The turn format `ask` uses; meta-training on QA uses it too, then `answer + END_OF_TEXT`."""
+    return f"{QUESTION}{question.strip()}\n{ANSWER}"

@@ -1,0 +1,84 @@
+"""PyTorch reference implementations of the ops the reading loop spends its time in.
+
+These are the ground truth: the Triton kernels beside them are tested against them, the
+CPU path runs them directly, and they are written in plain differentiable torch ops so
+meta-training can take gradients of gradients through every one of them.
+
+Shapes follow the model: weights are stored `[in, out]` and may carry a leading batch
+dimension (one set of fast weights per sequence), so `x @ w` works for both.
+"""
+
+import torch
+import torch.nn.functional as F
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
+    """RMSNorm computed in fp32 whatever the input dtype."""
+    xf = x.float()
+    y = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
+    return (y * weight.float()).to(x.dtype)
+
+
+def swiglu(x: torch.Tensor, w1: torch.Tensor, w3: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+    """`w2(silu(x w1) * (x w3))`."""
+    return (F.silu(x @ w1) * (x @ w3)) @ w2
+
+
+def rope(x: torch.Tensor, positions: torch.Tensor, theta: float) -> torch.Tensor:
+    """Rotary embedding over the last dimension (rotate-half layout) at integer `positions`."""
+    half = x.shape[-1] // 2
+    freqs = theta ** (-torch.arange(half, device=x.device, dtype=torch.float32) / half)
+    angles = positions.to(torch.float32)[:, None] * freqs[None, :]
+    cos, sin = angles.cos(), angles.sin()
+    xf = x.float()
+    x1, x2 = xf[..., :half], xf[..., half:]
+    return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1).to(x.dtype)
+
+
+def window_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
+    """Attention of each chunk's queries over that chunk's key buffer.
+
+    q: [B, H, n, c, D] (RoPE applied); k, v: [B, H, n, W + c, D]; mask: bool, broadcastable
+    to [B, H, n, c, W + c], True where a query may look. Every query sees at least itself,
+    so no row is fully masked. Softmax in fp32.
+    """
+    scale = q.shape[-1] ** -0.5
+    scores = (q.float() @ k.float().transpose(-1, -2)) * scale
+    scores = scores.masked_fill(~mask, float("-inf"))
+    return (scores.softmax(dim=-1) @ v.float()).to(q.dtype)
+
+
+def linear_cross_entropy(
+    h: torch.Tensor, embedding: torch.Tensor, targets: torch.Tensor, ignore_index: int = -100
+) -> torch.Tensor:
+    """Per-token next-token loss through the tied embedding, logits in fp32.
+
+    h: [..., d]; embedding: [V, d]; targets: [...]. Ignored positions get loss 0.
+    """
+    logits = h.float() @ embedding.float().t()
+    flat = F.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]),
+        targets.reshape(-1),
+        ignore_index=ignore_index,
+        reduction="none",
+    )
+    return flat.view(targets.shape)
+
+
+def clipped_sgd(
+    weights: list[torch.Tensor], grads: list[torch.Tensor], lr: float | torch.Tensor
+) -> list[torch.Tensor]:
+    """One inner step `W - lr * g * min(1, 1/||g||)` with the norm taken per sequence.
+
+    Every tensor has a leading batch dimension; ||g|| is the global L2 norm over all fast
+    weights of one sequence. Written without host syncs so it can be graph-captured, and
+    differentiable (through the clip factor too) for meta-training.
+    """
+    squares = sum(g.float().pow(2).flatten(1).sum(1) for g in grads)
+    scale = lr * torch.clamp(squares.sqrt().clamp_min(1e-12).reciprocal(), max=1.0)
+    return [
+        w - (scale.view(-1, *[1] * (g.dim() - 1)) * g.float()).to(w.dtype)
+        for w, g in zip(weights, grads)
+    ]

@@ -1,0 +1,1 @@
+"""Bundled checkpoints. A package only so that `pip install .` ships the directories below."""

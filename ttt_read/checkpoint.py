@@ -1,0 +1,136 @@
+"""Finding, loading and saving base checkpoints (config + tokenizer + sharded safetensors).
+
+A checkpoint is a directory: `config.json`, `tokenizer.json`, `model-NNNNN.safetensors`
+shards and optionally `MODEL_CARD.md`. Bundled ones ship in the package (`models/`), user
+ones live in the data directory. Its identity, recorded in every snapshot, is the sha256
+of its shards, so a snapshot can tell when it is used with another base.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ttt_read.config import ModelConfig
+from ttt_read.errors import ExitCode, TTTReadError
+
+DEFAULT_MODEL = "default"
+SHARD_BYTES = 15 * 2**20  # every shard stays under the repository's 16 MiB per-file limit
+
+
+def bundled_dir() -> Path:
+    return Path(str(resources.files("ttt_read.models")))
+
+
+def user_dir() -> Path:
+    from ttt_read.dirs import data_dir
+
+    return data_dir() / "models"
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    name: str
+    path: Path
+    bundled: bool
+
+    @property
+    def config(self) -> ModelConfig:
+        return ModelConfig.load(self.path / "config.json")
+
+    def shards(self) -> list[Path]:
+        return sorted(self.path.glob("model-*.safetensors"))
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        for shard in self.shards():
+            with open(shard, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+        return digest.hexdigest()
+
+    def tokenizer_sha256(self) -> str:
+        return hashlib.sha256((self.path / "tokenizer.json").read_bytes()).hexdigest()
+
+
+def is_checkpoint(path: Path) -> bool:
+    return (path / "config.json").is_file() and any(path.glob("model-*.safetensors"))
+
+
+def available() -> list[CheckpointInfo]:
+    """Bundled checkpoints first, then the user's, each sorted by name."""
+    found = []
+    for root, bundled in ((bundled_dir(), True), (user_dir(), False)):
+        if root.is_dir():
+            found += [CheckpointInfo(p.name, p, bundled) for p in sorted(root.iterdir()) if is_checkpoint(p)]
+    return found
+
+
+def resolve(name_or_path: str | None) -> CheckpointInfo:
+    """A checkpoint by directory path or by name (user checkpoints shadow bundled ones)."""
+    name_or_path = name_or_path or os.environ.get("TTT_READ_MODEL") or DEFAULT_MODEL
+    path = Path(name_or_path).expanduser()
+    if is_checkpoint(path):
+        return CheckpointInfo(path.name, path.resolve(), False)
+    for info in reversed(available()):
+        if info.name == name_or_path:
+            return info
+    names = ", ".join(sorted({i.name for i in available()})) or "none"
+    raise TTTReadError(f"{name_or_path}: no such model (available: {names})", ExitCode.MODEL)
+
+
+def load(info: CheckpointInfo, device: str = "cpu", dtype=None):
+    """The model (eval mode, weights frozen) and its tokenizer."""
+    import torch
+    from safetensors.torch import load_file
+
+    from ttt_read import tokenizer as tok
+    from ttt_read.model import TTTModel
+
+    try:
+        cfg = info.config
+        state = {}
+        for shard in info.shards():
+            state.update(load_file(shard, device=str(device)))
+        with torch.device("meta"):
+            model = TTTModel(cfg)
+        model.load_state_dict(state, assign=True, strict=True)
+        tokenizer = tok.load(info.path / "tokenizer.json")
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as e:
+        raise TTTReadError(f"{info.path}: broken checkpoint: {_first_line(e)}", ExitCode.MODEL) from e
+    if dtype is not None:
+        model = model.to(dtype)
+    model.eval().requires_grad_(False)
+    return model, tokenizer
+
+
+def save(model, tokenizer, out_dir: Path, card: str | None = None) -> None:
+    """Write config, tokenizer and bf16-free shards (weights keep their dtype) < 16 MiB each."""
+    from safetensors.torch import save_file
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("model-*.safetensors"):
+        old.unlink()
+    shards, current, size = [], {}, 0
+    for name, tensor in model.state_dict().items():
+        nbytes = tensor.numel() * tensor.element_size()
+        if current and size + nbytes > SHARD_BYTES:
+            shards.append(current)
+            current, size = {}, 0
+        current[name] = tensor.detach().contiguous().cpu()
+        size += nbytes
+    shards.append(current)
+    for i, shard in enumerate(shards):
+        save_file(shard, out_dir / f"model-{i + 1:05d}.safetensors")
+    (out_dir / "config.json").write_text(model.cfg.to_json())
+    tokenizer.save(str(out_dir / "tokenizer.json"))
+    if card is not None:
+        (out_dir / "MODEL_CARD.md").write_text(card)
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -1,0 +1,208 @@
+"""The `ttt-read` command line.
+
+Only typer is imported at module load: torch, tokenizers and the model come in lazily
+inside each command, so `--help` and shell completion stay instant. Data goes to stdout,
+progress and errors to stderr; user errors end in one line and a documented exit code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ttt_read.errors import ExitCode, TTTReadError
+
+app = typer.Typer(
+    name="ttt-read",
+    help="Read a codebase, a text or a PDF into a language model's weights, then ask it.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Checkpoint name or directory (default: the bundled one).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+def _emit_json(payload: dict) -> None:
+    print(json.dumps({"schema_version": 1, **payload}, indent=2))
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files and directories to read.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Snapshot file to write (.mem).")],
+    model: ModelOpt = None,
+    device: DeviceOpt = "auto",
+    lr: Annotated[Optional[float], typer.Option(help="Reading learning rate (default: the checkpoint's).")] = None,
+    chunk: Annotated[Optional[int], typer.Option(help="Tokens per reading update (default: the checkpoint's).")] = None,
+    include: Annotated[list[str], typer.Option(help="Only read files matching this glob (repeatable).")] = [],
+    exclude: Annotated[list[str], typer.Option(help="Skip files matching this glob (repeatable).")] = [],
+    max_file_bytes: Annotated[int, typer.Option(help="Skip files larger than this.")] = 2_000_000,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing snapshot.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    as_json: JsonOpt = False,
+):
+    """Read PATHS into the model's fast weights and save them as a .mem snapshot."""
+    from ttt_read import engine
+    from ttt_read.progress import ReadProgress
+
+    if chunk is not None and chunk < 1:
+        raise TTTReadError(f"--chunk {chunk}: must be at least 1", ExitCode.USAGE)
+    settings = engine.ReadSettings(lr, chunk, include, exclude, max_file_bytes)
+    with ReadProgress(enabled=not quiet) as progress:
+        metadata = engine.ingest(paths, output, model, device, settings, force, on_progress=progress.update)
+    files = [e for e in metadata["manifest"] if "skipped" not in e]
+    skipped = [e for e in metadata["manifest"] if "skipped" in e]
+    if as_json:
+        _emit_json({"output": str(output), **metadata})
+        return
+    if not quiet:
+        for entry in skipped:
+            _err(f"skipped {entry['path']}: {entry['skipped']}")
+        _err(
+            f"read {len(files)} files, {metadata['tokens']:,} tokens in {metadata['read_seconds']:.1f}s "
+            f"(mean loss {metadata['mean_loss']:.3f}) -> {output}"
+        )
+
+
+def _generate(mem: Path, prompt_ids_of, model, device, max_tokens, temperature, top_p, seed, learn, stop_tokens):
+    from ttt_read import engine
+    from ttt_read.generate import generate, stream_text
+
+    memory = engine.open_memory(mem, model, device)
+    session = memory.session(learn=learn)
+    prompt = prompt_ids_of(memory.tokenizer)
+    stop = frozenset(memory.tokenizer.token_to_id(t) for t in stop_tokens)
+    ids = generate(session, prompt, max_tokens, temperature, top_p, seed, stop)
+    return memory, session, stream_text(memory.tokenizer, ids)
+
+
+@app.command(name="continue")
+def continue_(
+    mem: Annotated[Path, typer.Argument(help="Snapshot to continue from.")],
+    prompt: Annotated[str, typer.Argument(help="Text to continue.")],
+    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", help="Tokens to generate.")] = 200,
+    temperature: Annotated[float, typer.Option(help="0 for greedy.")] = 0.8,
+    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass.")] = 0.95,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    no_learn: Annotated[bool, typer.Option("--no-learn", help="Freeze the memory while generating.")] = False,
+    model: ModelOpt = None,
+    device: DeviceOpt = "auto",
+    as_json: JsonOpt = False,
+):
+    """Continue PROMPT from the memory in MEM, streaming to stdout."""
+    from ttt_read import tokenizer as tok
+
+    def prompt_ids(tokenizer):
+        return tokenizer.encode(prompt, add_special_tokens=False).ids
+
+    _, session, pieces = _generate(mem, prompt_ids, model, device, max_tokens, temperature, top_p, seed, not no_learn, [tok.END_OF_TEXT])
+    if as_json:
+        _emit_json({"prompt": prompt, "text": "".join(pieces), "updates": session.updates})
+        return
+    sys.stdout.write(prompt)
+    for piece in pieces:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+
+
+@app.command()
+def ask(
+    mem: Annotated[Path, typer.Argument(help="Snapshot to ask.")],
+    question: Annotated[str, typer.Argument(help="The question.")],
+    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", help="Longest answer, in tokens.")] = 128,
+    temperature: Annotated[float, typer.Option(help="0 for greedy.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    model: ModelOpt = None,
+    device: DeviceOpt = "auto",
+    as_json: JsonOpt = False,
+):
+    """Answer QUESTION from the memory in MEM."""
+    from ttt_read import tokenizer as tok
+
+    def prompt_ids(tokenizer):
+        return tokenizer.encode(tok.qa_prompt(question), add_special_tokens=False).ids
+
+    stops = [tok.END_OF_TEXT, tok.QUESTION, tok.FILE]
+    _, _, pieces = _generate(mem, prompt_ids, model, device, max_tokens, temperature, 1.0, seed, False, stops)
+    answer = "".join(pieces).strip()
+    if as_json:
+        _emit_json({"question": question, "answer": answer})
+    else:
+        print(answer)
+
+
+@app.command()
+def info(
+    mem: Annotated[Path, typer.Argument(help="Snapshot to describe.")],
+    as_json: JsonOpt = False,
+):
+    """Show a snapshot's metadata (reads no model)."""
+    from ttt_read import snapshot
+
+    metadata = snapshot.read_metadata(mem)
+    if as_json:
+        _emit_json({"path": str(mem), "bytes": mem.stat().st_size, **metadata})
+        return
+    files = [e for e in metadata["manifest"] if "skipped" not in e]
+    skipped = len(metadata["manifest"]) - len(files)
+    losses = metadata["chunk_losses"]
+    rows = [
+        ("snapshot", f"{mem} ({mem.stat().st_size / 2**20:.1f} MiB)"),
+        ("created", f"{metadata['created']} by ttt-read {metadata['tool_version']}"),
+        ("base model", f"{metadata['base']['name']} ({metadata['base']['sha256'][:12]})"),
+        ("sources", ", ".join(metadata["sources"])),
+        ("files", f"{len(files)} read, {skipped} skipped"),
+        ("tokens", f"{metadata['tokens']:,}"),
+        ("reading", ", ".join(f"{k}={v}" for k, v in metadata["reading"].items())),
+        ("loss", f"first chunk {losses[0]:.3f}, last chunk {losses[-1]:.3f}, mean {metadata['mean_loss']:.3f}" if losses else "-"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+@app.command()
+def models(as_json: JsonOpt = False):
+    """List the bundled and user checkpoints."""
+    from ttt_read import checkpoint
+
+    found = checkpoint.available()
+    entries = [
+        {"name": i.name, "path": str(i.path), "bundled": i.bundled, "parameters_mib": round(sum(s.stat().st_size for s in i.shards()) / 2**20, 1)}
+        for i in found
+    ]
+    if as_json:
+        _emit_json({"models": entries})
+        return
+    for e in entries:
+        print(f"{e['name']:<16} {'bundled' if e['bundled'] else 'user':<8} {e['parameters_mib']:>6} MiB  {e['path']}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    import click
+
+    try:
+        code = app(args=argv, prog_name="ttt-read", standalone_mode=False)
+    except TTTReadError as e:
+        _err(f"ttt-read: error: {e}")
+        code = e.code
+    except click.ClickException as e:
+        e.show()
+        code = ExitCode.USAGE
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        _err("ttt-read: interrupted; nothing was written")
+        code = ExitCode.INTERRUPTED
+    sys.exit(int(code or 0))

@@ -1,0 +1,132 @@
+"""What the commands do, without the command line: ingest to a snapshot, open one to talk to.
+
+Kept apart from `cli.py` so that the training and evaluation code, the tests and the
+benchmark drive exactly the same steps the user runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ttt_read import __version__, checkpoint, snapshot, sources
+from ttt_read import tokenizer as tok
+from ttt_read.errors import ExitCode, TTTReadError
+
+
+@dataclasses.dataclass
+class ReadSettings:
+    lr: float | None = None  # None: the checkpoint's meta-trained inner learning rate
+    chunk: int | None = None  # None: the checkpoint's chunk size
+    include: Sequence[str] = ()
+    exclude: Sequence[str] = ()
+    max_file_bytes: int = 2_000_000
+
+
+def pick_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise TTTReadError("--device cuda: no CUDA device is available", ExitCode.USAGE)
+    return device
+
+
+def tokenize(tokenizer, collection: sources.Collection) -> tuple[list[int], list[dict]]:
+    """One token stream for the whole collection, starting after an end-of-text marker as
+    training documents do, plus the manifest with each file's token count."""
+    ids = [tokenizer.token_to_id(tok.END_OF_TEXT)]
+    counts = {}
+    for f in collection.files:
+        text = tok.file_header(f.path) + f.text + ("" if f.text.endswith("\n") else "\n")
+        encoded = tokenizer.encode(text, add_special_tokens=False).ids
+        counts[f.path] = len(encoded)
+        ids += encoded
+    manifest = [{**entry, "tokens": counts[entry["path"]]} if "skipped" not in entry else entry for entry in collection.manifest()]
+    return ids, manifest
+
+
+def ingest(
+    paths: Sequence[Path],
+    out: Path,
+    model_name: str | None = None,
+    device: str = "auto",
+    settings: ReadSettings = ReadSettings(),
+    force: bool = False,
+    on_progress: Callable[[int, int, float], None] | None = None,
+) -> dict:
+    """Read `paths` into the fast weights and write the snapshot to `out`; return its metadata."""
+    import torch
+
+    from ttt_read.reading import read
+
+    snapshot.ensure_writable(out, force)
+    collection = sources.collect(paths, settings.include, settings.exclude, settings.max_file_bytes)
+    info = checkpoint.resolve(model_name)
+    device = pick_device(device)
+    model, tokenizer = checkpoint.load(info, device)
+    cfg = model.cfg
+    lr = cfg.inner_lr if settings.lr is None else settings.lr
+    chunk = settings.chunk or cfg.chunk
+    ids, manifest = tokenize(tokenizer, collection)
+    started = time.perf_counter()
+
+    def report(index: int, n_chunks: int, loss) -> None:
+        if on_progress is not None:
+            on_progress(min((index + 1) * chunk, len(ids) - 1), len(ids) - 1, float(loss[0]))
+
+    tokens = torch.tensor(ids, device=device).view(1, -1)
+    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
+        result = read(model, tokens, lr=lr, chunk=chunk, on_chunk=report)
+    seconds = time.perf_counter() - started
+    metadata = {
+        "base": {"name": info.name, "sha256": info.sha256()},
+        "tokenizer_sha256": info.tokenizer_sha256(),
+        "reading": {"lr": lr, "chunk": chunk, "window": cfg.window, "device": device},
+        "tool_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "sources": [str(p) for p in paths],
+        "manifest": manifest,
+        "tokens": len(ids),
+        "chunk_losses": [round(float(x), 4) for x in result.chunk_losses[0]],
+        "mean_loss": float(result.token_losses.mean()),
+        "skipped_updates": result.skipped_updates,
+        "read_seconds": round(seconds, 3),
+    }
+    fast = [w[0] for w in result.state.fast]
+    tail = ids[-cfg.window :]
+    snapshot.write_atomic(out, snapshot.encode(metadata, fast, tail), force)
+    return snapshot.read_metadata(out)
+
+
+@dataclasses.dataclass
+class Memory:
+    """A base model with a snapshot's fast weights, and the text position it left off at."""
+
+    model: object
+    tokenizer: object
+    snapshot: snapshot.Snapshot
+
+    def session(self, learn: bool = True, use_memory: bool = True):
+        from ttt_read.generate import Session
+
+        fast = [w.unsqueeze(0) for w in self.snapshot.fast] if use_memory else self.model.initial_fast_weights(1)
+        fast = [w.to(self.model.embed.weight.device) for w in fast]
+        session = Session(self.model, fast, lr=self.snapshot.metadata["reading"]["lr"], learn=learn)
+        session.context(self.snapshot.tail_tokens)
+        return session
+
+
+def open_memory(path: Path, model_name: str | None = None, device: str = "auto") -> Memory:
+    metadata = snapshot.read_metadata(path)
+    info = checkpoint.resolve(model_name or metadata.get("base", {}).get("name"))
+    snap = snapshot.load(path, base_sha256=info.sha256())
+    model, tokenizer = checkpoint.load(info, pick_device(device))
+    expected = [tuple(w.shape[1:]) for w in model.initial_fast_weights(1)]
+    if [tuple(w.shape) for w in snap.fast] != expected:
+        raise TTTReadError(f"{path}: fast weights do not fit model {info.name!r}", ExitCode.SNAPSHOT)
+    return Memory(model, tokenizer, snap)

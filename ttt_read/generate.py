@@ -1,0 +1,107 @@
+"""Continuing text from a memory: sliding KV caches, sampling, and learning while generating.
+
+A `Session` holds the fast weights and every layer's cache. Tokens fed to it (the prompt,
+then each sampled token) go through all blocks one call at a time; once b + 1 new tokens
+have gathered, the first b of them are read into the fast weights exactly as `ingest`
+reads a chunk, so a long conversation keeps learning as the paper's generation rule says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+
+from ttt_read.model import FastWeights, TTTModel
+from ttt_read.reading import learn_chunk
+
+
+class Session:
+    def __init__(self, model: TTTModel, fast: FastWeights, lr: float, learn: bool = True):
+        self.model, self.fast, self.lr, self.learn = model, fast, lr, learn
+        cfg = model.cfg
+        self.prefix_caches = model.empty_caches(1, cfg.n_layers - cfg.n_suffix)
+        self.suffix_caches = model.empty_caches(1, cfg.n_suffix)
+        self.pending: list[int] = []  # tokens fed since the last update
+        self.pending_caches = (self.prefix_caches, self.suffix_caches)  # caches before `pending`
+        self.updates = 0
+
+    @torch.no_grad()
+    def _forward(self, tokens: list[int]) -> torch.Tensor:
+        ids = torch.tensor(tokens, device=self.model.embed.weight.device).view(1, 1, -1)
+        x, self.prefix_caches = self.model.run_prefix(ids, self.prefix_caches, len(tokens))
+        h, self.suffix_caches = self.model.run_suffix(x, self.suffix_caches, len(tokens), self.fast)
+        return self.model.logits(h[0, 0, -1])
+
+    def context(self, tokens: list[int]) -> None:
+        """Fill the caches with text the fast weights already learned (a snapshot's tail)."""
+        if tokens:
+            self._forward(tokens)
+        self.pending_caches = (self.prefix_caches, self.suffix_caches)
+
+    def feed(self, tokens: list[int]) -> torch.Tensor:
+        """Feed new tokens; return the next-token logits after the last one."""
+        logits = self._forward(tokens)
+        if self.learn:
+            self.pending += tokens
+            chunk = self.model.cfg.chunk
+            while len(self.pending) > chunk:
+                self._learn(self.pending[: chunk + 1])
+                self.pending = self.pending[chunk:]
+        return logits
+
+    def _learn(self, window: list[int]) -> None:
+        ids = torch.tensor(window, device=self.model.embed.weight.device).view(1, 1, -1)
+        chunk = len(window) - 1
+        prefix_caches, suffix_caches = self.pending_caches
+        with torch.no_grad():
+            x, prefix_caches = self.model.run_prefix(ids[..., :-1], prefix_caches, chunk)
+        _, _, self.fast, suffix_caches, _ = learn_chunk(
+            self.model, x, ids[..., 1:], suffix_caches, self.fast, chunk, self.lr
+        )
+        self.pending_caches = (prefix_caches, suffix_caches)
+        self.updates += 1
+
+
+def sample(logits: torch.Tensor, temperature: float, top_p: float, generator: torch.Generator) -> int:
+    """Greedy at temperature 0, else nucleus sampling."""
+    if temperature <= 0:
+        return int(logits.argmax())
+    probs = (logits.float() / temperature).softmax(-1)
+    sorted_probs, order = probs.sort(descending=True)
+    keep = sorted_probs.cumsum(-1) - sorted_probs < top_p
+    sorted_probs = sorted_probs * keep
+    choice = torch.multinomial(sorted_probs / sorted_probs.sum(), 1, generator=generator)
+    return int(order[choice])
+
+
+def generate(
+    session: Session,
+    prompt: list[int],
+    max_tokens: int,
+    temperature: float = 0.8,
+    top_p: float = 0.95,
+    seed: int = 0,
+    stop: frozenset[int] = frozenset(),
+) -> Iterator[int]:
+    """Yield up to `max_tokens` sampled token ids, ending early at a stop token."""
+    generator = torch.Generator().manual_seed(seed)
+    logits = session.feed(prompt)
+    for _ in range(max_tokens):
+        token = sample(logits.cpu(), temperature, top_p, generator)
+        if token in stop:
+            return
+        yield token
+        logits = session.feed([token])
+
+
+def stream_text(tokenizer, ids: Iterator[int]) -> Iterator[str]:
+    """Decode incrementally, holding back bytes until they form whole characters."""
+    seen: list[int] = []
+    printed = 0
+    for token in ids:
+        seen.append(token)
+        text = tokenizer.decode(seen, skip_special_tokens=False)
+        if not text.endswith("\ufffd"):
+            yield text[printed:]
+            printed = len(text)

@@ -1,0 +1,43 @@
+"""Reading progress on stderr: a Rich bar on a terminal, nothing when piped or quiet."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+class ReadProgress:
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled and sys.stderr.isatty()
+        self._progress = None
+        self._task = None
+        self._started = time.perf_counter()
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(
+                TextColumn("reading"),
+                BarColumn(),
+                TextColumn("{task.completed:,}/{task.total:,} tokens"),
+                TextColumn("{task.fields[rate]:,.0f} tok/s"),
+                TextColumn("loss {task.fields[loss]:.3f}"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task("read", total=None, rate=0.0, loss=float("nan"))
+        return self
+
+    def update(self, done: int, total: int, loss: float) -> None:
+        if self._progress is not None:
+            rate = done / max(time.perf_counter() - self._started, 1e-9)
+            self._progress.update(self._task, completed=done, total=total, rate=rate, loss=loss)
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+        return False
