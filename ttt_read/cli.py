@@ -191,6 +191,111 @@ def models(as_json: JsonOpt = False):
         print(f"{e['name']:<16} {'bundled' if e['bundled'] else 'user':<8} {e['parameters_mib']:>6} MiB  {e['path']}")
 
 
+train_app = typer.Typer(help="Build a corpus, pretrain and meta-train a checkpoint.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+
+
+@train_app.command("corpus")
+def train_corpus(
+    sources: Annotated[list[str], typer.Argument(help="Directories to build from; prefix with code= or prose= to force the kind.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Corpus directory to write.")],
+    vocab: Annotated[int, typer.Option(help="Tokenizer vocabulary size.")] = 8192,
+    tokenizer: Annotated[Optional[Path], typer.Option(help="Use this tokenizer.json instead of training one.")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Stop adding documents past this many tokens.")] = None,
+    val_fraction: Annotated[float, typer.Option(help="Share of documents held out.")] = 0.05,
+    as_json: JsonOpt = False,
+):
+    """Turn directories into long tokenized training documents with a held-out split."""
+    from ttt_read.train.corpus import build_corpus
+
+    manifest = build_corpus(
+        [Path(s) for s in sources], output, vocab_size=vocab, tokenizer_path=tokenizer,
+        val_fraction=val_fraction, max_tokens=max_tokens, progress=_err,
+    )
+    if as_json:
+        _emit_json(manifest)
+
+
+@train_app.command("run")
+def train_run(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory; an existing one is resumed.")],
+    corpus: Annotated[Optional[Path], typer.Option(help="Corpus directory (new runs).")] = None,
+    mode: Annotated[str, typer.Option(help="pretrain or meta.")] = "pretrain",
+    init: Annotated[Optional[str], typer.Option(help="Start from this checkpoint (e.g. meta-train a pretrained one).")] = None,
+    model_config: Annotated[Optional[str], typer.Option(help="JSON object of model settings (new runs).")] = None,
+    seq_len: Annotated[int, typer.Option(help="Tokens per training sequence.")] = 4096,
+    batch: Annotated[int, typer.Option(help="Sequences per step and process.")] = 4,
+    steps: Annotated[int, typer.Option(help="Total optimizer steps.")] = 1000,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-3,
+    warmup: Annotated[int, typer.Option(help="Warmup steps.")] = 50,
+    seed: Annotated[int, typer.Option(help="Seed for weights and data.")] = 0,
+    save_every: Annotated[int, typer.Option(help="Steps between saved states.")] = 50,
+    max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps in this call.")] = None,
+    time_budget: Annotated[Optional[float], typer.Option(help="Stop and save after this many seconds.")] = None,
+):
+    """Pretrain or meta-train; resumable, and data-parallel under torchrun."""
+    from ttt_read.train.loop import TrainConfig, train
+
+    cfg = None
+    if not (run_dir / "train.json").exists():
+        if corpus is None:
+            raise TTTReadError(f"{run_dir}: a new run needs --corpus", ExitCode.USAGE)
+        cfg = TrainConfig(
+            corpus=str(corpus), mode=mode, init=init, model=json.loads(model_config or "{}"), seq_len=seq_len,
+            batch=batch, steps=steps, lr=lr, warmup=warmup, seed=seed, save_every=save_every,
+        )
+    record = train(run_dir, cfg, max_steps=max_steps, time_budget=time_budget)
+    _err(json.dumps(record))
+
+
+@train_app.command("export")
+def train_export(
+    run_dir: Annotated[Path, typer.Argument(help="Run directory to export.")],
+    output: Annotated[Path, typer.Argument(help="Checkpoint directory to write.")],
+    card: Annotated[Optional[Path], typer.Option(help="Model card (markdown) to include.")] = None,
+):
+    """Write a run's weights as a checkpoint directory (config, tokenizer, shards)."""
+    from ttt_read.train.loop import export
+
+    export(run_dir, output, card.read_text() if card else None)
+
+
+@app.command(name="eval")
+def eval_(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Documents to read (each path is one document).")] = None,
+    corpus: Annotated[Optional[Path], typer.Option(help="Evaluate on this corpus's held-out documents instead.")] = None,
+    model: ModelOpt = None,
+    baseline: Annotated[list[str], typer.Option(help="Another checkpoint to compare, reading on (repeatable).")] = [],
+    max_tokens: Annotated[int, typer.Option(help="Read at most this many tokens per document.")] = 65536,
+    min_tokens: Annotated[int, typer.Option(help="Skip documents shorter than this.")] = 0,
+    max_documents: Annotated[Optional[int], typer.Option(help="Evaluate at most this many documents.")] = None,
+    device: DeviceOpt = "auto",
+    plot: Annotated[Optional[Path], typer.Option(help="Also draw the curves to this PNG (needs matplotlib).")] = None,
+    as_json: JsonOpt = False,
+):
+    """Loss by position with reading off and on: does the memory help later tokens?"""
+    from ttt_read import checkpoint, engine
+    from ttt_read.evaluate import evaluate
+    from ttt_read.report import eval_table, plot_eval
+
+    info = checkpoint.resolve(model)
+    device = engine.pick_device(device)
+    main_model, tokenizer = checkpoint.load(info, device)
+    documents = engine.eval_documents(tokenizer, paths or [], corpus, max_tokens, min_tokens, max_documents)
+    settings = {f"{info.name} reading off": (main_model, 0.0), f"{info.name} reading on": (main_model, main_model.cfg.inner_lr)}
+    for other in baseline:
+        other_info = checkpoint.resolve(other)
+        other_model, _ = checkpoint.load(other_info, device)
+        settings[f"{other_info.name} reading on"] = (other_model, other_model.cfg.inner_lr)
+    result = evaluate(settings, documents)
+    if plot is not None:
+        plot_eval(result, plot)
+    if as_json:
+        _emit_json(result)
+    else:
+        eval_table(result)
+
+
 def main(argv: list[str] | None = None) -> None:
     import click
 

@@ -130,3 +130,20 @@ def open_memory(path: Path, model_name: str | None = None, device: str = "auto")
     if [tuple(w.shape) for w in snap.fast] != expected:
         raise TTTReadError(f"{path}: fast weights do not fit model {info.name!r}", ExitCode.SNAPSHOT)
     return Memory(model, tokenizer, snap)
+
+
+def eval_documents(tokenizer, paths, corpus, max_tokens: int, min_tokens: int, max_documents: int | None) -> list[list[int]]:
+    """Token documents to evaluate on: each given path read as `ingest` would, or a corpus's
+    held-out split; cut to `max_tokens`, shorter than `min_tokens` dropped."""
+    if corpus is not None:
+        from ttt_read.train.corpus import TokenCorpus
+
+        docs = [list(map(int, d[:max_tokens])) for d in TokenCorpus(corpus, "val").iter_documents()]
+    elif paths:
+        docs = [tokenize(tokenizer, sources.collect([p]))[0][:max_tokens] for p in paths]
+    else:
+        raise TTTReadError("eval: give PATHs or --corpus", ExitCode.USAGE)
+    docs = [d for d in docs if len(d) >= max(min_tokens, 2)][:max_documents]
+    if not docs:
+        raise TTTReadError(f"eval: no document has at least {max(min_tokens, 2)} tokens", ExitCode.INPUT)
+    return docs

@@ -1,0 +1,190 @@
+"""Pretraining and TTT-E2E meta-training: one resumable loop for both.
+
+`pretrain` fits the sliding-window model with its fast weights frozen at W_0 (reading off).
+`meta` reads every training sequence chunk by chunk exactly as `ingest` does and trains
+all parameters, W_0 included, on the mean pre-update chunk loss, with gradients flowing
+through every inner clipped-SGD step (second order) and through the carried caches.
+
+A run directory holds `train.json` (the configuration) and `state.pt` (weights, optimizer,
+step). Data is drawn from a generator seeded by (seed, step, rank), so a resumed run sees
+the same batches as an uninterrupted one and ends bit-identical. Under `torchrun` each
+rank draws its own batch and gradients are averaged with an all-reduce.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from ttt_read import checkpoint
+from ttt_read import tokenizer as tok
+from ttt_read.config import ModelConfig
+from ttt_read.model import TTTModel
+from ttt_read.reading import forward_losses, read
+from ttt_read.train.corpus import TokenCorpus
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    corpus: str  # a directory written by `ttt-read train corpus`
+    mode: str = "pretrain"  # "pretrain" or "meta"
+    model: dict = dataclasses.field(default_factory=dict)  # ModelConfig fields; vocab comes from the tokenizer
+    init: str | None = None  # checkpoint directory to start from (meta-train a pretrained model)
+    seq_len: int = 4096
+    batch: int = 4
+    steps: int = 1000
+    lr: float = 3e-3
+    min_lr_ratio: float = 0.1
+    warmup: int = 50
+    weight_decay: float = 0.1
+    grad_clip: float = 1.0
+    inner_lr: float = 1.0
+    inner_lr_warmup: float = 0.1  # fraction of steps over which the inner lr grows from 0.1x to 1x
+    seed: int = 0
+    save_every: int = 50
+    log_every: int = 10
+
+    def __post_init__(self):
+        if self.mode not in ("pretrain", "meta"):
+            raise ValueError(f"mode must be 'pretrain' or 'meta', not {self.mode!r}")
+
+    def learning_rate(self, step: int) -> float:
+        """Linear warmup, then cosine decay to `min_lr_ratio * lr`."""
+        if step < self.warmup:
+            return self.lr * (step + 1) / self.warmup
+        progress = (step - self.warmup) / max(1, self.steps - self.warmup)
+        return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    def inner_learning_rate(self, step: int) -> float:
+        ramp = min(1.0, step / max(1, self.inner_lr_warmup * self.steps))
+        return self.inner_lr * (0.1 + 0.9 * ramp)
+
+
+def _world() -> tuple[int, int]:
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _device(rank: int) -> torch.device:
+    if torch.cuda.is_available():
+        torch.cuda.set_device(rank % torch.cuda.device_count())
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def build_model(cfg: TrainConfig, device: torch.device) -> TTTModel:
+    if cfg.init:
+        model, _ = checkpoint.load(checkpoint.resolve(cfg.init), str(device))
+        return model.train().requires_grad_(True)
+    tokenizer = tok.load(Path(cfg.corpus) / "tokenizer.json")
+    torch.manual_seed(cfg.seed)
+    return TTTModel(ModelConfig(vocab_size=tokenizer.get_vocab_size(), **cfg.model)).to(device)
+
+
+def make_optimizer(model: TTTModel, cfg: TrainConfig) -> torch.optim.AdamW:
+    """AdamW(0.9, 0.95); no weight decay on norm gains (1-D parameters)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=False)
+
+
+def batch_tokens(corpus: TokenCorpus, cfg: TrainConfig, step: int, rank: int) -> torch.Tensor:
+    rng = np.random.default_rng([cfg.seed, step, rank])
+    return torch.from_numpy(np.stack([corpus.sample(rng, cfg.seq_len) for _ in range(cfg.batch)]).astype(np.int64))
+
+
+def step_loss(model: TTTModel, tokens: torch.Tensor, cfg: TrainConfig, step: int) -> torch.Tensor:
+    if cfg.mode == "pretrain":
+        return forward_losses(model, tokens).mean()
+    return read(model, tokens, lr=cfg.inner_learning_rate(step), create_graph=True).chunk_losses.mean()
+
+
+def train(run_dir: Path, cfg: TrainConfig | None = None, max_steps: int | None = None, time_budget: float | None = None) -> dict:
+    """Train until `cfg.steps`, `max_steps` more steps, or `time_budget` seconds; resumable.
+
+    A new run needs `cfg`; an existing run directory resumes with its own configuration.
+    Returns the last logged record.
+    """
+    run_dir = Path(run_dir)
+    rank, world = _world()
+    device = _device(rank)
+    config_path, state_path = run_dir / "train.json", run_dir / "state.pt"
+    if config_path.exists():
+        cfg = TrainConfig(**json.loads(config_path.read_text()))
+    elif cfg is None:
+        raise FileNotFoundError(f"{run_dir}: no train.json to resume from")
+    elif rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(json.dumps(dataclasses.asdict(cfg), indent=2) + "\n")
+    model = build_model(cfg, device)
+    optimizer = make_optimizer(model, cfg)
+    step = 0
+    if state_path.exists():
+        state = torch.load(state_path, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = state["step"]
+    corpus = TokenCorpus(Path(cfg.corpus), "train")
+    stop = cfg.steps if max_steps is None else min(cfg.steps, step + max_steps)
+    started, first_step, record = time.perf_counter(), step, {}
+    autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    while step < stop:
+        tokens = batch_tokens(corpus, cfg, step, rank).to(device)
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.learning_rate(step)
+        with autocast:
+            loss = step_loss(model, tokens, cfg, step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if world > 1:
+            for p in model.parameters():
+                dist.all_reduce(p.grad)
+                p.grad /= world
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        step += 1
+        out_of_time = time_budget is not None and time.perf_counter() - started > time_budget
+        if step % cfg.log_every == 0 or step == stop or out_of_time:
+            record = {
+                "step": step,
+                "loss": round(float(loss), 4),
+                "grad_norm": round(float(grad_norm), 3),
+                "lr": cfg.learning_rate(step - 1),
+                "tokens_per_s": round(cfg.seq_len * cfg.batch * world * (step - first_step) / (time.perf_counter() - started)),
+                "elapsed_s": round(time.perf_counter() - started, 1),
+            }
+            if rank == 0:
+                with open(run_dir / "log.jsonl", "a") as f:
+                    f.write(json.dumps(record) + "\n")
+        if rank == 0 and (step % cfg.save_every == 0 or step == stop or out_of_time):
+            _save_state(state_path, model, optimizer, step)
+        if out_of_time:
+            break
+    return record
+
+
+def _save_state(path: Path, model: TTTModel, optimizer, step: int) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, tmp)
+    os.replace(tmp, path)
+
+
+def export(run_dir: Path, out_dir: Path, card: str | None = None) -> None:
+    """Write a run's current weights as a shippable checkpoint directory."""
+    cfg = TrainConfig(**json.loads((Path(run_dir) / "train.json").read_text()))
+    model = build_model(cfg, torch.device("cpu"))
+    model.load_state_dict(torch.load(Path(run_dir) / "state.pt", map_location="cpu", weights_only=True)["model"])
+    tokenizer = tok.load(Path(cfg.corpus) / "tokenizer.json")
+    checkpoint.save(model, tokenizer, Path(out_dir), card)
