@@ -1,7 +1,8 @@
 """The `.mem` snapshot: what reading learned, in a safetensors file (never pickle).
 
-Tensors: the fast weights (`fast.0`, `fast.1`, ...) and `tail_tokens`, the last window of
-the text, so generation resumes right after it. The safetensors header carries one JSON
+Tensors: the fast weights (`fast.0`, `fast.1`, ...), `tail_tokens`, the last window of
+the text, so generation resumes right after it, and optionally `notepad`, the compressed
+read text with its search index (bytes as uint8), for exact recall. The safetensors header carries one JSON
 metadata document (format, base checkpoint identity, reading hyperparameters, manifest,
 loss curve) whose `checksum` covers the metadata and every tensor byte.
 
@@ -32,6 +33,7 @@ class Snapshot:
     metadata: dict
     fast: list  # torch tensors, without the batch dimension
     tail_tokens: list[int]
+    notepad: bytes | None = None
 
 
 def _checksum(metadata: dict, data: bytes) -> str:
@@ -102,18 +104,21 @@ def load(path: Path, base_sha256: str | None = None) -> Snapshot:
         n_fast = int(metadata["n_fast"])
         fast = [tensors[f"fast.{i}"] for i in range(n_fast)]
         tail = tensors["tail_tokens"].tolist()
+        notepad = tensors["notepad"].numpy().tobytes() if "notepad" in tensors else None
     except Exception as e:  # the checksum matched, so this is a well-formed foreign file
         raise TTTReadError(f"{path}: snapshot tensors are unreadable ({type(e).__name__})", ExitCode.SNAPSHOT) from None
-    return Snapshot(metadata, fast, tail)
+    return Snapshot(metadata, fast, tail, notepad)
 
 
-def encode(metadata: dict, fast: list, tail_tokens: list[int]) -> bytes:
+def encode(metadata: dict, fast: list, tail_tokens: list[int], notepad: bytes | None = None) -> bytes:
     """The bytes of a snapshot file, with `format`, `n_fast` and `checksum` filled in."""
     import torch
     from safetensors.torch import save as save_tensors
 
     tensors = {f"fast.{i}": w.detach().float().contiguous().cpu() for i, w in enumerate(fast)}
     tensors["tail_tokens"] = torch.tensor(tail_tokens, dtype=torch.int64)
+    if notepad is not None:
+        tensors["notepad"] = torch.frombuffer(bytearray(notepad), dtype=torch.uint8)
     metadata = {**metadata, "format": FORMAT, "format_version": VERSION, "n_fast": len(fast), "checksum": ""}
     raw = save_tensors(tensors, metadata={"ttt_read": json.dumps(metadata)})
     _, data = _split(raw, Path("<new snapshot>"))
