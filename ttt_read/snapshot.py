@@ -117,7 +117,7 @@ def encode(metadata: dict, fast: list, tail_tokens: list[int], notepad: bytes | 
 
     tensors = {f"fast.{i}": w.detach().float().contiguous().cpu() for i, w in enumerate(fast)}
     tensors["tail_tokens"] = torch.tensor(tail_tokens, dtype=torch.int64)
-    if notepad is not None:
+    if notepad:
         tensors["notepad"] = torch.frombuffer(bytearray(notepad), dtype=torch.uint8)
     metadata = {**metadata, "format": FORMAT, "format_version": VERSION, "n_fast": len(fast), "checksum": ""}
     raw = save_tensors(tensors, metadata={"ttt_read": json.dumps(metadata)})
