@@ -191,6 +191,34 @@ def models(as_json: JsonOpt = False):
         print(f"{e['name']:<16} {'bundled' if e['bundled'] else 'user':<8} {e['parameters_mib']:>6} MiB  {e['path']}")
 
 
+@app.command()
+def bench(
+    model: ModelOpt = None,
+    device: DeviceOpt = "auto",
+    lengths: Annotated[Optional[str], typer.Option(help="Comma-separated text lengths in tokens (default: 8K on CPU; 8K..1M on CUDA).")] = None,
+    decode_tokens: Annotated[int, typer.Option(help="Tokens to time for decoding.")] = 32,
+    no_baselines: Annotated[bool, typer.Option("--no-baselines", help="Time reading only.")] = False,
+    as_json: JsonOpt = False,
+):
+    """Reading throughput and memory next to full attention and the eager loop, side by side."""
+    from ttt_read import bench as bench_mod
+    from ttt_read import checkpoint, engine
+    from ttt_read.report import bench_table
+
+    device = engine.pick_device(device)
+    base, _ = checkpoint.load(checkpoint.resolve(model), device)
+    default = "8192,32768,131072,524288,1048576" if device == "cuda" else "8192"
+    try:
+        sizes = [int(x) for x in (lengths or default).split(",")]
+    except ValueError:
+        raise TTTReadError(f"--lengths {lengths!r}: expected comma-separated integers", ExitCode.USAGE) from None
+    result = bench_mod.run(base, sizes, decode_tokens, baselines=not no_baselines)
+    if as_json:
+        _emit_json(result)
+    else:
+        bench_table(result)
+
+
 train_app = typer.Typer(help="Build a corpus, pretrain and meta-train a checkpoint.", no_args_is_help=True)
 app.add_typer(train_app, name="train")
 

@@ -88,12 +88,22 @@ class Attention(nn.Module):
         self.q_norm = RMSNorm(cfg.head_dim, cfg.norm_eps)
         self.k_norm = RMSNorm(cfg.head_dim, cfg.norm_eps)
 
-    def forward(self, x: torch.Tensor, cache: KVCache, valid: int) -> tuple[torch.Tensor, KVCache]:
-        """x: [B, n, c, d]; the first `valid` tokens of the call are real, the rest padding."""
+    def _qkv(self, x: torch.Tensor):
+        B, n, c, _ = x.shape
+        q, k, v = self.wqkv(x).view(B, n * c, 3, self.n_heads, self.head_dim).permute(2, 0, 3, 1, 4)
+        return self.q_norm(q), self.k_norm(k), v  # [B, H, n*c, D]; keys QK-normed, before RoPE
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None, valid: int) -> tuple[torch.Tensor, KVCache | None]:
+        """x: [B, n, c, d]; the first `valid` tokens of the call are real, the rest padding.
+
+        With `cache=None` the call is the full-attention baseline instead: plain causal
+        attention over all of x, no window (what `bench` compares reading against).
+        """
+        if cache is None:
+            return self._full_causal(x), None
         B, n, c, d = x.shape
         H, D, W = self.n_heads, self.head_dim, self.window
-        q, k, v = self.wqkv(x).view(B, n * c, 3, H, D).permute(2, 0, 3, 1, 4)
-        q, k = self.q_norm(q), self.k_norm(k)
+        q, k, v = self._qkv(x)
         keys = torch.cat([cache.k, k], dim=2)  # [B, H, W + n*c, D]
         values = torch.cat([cache.v, v], dim=2)
         # Each chunk's buffer: the W slots before it plus itself, positions 0..W+c-1.
@@ -109,6 +119,14 @@ class Attention(nn.Module):
             keys[:, :, valid : valid + W], values[:, :, valid : valid + W], min(W, cache.length + valid)
         )
         return self.wo(out), new_cache
+
+    def _full_causal(self, x: torch.Tensor) -> torch.Tensor:
+        B, n, c, d = x.shape
+        q, k, v = self._qkv(x)
+        positions = torch.arange(n * c, device=x.device)
+        q, k = ops.rope(q, positions, self.rope_theta), ops.rope(k, positions, self.rope_theta)
+        out = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.wo(out.transpose(1, 2).reshape(B, n, c, d))
 
 
 class Block(nn.Module):
@@ -189,6 +207,16 @@ class TTTModel(nn.Module):
     def token_losses(self, h: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Per-token next-token cross-entropy (fp32); targets of -100 are ignored."""
         return ops.linear_cross_entropy(h, self.embed.weight, targets)
+
+    def full_attention_hidden(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Final hidden states [B, T, d] of the same weights with full causal attention and
+        the initial fast weights: the full-attention baseline that reading is compared to."""
+        x = self.embed(tokens).unsqueeze(1)
+        fast = self.initial_fast_weights(tokens.shape[0])
+        for i, block in enumerate(self.blocks):
+            j = i - (self.cfg.n_layers - self.cfg.n_suffix)
+            x, _ = block(x, None, tokens.shape[1], fast[3 * j : 3 * j + 3] if j >= 0 else None)
+        return self.final_norm(x)[:, 0]
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         return h.float() @ self.embed.weight.float().t()

@@ -44,3 +44,31 @@ def plot_eval(result: dict, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def bench_table(result: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    def fmt(value, spec):
+        return "-" if value is None else format(value, spec)
+
+    table = Table(title=f"reading speed on {result['device']} (kernels: {result['kernels']})")
+    for name in ("tokens", "reading tok/s", "peak MiB", "full attn tok/s", "full attn MiB", "x full attn", "eager tok/s", "x eager", "x shortest"):
+        table.add_column(name, justify="right")
+    for row in result["rows"]:
+        mib = lambda key: None if row.get(key) is None else row[key] / 2**20  # noqa: E731
+        table.add_row(
+            f"{row['tokens']:,}",
+            fmt(row["reading_tok_s"], ",.0f"),
+            fmt(mib("reading_peak_bytes"), ",.0f"),
+            fmt(row.get("full_attention_tok_s"), ",.0f"),
+            fmt(mib("full_attention_peak_bytes"), ",.0f"),
+            fmt(row.get("reading_vs_full_attention"), ".2f"),
+            fmt(row.get("eager_reading_tok_s"), ",.0f"),
+            fmt(row.get("reading_vs_eager"), ".2f"),
+            fmt(row["reading_vs_shortest"], ".2f"),
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"decode: {result['decode_ms_per_token']:.1f} ms/token")

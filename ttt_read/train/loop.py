@@ -172,7 +172,20 @@ def train(run_dir: Path, cfg: TrainConfig | None = None, max_steps: int | None =
             _save_state(state_path, model, optimizer, step)
         if out_of_time:
             break
+    if world > 1:
+        record["replicas_identical"] = _replicas_identical(model)
+        if not record["replicas_identical"]:
+            raise RuntimeError("data-parallel ranks hold different weights")
     return record
+
+
+def _replicas_identical(model: TTTModel) -> bool:
+    """Compare an exact fingerprint of every rank's weights (sum and sum of squares, fp64)."""
+    flat = torch.cat([p.detach().double().flatten() for p in model.parameters()])
+    mine = torch.stack([flat.sum(), flat.pow(2).sum()])
+    gathered = [torch.empty_like(mine) for _ in range(dist.get_world_size())]
+    dist.all_gather(gathered, mine)
+    return all(torch.equal(g, mine) for g in gathered)
 
 
 def _save_state(path: Path, model: TTTModel, optimizer, step: int) -> None:
