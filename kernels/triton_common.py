@@ -1,0 +1,34 @@
+"""What the Triton kernels here share: interpreter detection, launch sizes, compute dtypes."""
+
+import functools
+import os
+
+import torch
+import triton.language as tl
+
+
+def interpreting() -> bool:
+    """Under TRITON_INTERPRET=1 kernels run through numpy on the CPU: small blocks, few programs."""
+    return os.environ.get("TRITON_INTERPRET") == "1"
+
+
+@functools.cache
+def _sm_count(index: int) -> int:
+    return torch.cuda.get_device_properties(index).multi_processor_count
+
+
+def max_programs(device: torch.device) -> int:
+    """How many programs a grid-stride kernel launches: a few waves on a GPU, two interpreted."""
+    if device.type != "cuda" or interpreting():
+        return 2
+    return 4 * _sm_count(device.index if device.index is not None else torch.cuda.current_device())
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """fp32 for fp16/bf16/fp32 inputs, fp64 for fp64 (so gradgradcheck can run in fp64)."""
+    return torch.promote_types(dtype, torch.float32)
+
+
+def accumulator(dtype: torch.dtype):
+    """The Triton accumulator dtype matching `compute_dtype`."""
+    return tl.float64 if dtype == torch.float64 else tl.float32
