@@ -324,18 +324,39 @@ def eval_(
         eval_table(result)
 
 
-def main(argv: list[str] | None = None) -> None:
-    import click
+def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """(ClickException, Abort) classes of the click typer runs on: the real package, or
+    (typer >= 0.16) its own vendored copy, which the real `click` classes do not match."""
+    errors, aborts = [], [typer.Abort]
+    for name in ("click.exceptions", "typer._click.exceptions"):
+        module = sys.modules.get(name)
+        if module is not None:
+            errors.append(module.ClickException)
+            aborts += [module.Abort] if hasattr(module, "Abort") else []
+    return tuple(errors), tuple(aborts)
 
+
+def _usage_line(error) -> str:
+    ctx = getattr(error, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    return f"ttt-read: error: {error.format_message()}{hint}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    click_errors, aborts = _click_exceptions()
     try:
         code = app(args=argv, prog_name="ttt-read", standalone_mode=False)
     except TTTReadError as e:
         _err(f"ttt-read: error: {e}")
         code = e.code
-    except click.ClickException as e:
-        e.show()
+    except click_errors as e:
+        if type(e).__name__ == "NoArgsIsHelpError":  # a bare command: show its help
+            e.show()
+        else:
+            _err(_usage_line(e))
         code = ExitCode.USAGE
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        _err("ttt-read: interrupted; nothing was written")
+    except (KeyboardInterrupt, *aborts):
         code = ExitCode.INTERRUPTED
+    if code == ExitCode.INTERRUPTED:  # newer typers turn Ctrl-C into a returned 130 themselves
+        _err("ttt-read: interrupted; nothing was written")
     sys.exit(int(code or 0))

@@ -1,0 +1,240 @@
+"""`ttt-read` end to end, run as a user runs it: a subprocess, real files, the real checkpoint.
+
+Every bad input ends in its documented exit code and one line on stderr naming the file and
+the cause, with no traceback and no output file (not even a temp file) left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import SELF_FILES, SOURCES, assert_ok, assert_one_error_line, cli_command, cli_env, run_cli
+from pdfs import write_pdf, write_scanned_pdf, write_truncated_pdf
+
+from ttt_read.errors import ExitCode
+
+
+@pytest.fixture
+def out_dir(tmp_path) -> Path:
+    """An empty directory for outputs, so a test can see that nothing at all was written."""
+    path = tmp_path / "out"
+    path.mkdir()
+    return path
+
+
+def info_json(home: Path, mem: Path) -> dict:
+    result = run_cli(home, "info", mem, "--json")
+    assert_ok(result)
+    return json.loads(result.stdout)
+
+
+# --- the happy path ------------------------------------------------------------------------
+
+
+def test_ingest_records_what_it_read(ttt_home, self_mem, checkpoint_info, model):
+    info = info_json(ttt_home, self_mem)
+
+    assert [e["path"] for e in info["manifest"]] == sorted(SELF_FILES)
+    for entry in info["manifest"]:
+        assert entry["tokens"] > 0 and entry["bytes"] == (SOURCES / entry["path"]).stat().st_size
+    assert info["tokens"] == 1 + sum(e["tokens"] for e in info["manifest"])  # plus the opening end-of-text
+    assert info["base"] == {"name": checkpoint_info.name, "sha256": checkpoint_info.sha256()}
+    assert info["reading"]["lr"] == model.cfg.inner_lr and info["reading"]["chunk"] == model.cfg.chunk
+    assert len(info["chunk_losses"]) == -(-(info["tokens"] - 1) // model.cfg.chunk)
+    assert info["format"] == "ttt-read.mem" and info["path"] == str(self_mem)
+
+
+def test_info_prints_a_summary(ttt_home, self_mem):
+    result = run_cli(ttt_home, "info", self_mem)
+    assert_ok(result)
+    assert f"{len(SELF_FILES)} read, 0 skipped" in result.stdout
+    assert "base model" in result.stdout and "default" in result.stdout
+
+
+def test_continue_starts_with_the_prompt_and_is_reproducible(ttt_home, self_mem):
+    runs = [run_cli(ttt_home, "continue", self_mem, "def ", "-n", "8", "--seed", "1") for _ in range(2)]
+    for result in runs:
+        assert_ok(result)
+        assert result.stdout.startswith("def ")
+    assert runs[0].stdout == runs[1].stdout
+
+
+def test_ask_answers(ttt_home, self_mem):
+    result = run_cli(ttt_home, "ask", self_mem, "What does ingest do?", "-n", "8", "--json")
+    assert_ok(result)
+    payload = json.loads(result.stdout)
+    assert payload["question"] == "What does ingest do?" and isinstance(payload["answer"], str)
+
+
+def test_models_lists_the_bundled_checkpoint(ttt_home, checkpoint_info):
+    result = run_cli(ttt_home, "models", "--json")
+    assert_ok(result)
+    models = {m["name"]: m for m in json.loads(result.stdout)["models"]}
+    assert models["default"]["bundled"] is True
+    assert Path(models["default"]["path"]) == checkpoint_info.path
+
+
+def test_one_binary_file_in_a_directory_is_skipped_not_fatal(ttt_home, tmp_path, out_dir):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "blob.bin").write_bytes(b"\x7fELF\x00\x01\x02" * 64)
+    (tree / "good.py").write_text("def hello():\n    return 'world'\n")
+    out = out_dir / "tree.mem"
+
+    result = run_cli(ttt_home, "ingest", tree, "-o", out)
+
+    assert_ok(result)
+    assert any(line.startswith("skipped blob.bin") and "binary" in line for line in result.stderr.splitlines())
+    manifest = info_json(ttt_home, out)["manifest"]
+    assert [e["path"] for e in manifest if "skipped" not in e] == ["good.py"]
+    assert [e["path"] for e in manifest if "skipped" in e] == ["blob.bin"]
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+
+def make_input(kind: str, root: Path) -> tuple[Path, str]:
+    """A bad input to ingest and a word its error line must give as the cause."""
+    if kind == "missing":
+        return root / "no-such-dir", "no such file"
+    if kind == "empty-directory":
+        (root / "empty").mkdir()
+        return root / "empty", "empty"
+    if kind == "encrypted-pdf":
+        return write_pdf(root / "locked.pdf", ["secret text"], encrypt_password="pw"), "encrypted"
+    if kind == "scanned-pdf":
+        return write_scanned_pdf(root / "scan.pdf"), "no extractable text"
+    if kind == "truncated-pdf":
+        return write_truncated_pdf(root / "cut.pdf"), "PDF"
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty-directory", "encrypted-pdf", "scanned-pdf", "truncated-pdf"])
+def test_unreadable_input_is_one_line_and_writes_nothing(ttt_home, tmp_path, out_dir, kind):
+    path, cause = make_input(kind, tmp_path)
+    result = run_cli(ttt_home, "ingest", path, "-o", out_dir / "x.mem")
+    assert_one_error_line(result, ExitCode.INPUT, str(path), cause)
+    assert os.listdir(out_dir) == []
+
+
+def bad_mem(kind: str, good: Path, root: Path) -> tuple[Path, str]:
+    """A .mem that must be refused, and a word its error line must give as the cause."""
+    path = root / f"{kind}.mem"
+    if kind == "corrupt":
+        raw = bytearray(good.read_bytes())
+        raw[-3] ^= 0xFF
+        path.write_bytes(bytes(raw))
+        return path, "checksum"
+    if kind == "foreign":
+        path.write_bytes(random.Random(0).randbytes(10_000))
+        return path, "not a ttt-read snapshot"
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize("command", ["ask", "info"])
+@pytest.mark.parametrize("kind", ["corrupt", "foreign"])
+def test_bad_snapshot_is_refused(ttt_home, self_mem, tmp_path, command, kind):
+    path, cause = bad_mem(kind, self_mem, tmp_path)
+    args = [path, "What does ingest do?", "-n", "4"] if command == "ask" else [path]
+    result = run_cli(ttt_home, command, *args)
+    assert_one_error_line(result, ExitCode.SNAPSHOT, str(path), cause)
+    assert result.stdout == ""
+
+
+@pytest.fixture(scope="module")
+def other_checkpoint(checkpoint_info, tmp_path_factory) -> Path:
+    """The bundled checkpoint with one weight nudged: same shapes, another identity."""
+    from safetensors.torch import load_file, save_file
+
+    target = tmp_path_factory.mktemp("models") / "nudged"
+    shutil.copytree(checkpoint_info.path, target)
+    shard = sorted(target.glob("model-*.safetensors"))[0]
+    tensors = load_file(shard)
+    name = sorted(tensors)[0]
+    tensors[name] = tensors[name].clone()
+    tensors[name].view(-1)[0] += 0.01
+    save_file(tensors, shard)
+    return target
+
+
+def test_snapshot_of_another_base_checkpoint_is_refused(ttt_home, self_mem, other_checkpoint):
+    result = run_cli(ttt_home, "ask", self_mem, "What does ingest do?", "-n", "4", "--model", other_checkpoint)
+    assert_one_error_line(result, ExitCode.SNAPSHOT, str(self_mem), "base checkpoint")
+    assert result.stdout == ""
+
+
+def test_existing_output_is_not_clobbered(ttt_home, self_mem, out_dir):
+    out = out_dir / "kept.mem"
+    shutil.copyfile(self_mem, out)
+    before = out.read_bytes()
+
+    result = run_cli(ttt_home, "ingest", SOURCES / "errors.py", "-o", out)
+
+    assert_one_error_line(result, ExitCode.EXISTS, str(out), "--force")
+    assert out.read_bytes() == before
+    assert os.listdir(out_dir) == ["kept.mem"]
+
+
+def test_unknown_option_is_a_usage_error(ttt_home, tmp_path, out_dir):
+    result = run_cli(ttt_home, "ingest", SOURCES / "errors.py", "-o", out_dir / "x.mem", "--no-such-option")
+    assert_one_error_line(result, ExitCode.USAGE, "--no-such-option")
+    assert os.listdir(out_dir) == []
+
+
+def test_ctrl_c_mid_read_leaves_nothing(ttt_home, out_dir):
+    """SIGINT while ingest is at work on a large input (the installed typer package).
+
+    `-X importtime` logs each import to stderr as it happens; `tokenizers` is first imported
+    while the checkpoint loads, after the sources were collected, so the signal lands inside
+    the command, in tokenizing or reading.
+    """
+    import typer
+
+    out = out_dir / "big.mem"
+    command = cli_command("ingest", Path(typer.__file__).parent, "-o", out, python_flags=("-X", "importtime"))
+    process = subprocess.Popen(command, env=cli_env(ttt_home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stderr:
+            if line.rstrip().endswith("| tokenizers"):
+                break
+        time.sleep(2.0)
+        assert process.poll() is None, "ingest finished before it could be interrupted; use a larger input"
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    errors = "".join(line + "\n" for line in stderr.splitlines() if not line.startswith("import time:"))
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, errors)
+    assert_one_error_line(result, ExitCode.INTERRUPTED, "interrupted")
+    assert os.listdir(out_dir) == [], "an output or temp file was left behind"
+
+
+# --- startup stays light -------------------------------------------------------------------
+
+DRIVER = """
+import json, sys
+from ttt_read.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as e:
+    code = e.code
+print(json.dumps({"code": code, "torch": "torch" in sys.modules}), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["info", "MEM"], ["info", "MEM", "--json"]], ids=["help", "info", "info-json"])
+def test_help_and_info_never_import_torch(ttt_home, self_mem, args):
+    args = [str(self_mem) if a == "MEM" else a for a in args]
+    result = subprocess.run([sys.executable, "-c", DRIVER, *args], env=cli_env(ttt_home), capture_output=True, text=True, timeout=60)
+    report = json.loads(result.stderr.strip().splitlines()[-1])
+    assert report == {"code": 0, "torch": False}, result.stderr

@@ -1,0 +1,153 @@
+"""The .mem snapshot format: bit-exact round trips, a checksum that catches any flipped byte,
+one clear error for every kind of bad file, and writes that are atomic and never clobber."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import struct
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import as_batch, take
+from safetensors.torch import save_file
+
+from ttt_read import snapshot
+from ttt_read.errors import ExitCode, TTTReadError
+from ttt_read.reading import read
+
+MARKER = "marker-A-for-the-flip-test"
+LOADERS = {"read_metadata": snapshot.read_metadata, "load": snapshot.load}
+
+
+@pytest.fixture(scope="module")
+def parts(model, code_tokens):
+    """Real snapshot contents: the fast weights after reading two chunks of code, and its tail."""
+    tokens = take(code_tokens, 2 * model.cfg.chunk + 1)
+    fast = [w[0] for w in read(model, as_batch(tokens), lr=model.cfg.inner_lr).state.fast]
+    metadata = {"base": {"name": "default", "sha256": "ab" * 32}, "note": MARKER, "tokens": len(tokens), "chunk_losses": [7.5, 7.25]}
+    return metadata, fast, tokens[-model.cfg.window :]
+
+
+@pytest.fixture
+def mem(tmp_path, parts) -> Path:
+    path = tmp_path / "a.mem"
+    snapshot.write_atomic(path, snapshot.encode(*parts), force=False)
+    return path
+
+
+def snapshot_error(load, path: Path) -> TTTReadError:
+    """The error `load` raises for `path`, checked to be a snapshot error that starts with the path."""
+    with pytest.raises(TTTReadError) as info:
+        load(path)
+    assert info.value.code == ExitCode.SNAPSHOT
+    assert str(info.value).startswith(str(path)), str(info.value)
+    return info.value
+
+
+def header_length(raw: bytes) -> int:
+    return struct.unpack("<Q", raw[:8])[0]
+
+
+def foreign_header(path: Path, metadata: dict | None) -> Path:
+    """A genuine safetensors file, with `metadata` (or none) where ours would be."""
+    save_file({"x": torch.arange(4.0)}, path, metadata=None if metadata is None else {"ttt_read": json.dumps(metadata)})
+    return path
+
+
+@pytest.mark.parametrize("notepad", [None, b"compressed notes \x00\xff"], ids=["no-notepad", "notepad"])
+def test_round_trip_is_bit_exact(tmp_path, model, parts, notepad):
+    metadata, fast, tail = parts
+    path = tmp_path / "r.mem"
+    snapshot.write_atomic(path, snapshot.encode(metadata, fast, tail, notepad), force=False)
+
+    loaded = snapshot.load(path, base_sha256=metadata["base"]["sha256"])
+
+    assert len(loaded.fast) == len(fast) == 3 * model.cfg.n_suffix
+    for saved, original in zip(loaded.fast, fast):
+        assert saved.dtype == torch.float32
+        assert torch.equal(saved, original)  # bit for bit, no rounding anywhere
+    assert loaded.tail_tokens == tail
+    assert loaded.notepad == notepad
+    stamped = {k: loaded.metadata[k] for k in ("format", "format_version", "n_fast", "checksum")}
+    assert loaded.metadata == {**metadata, **stamped}
+    assert stamped["format"] == snapshot.FORMAT and stamped["n_fast"] == len(fast)
+    assert snapshot.read_metadata(path) == loaded.metadata
+
+
+def test_encoding_is_deterministic(parts):
+    assert snapshot.encode(*parts) == snapshot.encode(*parts)
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+@pytest.mark.parametrize("where", ["data", "metadata"])
+def test_checksum_catches_one_flipped_byte(mem, loader, where):
+    raw = bytearray(mem.read_bytes())
+    if where == "data":
+        raw[8 + header_length(raw) + 5] ^= 0x01  # inside the first fast-weight tensor
+    else:
+        at = raw.index(MARKER.encode()) + MARKER.index("A")
+        raw[at] = ord("B")  # still valid JSON, still our format: only the checksum can tell
+    mem.write_bytes(bytes(raw))
+
+    assert "checksum" in str(snapshot_error(LOADERS[loader], mem))
+
+
+BROKEN_FILES = {
+    "empty": lambda p, raw: p.write_bytes(b""),
+    "truncated": lambda p, raw: p.write_bytes(raw[: len(raw) // 2]),
+    "header-cut": lambda p, raw: p.write_bytes(raw[:40]),
+    "random-bytes": lambda p, raw: p.write_bytes(random.Random(0).randbytes(4096)),
+    "safetensors-without-our-metadata": lambda p, raw: foreign_header(p, None),
+    "safetensors-of-another-format": lambda p, raw: foreign_header(p, {"format": "other.mem", "format_version": 1}),
+    "future-format-version": lambda p, raw: foreign_header(p, {"format": snapshot.FORMAT, "format_version": snapshot.VERSION + 1}),
+    "directory": lambda p, raw: (p.unlink(), p.mkdir()),
+    "missing": lambda p, raw: p.unlink(),
+}
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+@pytest.mark.parametrize("case", BROKEN_FILES)
+def test_bad_files_are_snapshot_errors(mem, loader, case):
+    BROKEN_FILES[case](mem, mem.read_bytes())
+    snapshot_error(LOADERS[loader], mem)
+
+
+def test_future_version_is_named(tmp_path):
+    path = foreign_header(tmp_path / "f.mem", {"format": snapshot.FORMAT, "format_version": snapshot.VERSION + 1})
+    assert "version" in str(snapshot_error(snapshot.read_metadata, path))
+
+
+def test_snapshot_of_another_base_checkpoint_is_refused(mem, parts):
+    error = snapshot_error(lambda p: snapshot.load(p, base_sha256="cd" * 32), mem)
+    assert "base checkpoint" in str(error)
+    assert snapshot.load(mem, base_sha256=parts[0]["base"]["sha256"]).tail_tokens == parts[2]
+
+
+def test_write_atomic_refuses_an_existing_file(tmp_path, mem):
+    before = mem.read_bytes()
+    with pytest.raises(TTTReadError) as info:
+        snapshot.write_atomic(mem, b"new contents", force=False)
+    assert info.value.code == ExitCode.EXISTS
+    assert str(info.value).startswith(str(mem))
+    assert mem.read_bytes() == before
+    assert sorted(os.listdir(tmp_path)) == [mem.name], "a temp file was left behind"
+
+
+def test_write_atomic_with_force_replaces(tmp_path, mem):
+    snapshot.write_atomic(mem, b"new contents", force=True)
+    assert mem.read_bytes() == b"new contents"
+    assert sorted(os.listdir(tmp_path)) == [mem.name], "a temp file was left behind"
+
+
+def test_ensure_writable_checks_before_any_work(tmp_path, mem):
+    with pytest.raises(TTTReadError) as info:
+        snapshot.ensure_writable(mem, force=False)
+    assert info.value.code == ExitCode.EXISTS
+    snapshot.ensure_writable(mem, force=True)
+    snapshot.ensure_writable(tmp_path / "new.mem", force=False)
+    with pytest.raises(TTTReadError) as info:
+        snapshot.ensure_writable(tmp_path / "no-such-dir" / "x.mem", force=False)
+    assert info.value.code == ExitCode.USAGE
