@@ -1,0 +1,1 @@
+"""Training pipeline: corpus, pretraining, meta-training."""
