@@ -18,9 +18,9 @@ def _sm_count(index: int) -> int:
 
 
 def max_programs(device: torch.device) -> int:
-    """How many programs a grid-stride kernel launches: a few waves on a GPU, two interpreted."""
+    """How many programs fill the device: a few waves on a GPU, four interpreted."""
     if device.type != "cuda" or interpreting():
-        return 2
+        return 4
     return 4 * _sm_count(device.index if device.index is not None else torch.cuda.current_device())
 
 
