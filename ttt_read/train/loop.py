@@ -159,7 +159,7 @@ def train(run_dir: Path, cfg: TrainConfig | None = None, max_steps: int | None =
         if step % cfg.log_every == 0 or step == stop or out_of_time:
             record = {
                 "step": step,
-                "loss": round(float(loss), 4),
+                "loss": round(float(loss.detach()), 4),
                 "grad_norm": round(float(grad_norm), 3),
                 "lr": cfg.learning_rate(step - 1),
                 "tokens_per_s": round(cfg.seq_len * cfg.batch * world * (step - first_step) / (time.perf_counter() - started)),
