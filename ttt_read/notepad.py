@@ -1,0 +1,538 @@
+"""The notepad: the read text kept verbatim (compressed) with a lexical index, for exact recall.
+
+TTT-E2E compresses what it reads into weights, which keeps gist and style but loses exact
+details from far outside the attention window. The notepad is the complement: every read
+file's text, compressed, plus a BM25 index over short passages, so `ask` can put the few
+passages that matter back into the window before the question and cite where they came from.
+
+Index design, kept small so a snapshot grows by well under half the compressed text:
+
+- Each file is cut into blocks of `BLOCK_LINES` lines (fewer once `BLOCK_CHARS` are
+  reached, for prose written one paragraph per line); a passage is `PASSAGE_BLOCKS`
+  consecutive blocks of one file, one starting at every block, so passages overlap while
+  the index stores each block once.
+- Terms are identifier-aware: every `\\w+` word lowercased, and when it is a compound
+  (`snake_case`, `CamelCase`, `HTTPServer2`), its parts too. A file's path counts as text of
+  its first block (the model reads it in the file header). Lines that define a name
+  (`def x`, `class X`, `fn x`, `X = ...` at the top level, a markdown heading in prose, and
+  the file itself for its stem) add the term `=x`, so a query naming `x` prefers its
+  definition over its uses.
+- Every term keeps its block count (for IDF); only terms in at most ~5% of the blocks keep
+  their block list. A search ranks passages by those rarer terms first, then rescores the
+  best few dozen with full BM25 on their text, every query term counted.
+- Stored as one LZMA stream of: a JSON header, the texts, the front-coded sorted vocabulary,
+  and one varint stream (block counts, block-id deltas, lines per block).
+
+The format is versioned (`MAGIC` + one version byte); `from_bytes` refuses other versions.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import lzma
+import math
+import re
+import struct
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ttt_read.errors import ExitCode, TTTReadError
+
+MAGIC = b"TTNP"
+VERSION = 1
+BLOCK_LINES = 12  # a block ends after this many lines,
+BLOCK_CHARS = 800  # or once it holds this many characters (long prose lines)
+PASSAGE_BLOCKS = 2  # a passage is two consecutive blocks of one file; one starts at every block
+POSTING_MAX_SHARE = 0.05  # terms in more than this share of blocks keep only their count,
+POSTING_MIN_CAP = 16  # but never below this many blocks
+CANDIDATES = 32  # passages rescored on their text per search
+K1, B = 1.2, 0.75  # BM25
+DEFINITION_WEIGHT = 2.0  # how much a definition of a queried name counts, relative to a use
+LZMA_PRESET = 6 | lzma.PRESET_EXTREME
+
+_WORD = re.compile(r"\w+")
+_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_A-Za-z]+")
+_DEFINITION = re.compile(
+    r"^\s*(?:(?:export|pub(?:\([^)]*\))?|public|private|protected|static|async|default|abstract|final|inline|unsafe)\s+)*"
+    r"(?:def|class|function|func|fn|struct|enum|trait|interface|impl|type|module|macro_rules!|const|let|var|val|sub|proc)"
+    r"\s+(?:\([^)]*\)\s*)?\*?([A-Za-z_$][\w$]*)"
+)
+_ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+)$")
+_PAGE = re.compile(r"^\[page (\d+)\]$")
+
+# Question words that say what kind of answer is wanted, not where it is.
+QUERY_STOPWORDS = frozenset(
+    """a an the of in on to for by with and or is are was were be been what which where who whom
+    when how why does do did say says said take takes defined define value values parameter
+    parameters argument arguments have has methods docstring fill blank first sentence under
+    heading section module class function this that it its there""".split()
+)
+
+
+def word_terms(word: str) -> list[str]:
+    """The index terms of one word: itself lowercased, plus its parts if it is a compound."""
+    whole = word.lower()
+    out = [whole] if len(whole) > 1 else []
+    parts = [p.lower() for piece in word.split("_") for p in _PART.findall(piece)]
+    if len(parts) > 1:
+        out += [p for p in parts if len(p) > 1 and p != whole]
+    return out
+
+
+class _Terms:
+    """Memoised `word_terms` over a text's words, since identifiers repeat a lot."""
+
+    def __init__(self):
+        self.cache: dict[str, list[str]] = {}
+
+    def __call__(self, text: str) -> list[str]:
+        out = []
+        cache = self.cache
+        for word in _WORD.findall(text):
+            terms = cache.get(word)
+            if terms is None:
+                terms = cache[word] = word_terms(word)
+            out += terms
+        return out
+
+
+PROSE_SUFFIXES = frozenset({"", ".md", ".markdown", ".mdx", ".rst", ".txt", ".text", ".adoc"})
+
+
+def has_headings(path: str, kind: str) -> bool:
+    """Whether `# ...` lines of a file are headings (prose) rather than comments (code)."""
+    name = path.rpartition("/")[2]
+    suffix = name[name.rfind(".") :].lower() if "." in name.lstrip(".") else ""
+    return kind == "pdf" or suffix in PROSE_SUFFIXES
+
+
+def defined_names(line: str, headings: bool = True) -> list[str]:
+    """Names a line defines: `def f`, `class C`, `fn f`, top-level `K = ...`, and with
+    `headings` the words of a markdown heading."""
+    m = _DEFINITION.match(line) or _ASSIGNMENT.match(line)
+    if m:
+        return [m.group(1)]
+    m = _HEADING.match(line) if headings else None
+    if m:
+        return _WORD.findall(m.group(1))
+    return []
+
+
+def definition_terms(line: str, headings: bool = True) -> list[str]:
+    return ["=" + t for name in defined_names(line, headings) for t in word_terms(name)[:1]]
+
+
+def block_terms(lines: list[str], headings: bool, terms_of: _Terms | None = None) -> list[str]:
+    """Every term of some lines: their words' terms and the names they define."""
+    terms = (terms_of or _Terms())("\n".join(lines))
+    for line in lines:
+        terms += definition_terms(line, headings)
+    return terms
+
+
+def path_terms(path: str) -> list[str]:
+    """A file's path as terms of its first block, and its stem as a defined name (a module)."""
+    stem = path.rpartition("/")[2].partition(".")[0]
+    return _Terms()(path) + [("=" + t) for t in word_terms(stem)[:1]]
+
+
+def query_terms(query: str) -> list[str]:
+    """A question's terms: its words' index terms without the question words, each
+    identifier also asking for its definition (`=name`)."""
+    words = [w for w in _WORD.findall(query)]
+    kept = [w for w in words if w.lower() not in QUERY_STOPWORDS] or words
+    terms = []
+    for w in kept:
+        own = word_terms(w)
+        terms += own
+        if own:
+            terms.append("=" + own[0])
+    return terms
+
+
+# --- varints ---------------------------------------------------------------------------------
+
+
+def _encode_varints(values: Iterable[int]) -> bytes:
+    out = bytearray()
+    for v in values:
+        while v >= 0x80:
+            out.append((v & 0x7F) | 0x80)
+            v >>= 7
+        out.append(v)
+    return bytes(out)
+
+
+def _decode_varints(data: bytes) -> np.ndarray:
+    """All varints of `data` at once (LEB128, little-endian groups of 7 bits)."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if raw.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    ends = np.flatnonzero(raw < 0x80)
+    if ends.size == 0 or ends[-1] != raw.size - 1:
+        raise ValueError("truncated varint stream")
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    shift = np.arange(raw.size) - np.repeat(starts, ends - starts + 1)
+    return np.add.reduceat((raw & 0x7F).astype(np.int64) << (7 * shift), starts)
+
+
+# --- the notepad -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Passage:
+    path: str
+    line_start: int  # 1-based, inclusive, in the file's text
+    line_end: int
+    page: int | None  # PDFs: the page of the best-matching line
+    text: str
+    score: float
+    focus: int = 0  # the line that matches the query best
+
+    def cite(self, line: int | None = None) -> str:
+        """`path:line` for text, `path (page N)` for PDFs."""
+        if self.page is not None:
+            return f"{self.path} (page {self.page})"
+        return f"{self.path}:{line or self.focus or self.line_start}"
+
+
+@dataclass
+class _File:
+    path: str
+    kind: str
+    text: str
+    first_block: int
+    block_starts: list[int]  # 0-based first line of each of its blocks
+    lines: list[str] = field(default_factory=list)
+    pages: list[tuple[int, int]] | None = None  # (line index, page) of each page marker
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.block_starts)
+
+    def line_list(self) -> list[str]:
+        if not self.lines:
+            self.lines = self.text.split("\n")
+        return self.lines
+
+    def block_range(self, first: int, last: int) -> tuple[int, int]:
+        """Lines [lo, hi) of the file's blocks first..last (indices within the file)."""
+        hi = self.block_starts[last + 1] if last + 1 < self.n_blocks else len(self.line_list())
+        return self.block_starts[first], hi
+
+    def page_of(self, line: int) -> int | None:
+        """The page a 1-based line is on (PDF text marks pages with "[page N]" lines)."""
+        if self.kind != "pdf":
+            return None
+        if self.pages is None:
+            self.pages = [(i, int(m.group(1))) for i, l in enumerate(self.line_list()) if (m := _PAGE.match(l))]
+        if not self.pages:
+            return None
+        at = bisect.bisect_right([i for i, _ in self.pages], line - 1) - 1
+        return self.pages[max(at, 0)][1]
+
+
+def _blocks(lines: list[str]) -> list[int]:
+    """First line of each block: BLOCK_LINES lines, or fewer once BLOCK_CHARS are reached."""
+    starts, size, count = [0], 0, 0
+    for i, line in enumerate(lines):
+        if count and (count >= BLOCK_LINES or size >= BLOCK_CHARS):
+            starts.append(i)
+            size, count = 0, 0
+        size += len(line) + 1
+        count += 1
+    return starts
+
+
+def posting_cap(n_blocks: int) -> int:
+    """Terms in more blocks than this keep only their count: they rank little and cost most."""
+    return max(POSTING_MIN_CAP, int(POSTING_MAX_SHARE * n_blocks))
+
+
+def _front_code(sorted_terms: list[str]) -> str:
+    """Each term as one control character (length of the prefix shared with the previous
+    term, at most 30) plus the rest; terms are `\\w+` or `=\\w+`, never control characters."""
+    out, prev = [], ""
+    for term in sorted_terms:
+        n = 0
+        limit = min(len(term), len(prev), 30)
+        while n < limit and term[n] == prev[n]:
+            n += 1
+        out.append(chr(1 + n) + term[n:])
+        prev = term
+    return "".join(out)
+
+
+def _front_decode(coded: str) -> list[str]:
+    terms, prev = [], ""
+    for shared, rest in _FRONT_ENTRY.findall(coded):
+        prev = prev[: ord(shared) - 1] + rest
+        terms.append(prev)
+    return terms
+
+
+_FRONT_ENTRY = re.compile(r"([\x01-\x1f])([^\x01-\x1f]*)")
+
+
+class Notepad:
+    """Texts plus a block-level index; see the module docstring for the layout."""
+
+    def __init__(self, files: list[_File], vocab: list[str], df: np.ndarray, total_terms: int,
+                 postings: dict[str, np.ndarray] | None = None, lazy: tuple | None = None):
+        self.files = files
+        self.vocab = vocab
+        self.index = {t: i for i, t in enumerate(vocab)}
+        self.df = df
+        self.total_terms = total_terms
+        self._postings = postings if postings is not None else {}
+        self._lazy = lazy  # (offset of each term's postings or -1, deltas) until a term is needed
+        self.n_blocks = sum(f.n_blocks for f in files)
+        self.cap = posting_cap(self.n_blocks)
+        self.block_file = np.zeros(self.n_blocks, dtype=np.int64)
+        for i, f in enumerate(files):
+            self.block_file[f.first_block : f.first_block + f.n_blocks] = i
+        self.avg_length = PASSAGE_BLOCKS * total_terms / self.n_blocks if self.n_blocks else 1.0
+
+    # building
+
+    @classmethod
+    def build(cls, source_files: Iterable) -> Notepad:
+        """Index `sources.SourceFile`s (anything with `path`, `kind` and `text`)."""
+        terms_of = _Terms()
+        files: list[_File] = []
+        blocks_of: dict[str, list[int]] = {}
+        total, n_blocks = 0, 0
+        for sf in source_files:
+            lines = sf.text.split("\n")
+            headings = has_headings(sf.path, sf.kind)
+            starts = _blocks(lines)
+            files.append(_File(sf.path, sf.kind, sf.text, n_blocks, starts, lines))
+            for b, lo in enumerate(starts):
+                hi = starts[b + 1] if b + 1 < len(starts) else len(lines)
+                terms = block_terms(lines[lo:hi], headings, terms_of)
+                if b == 0:
+                    terms += path_terms(sf.path)
+                total += len(terms)
+                for term in set(terms):
+                    blocks_of.setdefault(term, []).append(n_blocks + b)
+            n_blocks += len(starts)
+        cap = posting_cap(n_blocks)
+        vocab = sorted(blocks_of)
+        df = np.array([len(blocks_of[t]) for t in vocab], dtype=np.int64)
+        postings = {t: np.array(blocks_of[t], dtype=np.int64) for t in vocab if len(blocks_of[t]) <= cap}
+        return cls(files, vocab, df, total, postings)
+
+    # serialising
+
+    def to_bytes(self) -> bytes:
+        texts = [f.text.encode("utf-8", "surrogatepass") for f in self.files]
+        ints = self.df.tolist()
+        for term in self.vocab:
+            blocks = self._term(term)
+            if blocks is not None:
+                ints += np.diff(blocks, prepend=0).tolist()
+        for f in self.files:
+            ints += np.diff(f.block_starts + [len(f.line_list())]).tolist()
+        varints = _encode_varints(ints)
+        vocab = _front_code(self.vocab).encode("utf-8", "surrogatepass")
+        header = {
+            "block_lines": BLOCK_LINES,
+            "block_chars": BLOCK_CHARS,
+            "total_terms": self.total_terms,
+            "files": [[f.path, f.kind, len(t), f.n_blocks] for f, t in zip(self.files, texts)],
+            "sizes": [len(vocab), len(varints)],
+        }
+        head = json.dumps(header, separators=(",", ":")).encode()
+        payload = struct.pack("<I", len(head)) + head + b"".join(texts) + vocab + varints
+        return MAGIC + bytes([VERSION]) + lzma.compress(payload, preset=LZMA_PRESET)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Notepad:
+        if data[:4] != MAGIC:
+            raise TTTReadError("snapshot notepad: not a ttt-read notepad", ExitCode.SNAPSHOT)
+        if len(data) < 5 or data[4] != VERSION:
+            found = data[4] if len(data) > 4 else "?"
+            raise TTTReadError(f"snapshot notepad: version {found} is not supported (this ttt-read reads {VERSION})", ExitCode.SNAPSHOT)
+        try:
+            payload = lzma.decompress(data[5:])
+            (n,) = struct.unpack("<I", payload[:4])
+            header = json.loads(payload[4 : 4 + n])
+            at = 4 + n
+            texts = []
+            for path, kind, size, n_blocks in header["files"]:
+                texts.append((path, kind, payload[at : at + size].decode("utf-8", "surrogatepass"), n_blocks))
+                at += size
+            n_vocab, n_varints = header["sizes"]
+            vocab = _front_decode(payload[at : at + n_vocab].decode("utf-8", "surrogatepass"))
+            at += n_vocab
+            ints = _decode_varints(payload[at : at + n_varints])
+            df = ints[: len(vocab)]
+            n_blocks = sum(t[3] for t in texts)
+            has_postings = df <= posting_cap(n_blocks)
+            offsets = np.full(len(vocab) + 1, -1, dtype=np.int64)
+            starts = np.concatenate(([0], np.cumsum(np.where(has_postings, df, 0))))
+            offsets[:-1] = np.where(has_postings, starts[:-1], -1)
+            end = len(vocab) + int(starts[-1])
+            deltas = ints[len(vocab) : end]
+            block_lines = ints[end:].tolist()
+            if len(block_lines) != n_blocks or len(deltas) != int(starts[-1]):
+                raise ValueError("sizes do not add up")
+            files, first = [], 0
+            for path, kind, text, nb in texts:
+                counts = block_lines[first : first + nb]
+                block_starts = [0] + np.cumsum(counts[:-1]).tolist() if nb else []
+                files.append(_File(path, kind, text, first, block_starts))
+                first += nb
+        except (lzma.LZMAError, ValueError, KeyError, TypeError, IndexError, struct.error, UnicodeDecodeError) as e:
+            raise TTTReadError(f"snapshot notepad is unreadable ({type(e).__name__})", ExitCode.SNAPSHOT) from None
+        return cls(files, vocab, df, int(header["total_terms"]), lazy=(offsets, deltas))
+
+    def _term(self, term: str) -> np.ndarray | None:
+        """The blocks holding `term`, or None if it is unknown or too common to have postings."""
+        found = self._postings.get(term)
+        if found is None and self._lazy is not None:
+            i = self.index.get(term)
+            offsets, deltas = self._lazy
+            if i is not None and offsets[i] >= 0:
+                lo = int(offsets[i])
+                found = self._postings[term] = np.cumsum(deltas[lo : lo + int(self.df[i])])
+        return found
+
+    # facts
+
+    def text_bytes(self) -> int:
+        return sum(len(f.text.encode("utf-8", "surrogatepass")) for f in self.files)
+
+    def stats(self, packed: bytes | None = None) -> dict:
+        """Sizes for the snapshot metadata and reports; compresses the texts once to compare."""
+        texts = "".join(f.text for f in self.files).encode("utf-8", "surrogatepass")
+        size = len(packed if packed is not None else self.to_bytes())
+        compressed = len(lzma.compress(texts, preset=LZMA_PRESET))
+        return {
+            "version": VERSION,
+            "files": len(self.files),
+            "blocks": self.n_blocks,
+            "terms": len(self.vocab),
+            "text_bytes": len(texts),
+            "compressed_text_bytes": compressed,
+            "bytes": size,
+            "overhead_ratio": round((size - compressed) / compressed, 4) if compressed else 0.0,
+        }
+
+    # searching
+
+    def idf(self, term: str) -> float:
+        i = self.index.get(term)
+        df = int(self.df[i]) if i is not None else 0
+        return math.log(1 + (self.n_blocks - df + 0.5) / (df + 0.5)) if df else 0.0
+
+    def _window(self, per_block: np.ndarray) -> np.ndarray:
+        """Sum over the PASSAGE_BLOCKS blocks starting at each block, within one file."""
+        out = per_block.copy()
+        for j in range(1, PASSAGE_BLOCKS):
+            shifted = np.zeros_like(per_block)
+            shifted[:-j] = np.where(self.block_file[:-j] == self.block_file[j:], per_block[j:], 0)
+            out += shifted
+        return out
+
+    def search(self, query: str, k: int = 3) -> list[Passage]:
+        """The k best non-overlapping passages for `query`, best first.
+
+        Stage 1 ranks passages by the query's indexed (not too common) terms; stage 2 scores
+        the best candidates with full BM25 on their text, every query term counted.
+        """
+        if not self.n_blocks or k <= 0:
+            return []
+        weights: Counter = Counter()
+        for term in query_terms(query):
+            weights[term] += DEFINITION_WEIGHT if term.startswith("=") else 1.0
+        idfs = {t: self.idf(t) * w for t, w in weights.items()}
+        idfs = {t: v for t, v in idfs.items() if v > 0}
+        if not idfs:
+            return []
+        coarse = np.zeros(self.n_blocks)
+        for term, weight in idfs.items():
+            blocks = self._term(term)
+            if blocks is not None:
+                present = np.zeros(self.n_blocks)
+                present[blocks] = 1.0
+                present = self._window(present)
+                coarse += weight * present * (K1 + 1) / (present + K1)
+        if coarse.any():
+            order = np.argsort(-coarse, kind="stable")
+            candidates = [int(b) for b in order[: max(CANDIDATES, 8 * k)] if coarse[b] > 0]
+        else:  # only common terms: score every passage
+            candidates = list(range(self.n_blocks))
+        scored = sorted((self._score(b, idfs) for b in candidates), key=lambda s: (-s[0], s[1]))
+        chosen: list[tuple[int, int, int]] = []
+        passages = []
+        for score, start, last, focus in scored:
+            if score <= 0 or len(passages) >= k:
+                break
+            fi = int(self.block_file[start])
+            if any(c[0] == fi and c[1] <= last and start <= c[2] for c in chosen):
+                continue
+            chosen.append((fi, start, last))
+            passages.append(self._passage(fi, start, last, score, focus))
+        return passages
+
+    def _score(self, start: int, idfs: dict[str, float]) -> tuple[float, int, int, int]:
+        """BM25 of the passage starting at block `start` from its text, and its best line."""
+        f = self.files[int(self.block_file[start])]
+        first = start - f.first_block
+        last = min(first + PASSAGE_BLOCKS - 1, f.n_blocks - 1)
+        lo, hi = f.block_range(first, last)
+        lines = f.line_list()
+        headings = has_headings(f.path, f.kind)
+        terms_of = _Terms()
+        tf: Counter = Counter()
+        length = 0
+        best, focus = -1.0, lo
+        for i in range(lo, hi):
+            terms = block_terms([lines[i]], headings, terms_of)
+            if i == 0:
+                terms += path_terms(f.path)
+            length += len(terms)
+            present = set(terms)
+            line_score = sum(idfs.get(t, 0.0) for t in present)
+            if line_score > best:
+                best, focus = line_score, i
+            tf.update(t for t in terms if t in idfs)
+        norm = K1 * (1 - B + B * length / self.avg_length)
+        score = sum(w * tf[t] * (K1 + 1) / (tf[t] + norm) for t, w in idfs.items() if tf[t])
+        return score, start, f.first_block + last, focus
+
+    def _passage(self, fi: int, start: int, last: int, score: float, focus: int) -> Passage:
+        f = self.files[fi]
+        lo, hi = f.block_range(start - f.first_block, last - f.first_block)
+        text = "\n".join(f.line_list()[lo:hi])
+        return Passage(f.path, lo + 1, max(lo + 1, hi), f.page_of(focus + 1), text, round(score, 4), focus + 1)
+
+    def file_text(self, path: str) -> str | None:
+        for f in self.files:
+            if f.path == path:
+                return f.text
+        return None
+
+
+def snapshot_part_sizes(path: Path) -> dict[str, int]:
+    """Bytes of a snapshot's fast weights and notepad, from its safetensors header alone."""
+    with open(path, "rb") as fh:
+        (n,) = struct.unpack("<Q", fh.read(8))
+        header = json.loads(fh.read(n))
+    sizes = {"weights": 0, "notepad": 0}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = entry["data_offsets"]
+        if name.startswith("fast."):
+            sizes["weights"] += end - start
+        elif name == "notepad":
+            sizes["notepad"] += end - start
+    return sizes
