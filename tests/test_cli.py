@@ -40,16 +40,16 @@ def info_json(home: Path, mem: Path) -> dict:
 # --- the happy path ------------------------------------------------------------------------
 
 
-def test_ingest_records_what_it_read(ttt_home, self_mem, checkpoint_info, model):
-    info = info_json(ttt_home, self_mem)
+def test_ingest_records_what_it_read(ttt_home, self_mem, checkpoint_info):
+    info, cfg = info_json(ttt_home, self_mem), checkpoint_info.config
 
     assert [e["path"] for e in info["manifest"]] == sorted(SELF_FILES)
     for entry in info["manifest"]:
         assert entry["tokens"] > 0 and entry["bytes"] == (SOURCES / entry["path"]).stat().st_size
     assert info["tokens"] == 1 + sum(e["tokens"] for e in info["manifest"])  # plus the opening end-of-text
     assert info["base"] == {"name": checkpoint_info.name, "sha256": checkpoint_info.sha256()}
-    assert info["reading"]["lr"] == model.cfg.inner_lr and info["reading"]["chunk"] == model.cfg.chunk
-    assert len(info["chunk_losses"]) == -(-(info["tokens"] - 1) // model.cfg.chunk)
+    assert info["reading"]["lr"] == cfg.inner_lr and info["reading"]["chunk"] == cfg.chunk
+    assert len(info["chunk_losses"]) == -(-(info["tokens"] - 1) // cfg.chunk)
     assert info["format"] == "ttt-read.mem" and info["path"] == str(self_mem)
 
 
@@ -69,10 +69,9 @@ def test_continue_starts_with_the_prompt_and_is_reproducible(ttt_home, self_mem)
 
 
 def test_ask_answers(ttt_home, self_mem):
-    result = run_cli(ttt_home, "ask", self_mem, "What does ingest do?", "-n", "8", "--json")
+    result = run_cli(ttt_home, "ask", self_mem, "What does ingest do?", "-n", "8")
     assert_ok(result)
-    payload = json.loads(result.stdout)
-    assert payload["question"] == "What does ingest do?" and isinstance(payload["answer"], str)
+    assert result.stdout.endswith("\n")
 
 
 def test_models_lists_the_bundled_checkpoint(ttt_home, checkpoint_info):
@@ -97,6 +96,46 @@ def test_one_binary_file_in_a_directory_is_skipped_not_fatal(ttt_home, tmp_path,
     manifest = info_json(ttt_home, out)["manifest"]
     assert [e["path"] for e in manifest if "skipped" not in e] == ["good.py"]
     assert [e["path"] for e in manifest if "skipped" in e] == ["blob.bin"]
+
+
+def run_on_terminal(home: Path, *args, timeout: float = 300) -> tuple[int, str]:
+    """Run `ttt-read ARGS...` with stderr on a pseudo-terminal, as in an interactive shell."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen(cli_command(*args), env=cli_env(home), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    received, deadline = b"", time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 1.0)[0]:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:  # EIO: the command closed the terminal
+                    break
+                if not data:
+                    break
+                received += data
+        return process.wait(timeout=max(deadline - time.monotonic(), 1)), received.decode(errors="replace")
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="progress.py formats '{task.total:,}' while total is None: every ingest on a terminal crashes. "
+    "Remove this marker once fixed.",
+)
+def test_ingest_on_a_terminal_shows_progress_and_succeeds(ttt_home, out_dir):
+    """With stderr on a terminal the progress bar is drawn; it must not break the command."""
+    out = out_dir / "tty.mem"
+    code, stderr = run_on_terminal(ttt_home, "ingest", SOURCES / "errors.py", "-o", out)
+    assert "Traceback" not in stderr, stderr
+    assert code == 0 and out.is_file(), stderr
+    assert "read 1 files" in stderr
 
 
 # --- bad input -----------------------------------------------------------------------------
@@ -184,7 +223,7 @@ def test_existing_output_is_not_clobbered(ttt_home, self_mem, out_dir):
     assert os.listdir(out_dir) == ["kept.mem"]
 
 
-def test_unknown_option_is_a_usage_error(ttt_home, tmp_path, out_dir):
+def test_unknown_option_is_a_usage_error(ttt_home, out_dir):
     result = run_cli(ttt_home, "ingest", SOURCES / "errors.py", "-o", out_dir / "x.mem", "--no-such-option")
     assert_one_error_line(result, ExitCode.USAGE, "--no-such-option")
     assert os.listdir(out_dir) == []
