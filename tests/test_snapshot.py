@@ -148,6 +148,10 @@ def test_ensure_writable_checks_before_any_work(tmp_path, mem):
     assert info.value.code == ExitCode.EXISTS
     snapshot.ensure_writable(mem, force=True)
     snapshot.ensure_writable(tmp_path / "new.mem", force=False)
+    for force in (False, True):
+        with pytest.raises(TTTReadError) as info:
+            snapshot.ensure_writable(tmp_path, force=force)  # --force must not try to replace a directory
+        assert info.value.code == ExitCode.USAGE and "directory" in str(info.value)
     with pytest.raises(TTTReadError) as info:
         snapshot.ensure_writable(tmp_path / "no-such-dir" / "x.mem", force=False)
     assert info.value.code == ExitCode.USAGE

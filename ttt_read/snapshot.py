@@ -128,6 +128,8 @@ def encode(metadata: dict, fast: list, tail_tokens: list[int], notepad: bytes | 
 
 def ensure_writable(path: Path, force: bool) -> None:
     """Fail before any work is done if the output exists and may not be replaced."""
+    if path.is_dir():
+        raise TTTReadError(f"{path}: is a directory; give a file name for the snapshot", ExitCode.USAGE)
     if path.exists() and not force:
         raise TTTReadError(f"{path}: already exists (pass --force to overwrite)", ExitCode.EXISTS)
     if not path.parent.is_dir():
