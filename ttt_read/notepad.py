@@ -50,6 +50,7 @@ BLOCK_CHARS = 800  # or once it holds this many characters (long prose lines)
 PASSAGE_BLOCKS = 2  # a passage is two consecutive blocks of one file; one starts at every block
 POSTING_MAX_SHARE = 0.05  # terms in more than this share of blocks keep only their count,
 POSTING_MIN_CAP = 16  # but never below this many blocks
+FOCUS_LINES_BEFORE = 4  # a returned passage starts this many lines above its best line
 CANDIDATES = 32  # passages rescored on their text per search
 K1, B = 1.2, 0.75  # BM25
 DEFINITION_WEIGHT = 2.0  # how much a definition of a queried name counts, relative to a use
@@ -470,16 +471,13 @@ class Notepad:
         else:  # only common terms: score every passage
             candidates = list(range(self.n_blocks))
         scored = sorted((self._score(b, idfs) for b in candidates), key=lambda s: (-s[0], s[1]))
-        chosen: list[tuple[int, int, int]] = []
-        passages = []
+        passages: list[Passage] = []
         for score, start, last, focus in scored:
             if score <= 0 or len(passages) >= k:
                 break
-            fi = int(self.block_file[start])
-            if any(c[0] == fi and c[1] <= last and start <= c[2] for c in chosen):
-                continue
-            chosen.append((fi, start, last))
-            passages.append(self._passage(fi, start, last, score, focus))
+            p = self._passage(int(self.block_file[start]), start, last, score, focus)
+            if not any(q.path == p.path and q.line_start <= p.line_end and p.line_start <= q.line_end for q in passages):
+                passages.append(p)
         return passages
 
     def _score(self, start: int, idfs: dict[str, float]) -> tuple[float, int, int, int]:
@@ -496,11 +494,10 @@ class Notepad:
         best, focus = -1.0, lo
         for i in range(lo, hi):
             terms = block_terms([lines[i]], headings, terms_of)
+            line_score = sum(idfs.get(t, 0.0) for t in set(terms))  # the path does not make line 1 the best
             if i == 0:
                 terms += path_terms(f.path)
             length += len(terms)
-            present = set(terms)
-            line_score = sum(idfs.get(t, 0.0) for t in present)
             if line_score > best:
                 best, focus = line_score, i
             tf.update(t for t in terms if t in idfs)
@@ -509,9 +506,15 @@ class Notepad:
         return score, start, f.first_block + last, focus
 
     def _passage(self, fi: int, start: int, last: int, score: float, focus: int) -> Passage:
+        """The scored lines, moved to start a few lines above the best one (a definition at
+        the end of a passage is better shown with the lines after it)."""
         f = self.files[fi]
         lo, hi = f.block_range(start - f.first_block, last - f.first_block)
-        text = "\n".join(f.line_list()[lo:hi])
+        lines = f.line_list()
+        size = hi - lo
+        lo = max(0, min(focus - FOCUS_LINES_BEFORE, len(lines) - size))
+        hi = min(len(lines), lo + size)
+        text = "\n".join(lines[lo:hi])
         return Passage(f.path, lo + 1, max(lo + 1, hi), f.page_of(focus + 1), text, round(score, 4), focus + 1)
 
     def file_text(self, path: str) -> str | None:
