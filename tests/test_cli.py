@@ -124,11 +124,6 @@ def run_on_terminal(home: Path, *args, timeout: float = 300) -> tuple[int, str]:
             process.kill()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="progress.py formats '{task.total:,}' while total is None: every ingest on a terminal crashes. "
-    "Remove this marker once fixed.",
-)
 def test_ingest_on_a_terminal_shows_progress_and_succeeds(ttt_home, out_dir):
     """With stderr on a terminal the progress bar is drawn; it must not break the command."""
     out = out_dir / "tty.mem"

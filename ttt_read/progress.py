@@ -11,7 +11,7 @@ class ReadProgress:
         self.enabled = enabled and sys.stderr.isatty()
         self._progress = None
         self._task = None
-        self._started = time.perf_counter()
+        self._started: float | None = None  # set at the first update: loading is not reading
 
     def __enter__(self):
         if self.enabled:
@@ -29,12 +29,14 @@ class ReadProgress:
                 transient=True,
             )
             self._progress.__enter__()
-            self._task = self._progress.add_task("read", total=None, rate=0.0, loss=float("nan"))
+            self._task = self._progress.add_task("read", total=0, rate=0.0, loss=float("nan"))
         return self
 
     def update(self, done: int, total: int, loss: float) -> None:
         if self._progress is not None:
-            rate = done / max(time.perf_counter() - self._started, 1e-9)
+            now = time.perf_counter()
+            self._started = self._started or now
+            rate = done / max(now - self._started, 1e-9)
             self._progress.update(self._task, completed=done, total=total, rate=rate, loss=loss)
 
     def __exit__(self, *exc):
