@@ -11,30 +11,30 @@ import torch
 import triton
 import triton.language as tl
 
-from .triton_common import compute_dtype, interpreting, max_programs
+from .triton_common import accumulator, compute_dtype, interpreting, max_programs
 
 
 @triton.jit
-def _sum_squares(G, PARTIAL, total, BLOCK: tl.constexpr):
+def _sum_squares(G, PARTIAL, total, BLOCK: tl.constexpr, ACC: tl.constexpr):
     """Grid (programs, B): program p of sequence b sums g^2 over a grid-stride set of blocks."""
     b = tl.program_id(1)
-    acc = tl.zeros([BLOCK], tl.float32)
+    acc = tl.zeros([BLOCK], ACC)
     for start in range(tl.program_id(0) * BLOCK, total, tl.num_programs(0) * BLOCK):
         offs = start + tl.arange(0, BLOCK)
-        g = tl.load(G + b * total + offs, mask=offs < total, other=0).to(tl.float32)
+        g = tl.load(G + b * total + offs, mask=offs < total, other=0).to(ACC)
         acc += g * g
     tl.store(PARTIAL + b * tl.num_programs(0) + tl.program_id(0), tl.sum(acc, 0))
 
 
 @triton.jit
-def _update(W, G, LR, PARTIAL, OUT, total, n_partial, BLOCK: tl.constexpr, BLOCK_P: tl.constexpr):
+def _update(W, G, LR, PARTIAL, OUT, total, n_partial, BLOCK: tl.constexpr, BLOCK_P: tl.constexpr, ACC: tl.constexpr):
     b = tl.program_id(1)
     p = tl.arange(0, BLOCK_P)
     norm = tl.sqrt(tl.sum(tl.load(PARTIAL + b * n_partial + p, mask=p < n_partial, other=0), 0))
     scale = tl.load(LR + b) * tl.minimum(1.0, 1.0 / tl.maximum(norm, 1e-12))
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     w = tl.load(W + b * total + offs, mask=offs < total)
-    g = tl.load(G + b * total + offs, mask=offs < total).to(tl.float32)
+    g = tl.load(G + b * total + offs, mask=offs < total).to(ACC)
     tl.store(OUT + b * total + offs, w - (scale * g).to(w.dtype), mask=offs < total)
 
 
@@ -53,11 +53,11 @@ def _step(weights, grads, lr: torch.Tensor) -> torch.Tensor:
     B, total = g.shape
     block = 256 if interpreting() else 2048
     programs = min(triton.cdiv(total, block), max_programs(g.device))
-    partial = torch.empty(B, programs, device=g.device, dtype=torch.float32)
-    _sum_squares[(programs, B)](g, partial, total, BLOCK=block)
+    partial = torch.empty(B, programs, device=g.device, dtype=lr.dtype)
+    _sum_squares[(programs, B)](g, partial, total, BLOCK=block, ACC=accumulator(lr.dtype))
     out = torch.empty_like(w)
     _update[(triton.cdiv(total, block), B)](
-        w, g, lr, partial, out, total, programs, BLOCK=block, BLOCK_P=triton.next_power_of_2(programs)
+        w, g, lr, partial, out, total, programs, BLOCK=block, BLOCK_P=triton.next_power_of_2(programs), ACC=accumulator(lr.dtype)
     )
     return out
 

@@ -10,23 +10,23 @@ import torch
 import triton
 import triton.language as tl
 
-from .triton_common import compute_dtype, interpreting
+from .triton_common import accumulator, compute_dtype, interpreting
 
 
 @triton.jit
-def _silu_mul_fwd(A, B, Y, n, BLOCK: tl.constexpr):
+def _silu_mul_fwd(A, B, Y, n, BLOCK: tl.constexpr, ACC: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    a = tl.load(A + offs, mask=offs < n, other=0).to(tl.float32)
-    b = tl.load(B + offs, mask=offs < n, other=0).to(tl.float32)
+    a = tl.load(A + offs, mask=offs < n, other=0).to(ACC)
+    b = tl.load(B + offs, mask=offs < n, other=0).to(ACC)
     tl.store(Y + offs, (a * tl.sigmoid(a) * b).to(Y.dtype.element_ty), mask=offs < n)
 
 
 @triton.jit
-def _silu_mul_bwd(A, B, DY, DA, DB, n, BLOCK: tl.constexpr):
+def _silu_mul_bwd(A, B, DY, DA, DB, n, BLOCK: tl.constexpr, ACC: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
-    a = tl.load(A + offs, mask=offs < n, other=0).to(tl.float32)
-    b = tl.load(B + offs, mask=offs < n, other=0).to(tl.float32)
-    dy = tl.load(DY + offs, mask=offs < n, other=0).to(tl.float32)
+    a = tl.load(A + offs, mask=offs < n, other=0).to(ACC)
+    b = tl.load(B + offs, mask=offs < n, other=0).to(ACC)
+    dy = tl.load(DY + offs, mask=offs < n, other=0).to(ACC)
     sig = tl.sigmoid(a)
     tl.store(DA + offs, (dy * b * sig * (1 + a * (1 - sig))).to(DA.dtype.element_ty), mask=offs < n)
     tl.store(DB + offs, (dy * a * sig).to(DB.dtype.element_ty), mask=offs < n)
@@ -36,7 +36,7 @@ def _launch(kernel, *tensors):
     """Run an elementwise kernel over same-shaped contiguous tensors, inputs then outputs."""
     n = tensors[0].numel()
     block = 256 if interpreting() else 1024
-    kernel[(triton.cdiv(n, block),)](*tensors, n, BLOCK=block)
+    kernel[(triton.cdiv(n, block),)](*tensors, n, BLOCK=block, ACC=accumulator(tensors[0].dtype))
 
 
 class _SiluMul(torch.autograd.Function):
