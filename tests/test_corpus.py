@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import json
 import re
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from ttt_read import sources
 from ttt_read import tokenizer as tok
 from ttt_read.train import corpus
 
-WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau".split()
+WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau").split()
 
 
 def python_source(seed: int, functions: int = 40) -> str:
@@ -27,7 +26,9 @@ def python_source(seed: int, functions: int = 40) -> str:
 
 
 def prose(seed: int, sentences: int = 60) -> str:
-    return " ".join(f"The {WORDS[(seed + i) % 19]} reads the {WORDS[(seed * 3 + i) % 19]} page {seed}.{i}." for i in range(sentences))
+    return " ".join(
+        f"The {WORDS[(seed + i) % 19]} reads the {WORDS[(seed * 3 + i) % 19]} page {seed}.{i}." for i in range(sentences)
+    )
 
 
 def write(path: Path, text: str) -> Path:
@@ -99,7 +100,10 @@ def built(tree, tmp_path_factory) -> tuple[Path, dict]:
 def decoded(out: Path, split: str) -> dict[str, str]:
     """Each document of a split decoded back to text, special tokens included."""
     tokenizer = tok.load(out / "tokenizer.json")
-    return {d["name"]: tokenizer.decode(ids.tolist(), skip_special_tokens=False) for d, ids in corpus.TokenCorpus(out, split).iter_documents()}
+    return {
+        d["name"]: tokenizer.decode(ids.tolist(), skip_special_tokens=False)
+        for d, ids in corpus.TokenCorpus(out, split).iter_documents()
+    }
 
 
 def all_decoded(out: Path) -> dict[str, str]:
@@ -213,8 +217,9 @@ def _contains(haystack: np.ndarray, window: np.ndarray) -> bool:
 def test_max_tokens_shortens_the_longest_documents_at_file_boundaries(tree, built, tmp_path):
     out, full = built
     total = full["totals"]["all"]["tokens"]
-    manifest = corpus.build_corpus([tree / "site-packages"], tmp_path, tokenizer_path=out / "tokenizer.json",
-                                   max_tokens=total // 3, **SMALL)  # fmt: skip
+    manifest = corpus.build_corpus(
+        [tree / "site-packages"], tmp_path, tokenizer_path=out / "tokenizer.json", max_tokens=total // 3, **SMALL
+    )
     assert manifest["totals"]["all"]["tokens"] <= total // 3
     assert manifest["tokenizer"]["trained"] is False
     assert (tmp_path / "tokenizer.json").read_bytes() == (out / "tokenizer.json").read_bytes()
@@ -243,7 +248,9 @@ def test_info_and_html_text():
     info = "\x1f\nFile: x.info,  Node: Top,  Next: A\n\nIntro text.\n\x1f\nTag Table:\nNode: Top\x7f12\n\x1f\nEnd Tag Table\n"
     assert corpus.info_text(info) == "Intro text.\n"
     parser = corpus.HTMLText()
-    parser.feed("<ul><li>one</li><li>two &amp; three</li></ul><a class='headerlink'>¶</a><table><tr><td>a</td><td>b</td></tr></table>")
+    parser.feed(
+        "<ul><li>one</li><li>two &amp; three</li></ul><a class='headerlink'>¶</a><table><tr><td>a</td><td>b</td></tr></table>"
+    )
     assert parser.text() == "- one\n- two & three\na b\n"
 
 

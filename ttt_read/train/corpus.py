@@ -28,7 +28,7 @@ import posixpath
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +45,9 @@ TEXT_SUFFIXES = (".txt", ".md", ".rst", ".text")  # preferred over an .html of t
 CODE_SUFFIXES = {".py", ".pyi", ".go", ".rs", ".c", ".h", ".cc", ".cpp", ".hpp", ".java", ".js", ".ts", ".rb", ".pl", ".sh"}
 # Index, search and table-of-contents pages are lists of links, not text; changelogs and
 # license texts are boilerplate that every Debian package repeats.
-SKIPPED_PROSE = re.compile(r"(genindex.*|.*modindex|search|bookindex|contents)\.html?|changelog.*|copyright|licen[cs]e.*|copying.*", re.I)
+SKIPPED_PROSE = re.compile(
+    r"(genindex.*|.*modindex|search|bookindex|contents)\.html?|changelog.*|copyright|licen[cs]e.*|copying.*", re.I
+)
 TARGET_DOC_CHARS = 200_000  # ~50K tokens: short pieces are packed until a document is this long
 MIN_DOC_CHARS = 4_000  # ~1K tokens: a shorter document cannot supply a training window
 MAX_PROSE_BYTES = 20_000_000  # per file after decompression, against gzip bombs
@@ -221,7 +223,8 @@ def package_documents(root: Path, label: str, reader: _Reader) -> list[Document]
     for pack in _pack([(f.path, f) for f in files]):
         first, last = Path(pack[0][0]).stem, Path(pack[-1][0]).stem
         name = first if first == last else f"{first}..{last}"
-        docs.append(Document(f"{label}/{name}", "code", str(root), reader.licenses.of_tree(root), [f for _, f in pack]))
+        files = [f for _, f in pack]
+        docs.append(Document(f"{label}/{name}", "code", str(root), reader.licenses.of_modules(root, files), files))
     return docs
 
 
@@ -307,6 +310,9 @@ def _raw(path: Path, rel: str, reader: _Reader) -> tuple[bytes, str] | None:
         reader.skip("excluded")
         return None
     try:
+        if path.stat().st_size > MAX_PROSE_BYTES:
+            reader.skip("binary or oversized")
+            return None
         data = path.read_bytes()
         digest = hashlib.sha256(data).hexdigest()
         if digest in reader.seen:
@@ -377,7 +383,7 @@ def _strip_troff(source: str) -> str:
     """Plain text from man(7) source without groff: macro arguments kept, requests dropped."""
     lines = []
     for line in source.splitlines():
-        if line.startswith((".\\\"", "'\\\"")):
+        if line.startswith(('.\\"', "'\\\"")):
             continue
         if line.startswith((".", "'")):
             macro, _, args = line[1:].partition(" ")
@@ -498,8 +504,28 @@ class HTMLText(html.parser.HTMLParser):
     SKIP_TAGS = {"head", "script", "style", "nav", "header", "footer", "noscript", "svg", "form", "button"}
     SKIP_CLASSES = {"sphinxsidebar", "related", "footer", "navheader", "navfooter", "headerlink", "mobile-nav"}
     VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
-    BLOCK_TAGS = {"p", "div", "section", "article", "main", "aside", "ul", "ol", "dl", "dt", "dd", "table", "tr",
-                  "blockquote", "pre", "br", "hr", "figure", "figcaption", "caption"}  # fmt: skip
+    BLOCK_TAGS = {
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "aside",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "table",
+        "tr",
+        "blockquote",
+        "pre",
+        "br",
+        "hr",
+        "figure",
+        "figcaption",
+        "caption",
+    }
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -618,9 +644,14 @@ class _Licenses:
     def of_tree(self, root: Path) -> str:
         return _license_file(root) or self._debian_family(root) or "unknown"
 
+    def of_modules(self, root: Path, files: list[sources.SourceFile]) -> str:
+        """Loose top-level modules: every family of the distributions they belong to."""
+        return _union(self.of_package(root, root / Path(f.path).stem) for f in files)
+
     def of_files(self, root: Path, files: list[sources.SourceFile]) -> str:
-        families = {family for f in files for family in (self._debian_family(root / f.path) or "").split("/")}
-        return "/".join(sorted(families - {""})) or _license_file(root) or "unknown"
+        """Pages of a documentation tree: every family of the Debian packages they came from."""
+        families = _union(self._debian_family(root / f.path) or "unknown" for f in files)
+        return (_license_file(root) or "unknown") if families == "unknown" else families
 
     def _distributions(self, root: Path) -> dict[str, str]:
         """Top-level name -> family for every *.dist-info in a site-packages directory."""
@@ -642,9 +673,7 @@ class _Licenses:
                 text = copyright_file.read_text(errors="replace")
             except OSError:
                 text = ""
-            field = re.search(r"^License:[ \t]*(\S.*)$", text, re.M) if text.startswith("Format:") else None
-            named = license_families(field[1]) if field else []  # DEP-5 names such as "Go" are not families
-            self._debian[package] = "/".join(named) or license_family_of_text(text)
+            self._debian[package] = _dep5_family(text) if text.startswith("Format:") else license_family_of_text(text)
         return self._debian[package] or None
 
     def _owner(self, path: Path) -> str | None:
@@ -656,6 +685,25 @@ class _Licenses:
                 for line in listing.read_text(errors="replace").splitlines():
                     self._owners.setdefault(line, package)
         return self._owners.get(str(path)) or self._owners.get(os.path.realpath(path))
+
+
+def _union(families: Iterable[str]) -> str:
+    """`Apache/MIT` and `BSD` give `Apache/BSD/MIT`; "unknown" only when nothing is known."""
+    known = {part for family in families for part in family.split("/")} - {"unknown"}
+    return "/".join(sorted(known)) or "unknown"
+
+
+def _dep5_family(text: str) -> str | None:
+    """The family of a machine-readable Debian copyright file's first `License:` (the one of
+    `Files: *`). A name that is no family ("Go") is looked up in its stand-alone paragraph."""
+    field = re.search(r"^License:[ \t]*(\S.*)$", text, re.M)
+    if field is None:
+        return license_family_of_text(text)
+    named = license_families(field[1])
+    if named:
+        return "/".join(named)
+    paragraph = re.search(rf"^License:[ \t]*{re.escape(field[1].strip())}[ \t]*\n((?:[ \t].*\n?)+)", text, re.M)
+    return license_family_of_text(paragraph[1] if paragraph else text)
 
 
 def _dist_family(info: Path) -> str:
@@ -720,7 +768,7 @@ def tokenizer_sample(docs: Sequence[Document], val_fraction: float) -> tuple[lis
     return texts, used
 
 
-def _tokenizer(docs, vocab_size, tokenizer_path, val_fraction, out_dir, say):
+def _tokenizer(docs: Sequence[Document], vocab_size: int, tokenizer_path: Path | None, val_fraction: float, out_dir: Path, say):
     """Load the given tokenizer or train one on a sample of train documents; either way it is
     written to the output directory so the corpus is self-contained."""
     if tokenizer_path is not None:
@@ -739,6 +787,20 @@ def _tokenizer(docs, vocab_size, tokenizer_path, val_fraction, out_dir, say):
 def encode(tokenizer, doc: Document) -> np.ndarray:
     encodings = tokenizer.encode_batch(doc.parts(), add_special_tokens=False)
     return np.concatenate([np.asarray(e.ids, dtype="<u2") for e in encodings])
+
+
+def _encode_all(tokenizer, docs: Sequence[Document], say: Callable[[str], None]) -> list[np.ndarray]:
+    """Every document's ids, reporting progress about every tenth of the characters."""
+    total, done, reported = sum(d.chars() for d in docs), 0, 0
+    say(f"tokenizing {len(docs)} documents, {total / 1e6:.1f}M characters")
+    arrays = []
+    for d in docs:
+        arrays.append(encode(tokenizer, d))
+        done += d.chars()
+        if done - reported >= total / 10:
+            reported = done
+            say(f"tokenized {done / total:.0%}, {sum(map(len, arrays)) / 1e6:.1f}M tokens so far")
+    return arrays
 
 
 def water_level(lengths: Sequence[int], budget: int) -> int:
@@ -764,7 +826,12 @@ def truncate(ids: np.ndarray, limit: int, file_id: int) -> np.ndarray:
 
 
 def assign_splits(
-    docs: Sequence[Document], lengths: Sequence[int], val_fraction: float, minimum: dict[str, int], min_tokens: int, shaped: set[str]
+    docs: Sequence[Document],
+    lengths: Sequence[int],
+    val_fraction: float,
+    minimum: dict[str, int],
+    min_tokens: int,
+    shaped: set[str],
 ) -> tuple[list[str], dict[str, int]]:
     """Whole documents to "train" or "val": val when the name hashes below val_fraction, plus
     long documents (>= min_tokens) of each kind promoted in hash order until `minimum[kind]`
@@ -775,7 +842,8 @@ def assign_splits(
     for kind, wanted in minimum.items():
         long = [i for i, d in enumerate(docs) if d.kind == kind and lengths[i] >= min_tokens]
         have = sum(split[i] == "val" for i in long)
-        candidates = sorted((i for i in long if split[i] == "train" and docs[i].name not in shaped), key=lambda i: _unit(docs[i].name))
+        promotable = [i for i in long if split[i] == "train" and docs[i].name not in shaped]
+        candidates = sorted(promotable, key=lambda i: _unit(docs[i].name))
         for i in candidates[: max(0, wanted - have)]:
             split[i] = "val"
         missing = wanted - have - len(candidates[: max(0, wanted - have)])
@@ -834,13 +902,13 @@ def build_corpus(
         raise TTTReadError("the sources hold no documents long enough to train on", ExitCode.INPUT)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "manifest.json").unlink(missing_ok=True)  # a build that fails leaves no corpus behind
     tokenizer, shaped, sample_chars = _tokenizer(docs, vocab_size, tokenizer_path, val_fraction, out_dir, say)
     eot, file_id = tokenizer.token_to_id(tok.END_OF_TEXT), tokenizer.token_to_id(tok.FILE)
     if eot is None or file_id is None or tokenizer.get_vocab_size() > 2**16:
         raise TTTReadError("the tokenizer lacks the special tokens or has more than 65536 ids", ExitCode.USAGE)
 
-    say(f"tokenizing {len(docs)} documents, {sum(d.chars() for d in docs) / 1e6:.1f}M characters")
-    arrays = [encode(tokenizer, d) for d in docs]
+    arrays = _encode_all(tokenizer, docs, say)
     full = [len(a) for a in arrays]
     if max_tokens is not None and sum(full) > max_tokens:
         level = water_level(full, max_tokens)
@@ -852,11 +920,7 @@ def build_corpus(
     if "train" not in split:
         raise TTTReadError("every document went to validation; lower the val fraction", ExitCode.USAGE)
 
-    entries = [
-        {"name": d.name, "kind": d.kind, "source": d.source, "license": d.license, "split": s, "files": len(d.files),
-         "chars": d.chars(), "tokens": n, **({"truncated_from": f} if f != n else {})}
-        for d, s, n, f in zip(docs, split, lengths, full)
-    ]  # fmt: skip
+    entries = [_entry(d, s, n, f) for d, s, n, f in zip(docs, split, lengths, full)]
     splits = {}
     for name in ("train", "val"):
         chosen = [i for i, s in enumerate(split) if s == name]
@@ -868,14 +932,22 @@ def build_corpus(
     manifest = {
         "format": FORMAT,
         "params": {
-            "sources": [str(s) for s in sources], "vocab_size": vocab_size,
-            "tokenizer_path": None if tokenizer_path is None else str(tokenizer_path), "val_fraction": val_fraction,
-            "min_val_code": min_val_code, "min_val_prose": min_val_prose, "min_val_tokens": min_val_tokens,
-            "max_tokens": max_tokens, "exclude": list(exclude),
+            "sources": [str(s) for s in sources],
+            "vocab_size": vocab_size,
+            "tokenizer_path": None if tokenizer_path is None else str(tokenizer_path),
+            "val_fraction": val_fraction,
+            "min_val_code": min_val_code,
+            "min_val_prose": min_val_prose,
+            "min_val_tokens": min_val_tokens,
+            "max_tokens": max_tokens,
+            "exclude": list(exclude),
         },
         "tokenizer": {
-            "file": "tokenizer.json", "vocab_size": tokenizer.get_vocab_size(), "trained": tokenizer_path is None,
-            "sample_chars": sample_chars, "sha256": hashlib.sha256((out_dir / "tokenizer.json").read_bytes()).hexdigest(),
+            "file": "tokenizer.json",
+            "vocab_size": tokenizer.get_vocab_size(),
+            "trained": tokenizer_path is None,
+            "sample_chars": sample_chars,
+            "sha256": hashlib.sha256((out_dir / "tokenizer.json").read_bytes()).hexdigest(),
         },
         "splits": splits,
         "totals": {kind: _totals([e for e in entries if e["kind"] == kind]) for kind in ("code", "prose")}
@@ -883,11 +955,18 @@ def build_corpus(
         "val_shortfall": shortfall,
         "skipped": dict(sorted(reader.skipped.items())),
         "documents": entries,
-    }  # fmt: skip
+    }
     partial = out_dir / "manifest.json.partial"
     partial.write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     os.replace(partial, out_dir / "manifest.json")
     return manifest
+
+
+def _entry(doc: Document, split: str, tokens: int, full: int) -> dict:
+    """A document's manifest entry; its `offset` in the split's bin is added when written."""
+    entry = {"name": doc.name, "kind": doc.kind, "source": doc.source, "license": doc.license, "split": split}
+    entry |= {"files": len(doc.files), "chars": doc.chars(), "tokens": tokens}
+    return entry | ({"truncated_from": full} if full != tokens else {})
 
 
 def _totals(entries: list[dict]) -> dict:
