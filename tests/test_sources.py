@@ -187,7 +187,7 @@ def test_walk_agrees_with_git(git_repo, top, nested):
     root, env = git_repo
     (root / ".gitignore").write_text("\n".join(top) + "\n")
     (root / "d" / ".gitignore").write_text("\n".join(nested) + "\n")
-    walked = {c.rel for c in sources._walk(root).candidates}
+    walked = {c.display for c in sources._walk(root).candidates}
     assert walked == git_untracked(root, env), (top, nested)
 
 
@@ -215,6 +215,21 @@ def test_roots_with_the_same_name_stay_apart(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     got = collect([Path("one/src"), Path("two/src")])
     assert paths(got) == ["one/src/a.py", "two/src/a.py"]
+
+
+def test_non_utf8_file_names_are_shown_escaped(tmp_path):
+    fd = os.open(os.fsencode(tmp_path) + b"/caf\xe9.txt", os.O_WRONLY | os.O_CREAT)
+    os.write(fd, b"menu\n")
+    os.close(fd)
+    got = collect([tmp_path])
+    assert paths(got) == ["caf\\xe9.txt"]
+    got.render().encode("utf-8")  # stays encodable
+
+
+def test_no_paths_is_a_usage_error():
+    with pytest.raises(TTTReadError) as info:
+        collect([])
+    assert info.value.code == ExitCode.USAGE
 
 
 def test_single_file_is_shown_by_name(tmp_path):
@@ -359,6 +374,21 @@ def test_permission_denied_is_a_skip(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "open", deny)
     assert reasons(collect([tmp_path])) == {"locked.txt": "unreadable: permission denied"}
+
+
+def test_unlistable_directory_is_a_skip(tmp_path, monkeypatch):
+    make_tree(tmp_path, {"ok.txt": "x", "closed/a.txt": "x"})
+    real_scandir = os.scandir
+    closed = str(tmp_path / "closed")
+
+    def deny(path="."):  # simulated, as above
+        if os.fspath(path) == closed:
+            raise PermissionError(13, "Permission denied", closed)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", deny)
+    assert reasons(collect([tmp_path])) == {"closed": "unreadable: permission denied"}
+    assert input_error([tmp_path / "closed"]) == f"{closed}: unreadable: permission denied"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")

@@ -217,9 +217,10 @@ def _any_match(patterns: list[Pattern], path: str) -> bool:
 
 @dataclass(frozen=True)
 class _Candidate:
-    """A path that will be read, or that is already known to be unreadable (`problem`)."""
+    """A path that will be read, or that is already known to be unreadable (`problem`).
+    `display` is relative to the root while walking; the collector adds the root's label."""
 
-    rel: str
+    display: str
     path: Path
     problem: str | None = None
 
@@ -255,7 +256,7 @@ def _walk(root: Path) -> _Walk:
         for entry in entries:
             if entry.name == ".git":
                 continue
-            child = f"{rel}/{entry.name}" if rel else entry.name
+            child = f"{rel}/{entry.name}" if rel else entry.name  # git's rules see the raw name
             is_dir = _is_dir(entry)
             if rules.ignores(child, is_dir):
                 walk.hidden += 1
@@ -365,27 +366,28 @@ def _one_line(e: Exception) -> str:
 
 
 def _pdf_text(data: bytes) -> str:
-    """Page texts, each after a "[page N]" line; pages without text are left out.
-
-    pypdf raises all kinds of exceptions on malformed input, hence the broad excepts: any
-    failure to open is a Skip, and a failing page only loses that page.
-    """
-    from pypdf import PdfReader
-
+    """Page texts, each after a "[page N]" line; pages without text are left out."""
     with _quiet_pypdf():
-        try:
-            reader = PdfReader(io.BytesIO(data), strict=False)
-            if reader.is_encrypted and not _decrypt(reader):
-                raise _Unreadable("encrypted PDF")
-            pages = list(reader.pages)
-        except _Unreadable:
-            raise
-        except Exception as e:
-            raise _Unreadable(f"not a readable PDF: {_one_line(e)}")
-        text = "".join(_page_texts(pages))
+        text = "".join(_page_texts(_pdf_pages(data)))
     if not text:
         raise _Unreadable("no extractable text (scanned PDF?)")
     return text
+
+
+def _pdf_pages(data: bytes) -> list:
+    """The pages of a PDF that opens. pypdf raises all kinds of exceptions on malformed input,
+    hence the broad except: whatever the failure, the file is a Skip, not a crash."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        locked = reader.is_encrypted and not _decrypt(reader)
+        pages = [] if locked else list(reader.pages)
+    except Exception as e:
+        raise _Unreadable(f"not a readable PDF: {_one_line(e)}") from None
+    if locked:
+        raise _Unreadable("encrypted PDF")
+    return pages
 
 
 def _decrypt(reader) -> bool:
@@ -397,7 +399,8 @@ def _decrypt(reader) -> bool:
 
 
 def _page_texts(pages: list) -> Iterator[str]:
-    """Extract page by page until the text or time budget runs out, keeping what came before."""
+    """Extract page by page until the text or time budget runs out, keeping what came before;
+    a page whose extraction fails (any exception, as above) loses only that page."""
     deadline = time.monotonic() + PDF_TIME_BUDGET_S
     budget = PDF_TEXT_LIMIT
     for number, page in enumerate(pages, start=1):
@@ -436,7 +439,14 @@ def _labels(paths: Sequence[Path]) -> list[str]:
     path as given where two roots share a name."""
     names = [Path(os.path.abspath(p)).name or str(p) for p in paths]
     counts = Counter(names)
-    return [name if counts[name] == 1 else Path(os.path.normpath(p)).as_posix() for name, p in zip(names, paths)]
+    return [
+        name if counts[name] == 1 else Path(os.path.normpath(p)).as_posix() for name, p in zip(names, paths)
+    ]
+
+
+def _printable(display: str) -> str:
+    """File names that are not UTF-8 shown with backslash escapes, so the text stays encodable."""
+    return display.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _summary(skips: list[Skip]) -> str:
@@ -457,6 +467,8 @@ def collect(
     be read, a directory with nothing readable in it, or when the filters leave nothing at all.
     """
     paths = [Path(p) for p in paths]
+    if not paths:
+        raise TTTReadError("no paths to read", ExitCode.USAGE)
     for path in paths:
         if not os.path.lexists(path):
             raise TTTReadError(f"{path}: no such file or directory", ExitCode.INPUT)
@@ -493,15 +505,15 @@ class _Collector:
             reason = "no files to read (all ignored by .gitignore)" if walk.hidden else "empty directory"
             raise TTTReadError(f"{path}: {reason}", ExitCode.INPUT)
         prefix = f"{label.rstrip('/')}/" if label else ""
-        candidates = [_Candidate(prefix + c.rel, c.path, c.problem) for c in walk.candidates]
-        kept = [c for c in sorted(candidates, key=lambda c: c.rel) if self.filters.keep(c.rel)]
+        candidates = [_Candidate(_printable(prefix + c.display), c.path, c.problem) for c in walk.candidates]
+        kept = [c for c in sorted(candidates, key=lambda c: c.display) if self.filters.keep(c.display)]
         outcomes = [self._read(c) for c in kept]
         if kept and not any(isinstance(o, SourceFile) for o in outcomes):
             raise TTTReadError(f"{path}: {_summary(outcomes)}", ExitCode.INPUT)
 
     def _add_file_root(self, path: Path, label: str | None) -> None:
-        candidate = _Candidate(label or path.name, path)
-        if self.filters.keep(candidate.rel):
+        candidate = _Candidate(_printable(label or path.name), path)
+        if self.filters.keep(candidate.display):
             outcome = self._read(candidate)
             if isinstance(outcome, Skip):
                 raise TTTReadError(f"{path}: {outcome.reason}", ExitCode.INPUT)
@@ -509,12 +521,12 @@ class _Collector:
     def _read(self, candidate: _Candidate) -> SourceFile | Skip:
         """Read a candidate once per real path; a second reach returns the first result."""
         if candidate.problem:
-            skip = Skip(candidate.rel, candidate.problem)
+            skip = Skip(candidate.display, candidate.problem)
             self.skipped.append(skip)
             return skip
         real = os.path.realpath(candidate.path)
         if real not in self.seen:
-            result = read_file(candidate.path, candidate.rel, self.max_file_bytes)
+            result = read_file(candidate.path, candidate.display, self.max_file_bytes)
             (self.files if isinstance(result, SourceFile) else self.skipped).append(result)
             self.seen[real] = result
         return self.seen[real]
