@@ -20,7 +20,7 @@ import triton
 import triton.language as tl
 
 from . import window_mask
-from .triton_common import accumulator, compute_dtype, interpreting
+from .triton_common import accumulator, compute_dtype, dot_width, interpreting
 
 LN2 = tl.constexpr(math.log(2))  # qk_scale * LN2 is the softmax scale D^-1/2
 
@@ -215,7 +215,7 @@ class _Launch:
             D=D,
             BLOCK_M=block_m,
             BLOCK_N=block_n,
-            BLOCK_D=triton.next_power_of_2(D),
+            BLOCK_D=dot_width(D),
             HAS_MASK=mask is not None,
             ACC=accumulator(q.dtype),
             **options,

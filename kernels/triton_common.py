@@ -4,6 +4,7 @@ import functools
 import os
 
 import torch
+import triton
 import triton.language as tl
 
 
@@ -22,6 +23,11 @@ def max_programs(device: torch.device) -> int:
     if device.type != "cuda" or interpreting():
         return 4
     return 4 * _sm_count(device.index if device.index is not None else torch.cuda.current_device())
+
+
+def dot_width(n: int) -> int:
+    """A power-of-two block of at least 16 covering n: `tl.dot` needs every side >= 16."""
+    return max(16, triton.next_power_of_2(n))
 
 
 def compute_dtype(dtype: torch.dtype) -> torch.dtype:

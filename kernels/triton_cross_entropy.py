@@ -13,13 +13,14 @@ import torch
 import triton
 import triton.language as tl
 
-from .triton_common import accumulator, compute_dtype, interpreting, max_programs
+from .triton_common import accumulator, compute_dtype, dot_width, interpreting, max_programs
 
 
 @triton.jit
 def _logit_tile(h, E, stride_e, offs_v, offs_d, v_hi, d, ACC: tl.constexpr):
     """fp32 logits [BLOCK_T, BLOCK_V] of h against vocabulary rows offs_v (< v_hi), and those rows."""
-    e = tl.load(E + offs_v[:, None] * stride_e + offs_d[None, :], mask=(offs_v[:, None] < v_hi) & (offs_d[None, :] < d), other=0)
+    mask = (offs_v[:, None] < v_hi) & (offs_d[None, :] < d)
+    e = tl.load(E + offs_v[:, None] * stride_e + offs_d[None, :], mask=mask, other=0)
     z = tl.dot(h, tl.trans(e), input_precision="ieee", out_dtype=ACC)
     return tl.where(offs_v[None, :] < v_hi, z, float("-inf")), e
 
@@ -116,11 +117,11 @@ class _Tiling:
 
     def __init__(self, h: torch.Tensor, V: int):
         N, d = h.shape
-        block_d = triton.next_power_of_2(d)
+        block_d = dot_width(d)
         if interpreting():
             self.block_t, self.block_v, self.options = 16, 16, {}
         else:
-            self.block_t, self.block_v = 64, (64 if block_d <= 256 else 32)
+            self.block_t, self.block_v = (64, 64) if block_d <= 256 else (32, 32)
             self.options = {"num_warps": 4 if block_d <= 128 else 8, "num_stages": 2}
         token_blocks = triton.cdiv(N, self.block_t)
         vocab_tiles = triton.cdiv(V, self.block_v)
@@ -128,7 +129,9 @@ class _Tiling:
         self.per_split = triton.cdiv(vocab_tiles, splits) * self.block_v
         self.splits = triton.cdiv(V, self.per_split)
         self.grid = (token_blocks, self.splits)
-        self.meta = dict(BLOCK_T=self.block_t, BLOCK_V=self.block_v, BLOCK_D=block_d, ACC=accumulator(h.dtype), **self.options)
+        self.meta = dict(
+            BLOCK_T=self.block_t, BLOCK_V=self.block_v, BLOCK_D=block_d, ACC=accumulator(h.dtype), **self.options
+        )
 
 
 def _flat(h, embedding, targets):

@@ -26,7 +26,9 @@ def _rms_fwd(X, WEIGHT, Y, RSTD, rows, d, eps, BLOCK_R: tl.constexpr, BLOCK_D: t
 
 
 @triton.jit
-def _rms_bwd(X, WEIGHT, DY, RSTD, DX, DW_PARTIAL, rows, d, BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, ACC: tl.constexpr):
+def _rms_bwd(
+    X, WEIGHT, DY, RSTD, DX, DW_PARTIAL, rows, d, BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, ACC: tl.constexpr
+):
     """Grid-stride over row blocks; dx = rstd (dy w - x_hat mean(dy w x_hat)), dw = sum dy x_hat."""
     c = tl.arange(0, BLOCK_D)
     w = tl.load(WEIGHT + c, mask=c < d, other=0).to(ACC)

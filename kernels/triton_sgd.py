@@ -57,8 +57,9 @@ def _step(weights, grads, lr: torch.Tensor) -> torch.Tensor:
     _sum_squares[(programs, B)](g, partial, total, BLOCK=block, ACC=accumulator(lr.dtype))
     out = torch.empty_like(w)
     _update[(triton.cdiv(total, block), B)](
-        w, g, lr, partial, out, total, programs, BLOCK=block, BLOCK_P=triton.next_power_of_2(programs), ACC=accumulator(lr.dtype)
-    )
+        w, g, lr, partial, out, total, programs,
+        BLOCK=block, BLOCK_P=triton.next_power_of_2(programs), ACC=accumulator(lr.dtype),
+    )  # fmt: skip
     return out
 
 
@@ -82,7 +83,10 @@ class _ClippedSGD(torch.autograd.Function):
         clip = torch.clamp(norm.clamp_min(1e-12).reciprocal(), max=1.0)
         inner = sum((d.to(lr.dtype) * g).flatten(1).sum(1) for d, g in zip(d_new, gf))
         coef = torch.where(norm > 1, lr * inner / norm.pow(3), 0)
-        d_grads = [(_per_seq(coef, g) * g - _per_seq(lr * clip, g) * d.to(lr.dtype)).to(g0.dtype) for d, g, g0 in zip(d_new, gf, grads)]
+        d_grads = [
+            (_per_seq(coef, g) * g - _per_seq(lr * clip, g) * d.to(lr.dtype)).to(g0.dtype)
+            for d, g, g0 in zip(d_new, gf, grads)
+        ]
         return -(clip * inner), *d_new, *d_grads
 
 
