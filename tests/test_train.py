@@ -1,5 +1,6 @@
 """The training pipeline on a tiny configuration: resumable bit-exactly, and data-parallel."""
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -13,7 +14,8 @@ from ttt_read import tokenizer as tok
 from ttt_read.config import ModelConfig
 from ttt_read.model import TTTModel
 from ttt_read.train.corpus import build_corpus
-from ttt_read.train.loop import TrainConfig, train
+from ttt_read.train.corpus import TokenCorpus
+from ttt_read.train.loop import TrainConfig, batch_tokens, train
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = {"d_model": 32, "n_layers": 4, "n_heads": 2, "mlp_hidden": 64, "prime_hidden": 32, "n_suffix": 1, "window": 32, "chunk": 16}
@@ -72,3 +74,17 @@ def test_two_process_torchrun_keeps_replicas_identical(corpus, tmp_path):
     records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     assert len(records) == 2 and all(r["replicas_identical"] for r in records)
     assert torch.load(run / "state.pt", weights_only=True)["step"] == 3
+
+
+def test_qa_sequences_end_in_questions_about_their_own_text(corpus):
+    cfg = dataclasses.replace(tiny_config(corpus, "meta"), seq_len=400, qa_fraction=1.0, qa_budget=120)
+    tokenizer = tok.load(corpus / "tokenizer.json")
+    batch = batch_tokens(TokenCorpus(corpus, "train"), cfg, step=0, rank=0, tokenizer=tokenizer)
+    assert batch.shape == (cfg.batch, cfg.seq_len + 1)
+    question = tokenizer.token_to_id(tok.QUESTION)
+    for row in batch.tolist():
+        first_question = row.index(question)
+        assert first_question >= cfg.seq_len + 1 - cfg.qa_budget
+        text_before = tokenizer.decode(row[:first_question], skip_special_tokens=False)
+        answer = tokenizer.decode(row[first_question:], skip_special_tokens=False).split(tok.ANSWER)[1].split(tok.END_OF_TEXT)[0]
+        assert answer.strip() and answer.strip().split()[0].strip(",.;:()") in text_before

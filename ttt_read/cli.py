@@ -51,9 +51,15 @@ def ingest(
     max_file_bytes: Annotated[int, typer.Option(help="Skip files larger than this.")] = 2_000_000,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing snapshot.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    update: Annotated[Optional[Path], typer.Option("--update", metavar="OLD.mem", help="Start from OLD.mem's memory; read only files added or changed since it (by sha256).")] = None,
     as_json: JsonOpt = False,
 ):
-    """Read PATHS into the model's fast weights and save them as a .mem snapshot."""
+    """Read PATHS into the model's fast weights and save them as a .mem snapshot.
+
+    With --update OLD.mem only what changed since OLD is read, on top of OLD's memory.
+    Trade-off, measured on this repository's own history with the bundled checkpoint
+    (see tests/test_update.py): not yet measured.
+    """
     from ttt_read import engine
     from ttt_read.progress import ReadProgress
 
@@ -61,7 +67,10 @@ def ingest(
         raise TTTReadError(f"--chunk {chunk}: must be at least 1", ExitCode.USAGE)
     settings = engine.ReadSettings(lr, chunk, include, exclude, max_file_bytes)
     with ReadProgress(enabled=not quiet) as progress:
-        metadata = engine.ingest(paths, output, model, device, settings, force, on_progress=progress.update)
+        if update is not None:
+            metadata = engine.update(update, paths, output, model, device, settings, force, on_progress=progress.update)
+        else:
+            metadata = engine.ingest(paths, output, model, device, settings, force, on_progress=progress.update)
     files = [e for e in metadata["manifest"] if "skipped" not in e]
     skipped = [e for e in metadata["manifest"] if "skipped" in e]
     if as_json:
@@ -70,6 +79,14 @@ def ingest(
     if not quiet:
         for entry in skipped:
             _err(f"skipped {entry['path']}: {entry['skipped']}")
+        if update is not None:
+            done = metadata["update"]
+            _err(
+                f"updated {update}: read {len(done['read'])} new or changed files, {metadata['tokens']:,} tokens in "
+                f"{metadata['read_seconds']:.1f}s; carried {done['carried']} unchanged"
+                + (f"; {len(done['removed'])} removed (not unlearned)" if done["removed"] else "") + f" -> {output}"
+            )
+            return
         _err(
             f"read {len(files)} files, {metadata['tokens']:,} tokens in {metadata['read_seconds']:.1f}s "
             f"(mean loss {metadata['mean_loss']:.3f}) -> {output}"
@@ -122,26 +139,30 @@ def continue_(
 def ask(
     mem: Annotated[Path, typer.Argument(help="Snapshot to ask.")],
     question: Annotated[str, typer.Argument(help="The question.")],
-    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", help="Longest answer, in tokens.")] = 128,
-    temperature: Annotated[float, typer.Option(help="0 for greedy.")] = 0.0,
-    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", help="Longest answer, in tokens.")] = 64,
+    passages: Annotated[int, typer.Option("-k", "--passages", help="Notepad passages to put before the question.")] = 3,
+    no_notepad: Annotated[bool, typer.Option("--no-notepad", help="Do not look anything up in the notepad.")] = False,
+    no_memory: Annotated[bool, typer.Option("--no-memory", help="Use the model's initial fast weights, not the read ones.")] = False,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
     as_json: JsonOpt = False,
 ):
-    """Answer QUESTION from the memory in MEM."""
-    from ttt_read import tokenizer as tok
+    """Answer QUESTION from MEM: notepad passages in the window, read weights in the model."""
+    from ttt_read import engine
+    from ttt_read.answer import answer
 
-    def prompt_ids(tokenizer):
-        return tokenizer.encode(tok.qa_prompt(question), add_special_tokens=False).ids
-
-    stops = [tok.END_OF_TEXT, tok.QUESTION, tok.FILE]
-    _, _, pieces = _generate(mem, prompt_ids, model, device, max_tokens, temperature, 1.0, seed, False, stops)
-    answer = "".join(pieces).strip()
+    if max_tokens < 1 or passages < 0:
+        raise TTTReadError("-n must be at least 1 and -k at least 0", ExitCode.USAGE)
+    memory = engine.open_memory(mem, model, device)
+    result = answer(memory, question, use_notepad=not no_notepad, use_memory=not no_memory, max_tokens=max_tokens, k=passages)
+    if result.notice:
+        _err(f"ttt-read: note: {result.notice}")
     if as_json:
-        _emit_json({"question": question, "answer": answer})
-    else:
-        print(answer)
+        _emit_json({"question": question, **result.to_dict()})
+        return
+    print(result.text)
+    if result.sources:
+        print("sources: " + ", ".join(s.cite for s in result.sources))
 
 
 @app.command()
@@ -159,8 +180,17 @@ def info(
     files = [e for e in metadata["manifest"] if "skipped" not in e]
     skipped = len(metadata["manifest"]) - len(files)
     losses = metadata["chunk_losses"]
+    from ttt_read.notepad import snapshot_part_sizes
+
+    parts = snapshot_part_sizes(mem)
+    pad = metadata.get("notepad")
+    pad_size = (
+        f"notepad {parts['notepad'] / 2**10:,.1f} KiB ({pad['text_bytes'] / 2**10:,.1f} KiB of text, index +{100 * pad['overhead_ratio']:.0f}% of it compressed)"
+        if parts["notepad"] and pad else f"notepad {parts['notepad'] / 2**10:,.1f} KiB" if parts["notepad"] else "no notepad"
+    )
     rows = [
         ("snapshot", f"{mem} ({mem.stat().st_size / 2**20:.1f} MiB)"),
+        ("size", f"weights {parts['weights'] / 2**20:.1f} MiB, {pad_size}"),
         ("created", f"{metadata['created']} by ttt-read {metadata['tool_version']}"),
         ("base model", f"{metadata['base']['name']} ({metadata['base']['sha256'][:12]})"),
         ("sources", ", ".join(metadata["sources"])),
@@ -169,6 +199,10 @@ def info(
         ("reading", ", ".join(f"{k}={v}" for k, v in metadata["reading"].items())),
         ("loss", f"first chunk {losses[0]:.3f}, last chunk {losses[-1]:.3f}, mean {metadata['mean_loss']:.3f}" if losses else "-"),
     ]
+    if metadata.get("parent"):
+        parent, done = metadata["parent"], metadata.get("update", {})
+        rows.append(("parent", f"{parent['path']} ({parent['sha256'][:12]}), update {parent.get('depth', 1)} since a full read"))
+        rows.append(("update", f"read {len(done.get('read', []))} new or changed files, carried {done.get('carried', 0)}, {len(done.get('removed', []))} removed"))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
@@ -257,6 +291,7 @@ def train_run(
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-3,
     warmup: Annotated[int, typer.Option(help="Warmup steps.")] = 50,
     seed: Annotated[int, typer.Option(help="Seed for weights and data.")] = 0,
+    qa_fraction: Annotated[float, typer.Option(help="meta: share of sequences ending in QA turns about their text.")] = 0.0,
     save_every: Annotated[int, typer.Option(help="Steps between saved states.")] = 50,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps in this call.")] = None,
     time_budget: Annotated[Optional[float], typer.Option(help="Stop and save after this many seconds.")] = None,
@@ -270,7 +305,7 @@ def train_run(
             raise TTTReadError(f"{run_dir}: a new run needs --corpus", ExitCode.USAGE)
         cfg = TrainConfig(
             corpus=str(corpus), mode=mode, init=init, model=json.loads(model_config or "{}"), seq_len=seq_len,
-            batch=batch, steps=steps, lr=lr, warmup=warmup, seed=seed, save_every=save_every,
+            batch=batch, steps=steps, lr=lr, warmup=warmup, seed=seed, save_every=save_every, qa_fraction=qa_fraction,
         )
     record = train(run_dir, cfg, max_steps=max_steps, time_budget=time_budget)
     _err(json.dumps(record))
@@ -324,6 +359,43 @@ def eval_(
         eval_table(result)
 
 
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The older snapshot.")],
+    new: Annotated[Path, typer.Argument(help="The newer snapshot.")],
+    old_path: Annotated[Optional[Path], typer.Option("--old-path", help="Directory (or file) with OLD's text, for files not in its notepad.")] = None,
+    new_path: Annotated[Optional[Path], typer.Option("--new-path", help="Directory (or file) with NEW's text, for files not in its notepad.")] = None,
+    ask: Annotated[Optional[str], typer.Option("--ask", help="Also answer this question from both snapshots, side by side.")] = None,
+    all_files: Annotated[bool, typer.Option("--all", help="Score unchanged files too (slower): the baseline the changed ones stand out from.")] = False,
+    no_knowledge: Annotated[bool, typer.Option("--no-knowledge", help="Compare sources and weights only (fast).")] = False,
+    lines: Annotated[int, typer.Option("--lines", help="Lines listed per file and direction.")] = 5,
+    model: ModelOpt = None,
+    device: DeviceOpt = "auto",
+    as_json: JsonOpt = False,
+):
+    """Compare two snapshots: their sources, their fast weights, and what each memory knows.
+
+    Knowledge: each memory's loss, without learning, on both versions of every file that
+    differs (text from the notepads, else --old-path/--new-path); `score` is how much each
+    memory prefers the version it read, in nats/token.
+
+    Exit status, as diff(1): 0 the sources are identical, 1 they differ, 2 usage error
+    (including OLD and NEW being the same file), 3 --old-path/--new-path missing,
+    4 a snapshot is corrupt or foreign, or the two were made with different base checkpoints.
+    """
+    from ttt_read import diff as diff_mod
+
+    if lines < 0:
+        raise TTTReadError("--lines must be at least 0", ExitCode.USAGE)
+    progress = (lambda i, n, path: _err(f"scoring {i + 1}/{n} {path}")) if sys.stderr.isatty() and not as_json else None
+    result = diff_mod.compare(old, new, model, device, old_path, new_path, not no_knowledge, all_files, lines, ask, progress)
+    if as_json:
+        _emit_json(result)
+    else:
+        diff_mod.render(result)
+    return ExitCode.OK if result["identical_sources"] else ExitCode.DIFFERENT
+
+
 def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
     """(ClickException, Abort) classes of the click typer runs on: the real package, or
     (typer >= 0.16) its own vendored copy, which the real `click` classes do not match."""
@@ -340,6 +412,30 @@ def _usage_line(error) -> str:
     ctx = getattr(error, "ctx", None)
     hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
     return f"ttt-read: error: {error.format_message()}{hint}"
+
+
+@app.command(name="eval-qa")
+def eval_qa(
+    paths: Annotated[list[Path], typer.Argument(help="Documents (each path is one document: a file or a directory).")],
+    questions: Annotated[int, typer.Option("-n", "--questions", help="Questions synthesised per document.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed for choosing the questions.")] = 0,
+    max_tokens: Annotated[int, typer.Option(help="Longest answer, in tokens.")] = 48,
+    passages: Annotated[int, typer.Option("-k", "--passages", help="Notepad passages per question.")] = 3,
+    model: ModelOpt = None,
+    device: DeviceOpt = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    as_json: JsonOpt = False,
+):
+    """QA accuracy with and without reading and the notepad, on synthesised questions."""
+    from ttt_read.evaluate_qa import evaluate_qa, qa_table
+
+    if questions < 1:
+        raise TTTReadError("-n must be at least 1", ExitCode.USAGE)
+    result = evaluate_qa(paths, questions, model, device, seed, max_tokens, passages, on_progress=None if quiet else _err)
+    if as_json:
+        _emit_json(result)
+    else:
+        qa_table(result)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -62,6 +62,7 @@ def ingest(
     """Read `paths` into the fast weights and write the snapshot to `out`; return its metadata."""
     import torch
 
+    from ttt_read.notepad import Notepad
     from ttt_read.reading import read
 
     snapshot.ensure_writable(out, force)
@@ -97,9 +98,12 @@ def ingest(
         "skipped_updates": result.skipped_updates,
         "read_seconds": round(seconds, 3),
     }
+    pad = Notepad.build(collection.files)
+    pad_bytes = pad.to_bytes()
+    metadata["notepad"] = pad.stats(pad_bytes)
     fast = [w[0] for w in result.state.fast]
     tail = ids[-cfg.window :]
-    snapshot.write_atomic(out, snapshot.encode(metadata, fast, tail), force)
+    snapshot.write_atomic(out, snapshot.encode(metadata, fast, tail, notepad=pad_bytes), force)
     return snapshot.read_metadata(out)
 
 
@@ -138,7 +142,7 @@ def eval_documents(tokenizer, paths, corpus, max_tokens: int, min_tokens: int, m
     if corpus is not None:
         from ttt_read.train.corpus import TokenCorpus
 
-        docs = [list(map(int, d[:max_tokens])) for d in TokenCorpus(corpus, "val").iter_documents()]
+        docs = [ids[:max_tokens].tolist() for _, ids in TokenCorpus(corpus, "val").iter_documents()]
     elif paths:
         docs = [tokenize(tokenizer, sources.collect([p]))[0][:max_tokens] for p in paths]
     else:
@@ -147,3 +151,94 @@ def eval_documents(tokenizer, paths, corpus, max_tokens: int, min_tokens: int, m
     if not docs:
         raise TTTReadError(f"eval: no document has at least {max(min_tokens, 2)} tokens", ExitCode.INPUT)
     return docs
+
+
+def update(
+    parent: Path,
+    paths: Sequence[Path],
+    out: Path,
+    model_name: str | None = None,
+    device: str = "auto",
+    settings: ReadSettings = ReadSettings(),
+    force: bool = False,
+    on_progress: Callable[[int, int, float], None] | None = None,
+) -> dict:
+    """`ingest --update`: start from the snapshot `parent`'s fast weights and read only the
+    files added or changed since it (by sha256), with its reading settings unless overridden.
+
+    Unchanged files keep their manifest entries; the notepad is rebuilt from all current
+    files; `parent` (checksum, path, depth in updates since a full read) records the lineage.
+    Removed files are not unlearned. Returns the new snapshot's metadata."""
+    import torch
+
+    from ttt_read.notepad import Notepad
+    from ttt_read.reading import ReaderState, read
+
+    snapshot.ensure_writable(out, force)
+    old_meta = snapshot.read_metadata(parent)
+    collection = sources.collect(paths, settings.include, settings.exclude, settings.max_file_bytes)
+    info = checkpoint.resolve(model_name or old_meta.get("base", {}).get("name"))
+    old = snapshot.load(parent, base_sha256=info.sha256())
+    device = pick_device(device)
+    model, tokenizer = checkpoint.load(info, device)
+    cfg = model.cfg
+    if [tuple(w.shape) for w in old.fast] != [tuple(w.shape[1:]) for w in model.initial_fast_weights(1)]:
+        raise TTTReadError(f"{parent}: fast weights do not fit model {info.name!r}", ExitCode.SNAPSHOT)
+    old_reading = old_meta.get("reading", {})
+    lr = settings.lr if settings.lr is not None else old_reading.get("lr", cfg.inner_lr)
+    chunk = settings.chunk or old_reading.get("chunk") or cfg.chunk
+    old_entries = {e["path"]: e for e in old_meta["manifest"] if "skipped" not in e}
+    fresh = [f for f in collection.files if old_entries.get(f.path, {}).get("sha256") != f.sha256]
+    ids, fresh_manifest = tokenize(tokenizer, sources.Collection(fresh, [])) if fresh else ([], [])
+    fresh_entries = {e["path"]: e for e in fresh_manifest}
+    manifest = [fresh_entries.get(f.path) or old_entries[f.path] for f in collection.files]
+    manifest += [{"path": s.path, "skipped": s.reason} for s in collection.skipped]
+    current = {f.path for f in collection.files}
+    fast = [w.float().to(device) for w in old.fast]
+    chunk_losses, mean_loss, skipped_updates, tail = [], None, 0, old.tail_tokens
+    started = time.perf_counter()
+    if fresh:
+
+        def report(index: int, n_chunks: int, loss) -> None:
+            if on_progress is not None:
+                on_progress(min((index + 1) * chunk, len(ids) - 1), len(ids) - 1, float(loss[0]))
+
+        n_prefix = cfg.n_layers - cfg.n_suffix
+        state = ReaderState([w.unsqueeze(0) for w in fast], model.empty_caches(1, n_prefix), model.empty_caches(1, cfg.n_suffix))
+        tokens = torch.tensor(ids, device=device).view(1, -1)
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
+            result = read(model, tokens, lr=lr, chunk=chunk, state=state, on_chunk=report)
+        fast = [w[0] for w in result.state.fast]
+        chunk_losses = [round(float(x), 4) for x in result.chunk_losses[0]]
+        mean_loss, skipped_updates, tail = float(result.token_losses.mean()), result.skipped_updates, ids[-cfg.window :]
+    seconds = time.perf_counter() - started
+    metadata = {
+        "base": {"name": info.name, "sha256": info.sha256()},
+        "tokenizer_sha256": info.tokenizer_sha256(),
+        "reading": {"lr": lr, "chunk": chunk, "window": cfg.window, "device": device},
+        "tool_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "sources": [str(p) for p in paths],
+        "manifest": manifest,
+        "tokens": len(ids),
+        "chunk_losses": chunk_losses,
+        "mean_loss": mean_loss,
+        "skipped_updates": skipped_updates,
+        "read_seconds": round(seconds, 3),
+        "parent": {
+            "sha256": old_meta["checksum"],
+            "path": str(Path(parent).absolute()),
+            "created": old_meta.get("created"),
+            "depth": int((old_meta.get("parent") or {}).get("depth", 0)) + 1,
+        },
+        "update": {
+            "read": [f.path for f in fresh],
+            "carried": len(collection.files) - len(fresh),
+            "removed": sorted(p for p in old_entries if p not in current),
+        },
+    }
+    pad = Notepad.build(collection.files)
+    pad_bytes = pad.to_bytes()
+    metadata["notepad"] = pad.stats(pad_bytes)
+    snapshot.write_atomic(out, snapshot.encode(metadata, fast, tail, notepad=pad_bytes), force)
+    return snapshot.read_metadata(out)

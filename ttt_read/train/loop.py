@@ -17,6 +17,7 @@ import dataclasses
 import json
 import math
 import os
+import random
 import time
 from pathlib import Path
 
@@ -48,6 +49,8 @@ class TrainConfig:
     grad_clip: float = 1.0
     inner_lr: float = 1.0
     inner_lr_warmup: float = 0.1  # fraction of steps over which the inner lr grows from 0.1x to 1x
+    qa_fraction: float = 0.0  # meta: share of sequences that end in QA turns about the text before them
+    qa_budget: int = 384  # meta: most tokens of QA turns appended to such a sequence
     seed: int = 0
     save_every: int = 50
     log_every: int = 10
@@ -100,9 +103,30 @@ def make_optimizer(model: TTTModel, cfg: TrainConfig) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=False)
 
 
-def batch_tokens(corpus: TokenCorpus, cfg: TrainConfig, step: int, rank: int) -> torch.Tensor:
+def batch_tokens(corpus: TokenCorpus, cfg: TrainConfig, step: int, rank: int, tokenizer=None) -> torch.Tensor:
     rng = np.random.default_rng([cfg.seed, step, rank])
-    return torch.from_numpy(np.stack([corpus.sample(rng, cfg.seq_len) for _ in range(cfg.batch)]).astype(np.int64))
+    rows = []
+    for _ in range(cfg.batch):
+        window = corpus.sample(rng, cfg.seq_len)
+        if cfg.qa_fraction > 0 and rng.random() < cfg.qa_fraction:
+            window = with_qa_turns(window, tokenizer, cfg.qa_budget, random.Random(int(rng.integers(2**32))))
+        rows.append(window)
+    return torch.from_numpy(np.stack(rows).astype(np.int64))
+
+
+def with_qa_turns(window: np.ndarray, tokenizer, budget: int, rng: random.Random) -> np.ndarray:
+    """End a training window with QA turns about its own text, same length.
+
+    The questions are drawn from the part of the window that is always kept, so every
+    answer is in what the model has read; the outer loss then scores the answers after
+    reading, which is what `ask` needs from the memory.
+    """
+    from ttt_read.qa import qa_training_text
+
+    kept = window[: len(window) - budget]
+    turns = qa_training_text(tokenizer.decode(kept.tolist(), skip_special_tokens=False), rng)
+    qa_ids = np.array(tokenizer.encode(turns, add_special_tokens=False).ids[:budget], dtype=window.dtype)
+    return np.concatenate([window[: len(window) - len(qa_ids)], qa_ids])
 
 
 def step_loss(model: TTTModel, tokens: torch.Tensor, cfg: TrainConfig, step: int) -> torch.Tensor:
@@ -137,11 +161,12 @@ def train(run_dir: Path, cfg: TrainConfig | None = None, max_steps: int | None =
         optimizer.load_state_dict(state["optimizer"])
         step = state["step"]
     corpus = TokenCorpus(Path(cfg.corpus), "train")
+    tokenizer = tok.load(Path(cfg.corpus) / "tokenizer.json")
     stop = cfg.steps if max_steps is None else min(cfg.steps, step + max_steps)
     started, first_step, record = time.perf_counter(), step, {}
     autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     while step < stop:
-        tokens = batch_tokens(corpus, cfg, step, rank).to(device)
+        tokens = batch_tokens(corpus, cfg, step, rank, tokenizer).to(device)
         for group in optimizer.param_groups:
             group["lr"] = cfg.learning_rate(step)
         with autocast:
