@@ -695,7 +695,8 @@ def _union(families: Iterable[str]) -> str:
 
 def _dep5_family(text: str) -> str | None:
     """The family of a machine-readable Debian copyright file's first `License:` (the one of
-    `Files: *`). A name that is no family ("Go") is looked up in its stand-alone paragraph."""
+    `Files: *`). A name that is no family ("Go") is looked up in its stand-alone paragraph,
+    and kept as it is ("PostgreSQL") when that names no family either."""
     field = re.search(r"^License:[ \t]*(\S.*)$", text, re.M)
     if field is None:
         return license_family_of_text(text)
@@ -703,7 +704,7 @@ def _dep5_family(text: str) -> str | None:
     if named:
         return "/".join(named)
     paragraph = re.search(rf"^License:[ \t]*{re.escape(field[1].strip())}[ \t]*\n((?:[ \t].*\n?)+)", text, re.M)
-    return license_family_of_text(paragraph[1] if paragraph else text)
+    return license_family_of_text(paragraph[1] if paragraph else "") or field[1].strip()
 
 
 def _dist_family(info: Path) -> str:
