@@ -17,9 +17,11 @@ Index design, kept small so a snapshot grows by well under half the compressed t
   (`def x`, `class X`, `fn x`, `X = ...` at the top level, a markdown heading in prose, and
   the file itself for its stem) add the term `=x`, so a query naming `x` prefers its
   definition over its uses.
-- Every term keeps its block count (for IDF); only terms in at most ~5% of the blocks keep
-  their block list. A search ranks passages by those rarer terms first, then rescores the
-  best few dozen with full BM25 on their text, every query term counted.
+- The vocabulary leaves out words seen in a single block (about half of it, most of all in
+  prose); a query word missing from it is looked up in the texts instead. Every other term
+  keeps its block count (for IDF), and only terms in at most ~5% of the blocks keep their
+  block list. A search ranks passages by those rarer terms first, then rescores the best
+  few dozen with full BM25 on their text, every query term counted.
 - Stored as one LZMA stream of: a JSON header, the texts, the front-coded sorted vocabulary,
   and one varint stream (block counts, block-id deltas, lines per block).
 
@@ -51,12 +53,16 @@ PASSAGE_BLOCKS = 2  # a passage is two consecutive blocks of one file; one start
 POSTING_MAX_SHARE = 0.05  # terms in more than this share of blocks keep only their count,
 POSTING_MIN_CAP = 16  # but never below this many blocks
 FOCUS_LINES_BEFORE = 4  # a returned passage starts this many lines above its best line
-CANDIDATES = 32  # passages rescored on their text per search
+CANDIDATES = 32
+SCAN_MAX_HITS = 20_000  # a term missing from the vocabulary is looked for at most this often per file  # passages rescored on their text per search
 K1, B = 1.2, 0.75  # BM25
 DEFINITION_WEIGHT = 2.0  # how much a definition of a queried name counts, relative to a use
 LZMA_PRESET = 6 | lzma.PRESET_EXTREME
 
 _WORD = re.compile(r"\w+")
+_WORD_CHAR = re.compile(r"\w")
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
+_UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_A-Za-z]+")
 _DEFINITION = re.compile(
     r"^\s*(?:(?:export|pub(?:\([^)]*\))?|public|private|protected|static|async|default|abstract|final|inline|unsafe)\s+)*"
@@ -212,6 +218,7 @@ class _File:
     block_starts: list[int]  # 0-based first line of each of its blocks
     lines: list[str] = field(default_factory=list)
     pages: list[tuple[int, int]] | None = None  # (line index, page) of each page marker
+    newlines: list[int] | None = None  # character offset of every newline
 
     @property
     def n_blocks(self) -> int:
@@ -221,6 +228,12 @@ class _File:
         if not self.lines:
             self.lines = self.text.split("\n")
         return self.lines
+
+    def line_of_offset(self, offset: int) -> int:
+        """The 0-based line a character offset of the text is on."""
+        if self.newlines is None:
+            self.newlines = [m.start() for m in re.finditer("\n", self.text)]
+        return bisect.bisect_left(self.newlines, offset)
 
     def block_range(self, first: int, last: int) -> tuple[int, int]:
         """Lines [lo, hi) of the file's blocks first..last (indices within the file)."""
@@ -293,6 +306,7 @@ class Notepad:
         self.total_terms = total_terms
         self._postings = postings if postings is not None else {}
         self._lazy = lazy  # (offset of each term's postings or -1, deltas) until a term is needed
+        self._scanned: dict[str, np.ndarray] = {}
         self.n_blocks = sum(f.n_blocks for f in files)
         self.cap = posting_cap(self.n_blocks)
         self.block_file = np.zeros(self.n_blocks, dtype=np.int64)
@@ -324,7 +338,7 @@ class Notepad:
                     blocks_of.setdefault(term, []).append(n_blocks + b)
             n_blocks += len(starts)
         cap = posting_cap(n_blocks)
-        vocab = sorted(blocks_of)
+        vocab = sorted(t for t, b in blocks_of.items() if len(b) > 1 or t.startswith("="))
         df = np.array([len(blocks_of[t]) for t in vocab], dtype=np.int64)
         postings = {t: np.array(blocks_of[t], dtype=np.int64) for t in vocab if len(blocks_of[t]) <= cap}
         return cls(files, vocab, df, total, postings)
@@ -395,15 +409,63 @@ class Notepad:
         return cls(files, vocab, df, int(header["total_terms"]), lazy=(offsets, deltas))
 
     def _term(self, term: str) -> np.ndarray | None:
-        """The blocks holding `term`, or None if it is unknown or too common to have postings."""
+        """The blocks holding `term`, or None if it is too common to have postings."""
         found = self._postings.get(term)
-        if found is None and self._lazy is not None:
-            i = self.index.get(term)
+        if found is not None:
+            return found
+        i = self.index.get(term)
+        if i is None:
+            found = self._scanned.get(term)
+            if found is None:
+                found = self._scanned[term] = self._scan(term)
+            return found
+        if self._lazy is not None:
             offsets, deltas = self._lazy
-            if i is not None and offsets[i] >= 0:
+            if offsets[i] >= 0:
                 lo = int(offsets[i])
                 found = self._postings[term] = np.cumsum(deltas[lo : lo + int(self.df[i])])
         return found
+
+    def df_of(self, term: str) -> int:
+        i = self.index.get(term)
+        if i is not None:
+            return int(self.df[i])
+        return len(self._term(term))
+
+    def _scan(self, term: str) -> np.ndarray:
+        """Blocks holding a term the vocabulary leaves out (one seen in a single block, or not
+        at all), found in the texts: hits that can start and end a word or a part of one,
+        kept when the enclosing word really yields the term."""
+        if term.startswith("="):
+            return np.zeros(0, dtype=np.int64)
+        pattern = re.compile(re.escape(term), re.IGNORECASE)
+        blocks: set[int] = set()
+        checked: dict[str, bool] = {}
+        for f in self.files:
+            if term in _Terms()(f.path) and f.n_blocks:
+                blocks.add(f.first_block)
+            text = f.text
+            for hits, m in enumerate(pattern.finditer(text)):
+                if hits >= SCAN_MAX_HITS:
+                    break
+                lo, hi = m.start(), m.end()
+                # a word or a part of one starts after a non-lowercase letter or at a capital,
+                # and ends before a non-lowercase letter or with a capital
+                if lo and text[lo - 1] in _LOWER and text[lo] not in _UPPER:
+                    continue
+                if hi < len(text) and text[hi] in _LOWER and text[hi - 1] not in _UPPER:
+                    continue
+                while lo > 0 and _WORD_CHAR.match(text, lo - 1):
+                    lo -= 1
+                while hi < len(text) and _WORD_CHAR.match(text, hi):
+                    hi += 1
+                word = text[lo:hi]
+                if word not in checked:
+                    checked[word] = term in word_terms(word)
+                if checked[word]:
+                    line = f.line_of_offset(m.start())
+                    blocks.add(f.first_block + bisect.bisect_right(f.block_starts, line) - 1)
+        return np.array(sorted(blocks), dtype=np.int64)
 
     # facts
 
@@ -429,8 +491,7 @@ class Notepad:
     # searching
 
     def idf(self, term: str) -> float:
-        i = self.index.get(term)
-        df = int(self.df[i]) if i is not None else 0
+        df = self.df_of(term)
         return math.log(1 + (self.n_blocks - df + 0.5) / (df + 0.5)) if df else 0.0
 
     def _window(self, per_block: np.ndarray) -> np.ndarray:
@@ -458,18 +519,23 @@ class Notepad:
         if not idfs:
             return []
         coarse = np.zeros(self.n_blocks)
+
+        def rank(blocks: np.ndarray, weight: float) -> None:
+            present = np.zeros(self.n_blocks)
+            present[blocks] = 1.0
+            present = self._window(present)
+            coarse[:] += weight * present * (K1 + 1) / (present + K1)
+
         for term, weight in idfs.items():
             blocks = self._term(term)
             if blocks is not None:
-                present = np.zeros(self.n_blocks)
-                present[blocks] = 1.0
-                present = self._window(present)
-                coarse += weight * present * (K1 + 1) / (present + K1)
-        if coarse.any():
-            order = np.argsort(-coarse, kind="stable")
-            candidates = [int(b) for b in order[: max(CANDIDATES, 8 * k)] if coarse[b] > 0]
-        else:  # only common terms: score every passage
-            candidates = list(range(self.n_blocks))
+                rank(blocks, weight)
+        if not coarse.any():  # only common words matched: look the two least common up in the texts
+            common = sorted((self.df_of(t), t) for t in idfs if not t.startswith("="))
+            for _, term in common[:2]:
+                rank(self._scan(term), idfs[term])
+        order = np.argsort(-coarse, kind="stable")
+        candidates = [int(b) for b in order[: max(CANDIDATES, 8 * k)] if coarse[b] > 0]
         scored = sorted((self._score(b, idfs) for b in candidates), key=lambda s: (-s[0], s[1]))
         passages: list[Passage] = []
         for score, start, last, focus in scored:

@@ -130,10 +130,10 @@ def _parse_python(body: str) -> tuple[ast.Module, int] | None:
         pass
     lines = body.split("\n")
     top = [i for i, l in enumerate(lines) if re.match(r"(?:async\s+def|def|class|import|from|@|[A-Za-z_]\w*\s*[=:(.])", l)]
-    if len(top) < 2:
+    if not top:
         return None
     start = top[0]
-    for end in reversed(top[1:]):
+    for end in [len(lines)] + top[:0:-1]:
         try:
             return ast.parse("\n".join(lines[start:end])), start
         except (SyntaxError, ValueError, RecursionError):

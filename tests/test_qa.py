@@ -1,0 +1,268 @@
+"""QA synthesis on this repository's own modules, `ask` with the notepad, and `eval-qa`,
+end to end with the real checkpoint (whose answers may be poor: the machinery is tested)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+from conftest import SOURCES, assert_ok, run_cli
+from pdfs import write_pdf
+
+from ttt_read import qa, sources
+from ttt_read import tokenizer as tok
+from ttt_read.answer import NO_NOTEPAD_NOTICE, normalize
+from ttt_read.evaluate_qa import SETTINGS, score
+
+
+@pytest.fixture(scope="module")
+def repo_text() -> str:
+    return sources.collect([SOURCES]).render()
+
+
+@pytest.fixture(scope="module")
+def repo_qas(repo_text) -> dict[str, qa.QA]:
+    return {q.question: q for q in qa.all_qas(repo_text)}
+
+
+def line_of(path: Path, pattern: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().split("\n"), start=1) if re.match(pattern, line))
+
+
+# --- synthesis: known facts of this repository ------------------------------------------------
+
+
+def test_where_things_are_defined(repo_qas):
+    where = repo_qas["Where is `collect` defined?"]
+    assert (where.answer, where.path, where.kind) == ("sources.py", "sources.py", "defined_in")
+    assert where.line == line_of(SOURCES / "sources.py", r"def collect\(")
+    assert repo_qas["Where is `qa_prompt` defined?"].answer == "tokenizer.py"
+    assert repo_qas["Where is `SourceFile` defined?"].answer == "sources.py"
+
+
+def test_signatures_docstrings_and_constants(repo_qas):
+    assert repo_qas["What parameters does `qa_prompt` take?"].answer == "question"
+    assert repo_qas["What does `qa_prompt` return?"].answer == "str"
+    assert repo_qas["What does the docstring of `file_header` say?"].answer == (
+        "The line that introduces each file in a read text, so answers can point at files."
+    )
+    assert repo_qas["What is the value of `FILE`?"].answer == "'<|file|>'"
+    assert repo_qas["What is the value of `END_OF_TEXT`?"].answer == "'<|endoftext|>'"
+    imports = repo_qas["What does module `tokenizer` import?"].answer.split(", ")
+    assert imports[:2] == ["collections.abc", "pathlib"] and "__future__" not in imports
+
+
+def test_methods_of_a_class_and_of_methods(repo_qas):
+    methods = repo_qas["Which methods does class `QA` have?"]
+    assert methods.answer == "to_dict" and methods.path == "qa.py"
+    assert repo_qas["What parameters does `Notepad.search` take?"].answer == "query, k"
+
+
+def test_a_name_defined_in_two_files_asks_nothing():
+    text = tok.file_header("a.py") + "def twice(x):\n    return x\n" + tok.file_header("b.py") + "def twice(y):\n    return y\n"
+    questions = {q.question for q in qa.all_qas(text)}
+    assert "Where is `twice` defined?" not in questions
+    assert "What parameters does `twice` take?" not in questions
+
+
+def test_a_window_cut_out_of_a_file_still_gives_questions():
+    """Meta-training windows start and end mid-file: whole top-level statements are parsed,
+    and a text that does not parse at all falls back to regular expressions."""
+    lines = (SOURCES / "tokenizer.py").read_text().split("\n")
+    start = line_of(SOURCES / "tokenizer.py", r"def file_header") - 3
+    window = "    return x\n" + "\n".join(lines[start:])  # begins inside some other function
+    found = {q.question: q for q in qa.all_qas(window)}
+    assert found["What parameters does `qa_prompt` take?"].answer == "question"
+    assert all(q.path == "" for q in found.values())
+    assert not any(q.kind == "defined_in" for q in found.values())  # no file header, no file to name
+    narrowed = tok.file_header("m.py") + "import os\n\ndef good(a, b: int = 2) -> bool:\n    return True\n\ndef bad(:\n"
+    assert qa._parse_python(qa.split_files(narrowed)[0].body) is not None
+    assert {q.question: q.answer for q in qa.all_qas(narrowed)}["What parameters does `good` take?"] == "a, b"
+    broken = tok.file_header("m.py") + 'def good(a, b: int = 2) -> bool:\n    """Say yes to all. Always."""\n    return (True\n'
+    assert qa._parse_python(qa.split_files(broken)[0].body) is None
+    regex = {q.question: q.answer for q in qa.all_qas(broken)}
+    assert regex["What parameters does `good` take?"] == "a, b"
+    assert regex["What does `good` return?"] == "bool"
+    assert regex["What does the docstring of `good` say?"] == "Say yes to all."
+    assert regex["Where is `good` defined?"] == "m.py"
+
+
+def test_other_languages_by_regex():
+    text = (
+        tok.file_header("src/lib.rs") + "pub fn scale(v: f64, by: f64) -> f64 {\n    v * by\n}\npub struct Meter(f64);\n"
+        + tok.file_header("main.go") + "package main\n\nfunc (s *Server) Listen(addr string) error {\n\treturn nil\n}\n"
+        + tok.file_header("web/app.ts") + "export async function fetchUser(id: string) {\n}\n"
+    )
+    found = {q.question: q.answer for q in qa.all_qas(text)}
+    assert found["Where is `scale` defined?"] == "src/lib.rs"
+    assert found["What parameters does `scale` take?"] == "v: f64, by: f64"
+    assert found["What does `scale` return?"] == "f64"
+    assert found["Where is `Meter` defined?"] == "src/lib.rs"
+    assert found["What does `Listen` return?"] == "error"
+    assert found["What parameters does `fetchUser` take?"] == "id: string"
+
+
+def test_prose_headings_definitions_and_cloze(tmp_path):
+    page = "1 Introduction\nA lighthouse is a tower that guides ships at night.\nThe keeper lit 42 lamps in 1887 along the coast."
+    pdf = write_pdf(tmp_path / "coast.pdf", [page])
+    md = "# Harbour rules\n\nBoats must moor at the north quay before noon. Fees are due on arrival.\n"
+    (tmp_path / "rules.md").write_text(md)
+    found = {q.question: q for q in qa.all_qas(sources.collect([tmp_path]).render())}
+    heading = found['What is the first sentence under the heading "Harbour rules"?']
+    assert (heading.answer, heading.path, heading.line) == ("Boats must moor at the north quay before noon.", "rules.md", 3)
+    assert found['What is the first sentence under the heading "1 Introduction"?'].answer.startswith("A lighthouse is a tower")
+    assert found["What is a lighthouse?"].answer == "A lighthouse is a tower that guides ships at night."
+    cloze = found['Fill in the blank: "The keeper lit ____ lamps in 1887 along the coast."']
+    assert cloze.answer == "42" and cloze.path == "coast.pdf" and cloze.kind == "cloze"
+
+
+def test_synthesis_is_deterministic_and_mixes_kinds(repo_text):
+    first = qa.synthesize(repo_text, random.Random(7), 20)
+    assert first == qa.synthesize(repo_text, random.Random(7), 20)
+    assert first != qa.synthesize(repo_text, random.Random(8), 20)
+    assert len(first) == 20 and len({q.question for q in first}) == 20
+    assert len({q.kind for q in first}) >= 6
+    for q in first:
+        assert q.answer and len(q.answer) <= qa.MAX_ANSWER_CHARS
+        assert (SOURCES / q.path).is_file() and q.line >= 1
+
+
+def test_training_turns_are_the_ask_format(repo_text, model_and_tokenizer):
+    """The target follows `qa_prompt` exactly, and tokenizing the turn whole gives the prompt's
+    tokens then the answer's, so the tokens scored in training are the ones `ask` generates."""
+    _, tokenizer = model_and_tokenizer
+    turns = qa.qa_training_turns(repo_text, random.Random(3), 5)
+    text = qa.qa_training_text(repo_text, random.Random(3), 5)
+    assert text == "".join(p + t for p, t in turns)
+    chosen = qa.synthesize(repo_text, random.Random(3), 5)
+    for (prompt, target), q in zip(turns, chosen):
+        assert prompt == tok.qa_prompt(q.question) and target == q.answer + tok.END_OF_TEXT
+        encode = lambda s: tokenizer.encode(s, add_special_tokens=False).ids  # noqa: E731
+        assert encode(prompt + target) == encode(prompt) + encode(target)
+    assert text.count(tok.QUESTION) == 5 and text.count(tok.END_OF_TEXT) == 5
+
+
+def test_answers_are_compared_without_case_quotes_or_spacing():
+    assert normalize("  `Sources.py`. ") == "sources.py"
+    assert score("'<|file|>'", "<|FILE|>") == (True, True)
+    assert score("It is in sources.py, near the top", "sources.py") == (False, True)
+    assert score("", "x") == (False, False)
+
+
+# --- ask and eval-qa end to end ---------------------------------------------------------------
+
+
+def cli(capsys, *args) -> tuple[int, str, str]:
+    """`ttt-read ARGS...` in this process (torch and the model are loaded already, so it is
+    quick); one test below runs it as a subprocess, as a user does."""
+    from ttt_read.cli import main
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return int(exit_.value.code or 0), out, err
+
+
+@pytest.fixture(scope="module")
+def qa_tree(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("qa-tree")
+    for name in ("tokenizer.py", "errors.py"):
+        (root / name).write_text((SOURCES / name).read_text())
+    write_pdf(root / "guide.pdf", ["Welcome\nThe harbour opens at dawn.", "Tides\nThe spring tide reaches 7 metres at Kestrel Point."])
+    return root
+
+
+@pytest.fixture(scope="module")
+def qa_mem(qa_tree, tmp_path_factory) -> Path:
+    from ttt_read import engine
+
+    out = tmp_path_factory.mktemp("qa-mem") / "qa.mem"
+    engine.ingest([qa_tree], out)
+    return out
+
+
+def test_ask_json_gives_answer_sources_and_scores(ttt_home, qa_tree, qa_mem):
+    result = run_cli(ttt_home, "ask", qa_mem, "Where is `qa_prompt` defined?", "--json", "-n", "6")
+    assert_ok(result)
+    payload = json.loads(result.stdout)
+    assert payload["schema_version"] == 1 and isinstance(payload["answer"], str)
+    assert payload["sources"] and payload["sources"][0]["path"] == "tokenizer.py"
+    top = payload["sources"][0]
+    assert top["line"] == line_of(SOURCES / "tokenizer.py", r"def qa_prompt") and top["cite"] == f"tokenizer.py:{top['line']}"
+    for source in payload["sources"]:
+        assert (qa_tree / source["path"]).is_file()
+        assert source["line_start"] <= source["line"] <= source["line_end"] or source["page"] is not None
+    scores = payload["scores"]
+    assert scores["retrieval"] == sorted(scores["retrieval"], reverse=True) and 0 < scores["answer_tokens"] <= 6
+
+
+def test_ask_prints_the_answer_then_page_citations(capsys, qa_mem, checkpoint_info):
+    code, out, err = cli(capsys, "ask", qa_mem, "How high does the spring tide reach at Kestrel Point?", "-n", "4")
+    assert code == 0 and err == ""
+    assert out.rstrip("\n").split("\n")[-1].startswith("sources: guide.pdf (page 2)")
+    code, out, _ = cli(capsys, "ask", qa_mem, "How high does the spring tide reach?", "-n", "4", "--no-notepad", "--no-memory", "--json")
+    assert code == 0 and json.loads(out)["sources"] == []
+
+
+def test_the_context_fits_the_window(qa_mem, checkpoint_info):
+    from ttt_read import engine
+    from ttt_read.answer import answer
+
+    memory = engine.open_memory(qa_mem)
+    result = answer(memory, "Where is `qa_prompt` defined and what does `TTTReadError` hold?", max_tokens=8, k=5)
+    window = checkpoint_info.config.window
+    assert result.scores["context_tokens"] + min(8, 48) <= window
+    assert 1 <= len(result.sources) <= 5
+
+
+def test_info_shows_weights_and_notepad(capsys, qa_mem):
+    code, out, _ = cli(capsys, "info", qa_mem)
+    size = next(line for line in out.split("\n") if line.startswith("size"))
+    assert code == 0 and "weights" in size and "MiB" in size and "notepad" in size and "KiB" in size
+    code, out, _ = cli(capsys, "info", qa_mem, "--json")
+    meta = json.loads(out)["notepad"]
+    assert meta["files"] == 3 and meta["bytes"] > 0 and meta["overhead_ratio"] <= 0.5
+
+
+def test_an_old_snapshot_without_notepad_answers_from_memory_with_a_notice(capsys, qa_mem, tmp_path):
+    from ttt_read import snapshot
+
+    snap = snapshot.load(qa_mem)
+    metadata = {k: v for k, v in snap.metadata.items() if k != "notepad"}
+    old = tmp_path / "old.mem"
+    snapshot.write_atomic(old, snapshot.encode(metadata, snap.fast, snap.tail_tokens), force=False)
+    assert snapshot.load(old).notepad is None
+
+    code, out, err = cli(capsys, "ask", old, "Where is `qa_prompt` defined?", "-n", "4", "--json")
+    assert code == 0
+    assert err.strip() == f"ttt-read: note: {NO_NOTEPAD_NOTICE}"
+    assert json.loads(out)["sources"] == []
+    code, out, _ = cli(capsys, "info", old)
+    assert code == 0 and "no notepad" in out
+
+
+def test_eval_qa_reports_four_settings(capsys, qa_tree, monkeypatch):
+    code, out, _ = cli(capsys, "eval-qa", qa_tree, "-n", "3", "--max-tokens", "3", "--json", "-q")
+    assert code == 0
+    report = json.loads(out)
+    assert report["schema_version"] == 1 and list(report["settings"]) == list(SETTINGS)
+    assert report["documents"][0]["questions"] == 3 and len(report["questions"]) == 3
+    for row in report["settings"].values():
+        assert row["questions"] == 3
+        for name in ("exact", "contained"):
+            assert 0 <= row[name] <= 1
+        assert (row["retrieved_file"] is None) == (not row["use_notepad"])
+    for record in report["questions"]:
+        assert (qa_tree / record["path"]).is_file() and set(record["answers"]) == set(SETTINGS)
+        assert record["answers"]["memory"]["sources"] == [] and record["answers"]["baseline"]["sources"] == []
+
+    from ttt_read.evaluate_qa import qa_table
+
+    monkeypatch.setenv("COLUMNS", "160")
+    qa_table(report)
+    table = capsys.readouterr().out
+    assert all(row["label"] in table for row in report["settings"].values())
