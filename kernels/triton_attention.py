@@ -195,8 +195,10 @@ class _Launch:
     """One call's tensors in kernel layout, and the arguments all three kernels share."""
 
     def __init__(self, q, k, v, mask, cache_length):
-        self.q = q.contiguous()
-        self.k, self.v = (t if t.stride(-1) == 1 else t.contiguous() for t in (k, v))
+        # One dtype for the dots (autocast may hand bf16 queries and fp32 cached keys).
+        dtype = torch.promote_types(torch.promote_types(q.dtype, k.dtype), v.dtype)
+        self.q = q.to(dtype).contiguous()
+        self.k, self.v = (t if t.stride(-1) == 1 else t.contiguous() for t in (k.to(dtype), v.to(dtype)))
         B, H, N, C, D = q.shape
         W = k.shape[-2] - C
         if mask is None:
@@ -217,26 +219,24 @@ class _Launch:
             BLOCK_N=block_n,
             BLOCK_D=dot_width(D),
             HAS_MASK=mask is not None,
-            ACC=accumulator(q.dtype),
+            ACC=accumulator(dtype),
             **options,
         )
 
 
 def _forward(q, k, v, mask, cache_length):
     run = _Launch(q, k, v, mask, cache_length)
-    out = torch.empty_like(run.q)
-    lse = torch.empty(q.shape[:-1], device=q.device, dtype=compute_dtype(q.dtype))
+    out = torch.empty(q.shape, device=q.device, dtype=q.dtype)
+    lse = torch.empty(q.shape[:-1], device=q.device, dtype=compute_dtype(run.q.dtype))
     _attn_fwd[run.grid_q](run.q, run.k, run.v, out, lse, run.mask, *run.args, **run.meta)
     return out, lse
 
 
 def _backward(q, k, v, out, lse, dout, mask, cache_length):
     run = _Launch(q, k, v, mask, cache_length)
-    dout = dout.contiguous()
+    dout = dout.to(run.q.dtype).contiguous()
     delta = (dout.to(lse.dtype) * out.to(lse.dtype)).sum(-1)
-    dq = torch.empty_like(run.q)
-    dk = torch.empty(k.shape, device=k.device, dtype=k.dtype)
-    dv = torch.empty(v.shape, device=v.device, dtype=v.dtype)
+    dq, dk, dv = (torch.empty(t.shape, device=t.device, dtype=t.dtype) for t in (q, k, v))
     tensors = (run.q, run.k, run.v, dout, lse, delta)
     _attn_bwd_dkdv[run.grid_k](*tensors, dk, dv, run.mask, *run.args, **run.meta)
     _attn_bwd_dq[run.grid_q](*tensors, dq, run.mask, *run.args, **run.meta)

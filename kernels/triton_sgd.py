@@ -27,7 +27,10 @@ def _sum_squares(G, PARTIAL, total, BLOCK: tl.constexpr, ACC: tl.constexpr):
 
 
 @triton.jit
-def _update(W, G, LR, PARTIAL, OUT, total, n_partial, BLOCK: tl.constexpr, BLOCK_P: tl.constexpr, ACC: tl.constexpr):
+def _update(
+    W, G, LR, PARTIAL, OUT, total, n_partial, BLOCK: tl.constexpr, BLOCK_P: tl.constexpr, ACC: tl.constexpr
+):
+    """Grid (blocks, B): re-add sequence b's partial sums, then `w - lr * min(1, 1/||g||) * g`."""
     b = tl.program_id(1)
     p = tl.arange(0, BLOCK_P)
     norm = tl.sqrt(tl.sum(tl.load(PARTIAL + b * n_partial + p, mask=p < n_partial, other=0), 0))
@@ -64,7 +67,7 @@ def _step(weights, grads, lr: torch.Tensor) -> torch.Tensor:
 
 
 class _ClippedSGD(torch.autograd.Function):
-    """Inputs: lr [B] (in the gradients' compute dtype), the weights, the gradients; outputs the new weights."""
+    """Inputs: lr [B] in the gradients' compute dtype, the weights, the gradients. Outputs: new weights."""
 
     @staticmethod
     def forward(ctx, lr, *tensors):

@@ -125,6 +125,16 @@ def test_window_attention(shape, mask_in, dtype, device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+def test_window_attention_mixed_dtypes(device):
+    """fp16 queries over fp32 cached keys and values, as autocast can produce."""
+    shape = ATTENTION_SHAPES["three chunks, full cache"]
+    (q, k, v), _ = attention_inputs(shape, device, torch.float32)
+    mask = window_mask(shape[3], shape[4], shape[2], shape[5], device)
+    kernel = lambda q, k, v: ops.window_attention(q, k, v, mask)  # noqa: E731
+    compare(kernel, lambda q, k, v: reference.window_attention(q, k, v, mask), leaves(q.half(), k, v), torch.float16)
+
+
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("mask_in", ["loaded", "computed"])
 def test_window_attention_double_backward(mask_in, device):
     """The backward Function's own backward (torch ops) against autograd through the reference,
