@@ -109,7 +109,7 @@ def load(info: CheckpointInfo, device: str = "cpu", dtype=None):
 
 
 def save(model, tokenizer, out_dir: Path, card: str | None = None) -> None:
-    """Write config, tokenizer and bf16-free shards (weights keep their dtype) < 16 MiB each."""
+    """Write config, tokenizer and safetensors shards of < 16 MiB each (weights keep their dtype)."""
     from safetensors.torch import save_file
 
     out_dir.mkdir(parents=True, exist_ok=True)
