@@ -61,6 +61,15 @@ def test_methods_of_a_class_and_of_methods(repo_qas):
     assert repo_qas["What parameters does `Notepad.search` take?"].answer == "query, k"
 
 
+def test_a_decoded_training_window_is_split_into_its_files(model_and_tokenizer):
+    _, tokenizer = model_and_tokenizer
+    text = tok.END_OF_TEXT + tok.file_header("pkg/a.py") + "LIMIT = 3\n" + tok.file_header("b.md") + "# Title\n\nThe quay opens at dawn for boats.\n"
+    decoded = tokenizer.decode(tokenizer.encode(text, add_special_tokens=False).ids, skip_special_tokens=False)
+    assert [(s.path, s.body) for s in qa.split_files(decoded)] == [("pkg/a.py", "LIMIT = 3\n"), ("b.md", "# Title\n\nThe quay opens at dawn for boats.\n")]
+    found = {q.question: q for q in qa.all_qas(decoded)}
+    assert found["What is the value of `LIMIT`?"].path == "pkg/a.py"
+
+
 def test_a_name_defined_in_two_files_asks_nothing():
     text = tok.file_header("a.py") + "def twice(x):\n    return x\n" + tok.file_header("b.py") + "def twice(y):\n    return y\n"
     questions = {q.question for q in qa.all_qas(text)}

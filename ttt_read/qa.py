@@ -78,12 +78,22 @@ class Segment:
 def split_files(text: str) -> list[Segment]:
     """The files of a read text, split on `file_header` lines."""
     segments = []
-    parts = re.split(r"(?m)^" + re.escape(tok.FILE) + r"(.*)\n?", text)
+    header = r"(?m)(?:^|(?<=" + re.escape(tok.END_OF_TEXT) + r"))" + re.escape(tok.FILE) + r"(.*)\n?"
+    parts = [_strip_end_of_text(p) for p in re.split(header, text)]
     if parts[0].strip():
         segments.append(Segment("", parts[0], 1))
     for path, body in zip(parts[1::2], parts[2::2]):
         segments.append(Segment(path.strip(), body, 1))
     return segments
+
+
+def _strip_end_of_text(part: str) -> str:
+    """Training windows have end-of-text markers between documents, next to the headers."""
+    while part.startswith(tok.END_OF_TEXT):
+        part = part[len(tok.END_OF_TEXT) :]
+    while part.endswith(tok.END_OF_TEXT):
+        part = part[: -len(tok.END_OF_TEXT)]
+    return part
 
 
 def _suffix(path: str) -> str:
