@@ -56,9 +56,12 @@ def ingest(
 ):
     """Read PATHS into the model's fast weights and save them as a .mem snapshot.
 
-    With --update OLD.mem only what changed since OLD is read, on top of OLD's memory.
-    Trade-off, measured on this repository's own history with the bundled checkpoint
-    (see tests/test_update.py): not yet measured.
+    With --update OLD.mem only the files added or changed since OLD (by sha256) are read,
+    on top of OLD's memory; the time scales with the changed files, not the whole tree.
+    The trade-off against a full re-read: the memory depends on the reading order (the
+    changed files come last, so they are fresher), removed files are not unlearned and
+    drift grows with each update in a row (`info` shows the count). Measured by
+    tests/test_update.py::test_measure_history.
     """
     from ttt_read import engine
     from ttt_read.progress import ReadProgress
@@ -366,6 +369,7 @@ def diff(
     old_path: Annotated[Optional[Path], typer.Option("--old-path", help="Directory (or file) with OLD's text, for files not in its notepad.")] = None,
     new_path: Annotated[Optional[Path], typer.Option("--new-path", help="Directory (or file) with NEW's text, for files not in its notepad.")] = None,
     ask: Annotated[Optional[str], typer.Option("--ask", help="Also answer this question from both snapshots, side by side.")] = None,
+    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", help="Longest --ask answer, in tokens.")] = 64,
     all_files: Annotated[bool, typer.Option("--all", help="Score unchanged files too (slower): the baseline the changed ones stand out from.")] = False,
     no_knowledge: Annotated[bool, typer.Option("--no-knowledge", help="Compare sources and weights only (fast).")] = False,
     lines: Annotated[int, typer.Option("--lines", help="Lines listed per file and direction.")] = 5,
@@ -385,10 +389,10 @@ def diff(
     """
     from ttt_read import diff as diff_mod
 
-    if lines < 0:
-        raise TTTReadError("--lines must be at least 0", ExitCode.USAGE)
+    if lines < 0 or max_tokens < 1:
+        raise TTTReadError("--lines must be at least 0 and -n at least 1", ExitCode.USAGE)
     progress = (lambda i, n, path: _err(f"scoring {i + 1}/{n} {path}")) if sys.stderr.isatty() and not as_json else None
-    result = diff_mod.compare(old, new, model, device, old_path, new_path, not no_knowledge, all_files, lines, ask, progress)
+    result = diff_mod.compare(old, new, model, device, old_path, new_path, not no_knowledge, all_files, lines, ask, max_tokens, progress)
     if as_json:
         _emit_json(result)
     else:
