@@ -71,7 +71,13 @@ def available() -> list[CheckpointInfo]:
 
 
 def resolve(name_or_path: str | None) -> CheckpointInfo:
-    """A checkpoint by directory path or by name (user checkpoints shadow bundled ones)."""
+    """A checkpoint by directory path or by name (user checkpoints shadow bundled ones).
+
+    None means: $TTT_READ_MODEL, else config.toml's `model`, else the bundled default."""
+    if not name_or_path and not os.environ.get("TTT_READ_MODEL"):
+        from ttt_read.settings import load as load_settings
+
+        name_or_path = load_settings().model  # config.toml's default model, if any
     name_or_path = name_or_path or os.environ.get("TTT_READ_MODEL") or DEFAULT_MODEL
     path = Path(name_or_path).expanduser()
     if is_checkpoint(path):

@@ -8,7 +8,9 @@ progress and errors to stderr; user errors end in one line and a documented exit
 from __future__ import annotations
 
 import json
+import math
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -30,8 +32,36 @@ DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 
+def _snapshot_arg(value):
+    """A .mem argument: an existing file, else a named snapshot (`ttt-read ls`), else the path."""
+    from ttt_read.names import resolve
+
+    return None if value is None else resolve(value)
+
+
+def _complete_names(incomplete: str) -> list[str]:
+    from ttt_read.names import complete
+
+    return complete(incomplete)
+
+
+# Every argument that takes a .mem file also takes a snapshot NAME: `callback=_snapshot_arg`.
+SNAPSHOT_ARG = {"callback": _snapshot_arg, "autocompletion": _complete_names, "metavar": "MEM"}
+
+
 def _emit_json(payload: dict) -> None:
-    print(json.dumps({"schema_version": 1, **payload}, indent=2))
+    print(json.dumps(_finite({"schema_version": 1, **payload}), indent=2, allow_nan=False))
+
+
+def _finite(value):
+    """NaN and infinities as null: JSON has no such numbers and strict parsers (jq) reject them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _err(message: str) -> None:
@@ -41,17 +71,19 @@ def _err(message: str) -> None:
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files and directories to read.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Snapshot file to write (.mem).")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Snapshot file to write (.mem).")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="Keep the snapshot in the data directory as NAME (see `ttt-read ls`); any command then takes NAME for a .mem path.")] = None,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
     lr: Annotated[Optional[float], typer.Option(help="Reading learning rate (default: the checkpoint's).")] = None,
     chunk: Annotated[Optional[int], typer.Option(help="Tokens per reading update (default: the checkpoint's).")] = None,
     include: Annotated[list[str], typer.Option(help="Only read files matching this glob (repeatable).")] = [],
     exclude: Annotated[list[str], typer.Option(help="Skip files matching this glob (repeatable).")] = [],
-    max_file_bytes: Annotated[int, typer.Option(help="Skip files larger than this.")] = 2_000_000,
+    max_file_bytes: Annotated[int, typer.Option(help="Skip text files larger than this many bytes (PDFs: --max-pdf-bytes).")] = 2_000_000,
+    max_pdf_bytes: Annotated[int, typer.Option(help="Skip PDFs larger than this many bytes (their own cap: compressed streams and images make them large for their text).")] = 64_000_000,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing snapshot.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
-    update: Annotated[Optional[Path], typer.Option("--update", metavar="OLD.mem", help="Start from OLD.mem's memory; read only files added or changed since it (by sha256).")] = None,
+    update: Annotated[Optional[Path], typer.Option("--update", metavar="OLD.mem", help="Start from OLD.mem's memory (a file or a snapshot NAME); read only files added or changed since it (by sha256).", callback=_snapshot_arg, autocompletion=_complete_names)] = None,
     as_json: JsonOpt = False,
 ):
     """Read PATHS into the model's fast weights and save them as a .mem snapshot.
@@ -66,9 +98,17 @@ def ingest(
     from ttt_read import engine
     from ttt_read.progress import ReadProgress
 
+    output = _ingest_output(output, name)
+    if update is None:  # config.toml's [reading] defaults; --update keeps its parent's settings
+        from ttt_read.settings import load as load_settings
+
+        conf = load_settings()
+        lr, chunk = (conf.lr if lr is None else lr), (conf.chunk if chunk is None else chunk)
     if chunk is not None and chunk < 1:
         raise TTTReadError(f"--chunk {chunk}: must be at least 1", ExitCode.USAGE)
-    settings = engine.ReadSettings(lr, chunk, include, exclude, max_file_bytes)
+    if lr is not None and not (math.isfinite(lr) and lr >= 0):
+        raise TTTReadError(f"--lr {lr}: must be a finite number >= 0", ExitCode.USAGE)
+    settings = engine.ReadSettings(lr, chunk, include, exclude, max_file_bytes, max_pdf_bytes)
     with ReadProgress(enabled=not quiet) as progress:
         if update is not None:
             metadata = engine.update(update, paths, output, model, device, settings, force, on_progress=progress.update)
@@ -77,11 +117,16 @@ def ingest(
     files = [e for e in metadata["manifest"] if "skipped" not in e]
     skipped = [e for e in metadata["manifest"] if "skipped" in e]
     if as_json:
-        _emit_json({"output": str(output), **metadata})
+        _emit_json({"output": str(output), "name": name, **metadata})
         return
     if not quiet:
         for entry in skipped:
             _err(f"skipped {entry['path']}: {entry['skipped']}")
+        if metadata.get("skipped_updates"):
+            _err(
+                f"ttt-read: warning: {metadata['skipped_updates']} of {len(metadata['chunk_losses'])} reading updates skipped: "
+                "the loss or gradient was not finite (NaN/inf), so the memory kept its weights from before each"
+            )
         if update is not None:
             done = metadata["update"]
             _err(
@@ -94,6 +139,19 @@ def ingest(
             f"read {len(files)} files, {metadata['tokens']:,} tokens in {metadata['read_seconds']:.1f}s "
             f"(mean loss {metadata['mean_loss']:.3f}) -> {output}"
         )
+
+
+def _ingest_output(output: Path | None, name: str | None) -> Path:
+    """-o OUT.mem, or --name NAME: the snapshot kept in the data directory."""
+    if (output is None) == (name is None):
+        raise TTTReadError("ingest: give either -o OUT.mem or --name NAME", ExitCode.USAGE)
+    if name is None:
+        return output
+    from ttt_read.names import path_for
+
+    path = path_for(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _generate(mem: Path, prompt_ids_of, model, device, max_tokens, temperature, top_p, seed, learn, stop_tokens):
@@ -110,7 +168,7 @@ def _generate(mem: Path, prompt_ids_of, model, device, max_tokens, temperature, 
 
 @app.command(name="continue")
 def continue_(
-    mem: Annotated[Path, typer.Argument(help="Snapshot to continue from.")],
+    mem: Annotated[Path, typer.Argument(help="Snapshot to continue from (a .mem file or a NAME).", **SNAPSHOT_ARG)],
     prompt: Annotated[str, typer.Argument(help="Text to continue.")],
     max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", help="Tokens to generate.")] = 200,
     temperature: Annotated[float, typer.Option(help="0 for greedy.")] = 0.8,
@@ -140,7 +198,7 @@ def continue_(
 
 @app.command()
 def ask(
-    mem: Annotated[Path, typer.Argument(help="Snapshot to ask.")],
+    mem: Annotated[Path, typer.Argument(help="Snapshot to ask (a .mem file or a NAME).", **SNAPSHOT_ARG)],
     question: Annotated[str, typer.Argument(help="The question.")],
     max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", help="Longest answer, in tokens.")] = 64,
     passages: Annotated[int, typer.Option("-k", "--passages", help="Notepad passages to put before the question.")] = 3,
@@ -170,13 +228,14 @@ def ask(
 
 @app.command()
 def info(
-    mem: Annotated[Path, typer.Argument(help="Snapshot to describe.")],
+    mem: Annotated[Path, typer.Argument(help="Snapshot to describe (a .mem file or a NAME).", **SNAPSHOT_ARG)],
     as_json: JsonOpt = False,
 ):
     """Show a snapshot's metadata (reads no model)."""
     from ttt_read import snapshot
 
     metadata = snapshot.read_metadata(mem)
+    snapshot.require_fields(metadata, mem)
     if as_json:
         _emit_json({"path": str(mem), "bytes": mem.stat().st_size, **metadata})
         return
@@ -189,7 +248,7 @@ def info(
     pad = metadata.get("notepad")
     pad_size = (
         f"notepad {parts['notepad'] / 2**10:,.1f} KiB ({pad['text_bytes'] / 2**10:,.1f} KiB of text, index +{100 * pad['overhead_ratio']:.0f}% of it compressed)"
-        if parts["notepad"] and pad else f"notepad {parts['notepad'] / 2**10:,.1f} KiB" if parts["notepad"] else "no notepad"
+        if parts["notepad"] and pad and {"text_bytes", "overhead_ratio"} <= pad.keys() else f"notepad {parts['notepad'] / 2**10:,.1f} KiB" if parts["notepad"] else "no notepad"
     )
     rows = [
         ("snapshot", f"{mem} ({mem.stat().st_size / 2**20:.1f} MiB)"),
@@ -200,7 +259,7 @@ def info(
         ("files", f"{len(files)} read, {skipped} skipped"),
         ("tokens", f"{metadata['tokens']:,}"),
         ("reading", ", ".join(f"{k}={v}" for k, v in metadata["reading"].items())),
-        ("loss", f"first chunk {losses[0]:.3f}, last chunk {losses[-1]:.3f}, mean {metadata['mean_loss']:.3f}" if losses else "-"),
+        ("loss", f"first chunk {losses[0]:.3f}, last chunk {losses[-1]:.3f}, mean {float('nan') if metadata.get('mean_loss') is None else metadata['mean_loss']:.3f}" if losses else "-"),
     ]
     if metadata.get("parent"):
         parent, done = metadata["parent"], metadata.get("update", {})
@@ -226,6 +285,105 @@ def models(as_json: JsonOpt = False):
         return
     for e in entries:
         print(f"{e['name']:<16} {'bundled' if e['bundled'] else 'user':<8} {e['parameters_mib']:>6} MiB  {e['path']}")
+
+
+# --- named snapshots, directories, completion scripts, reference ---------------------------
+
+
+@app.command(name="ls")
+def ls_(as_json: JsonOpt = False):
+    """List the named snapshots (ingest --name NAME): size, date, files, tokens, sources."""
+    from ttt_read.names import listing, snapshots_dir
+
+    entries = listing()
+    if as_json:
+        _emit_json({"dir": str(snapshots_dir()), "snapshots": entries})
+        return
+    if not entries:
+        _err(f"no named snapshots in {snapshots_dir()} (make one with: ttt-read ingest PATH --name NAME)")
+        return
+    width = max(len(e["name"]) for e in entries)
+    for e in entries:
+        size = f"{e['bytes'] / 2**20:.1f} MiB"
+        if "error" in e:
+            print(f"{e['name']:<{width}}  {size:>9}  damaged: {e['error']}")
+            continue
+        what = f"{e['files']} files, {e['tokens'] or 0:,} tokens"
+        print(f"{e['name']:<{width}}  {size:>9}  {e['created'] or '-':<25}  {what}  {', '.join(e['sources'])}")
+
+
+@app.command(name="dirs")
+def dirs_(as_json: JsonOpt = False):
+    """Where ttt-read keeps config.toml, named snapshots, user checkpoints and caches."""
+    import os
+
+    from ttt_read.checkpoint import user_dir
+    from ttt_read.dirs import cache_dir
+    from ttt_read.names import snapshots_dir
+    from ttt_read.settings import config_path
+
+    paths = {"config": config_path(), "snapshots": snapshots_dir(), "models": user_dir(), "cache": cache_dir()}
+    if as_json:
+        _emit_json({"home": os.environ.get("TTT_READ_HOME") or None, **{k: str(v) for k, v in paths.items()}})
+        return
+    for key, path in paths.items():
+        print(f"{key:<9}  {path}")
+
+
+class Shell(str, Enum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+    powershell = "powershell"
+
+
+# The file each script is committed as in completions/ (and shipped as ttt_read/completions/).
+COMPLETION_FILES = {"bash": "ttt-read.bash", "zsh": "_ttt-read", "fish": "ttt-read.fish", "powershell": "ttt-read.ps1"}
+
+
+def completion_script(shell: str) -> str:
+    """The completion script typer generates for this CLI (`ttt-read`, `_TTT_READ_COMPLETE`)."""
+    from typer.completion import get_completion_script
+
+    return get_completion_script(prog_name="ttt-read", complete_var="_TTT_READ_COMPLETE", shell=shell) + "\n"
+
+
+@app.command()
+def completions(
+    shell: Annotated[Shell, typer.Argument(help="bash, zsh, fish or powershell.")],
+    as_json: JsonOpt = False,
+):
+    """Print the shell completion script for SHELL, generated from this CLI.
+
+    \b
+    bash:       ttt-read completions bash > ~/.local/share/bash-completion/completions/ttt-read
+    zsh:        ttt-read completions zsh > ~/.zfunc/_ttt-read
+                (and in ~/.zshrc: fpath+=~/.zfunc; autoload -Uz compinit; compinit)
+    fish:       ttt-read completions fish > ~/.config/fish/completions/ttt-read.fish
+    PowerShell: ttt-read completions powershell >> $PROFILE
+
+    The same four scripts are in the repository's completions/ directory.
+    """
+    script = completion_script(shell.value)
+    if as_json:
+        _emit_json({"shell": shell.value, "file": COMPLETION_FILES[shell.value], "script": script})
+        return
+    sys.stdout.write(script)
+
+
+help_app = typer.Typer(help="Reference pages: exit codes.", no_args_is_help=True)
+app.add_typer(help_app, name="help")
+
+
+@help_app.command("exit-codes")
+def help_exit_codes(as_json: JsonOpt = False):
+    """The exit status of every ttt-read command, and what each one means."""
+    rows = [{"code": int(code), "name": code.name.lower(), "meaning": code.meaning} for code in ExitCode]
+    if as_json:
+        _emit_json({"exit_codes": rows})
+        return
+    for row in rows:
+        print(f"{row['code']:>3}  {row['meaning']}")
 
 
 @app.command()
@@ -262,20 +420,23 @@ app.add_typer(train_app, name="train")
 
 @train_app.command("corpus")
 def train_corpus(
-    sources: Annotated[list[str], typer.Argument(help="Directories to build from; prefix with code= or prose= to force the kind.")],
+    sources: Annotated[list[str], typer.Argument(help="Directories to build from; prefix with code=, prose= or packages= to force the kind.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Corpus directory to write.")],
-    vocab: Annotated[int, typer.Option(help="Tokenizer vocabulary size.")] = 8192,
+    vocab: Annotated[int, typer.Option(help="Tokenizer vocabulary size.")] = 16384,
     tokenizer: Annotated[Optional[Path], typer.Option(help="Use this tokenizer.json instead of training one.")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(help="Stop adding documents past this many tokens.")] = None,
-    val_fraction: Annotated[float, typer.Option(help="Share of documents held out.")] = 0.05,
+    max_tokens: Annotated[Optional[int], typer.Option(help="Cut the longest documents so the corpus holds at most this many tokens.")] = None,
+    val_fraction: Annotated[float, typer.Option(help="Share of documents held out (below 0.5).")] = 0.05,
+    min_val_code: Annotated[int, typer.Option(help="Held-out code documents of >= 32K tokens to guarantee.")] = 5,
+    min_val_prose: Annotated[int, typer.Option(help="Held-out prose documents of >= 32K tokens to guarantee.")] = 3,
+    exclude: Annotated[list[str], typer.Option(help="Skip files matching this gitignore-style glob (repeatable).")] = [],
     as_json: JsonOpt = False,
 ):
     """Turn directories into long tokenized training documents with a held-out split."""
     from ttt_read.train.corpus import build_corpus
 
     manifest = build_corpus(
-        [Path(s) for s in sources], output, vocab_size=vocab, tokenizer_path=tokenizer,
-        val_fraction=val_fraction, max_tokens=max_tokens, progress=_err,
+        sources, output, vocab_size=vocab, tokenizer_path=tokenizer, val_fraction=val_fraction,
+        min_val_code=min_val_code, min_val_prose=min_val_prose, max_tokens=max_tokens, exclude=exclude, progress=_err,
     )
     if as_json:
         _emit_json(manifest)
@@ -298,6 +459,7 @@ def train_run(
     save_every: Annotated[int, typer.Option(help="Steps between saved states.")] = 50,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps in this call.")] = None,
     time_budget: Annotated[Optional[float], typer.Option(help="Stop and save after this many seconds.")] = None,
+    as_json: JsonOpt = False,
 ):
     """Pretrain or meta-train; resumable, and data-parallel under torchrun."""
     from ttt_read.train.loop import TrainConfig, train
@@ -311,7 +473,10 @@ def train_run(
             batch=batch, steps=steps, lr=lr, warmup=warmup, seed=seed, save_every=save_every, qa_fraction=qa_fraction,
         )
     record = train(run_dir, cfg, max_steps=max_steps, time_budget=time_budget)
-    _err(json.dumps(record))
+    if as_json:
+        _emit_json({"run_dir": str(run_dir), "last": record})
+    else:
+        _err(json.dumps(record))
 
 
 @train_app.command("export")
@@ -319,11 +484,14 @@ def train_export(
     run_dir: Annotated[Path, typer.Argument(help="Run directory to export.")],
     output: Annotated[Path, typer.Argument(help="Checkpoint directory to write.")],
     card: Annotated[Optional[Path], typer.Option(help="Model card (markdown) to include.")] = None,
+    as_json: JsonOpt = False,
 ):
     """Write a run's weights as a checkpoint directory (config, tokenizer, shards)."""
     from ttt_read.train.loop import export
 
     export(run_dir, output, card.read_text() if card else None)
+    if as_json:
+        _emit_json({"output": str(output), "files": sorted(p.name for p in Path(output).iterdir())})
 
 
 @app.command(name="eval")
@@ -364,8 +532,8 @@ def eval_(
 
 @app.command()
 def diff(
-    old: Annotated[Path, typer.Argument(help="The older snapshot.")],
-    new: Annotated[Path, typer.Argument(help="The newer snapshot.")],
+    old: Annotated[Path, typer.Argument(help="The older snapshot (a .mem file or a NAME).", **SNAPSHOT_ARG)],
+    new: Annotated[Path, typer.Argument(help="The newer snapshot (a .mem file or a NAME).", **SNAPSHOT_ARG)],
     old_path: Annotated[Optional[Path], typer.Option("--old-path", help="Directory (or file) with OLD's text, for files not in its notepad.")] = None,
     new_path: Annotated[Optional[Path], typer.Option("--new-path", help="Directory (or file) with NEW's text, for files not in its notepad.")] = None,
     ask: Annotated[Optional[str], typer.Option("--ask", help="Also answer this question from both snapshots, side by side.")] = None,

@@ -24,11 +24,25 @@ class ReadSettings:
     include: Sequence[str] = ()
     exclude: Sequence[str] = ()
     max_file_bytes: int = 2_000_000
+    max_pdf_bytes: int = sources.PDF_MAX_BYTES
+
+
+def collect(paths: Sequence[Path], settings: ReadSettings) -> sources.Collection:
+    """The sources `ingest` reads, with PDF text cached in the cache directory."""
+    from ttt_read.dirs import cache_dir
+
+    return sources.collect(
+        paths, settings.include, settings.exclude, settings.max_file_bytes, settings.max_pdf_bytes, cache_dir() / "pdf-text"
+    )
 
 
 def pick_device(device: str) -> str:
     import torch
 
+    if device == "auto":  # config.toml's device, if it names one
+        from ttt_read.settings import load as load_settings
+
+        device = load_settings().device or "auto"
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
@@ -66,7 +80,7 @@ def ingest(
     from ttt_read.reading import read
 
     snapshot.ensure_writable(out, force)
-    collection = sources.collect(paths, settings.include, settings.exclude, settings.max_file_bytes)
+    collection = collect(paths, settings)
     info = checkpoint.resolve(model_name)
     device = pick_device(device)
     model, tokenizer = checkpoint.load(info, device)
@@ -133,6 +147,8 @@ def open_memory(path: Path, model_name: str | None = None, device: str = "auto")
     expected = [tuple(w.shape[1:]) for w in model.initial_fast_weights(1)]
     if [tuple(w.shape) for w in snap.fast] != expected:
         raise TTTReadError(f"{path}: fast weights do not fit model {info.name!r}", ExitCode.SNAPSHOT)
+    if not all(0 <= t < model.cfg.vocab_size for t in snap.tail_tokens):
+        raise TTTReadError(f"{path}: tail tokens outside model {info.name!r}'s vocabulary", ExitCode.SNAPSHOT)
     return Memory(model, tokenizer, snap)
 
 
@@ -176,7 +192,7 @@ def update(
 
     snapshot.ensure_writable(out, force)
     old_meta = snapshot.read_metadata(parent)
-    collection = sources.collect(paths, settings.include, settings.exclude, settings.max_file_bytes)
+    collection = collect(paths, settings)
     info = checkpoint.resolve(model_name or old_meta.get("base", {}).get("name"))
     old = snapshot.load(parent, base_sha256=info.sha256())
     device = pick_device(device)

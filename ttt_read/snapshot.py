@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import struct
 import tempfile
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ def _split(raw: bytes, path: Path) -> tuple[dict, bytes]:
     try:
         header = json.loads(raw[8 : 8 + length])
         metadata = json.loads(header["__metadata__"]["ttt_read"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deep
         raise TTTReadError(f"{path}: not a ttt-read snapshot (no ttt-read metadata)", ExitCode.SNAPSHOT) from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise TTTReadError(f"{path}: not a ttt-read snapshot (foreign format)", ExitCode.SNAPSHOT)
@@ -62,18 +63,118 @@ def _split(raw: bytes, path: Path) -> tuple[dict, bytes]:
             f"{path}: snapshot format version {metadata.get('format_version')!r} is not supported (this ttt-read reads {VERSION})",
             ExitCode.SNAPSHOT,
         )
-    return metadata, raw[8 + length :]
+    data = raw[8 + length :]
+    _check_tensor_table(header, len(data), path)
+    _check_fields(metadata, path)
+    return metadata, data
+
+
+def _check_tensor_table(header: dict, n_data: int, path: Path) -> None:
+    """Every tensor entry well-formed and inside the data, before any decoder sees it."""
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        ok = isinstance(entry, dict) and isinstance(entry.get("dtype"), str) and isinstance(entry.get("shape"), list)
+        offsets = entry.get("data_offsets") if ok else None
+        ok = ok and all(type(n) is int and n >= 0 for n in entry["shape"])
+        ok = ok and isinstance(offsets, list) and len(offsets) == 2 and all(type(n) is int for n in offsets)
+        if not ok or not 0 <= offsets[0] <= offsets[1] <= n_data:
+            raise TTTReadError(f"{path}: not a ttt-read snapshot (bad tensor table)", ExitCode.SNAPSHOT)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _strings(v) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+def _manifest_entry(e) -> bool:
+    return (
+        isinstance(e, dict)
+        and isinstance(e.get("path"), str)
+        and all(isinstance(e[k], str) for k in ("skipped", "sha256", "kind") if k in e)
+        and all(_is_int(e[k]) for k in ("bytes", "tokens") if k in e and e[k] is not None)
+    )
+
+
+def _optional_dict(check):
+    return lambda v: v is None or (isinstance(v, dict) and check(v))
+
+
+# What each metadata field must look like when present (ingest writes them all; a snapshot
+# from a test or an older version may lack some). A checksum is no signature: anyone can
+# write one, so the commands that show these fields rely on this rather than on the checksum.
+FIELD_CHECKS = {
+    "base": lambda v: isinstance(v, dict) and all(isinstance(v.get(k), str) for k in ("name", "sha256") if k in v),
+    "tokenizer_sha256": lambda v: isinstance(v, str),
+    "reading": lambda v: isinstance(v, dict) and all(_is_number(x) or isinstance(x, str) or x is None for x in v.values()),
+    "tool_version": lambda v: isinstance(v, str),
+    "created": lambda v: isinstance(v, str),
+    "sources": _strings,
+    "manifest": lambda v: isinstance(v, list) and all(_manifest_entry(e) for e in v),
+    "tokens": lambda v: _is_int(v) and v >= 0,
+    "chunk_losses": lambda v: isinstance(v, list) and all(_is_number(x) for x in v),
+    "mean_loss": lambda v: v is None or _is_number(v),
+    "skipped_updates": lambda v: _is_int(v) and v >= 0,
+    "read_seconds": _is_number,
+    "n_fast": lambda v: _is_int(v) and 0 <= v <= 4096,
+    "checksum": lambda v: isinstance(v, str),
+    "notepad": _optional_dict(lambda v: all(_is_number(v[k]) for k in ("text_bytes", "overhead_ratio", "bytes") if k in v)),
+    "parent": _optional_dict(
+        lambda v: isinstance(v.get("path"), str) and isinstance(v.get("sha256"), str) and _is_int(v.get("depth", 1))
+    ),
+    "update": lambda v: isinstance(v, dict)
+    and _strings(v.get("read", []))
+    and _strings(v.get("removed", []))
+    and _is_int(v.get("carried", 0)),
+}
+
+# The fields `info` shows: a snapshot without them was not written by `ingest`.
+INFO_FIELDS = ("base", "reading", "tool_version", "created", "sources", "manifest", "tokens", "chunk_losses")
+
+
+def _check_fields(metadata: dict, path: Path) -> None:
+    for key, check in FIELD_CHECKS.items():
+        if key in metadata and not check(metadata[key]):
+            raise TTTReadError(f"{path}: snapshot metadata is malformed ({key!r})", ExitCode.SNAPSHOT)
+
+
+def require_fields(metadata: dict, path: Path, fields=INFO_FIELDS) -> None:
+    """Refuse metadata that lacks a field `ingest` always writes (a foreign or crafted file)."""
+    missing = [k for k in fields if k not in metadata]
+    if missing:
+        raise TTTReadError(f"{path}: snapshot metadata lacks {missing[0]!r}", ExitCode.SNAPSHOT)
+    if not isinstance(metadata.get("base"), dict) or not all(k in metadata["base"] for k in ("name", "sha256")):
+        raise TTTReadError(f"{path}: snapshot metadata lacks the base checkpoint", ExitCode.SNAPSHOT)
 
 
 def _read(path: Path) -> bytes:
+    """The file's bytes; a FIFO or device is refused before it is read (it could block
+    forever or never end)."""
     try:
-        return Path(path).read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise TTTReadError(f"{path}: no such snapshot", ExitCode.SNAPSHOT) from None
     except IsADirectoryError:
         raise TTTReadError(f"{path}: is a directory, not a snapshot", ExitCode.SNAPSHOT) from None
     except OSError as e:
         raise TTTReadError(f"{path}: cannot read snapshot: {e.strerror}", ExitCode.SNAPSHOT) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = "is a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise TTTReadError(f"{path}: {what}, not a snapshot", ExitCode.SNAPSHOT)
+    with open(fd, "rb") as f:
+        try:
+            return f.read()
+        except OSError as e:
+            raise TTTReadError(f"{path}: cannot read snapshot: {e.strerror}", ExitCode.SNAPSHOT) from None
 
 
 def read_metadata(path: Path, verify: bool = True) -> dict:
@@ -97,17 +198,22 @@ def load(path: Path, base_sha256: str | None = None) -> Snapshot:
             f"not the one loaded ({base_sha256[:12]}); pass --model {base.get('name')}",
             ExitCode.SNAPSHOT,
         )
+    import torch
     from safetensors.torch import load as load_tensors
 
     try:
         tensors = load_tensors(raw)
         n_fast = int(metadata["n_fast"])
         fast = [tensors[f"fast.{i}"] for i in range(n_fast)]
-        tail = tensors["tail_tokens"].tolist()
-        notepad = tensors["notepad"].numpy().tobytes() if "notepad" in tensors else None
+        tail = tensors["tail_tokens"]
+        notepad = tensors.get("notepad")
     except Exception as e:  # the checksum matched, so this is a well-formed foreign file
         raise TTTReadError(f"{path}: snapshot tensors are unreadable ({type(e).__name__})", ExitCode.SNAPSHOT) from None
-    return Snapshot(metadata, fast, tail, notepad)
+    # The checksum covers the data bytes, not the tensor table that types them.
+    typed = all(w.dtype == torch.float32 and w.dim() == 2 for w in fast) and tail.dtype == torch.int64 and tail.dim() == 1
+    if not typed or (notepad is not None and (notepad.dtype != torch.uint8 or notepad.dim() != 1)):
+        raise TTTReadError(f"{path}: snapshot tensors have the wrong type or shape", ExitCode.SNAPSHOT)
+    return Snapshot(metadata, fast, tail.tolist(), None if notepad is None else notepad.numpy().tobytes())
 
 
 def encode(metadata: dict, fast: list, tail_tokens: list[int], notepad: bytes | None = None) -> bytes:
@@ -145,6 +251,7 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a snapshot is an ordinary file
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -164,3 +271,9 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

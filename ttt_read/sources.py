@@ -4,7 +4,8 @@ Reading a codebase into weights is only reproducible if the same tree always yie
 text, so files come in a fixed order, ignored files (.gitignore, .git/info/exclude, .git/) stay
 out, and anything that is not readable text is recorded as a `Skip` rather than guessed at.
 A bad file inside a directory never stops the run; a bad path named on the command line does.
-Nothing here writes to disk.
+The only thing written is the PDF text cache (`cache_dir`, when given: text extracted from a
+PDF, keyed by the file's sha256), and never inside a directory being read.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ from .tokenizer import file_header
 BINARY_SNIFF_BYTES = 8192
 PDF_TEXT_LIMIT = 50_000_000  # characters of extracted text per PDF, against decompression bombs
 PDF_TIME_BUDGET_S = 20.0  # wall seconds of extraction per PDF
+# Raw bytes per PDF: PDFs get their own cap, larger than text files', since compressed streams,
+# fonts and images make a PDF big for its text; the text limit above bounds what comes out.
+PDF_MAX_BYTES = 64_000_000
+PDF_CACHE_VERSION = 1  # bump when extraction changes what text a PDF gives
 
 
 @dataclass(frozen=True)
@@ -307,8 +312,16 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _read_bytes(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes, refusing non-regular files before opening them (a FIFO would block)."""
+def _too_large(cap: int, pdf: bool) -> _Unreadable:
+    return _Unreadable(f"larger than {_size(cap)} {'PDF cap' if pdf else 'cap'}")
+
+
+def _read_bytes(path: Path, max_bytes: int, max_pdf_bytes: int | None = None) -> bytes:
+    """The file's bytes, refusing non-regular files before opening them (a FIFO would block).
+
+    A PDF (by its name or its first bytes) is capped at `max_pdf_bytes`, anything else at
+    `max_bytes`; a file over its cap is refused by its size before it is read."""
+    pdf_cap = max_bytes if max_pdf_bytes is None else max_pdf_bytes
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -317,18 +330,24 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
         raise _Unreadable(_os_reason(e))
     if not stat.S_ISREG(st.st_mode):
         raise _Unreadable("not a regular file")
-    if st.st_size > max_bytes:
-        raise _Unreadable(f"larger than {_size(max_bytes)} cap")
+    named_pdf = path.suffix.lower() == ".pdf"
+    if st.st_size > max(max_bytes, pdf_cap):
+        raise _too_large(pdf_cap if named_pdf else max_bytes, named_pdf)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with open(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the stat above
                 raise _Unreadable("not a regular file")
-            data = f.read(max_bytes + 1)
+            head = f.read(len(PDF_MAGIC))
+            pdf = _is_pdf(path, head)
+            cap = pdf_cap if pdf else max_bytes
+            if st.st_size > cap:
+                raise _too_large(cap, pdf)
+            data = head + f.read(max(cap + 1 - len(head), 0))
     except OSError as e:
         raise _Unreadable(_os_reason(e))
-    if len(data) > max_bytes:
-        raise _Unreadable(f"larger than {_size(max_bytes)} cap")
+    if len(data) > cap:
+        raise _too_large(cap, pdf)
     if not data:
         raise _Unreadable("empty file")
     return data
@@ -365,13 +384,66 @@ def _one_line(e: Exception) -> str:
     return message[0] if message else type(e).__name__
 
 
-def _pdf_text(data: bytes) -> str:
-    """Page texts, each after a "[page N]" line; pages without text are left out."""
+def _pdf_text(data: bytes, sha256: str | None = None, cache: PdfTextCache | None = None) -> str:
+    """Page texts, each after a "[page N]" line; pages without text are left out.
+
+    With a cache, text extracted before from the same bytes is reused, and a complete
+    extraction (not cut short by the time budget, which depends on the machine) is kept."""
+    if cache is not None and sha256 is not None:
+        cached = cache.get(sha256)
+        if cached is not None:
+            return cached
+    state = {"complete": True}
     with _quiet_pypdf():
-        text = "".join(_page_texts(_pdf_pages(data)))
+        text = "".join(_page_texts(_pdf_pages(data), state))
     if not text:
         raise _Unreadable("no extractable text (scanned PDF?)")
+    if cache is not None and sha256 is not None and state["complete"]:
+        cache.put(sha256, text)
     return text
+
+
+class PdfTextCache:
+    """Text extracted from PDFs, one file per PDF in `root`, named by the PDF's sha256 and a
+    tag of what extracts it (cache version, pypdf version, text limit). Unreadable or
+    unwritable cache files are simply misses: the cache never makes a read fail."""
+
+    def __init__(self, root: Path, writable: bool = True):
+        self.root = Path(root)
+        self.writable = writable
+
+    def _path(self, sha256: str) -> Path:
+        try:
+            from pypdf import __version__ as pypdf_version
+        except ImportError:  # pragma: no cover - pypdf is a dependency
+            pypdf_version = "?"
+        tag = hashlib.sha256(f"{PDF_CACHE_VERSION}|{pypdf_version}|{PDF_TEXT_LIMIT}".encode()).hexdigest()[:12]
+        return self.root / f"{sha256}.{tag}.txt"
+
+    def get(self, sha256: str) -> str | None:
+        try:
+            return self._path(sha256).read_bytes().decode("utf-8", "surrogatepass")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def put(self, sha256: str, text: str) -> None:
+        if not self.writable:
+            return
+        import tempfile
+
+        target = self._path(sha256)
+        tmp = None
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=self.root)
+            with open(fd, "wb") as f:
+                f.write(text.encode("utf-8", "surrogatepass"))
+            os.replace(tmp, target)
+        except OSError:
+            pass
+        finally:
+            if tmp is not None and os.path.exists(tmp):
+                os.unlink(tmp)
 
 
 def _pdf_pages(data: bytes) -> list:
@@ -398,9 +470,10 @@ def _decrypt(reader) -> bool:
         return False
 
 
-def _page_texts(pages: list) -> Iterator[str]:
+def _page_texts(pages: list, state: dict | None = None) -> Iterator[str]:
     """Extract page by page until the text or time budget runs out, keeping what came before;
-    a page whose extraction fails (any exception, as above) loses only that page."""
+    a page whose extraction fails (any exception, as above) loses only that page. When the
+    time budget cuts it short, `state["complete"]` becomes False."""
     deadline = time.monotonic() + PDF_TIME_BUDGET_S
     budget = PDF_TEXT_LIMIT
     for number, page in enumerate(pages, start=1):
@@ -412,23 +485,37 @@ def _page_texts(pages: list) -> Iterator[str]:
             chunk = f"[page {number}]\n{text}\n"[:budget]
             budget -= len(chunk)
             yield chunk
-        if budget <= 0 or time.monotonic() > deadline:
+        if budget <= 0:
+            return
+        if time.monotonic() > deadline:
+            if state is not None and number < len(pages):
+                state["complete"] = False
             return
 
 
+PDF_MAGIC = b"%PDF-"
+
+
 def _is_pdf(path: Path, data: bytes) -> bool:
-    return path.suffix.lower() == ".pdf" or data.startswith(b"%PDF-")
+    return path.suffix.lower() == ".pdf" or data.startswith(PDF_MAGIC)
 
 
-def read_file(path: Path, display: str, max_file_bytes: int) -> SourceFile | Skip:
+def read_file(
+    path: Path,
+    display: str,
+    max_file_bytes: int,
+    max_pdf_bytes: int = PDF_MAX_BYTES,
+    pdf_cache: PdfTextCache | None = None,
+) -> SourceFile | Skip:
     """One file as a SourceFile, or a Skip saying why it cannot be read."""
     try:
-        data = _read_bytes(path, max_file_bytes)
+        data = _read_bytes(path, max_file_bytes, max_pdf_bytes)
+        sha256 = hashlib.sha256(data).hexdigest()
         kind = "pdf" if _is_pdf(path, data) else "text"
-        text = _pdf_text(data) if kind == "pdf" else _decode_text(data)
+        text = _pdf_text(data, sha256, pdf_cache) if kind == "pdf" else _decode_text(data)
     except _Unreadable as e:
         return Skip(display, str(e))
-    return SourceFile(display, hashlib.sha256(data).hexdigest(), len(data), kind, text)
+    return SourceFile(display, sha256, len(data), kind, text)
 
 
 # --- collecting ---------------------------------------------------------------------------
@@ -460,8 +547,13 @@ def collect(
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
     max_file_bytes: int = 2_000_000,
+    max_pdf_bytes: int = PDF_MAX_BYTES,
+    cache_dir: Path | None = None,
 ) -> Collection:
     """Read every path (files and directories) into one Collection.
+
+    `cache_dir`: keep and reuse extracted PDF text there (never written when it lies inside a
+    directory being read, or holds one).
 
     Raises TTTReadError(ExitCode.INPUT) for a missing path, a file given directly that cannot
     be read, a directory with nothing readable in it, or when the filters leave nothing at all.
@@ -473,7 +565,13 @@ def collect(
         if not os.path.lexists(path):
             raise TTTReadError(f"{path}: no such file or directory", ExitCode.INPUT)
     labels = _labels(paths) if len(paths) > 1 else [None] * len(paths)
-    collector = _Collector(_Filters(include, exclude), max_file_bytes)
+    cache = None
+    if cache_dir is not None:
+        cache_real = os.path.realpath(cache_dir)
+        roots = [os.path.realpath(p) for p in paths if os.path.isdir(p)]
+        inside = any(_within(cache_real, r) or _within(r, cache_real) for r in roots)
+        cache = PdfTextCache(Path(cache_dir), writable=not inside)
+    collector = _Collector(_Filters(include, exclude), max_file_bytes, max_pdf_bytes, cache)
     for path, label in zip(paths, labels):
         collector.add_root(path, label)
     if not collector.files:
@@ -485,9 +583,11 @@ def collect(
 class _Collector:
     """Reads roots one after another, each real file once, in sorted order within a root."""
 
-    def __init__(self, filters: _Filters, max_file_bytes: int):
+    def __init__(self, filters: _Filters, max_file_bytes: int, max_pdf_bytes: int = PDF_MAX_BYTES, pdf_cache=None):
         self.filters = filters
         self.max_file_bytes = max_file_bytes
+        self.max_pdf_bytes = max_pdf_bytes
+        self.pdf_cache = pdf_cache
         self.files: list[SourceFile] = []
         self.skipped: list[Skip] = []
         self.seen: dict[str, SourceFile | Skip] = {}  # real path -> what reading it gave
@@ -526,7 +626,7 @@ class _Collector:
             return skip
         real = os.path.realpath(candidate.path)
         if real not in self.seen:
-            result = read_file(candidate.path, candidate.display, self.max_file_bytes)
+            result = read_file(candidate.path, candidate.display, self.max_file_bytes, self.max_pdf_bytes, self.pdf_cache)
             (self.files if isinstance(result, SourceFile) else self.skipped).append(result)
             self.seen[real] = result
         return self.seen[real]

@@ -1,0 +1,1 @@
+complete --command ttt-read --no-files --arguments "(env _TTT_READ_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) ttt-read)" --condition "env _TTT_READ_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) ttt-read"
