@@ -553,7 +553,7 @@ def diff(
 
     Exit status, as diff(1): 0 the sources are identical, 1 they differ, 2 usage error
     (including OLD and NEW being the same file), 3 --old-path/--new-path missing,
-    4 a snapshot is corrupt or foreign, or the two were made with different base checkpoints.
+    4 a snapshot is missing, corrupt or foreign, or the two were made with different base checkpoints.
     """
     from ttt_read import diff as diff_mod
 

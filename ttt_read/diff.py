@@ -392,11 +392,10 @@ def compare(old: Path, new: Path, model_name: str | None = None, device: str = "
     if question is not None:
         from ttt_read.answer import answer
 
-        result["ask"] = {
-            "question": question,
-            "old": answer(Memory(model, tokenizer, snap_old), question, max_tokens=max_tokens).to_dict(),
-            "new": answer(Memory(model, tokenizer, snap_new), question, max_tokens=max_tokens).to_dict(),
-        }
+        result["ask"] = {"question": question}
+        for side, snap in (("old", snap_old), ("new", snap_new)):
+            answered = answer(Memory(model, tokenizer, snap), question, max_tokens=max_tokens)
+            result["ask"][side] = {**answered.to_dict(), "notice": answered.notice}
     return result
 
 
@@ -488,3 +487,6 @@ def render(result: dict, console=None) -> None:
         cite = lambda a: ", ".join(s["cite"] for s in a["sources"]) or "-"  # noqa: E731
         table.add_row(cite(ask["old"]), cite(ask["new"]))
         console.print(table)
+        for side in ("old", "new"):
+            if ask[side].get("notice"):
+                console.print(f"note: {side.upper()}: {ask[side]['notice']}", markup=False, highlight=False)
