@@ -72,11 +72,17 @@ def test_questions_lose_their_question_words_and_ask_for_definitions():
 
 
 def test_a_definition_outranks_its_uses(repo_pad):
-    best = repo_pad.search("Where is `collect` defined?", k=3)[0]
+    best = repo_pad.search("Where is `parse_pattern` defined?", k=3)[0]
     assert best.path == "sources.py"
-    assert best.focus == line_of(SOURCES / "sources.py", r"def collect\(")
+    assert best.focus == line_of(SOURCES / "sources.py", r"def parse_pattern\(")
     assert best.line_start <= best.focus <= best.line_end
     assert best.cite() == f"sources.py:{best.focus}"
+
+
+def test_every_definition_of_a_name_outranks_its_uses(repo_pad):
+    defining = {p.name: line_of(p, r"def collect\(") for p in SOURCES.glob("*.py") if re.search(r"(?m)^def collect\(", p.read_text())}
+    found = repo_pad.search("Where is `collect` defined?", k=len(defining) + 1)
+    assert {p.path: p.focus for p in found[: len(defining)]} == defining
 
 
 def test_passages_are_the_files_own_lines(repo_pad, repo_files):

@@ -36,9 +36,9 @@ def line_of(path: Path, pattern: str) -> int:
 
 
 def test_where_things_are_defined(repo_qas):
-    where = repo_qas["Where is `collect` defined?"]
+    where = repo_qas["Where is `parse_pattern` defined?"]
     assert (where.answer, where.path, where.kind) == ("sources.py", "sources.py", "defined_in")
-    assert where.line == line_of(SOURCES / "sources.py", r"def collect\(")
+    assert where.line == line_of(SOURCES / "sources.py", r"def parse_pattern\(")
     assert repo_qas["Where is `qa_prompt` defined?"].answer == "tokenizer.py"
     assert repo_qas["Where is `SourceFile` defined?"].answer == "sources.py"
 
