@@ -255,13 +255,13 @@ def test_an_old_snapshot_without_notepad_answers_from_memory_with_a_notice(capsy
 
 
 def test_eval_qa_reports_four_settings(capsys, qa_tree, monkeypatch):
-    code, out, _ = cli(capsys, "eval-qa", qa_tree, "-n", "3", "--max-tokens", "3", "--json", "-q")
+    code, out, _ = cli(capsys, "eval-qa", qa_tree, "-n", "2", "--max-tokens", "2", "--json", "-q")
     assert code == 0
     report = json.loads(out)
     assert report["schema_version"] == 1 and list(report["settings"]) == list(SETTINGS)
-    assert report["documents"][0]["questions"] == 3 and len(report["questions"]) == 3
+    assert report["documents"][0]["questions"] == 2 and len(report["questions"]) == 2
     for row in report["settings"].values():
-        assert row["questions"] == 3
+        assert row["questions"] == 2
         for name in ("exact", "contained"):
             assert 0 <= row[name] <= 1
         assert (row["retrieved_file"] is None) == (not row["use_notepad"])
