@@ -610,8 +610,15 @@ def eval_qa(
         qa_table(result)
 
 
+def _written_since(start: int) -> list:
+    """Snapshots this process committed since `start` (see snapshot.COMMITTED)."""
+    module = sys.modules.get("ttt_read.snapshot")
+    return list(getattr(module, "COMMITTED", [])[start:]) if module else []
+
+
 def main(argv: list[str] | None = None) -> None:
     click_errors, aborts = _click_exceptions()
+    committed = len(_written_since(0))
     try:
         code = app(args=argv, prog_name="ttt-read", standalone_mode=False)
     except TTTReadError as e:
@@ -626,5 +633,6 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, *aborts):
         code = ExitCode.INTERRUPTED
     if code == ExitCode.INTERRUPTED:  # newer typers turn Ctrl-C into a returned 130 themselves
-        _err("ttt-read: interrupted; nothing was written")
+        written = _written_since(committed)  # Ctrl-C can land just after the snapshot was renamed into place
+        _err(f"ttt-read: interrupted after {written[-1]} was completely written" if written else "ttt-read: interrupted; nothing was written")
     sys.exit(int(code or 0))

@@ -56,8 +56,7 @@ def tokenize(tokenizer, collection: sources.Collection) -> tuple[list[int], list
     ids = [tokenizer.token_to_id(tok.END_OF_TEXT)]
     counts = {}
     for f in collection.files:
-        text = tok.file_header(f.path) + f.text + ("" if f.text.endswith("\n") else "\n")
-        encoded = tokenizer.encode(text, add_special_tokens=False).ids
+        encoded = tok.encode_file(tokenizer, f.path, f.text)
         counts[f.path] = len(encoded)
         ids += encoded
     manifest = [{**entry, "tokens": counts[entry["path"]]} if "skipped" not in entry else entry for entry in collection.manifest()]

@@ -64,20 +64,6 @@ class SwiGLU(nn.Module):
         return ops.swiglu(tokens, w1, w3, w2).view(x.shape)
 
 
-def window_mask(chunk_len: int, window: int, n_chunks: int, cache_length: int, device):
-    """Which buffer slots each query may see: at most W-1 tokens back, no future, no empty slot.
-
-    Buffer slot p of chunk i holds text position i*c + p - W (relative to the call's first
-    token); query j sits at slot W + j. Returns bool [n_chunks, c, W + c].
-    """
-    slot = torch.arange(window + chunk_len, device=device)
-    query = torch.arange(chunk_len, device=device)[:, None]
-    in_window = (slot > query) & (slot <= window + query)
-    first_chunk_slot = torch.arange(n_chunks, device=device)[:, None, None] * chunk_len
-    filled = first_chunk_slot + slot >= window - cache_length
-    return in_window[None] & filled
-
-
 class Attention(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -112,8 +98,7 @@ class Attention(nn.Module):
         positions = torch.arange(W + c, device=x.device)
         k_buf = ops.rope(k_buf, positions, self.rope_theta)
         q = ops.rope(q.reshape(B, H, n, c, D), positions[W:], self.rope_theta)
-        mask = window_mask(c, W, n, cache.length, x.device)
-        out = ops.window_attention(q, k_buf, v_buf, mask)  # [B, H, n, c, D]
+        out = ops.cached_window_attention(q, k_buf, v_buf, cache.length)  # [B, H, n, c, D]
         out = out.permute(0, 2, 3, 1, 4).reshape(B, n, c, d)
         new_cache = KVCache(
             keys[:, :, valid : valid + W], values[:, :, valid : valid + W], min(W, cache.length + valid)

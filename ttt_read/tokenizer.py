@@ -22,6 +22,17 @@ def file_header(relative_path: str) -> str:
     return f"{FILE}{relative_path}\n"
 
 
+def encode_file(tokenizer, relative_path: str, text: str) -> list[int]:
+    """Ids of one file as reading sees it: the FILE marker, then its path and text as plain
+    text, so a literal `<|endoftext|>` inside a file can never act as a control token."""
+    body = relative_path + "\n" + text + ("" if text.endswith("\n") else "\n")
+    tokenizer.encode_special_tokens = True
+    try:
+        return [tokenizer.token_to_id(FILE)] + tokenizer.encode(body, add_special_tokens=False).ids
+    finally:
+        tokenizer.encode_special_tokens = False
+
+
 def load(path: Path):
     from tokenizers import Tokenizer
 
