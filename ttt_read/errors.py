@@ -25,12 +25,12 @@ class ExitCode(IntEnum):
 _MEANINGS = {
     ExitCode.OK: "success",
     ExitCode.DIFFERENT: "diff: the two snapshots have different sources",
-    ExitCode.USAGE: "usage error: bad arguments or options",
+    ExitCode.USAGE: "usage error: bad arguments or options (or a bad config.toml)",
     ExitCode.INPUT: "input error: a path is missing, unreadable, or holds nothing readable",
-    ExitCode.SNAPSHOT: "snapshot error: corrupt, foreign, or made with another base checkpoint",
+    ExitCode.SNAPSHOT: "snapshot error: missing, corrupt, foreign, or made with another base checkpoint",
     ExitCode.EXISTS: "output exists: pass --force to overwrite",
     ExitCode.MODEL: "model error: checkpoint missing or broken",
-    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); no output was written",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); no output was written (unless the message says it was completed just before)",
 }
 
 

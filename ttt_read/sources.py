@@ -330,9 +330,6 @@ def _read_bytes(path: Path, max_bytes: int, max_pdf_bytes: int | None = None) ->
         raise _Unreadable(_os_reason(e))
     if not stat.S_ISREG(st.st_mode):
         raise _Unreadable("not a regular file")
-    named_pdf = path.suffix.lower() == ".pdf"
-    if st.st_size > max(max_bytes, pdf_cap):
-        raise _too_large(pdf_cap if named_pdf else max_bytes, named_pdf)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with open(fd, "rb") as f:
@@ -393,14 +390,20 @@ def _pdf_text(data: bytes, sha256: str | None = None, cache: PdfTextCache | None
         cached = cache.get(sha256)
         if cached is not None:
             return cached
-    state = {"complete": True}
+    state = {"complete": True, "error": None}
     with _quiet_pypdf():
-        text = "".join(_page_texts(_pdf_pages(data), state))
+        text = _LONE_SURROGATE.sub("\ufffd", "".join(_page_texts(_pdf_pages(data), state)))
     if not text:
-        raise _Unreadable("no extractable text (scanned PDF?)")
+        # pages that failed (e.g. pypdf's decompression limit against bombs) say why
+        raise _Unreadable(f"no extractable text ({state['error']})" if state["error"] else "no extractable text (scanned PDF?)")
     if cache is not None and sha256 is not None and state["complete"]:
         cache.put(sha256, text)
     return text
+
+
+# A damaged text string in a PDF can decode to lone UTF-16 surrogates, which no UTF-8 codec
+# (nor the tokenizer) accepts.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class PdfTextCache:
@@ -479,8 +482,10 @@ def _page_texts(pages: list, state: dict | None = None) -> Iterator[str]:
     for number, page in enumerate(pages, start=1):
         try:
             text = page.extract_text().rstrip()
-        except Exception:
+        except Exception as e:
             text = ""
+            if state is not None and state.get("error") is None:
+                state["error"] = f"page {number}: {_one_line(e)}"
         if text:
             chunk = f"[page {number}]\n{text}\n"[:budget]
             budget -= len(chunk)

@@ -1,0 +1,215 @@
+"""Output conventions every command keeps: `--json` with a `schema_version` that strict
+parsers accept, data on stdout and talk on stderr, NO_COLOR, and exit codes that are exactly
+the ones `ttt-read help exit-codes` (and the README) document."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, SOURCES, assert_ok, cli_command, cli_env, run_cli
+
+from ttt_read.cli import app
+from ttt_read.errors import ExitCode
+
+# Commands whose --json is checked by a run below or in another test (ingest: test_dirs.py);
+# train corpus/run/export need a corpus and a training run, so only their option is checked.
+NOT_RUN_HERE = {"ingest", "eval-qa", "train corpus", "train run", "train export"}
+
+
+def all_commands() -> dict[str, object]:
+    """Every leaf command of the CLI by its full name, e.g. "train run"."""
+    import typer
+
+    found = {}
+
+    def walk(command, prefix):
+        for name, sub in getattr(command, "commands", {}).items():
+            if hasattr(sub, "commands"):
+                walk(sub, f"{prefix}{name} ")
+            else:
+                found[prefix + name] = sub
+
+    walk(typer.main.get_command(app), "")
+    return found
+
+
+def strict_json(text: str) -> dict:
+    """JSON as strict parsers (jq) read it: no NaN or Infinity."""
+
+    def refuse(constant):
+        raise ValueError(f"{constant} is not JSON")
+
+    payload = json.loads(text, parse_constant=refuse)
+    assert payload["schema_version"] == 1
+    return payload
+
+
+def test_every_command_has_json():
+    commands = all_commands()
+    missing = [name for name, command in commands.items() if not any("--json" in p.opts for p in command.params)]
+    assert missing == [], f"commands without --json: {missing}"
+    assert NOT_RUN_HERE <= commands.keys()
+
+
+@pytest.fixture(scope="module")
+def changed_mem(self_mem, tmp_path_factory) -> Path:
+    """self.mem with one file's recorded hash changed: a valid snapshot with other sources."""
+    from ttt_read import snapshot
+
+    snap = snapshot.load(self_mem)
+    metadata = json.loads(json.dumps(snap.metadata))
+    metadata["manifest"][0]["sha256"] = "0" * 64
+    path = tmp_path_factory.mktemp("changed") / "changed.mem"
+    snapshot.write_atomic(path, snapshot.encode(metadata, snap.fast, snap.tail_tokens, snap.notepad), force=False)
+    return path
+
+
+def json_runs(self_mem: Path, changed_mem: Path) -> dict[str, list]:
+    return {
+        "models": ["models"],
+        "ls": ["ls"],
+        "dirs": ["dirs"],
+        "completions": ["completions", "bash"],
+        "help exit-codes": ["help", "exit-codes"],
+        "info": ["info", self_mem],
+        "ask": ["ask", self_mem, "What does ingest do?", "-n", "2"],
+        "continue": ["continue", self_mem, "def ", "-n", "2"],
+        "eval": ["eval", SOURCES / "errors.py", "--max-tokens", "64"],
+        "bench": ["bench", "--lengths", "128", "--decode-tokens", "2", "--no-baselines"],
+    }
+
+
+def test_json_output_parses_on_every_command_that_runs_quickly(ttt_home, self_mem, changed_mem):
+    runs = json_runs(self_mem, changed_mem)
+    assert runs.keys() | NOT_RUN_HERE | {"diff"} == all_commands().keys()  # diff: in the exit-code test
+    for name, args in runs.items():
+        result = run_cli(ttt_home, *args, "--json")
+        assert "Traceback" not in result.stderr, f"{name}: {result.stderr}"
+        assert result.returncode in (0, ExitCode.DIFFERENT), f"{name}: exit {result.returncode}: {result.stderr}"
+        strict_json(result.stdout)  # nothing but the JSON document on stdout
+
+
+# --- exit codes ----------------------------------------------------------------------------
+
+
+def interrupted_ingest(home: Path, out: Path) -> subprocess.CompletedProcess:
+    """`ingest` sent SIGINT once it is inside the command (its engine module imported)."""
+    command = cli_command("ingest", SOURCES, "-o", out, python_flags=("-X", "importtime"))
+    process = subprocess.Popen(command, env=cli_env(home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stderr:
+            if line.rstrip().endswith("| ttt_read.engine"):
+                break
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    stderr = "".join(line + "\n" for line in stderr.splitlines() if not line.startswith("import time:"))
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def test_help_exit_codes_is_what_the_commands_do(ttt_home, self_mem, changed_mem, tmp_path):
+    table = strict_json(run_cli(ttt_home, "help", "exit-codes", "--json", timeout=60).stdout)["exit_codes"]
+    assert [(row["code"], row["meaning"]) for row in table] == [(int(c), c.meaning) for c in ExitCode]
+    plain = run_cli(ttt_home, "help", "exit-codes", timeout=60).stdout
+    for row in table:
+        assert re.search(rf"^\s*{row['code']}\s+{re.escape(row['meaning'])}$", plain, re.M), row
+
+    corrupt = tmp_path / "corrupt.mem"
+    corrupt.write_bytes(self_mem.read_bytes()[:-1])
+    existing = tmp_path / "existing.mem"
+    shutil.copyfile(self_mem, existing)
+    one_file = SOURCES / "errors.py"
+    scenarios = {
+        ExitCode.OK: lambda: run_cli(ttt_home, "info", self_mem),
+        ExitCode.DIFFERENT: lambda: run_cli(ttt_home, "diff", self_mem, changed_mem, "--no-knowledge", "--json"),
+        ExitCode.USAGE: lambda: run_cli(ttt_home, "info", self_mem, "--no-such-option"),
+        ExitCode.INPUT: lambda: run_cli(ttt_home, "ingest", tmp_path / "missing", "-o", tmp_path / "x.mem"),
+        ExitCode.SNAPSHOT: lambda: run_cli(ttt_home, "info", corrupt),
+        ExitCode.EXISTS: lambda: run_cli(ttt_home, "ingest", one_file, "-o", existing),
+        ExitCode.MODEL: lambda: run_cli(ttt_home, "ingest", one_file, "-o", tmp_path / "y.mem", "--model", "no-such-model"),
+        ExitCode.INTERRUPTED: lambda: interrupted_ingest(ttt_home, tmp_path / "z.mem"),
+    }
+    assert set(scenarios) == set(ExitCode), "every documented code needs a scenario, and no scenario an undocumented code"
+    for code, run in scenarios.items():
+        result = run()
+        assert "Traceback" not in result.stderr, result.stderr
+        assert result.returncode == code, f"{code.name}: exit {result.returncode}; stderr: {result.stderr}"
+        if code not in (ExitCode.OK, ExitCode.DIFFERENT):
+            assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        if code == ExitCode.DIFFERENT:
+            assert strict_json(result.stdout)["identical_sources"] is False
+    assert not (tmp_path / "z.mem").exists() and not (tmp_path / "y.mem").exists()
+
+
+def test_readme_exit_code_table_matches():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    codes = [int(m) for m in re.findall(r"^\| (\d+) \|", section, re.M)]
+    assert codes == [int(c) for c in ExitCode]
+    assert "ttt-read help exit-codes" in section
+
+
+# --- stdout, stderr, colour ----------------------------------------------------------------
+
+COLOUR = re.compile(rb"\x1b\[[0-9;]*(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)?m")
+
+PROGRESS = """
+import time
+from ttt_read.progress import ReadProgress
+with ReadProgress() as progress:
+    for done in range(0, 101, 20):
+        progress.update(done, 100, 2.5)
+        time.sleep(0.05)
+"""
+
+
+def on_a_terminal(code: str, env: dict) -> bytes:
+    """What `python -c code` writes to a terminal (stdout and stderr both on a pty)."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    os.close(slave)
+    received, deadline = b"", time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 1.0)[0]:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:
+                    break
+                if not data:
+                    break
+                received += data
+            elif process.poll() is not None:
+                break
+        assert process.wait(timeout=30) == 0, received
+        return received
+    finally:
+        os.close(master)
+
+
+def test_progress_respects_no_color(ttt_home):
+    env = {k: v for k, v in cli_env(ttt_home).items() if k not in ("NO_COLOR", "TERM")} | {"TERM": "xterm-256color"}
+    coloured = on_a_terminal(PROGRESS, env)
+    assert COLOUR.search(coloured), "expected a coloured bar on a terminal (else this test proves nothing)"
+    plain = on_a_terminal(PROGRESS, env | {"NO_COLOR": "1"})
+    assert b"tokens" in plain and not COLOUR.search(plain), plain
+
+
+def test_info_puts_data_on_stdout_only(ttt_home, self_mem):
+    result = run_cli(ttt_home, "info", self_mem, timeout=60)
+    assert_ok(result)
+    assert result.stderr == "" and result.stdout.startswith("snapshot ")
