@@ -186,13 +186,16 @@ def test_score_text_counts_every_text_token(model_and_tokenizer):
 
     from ttt_read import diff
 
+    from ttt_read import tokenizer as tok
+
     model, tokenizer = model_and_tokenizer
     fast = [torch.stack([w[0], w[0]]) for w in model.initial_fast_weights(1)]
-    text = "def f(x):\n    return 'héllo'  # ü\n\n\nx = 1"
+    text = "def f(x):\n    return 'héllo<|endoftext|>'  # ü\n\n\nx = 1"
     scored = diff.score_text(model, tokenizer, fast, "a/b.py", text, "cpu")
-    header = len(tokenizer.encode("<|file|>a/b.py\n", add_special_tokens=False).ids)
-    total = len(tokenizer.encode("<|file|>a/b.py\n" + text + "\n", add_special_tokens=False).ids)
-    assert scored.tokens == total - header
+    ids = tok.encode_file(tokenizer, "a/b.py", text)
+    assert [tokenizer.token_to_id(tok.FILE)] + diff.encode_with_offsets(tokenizer, "a/b.py", text).ids == ids  # as ingest reads it
+    header = 1 + len(tokenizer.encode("a/b.py\n", add_special_tokens=False).ids)  # the FILE marker and the path line
+    assert scored.tokens == len(ids) - header
     assert len(scored.count) == 1 + len(text.split("\n")) and scored.count[1] > 0 and scored.count[5] > 0
     assert scored.old_sum == scored.new_sum  # the same weights in both rows
 

@@ -157,24 +157,34 @@ class Scored:
         return total / self.tokens if self.tokens else None
 
 
+def encode_with_offsets(tokenizer, path: str, text: str):
+    """`tokenizer.encode_file`'s ids (FILE marker, path line, text) without the marker, with
+    the character offsets of each token in `path + "\n" + text`."""
+    body = path + "\n" + text + ("" if text.endswith("\n") else "\n")
+    tokenizer.encode_special_tokens = True
+    try:
+        return tokenizer.encode(body, add_special_tokens=False)
+    finally:
+        tokenizer.encode_special_tokens = False
+
+
 def score_text(model, tokenizer, fast_pair: list, path: str, text: str, device: str) -> Scored:
     """Per-line loss sums of `text` under both snapshots' fast weights (batch row 0: OLD,
-    row 1: NEW), read as `ingest` reads a file (end-of-text, file header, text) with
-    learning off. A token counts towards the line holding its last character; the header's
-    tokens count towards no line."""
+    row 1: NEW), read as `ingest` reads a file (end-of-text, then `tokenizer.encode_file`)
+    with learning off. A token counts towards the line holding its last character; the
+    file header's tokens count towards no line."""
     import torch
 
     from ttt_read.reading import ReaderState, read
 
-    body = tok.file_header(path) + text + ("" if text.endswith("\n") else "\n")
-    encoding = tokenizer.encode(body, add_special_tokens=False)
-    ids = [tokenizer.token_to_id(tok.END_OF_TEXT)] + encoding.ids
+    encoding = encode_with_offsets(tokenizer, path, text)
+    ids = [tokenizer.token_to_id(tok.END_OF_TEXT), tokenizer.token_to_id(tok.FILE)] + encoding.ids
     cfg = model.cfg
     tokens = torch.tensor(ids, device=device).view(1, -1).repeat(2, 1)
     state = ReaderState(fast_pair, model.empty_caches(2, cfg.n_layers - cfg.n_suffix), model.empty_caches(2, cfg.n_suffix))
     with torch.no_grad(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
         losses = read(model, tokens, lr=0.0, state=state).token_losses.double().cpu().tolist()
-    header = len(tok.file_header(path))
+    header = len(path) + 1
     starts = [0]
     for i, ch in enumerate(text):
         if ch == "\n":
@@ -186,8 +196,8 @@ def score_text(model, tokenizer, fast_pair: list, path: str, text: str, device: 
         if at < 0:
             continue
         line = bisect.bisect_right(starts, at)
-        old_sum[line] += losses[0][t]
-        new_sum[line] += losses[1][t]
+        old_sum[line] += losses[0][t + 1]  # loss t predicts ids[t + 1]; encoding token t is ids[t + 2]
+        new_sum[line] += losses[1][t + 1]
         count[line] += 1
     return Scored(text, old_sum, new_sum, count)
 
