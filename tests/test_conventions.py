@@ -130,6 +130,10 @@ def test_help_exit_codes_is_what_the_commands_do(ttt_home, self_mem, changed_mem
     existing = tmp_path / "existing.mem"
     shutil.copyfile(self_mem, existing)
     one_file = SOURCES / "errors.py"
+    unwritable = Path("/sys") if os.geteuid() == 0 else tmp_path / "read-only"  # root writes through modes
+    if os.geteuid() != 0:
+        unwritable.mkdir()
+        unwritable.chmod(0o555)
     scenarios = {
         ExitCode.OK: lambda: run_cli(ttt_home, "info", self_mem),
         ExitCode.DIFFERENT: lambda: run_cli(ttt_home, "diff", self_mem, changed_mem, "--no-knowledge", "--json"),
@@ -138,6 +142,7 @@ def test_help_exit_codes_is_what_the_commands_do(ttt_home, self_mem, changed_mem
         ExitCode.SNAPSHOT: lambda: run_cli(ttt_home, "info", corrupt),
         ExitCode.EXISTS: lambda: run_cli(ttt_home, "ingest", one_file, "-o", existing),
         ExitCode.MODEL: lambda: run_cli(ttt_home, "ingest", one_file, "-o", tmp_path / "y.mem", "--model", "no-such-model"),
+        ExitCode.OUTPUT: lambda: run_cli(ttt_home, "ingest", one_file, "-o", unwritable / "x.mem"),
         ExitCode.INTERRUPTED: lambda: interrupted_ingest(ttt_home, tmp_path / "z.mem"),
     }
     assert set(scenarios) == set(ExitCode), "every documented code needs a scenario, and no scenario an undocumented code"
@@ -213,3 +218,24 @@ def test_info_puts_data_on_stdout_only(ttt_home, self_mem):
     result = run_cli(ttt_home, "info", self_mem, timeout=60)
     assert_ok(result)
     assert result.stderr == "" and result.stdout.startswith("snapshot ")
+
+
+def test_skipped_reading_updates_are_reported_and_never_poison_the_memory(ttt_home, tmp_path):
+    """A reading rate so large that the first update blows the fast weights up: every later
+    chunk has a non-finite loss, its update is skipped, and ingest says so (stderr, --json)."""
+    import torch
+
+    from ttt_read import snapshot
+
+    text = tmp_path / "a.py"
+    text.write_text((SOURCES / "errors.py").read_text()[:400])
+    out = tmp_path / "a.mem"
+    result = run_cli(ttt_home, "ingest", text, "-o", out, "--lr", "1e30", "--chunk", "16")
+    assert_ok(result)
+    warning = [line for line in result.stderr.splitlines() if "reading updates skipped" in line]
+    assert len(warning) == 1 and "not finite" in warning[0], result.stderr
+    info = strict_json(run_cli(ttt_home, "info", out, "--json", timeout=60).stdout)
+    assert info["skipped_updates"] >= 1 and f"{info['skipped_updates']} of {len(info['chunk_losses'])}" in warning[0]
+    assert all(torch.isfinite(w).all() for w in snapshot.load(out).fast)
+    for bad in ("nan", "inf", "-1"):
+        assert run_cli(ttt_home, "ingest", text, "-o", tmp_path / "b.mem", "--lr", bad, timeout=120).returncode == ExitCode.USAGE

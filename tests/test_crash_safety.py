@@ -244,3 +244,32 @@ def test_concurrent_ingests_to_one_output_leave_one_complete_snapshot(crash_runs
     if ExitCode.EXISTS in results["race_new"]:  # the loser said why, in one line
         logs = [Path(f"{fresh}.{n}.log").read_text() for n in range(2)]
         assert any("already exists" in log for log in logs), logs
+
+
+def test_disk_full_during_the_write_keeps_the_old_snapshot_and_no_temp_file(tmp_path, monkeypatch):
+    import errno
+
+    out = tmp_path / "out.mem"
+    out.write_bytes(b"the previous snapshot")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(snapshot.TTTReadError) as info:
+        snapshot.write_atomic(out, b"new bytes" * 1000, force=True)
+    assert info.value.code == ExitCode.OUTPUT and "No space left" in str(info.value)
+    assert out.read_bytes() == b"the previous snapshot"
+    assert os.listdir(tmp_path) == ["out.mem"]
+
+
+def test_unwritable_output_directory_is_refused_before_any_work(tmp_path):
+    target = Path("/sys") if os.geteuid() == 0 else tmp_path / "ro"
+    if os.geteuid() != 0:
+        target.mkdir()
+        target.chmod(0o555)
+    with pytest.raises(snapshot.TTTReadError) as info:
+        snapshot.ensure_writable(target / "x.mem", force=False)
+    assert info.value.code == ExitCode.OUTPUT and str(info.value).startswith(str(target / "x.mem"))
+    snapshot.ensure_writable(tmp_path / "ok.mem", force=False)
+    assert sorted(os.listdir(tmp_path)) == ([] if os.geteuid() == 0 else ["ro"]), "the probe left a file"

@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     SNAPSHOT = 4  # a .mem file is corrupt, foreign, or made with another base checkpoint
     EXISTS = 5  # the output exists and --force was not given
     MODEL = 6  # the checkpoint is missing or broken
+    OUTPUT = 7  # the snapshot cannot be written (permissions, read-only file system, disk full)
     INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
     @property
@@ -30,6 +31,7 @@ _MEANINGS = {
     ExitCode.SNAPSHOT: "snapshot error: missing, corrupt, foreign, or made with another base checkpoint",
     ExitCode.EXISTS: "output exists: pass --force to overwrite",
     ExitCode.MODEL: "model error: checkpoint missing or broken",
+    ExitCode.OUTPUT: "output error: the snapshot cannot be written (permissions, read-only file system, disk full)",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C); no output was written (unless the message says it was completed just before)",
 }
 

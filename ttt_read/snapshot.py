@@ -241,6 +241,11 @@ def ensure_writable(path: Path, force: bool) -> None:
         raise TTTReadError(f"{path}: already exists (pass --force to overwrite)", ExitCode.EXISTS)
     if not path.parent.is_dir():
         raise TTTReadError(f"{path}: directory {path.parent} does not exist", ExitCode.USAGE)
+    try:  # can a file be made there at all (permissions, read-only file system)? An unnamed one.
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as e:
+        raise TTTReadError(f"{path}: cannot write in {path.parent}: {e.strerror}", ExitCode.OUTPUT) from None
 
 
 def write_atomic(path: Path, data: bytes, force: bool) -> None:
@@ -250,13 +255,19 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
     meantime instead of silently replacing it.
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a snapshot is an ordinary file
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise TTTReadError(f"{path}: cannot write snapshot: {e.strerror}", ExitCode.OUTPUT) from None
+    try:
+        try:
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a snapshot is an ordinary file
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:  # disk full, quota, I/O error: the temp file goes, the old file stays
+            raise TTTReadError(f"{path}: cannot write snapshot: {e.strerror}", ExitCode.OUTPUT) from None
         if force:
             os.replace(tmp, path)
         else:
