@@ -502,7 +502,7 @@ def eval_(
     baseline: Annotated[list[str], typer.Option(help="Another checkpoint to compare, reading on (repeatable).")] = [],
     max_tokens: Annotated[int, typer.Option(help="Read at most this many tokens per document.")] = 65536,
     min_tokens: Annotated[int, typer.Option(help="Skip documents shorter than this.")] = 0,
-    max_documents: Annotated[Optional[int], typer.Option(help="Evaluate at most this many documents.")] = None,
+    max_per_kind: Annotated[Optional[int], typer.Option(help="At most this many documents of each kind (code, prose).")] = None,
     device: DeviceOpt = "auto",
     plot: Annotated[Optional[Path], typer.Option(help="Also draw the curves to this PNG (needs matplotlib).")] = None,
     as_json: JsonOpt = False,
@@ -515,7 +515,7 @@ def eval_(
     info = checkpoint.resolve(model)
     device = engine.pick_device(device)
     main_model, tokenizer = checkpoint.load(info, device)
-    documents = engine.eval_documents(tokenizer, paths or [], corpus, max_tokens, min_tokens, max_documents)
+    documents = engine.eval_documents(tokenizer, paths or [], corpus, max_tokens, min_tokens, max_per_kind)
     settings = {f"{info.name} reading off": (main_model, 0.0), f"{info.name} reading on": (main_model, main_model.cfg.inner_lr)}
     for other in baseline:
         other_info = checkpoint.resolve(other)

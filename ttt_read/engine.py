@@ -151,18 +151,24 @@ def open_memory(path: Path, model_name: str | None = None, device: str = "auto")
     return Memory(model, tokenizer, snap)
 
 
-def eval_documents(tokenizer, paths, corpus, max_tokens: int, min_tokens: int, max_documents: int | None) -> list[list[int]]:
+def eval_documents(tokenizer, paths, corpus, max_tokens: int, min_tokens: int, max_per_kind: int | None) -> list[list[int]]:
     """Token documents to evaluate on: each given path read as `ingest` would, or a corpus's
-    held-out split; cut to `max_tokens`, shorter than `min_tokens` dropped."""
+    held-out split; cut to `max_tokens`, shorter than `min_tokens` dropped, at most
+    `max_per_kind` of each kind (code, prose; given paths are one kind)."""
     if corpus is not None:
         from ttt_read.train.corpus import TokenCorpus
 
-        docs = [ids[:max_tokens].tolist() for _, ids in TokenCorpus(corpus, "val").iter_documents()]
+        found = [(entry["kind"], ids[:max_tokens].tolist()) for entry, ids in TokenCorpus(corpus, "val").iter_documents()]
     elif paths:
-        docs = [tokenize(tokenizer, sources.collect([p]))[0][:max_tokens] for p in paths]
+        found = [("path", tokenize(tokenizer, sources.collect([p]))[0][:max_tokens]) for p in paths]
     else:
         raise TTTReadError("eval: give PATHs or --corpus", ExitCode.USAGE)
-    docs = [d for d in docs if len(d) >= max(min_tokens, 2)][:max_documents]
+    taken: dict[str, int] = {}
+    docs = []
+    for kind, ids in found:
+        if len(ids) >= max(min_tokens, 2) and taken.get(kind, 0) < (max_per_kind or len(found)):
+            taken[kind] = taken.get(kind, 0) + 1
+            docs.append(ids)
     if not docs:
         raise TTTReadError(f"eval: no document has at least {max(min_tokens, 2)} tokens", ExitCode.INPUT)
     return docs
