@@ -228,7 +228,11 @@ def test_killed_ingest_leaves_the_old_or_the_new_snapshot_never_a_partial_one(cr
         outcomes.append((trial["signal"], trial["status"], kept, bool(extra)))
     killed = {sig: sum(1 for s, status, _, _ in outcomes if s == sig and status != 0) for sig in ("SIGINT", "SIGKILL")}
     assert len(outcomes) >= 20 and killed["SIGINT"] >= 3 and killed["SIGKILL"] >= 3, outcomes
-    print("crash trials (signal, exit, what the path holds, temp file left):", outcomes)
+    during_write = sum(1 for t in results["trials"] if t["tmp_present_at_kill"])
+    print(
+        f"\ncrash trials: {len(outcomes)}, one ingest {results['calibration']['seconds']:.2f} s; "
+        f"{during_write} killed while the temp file existed; (signal, exit, path holds, temp left): {outcomes}"
+    )
 
 
 def test_concurrent_ingests_to_one_output_leave_one_complete_snapshot(crash_runs):

@@ -67,8 +67,12 @@ def listing() -> list[dict]:
     root = snapshots_dir()
     if not root.is_dir():
         return []
+    try:
+        found = sorted(root.iterdir())
+    except OSError as e:
+        raise TTTReadError(f"{root}: cannot list the named snapshots: {e.strerror}", ExitCode.INPUT) from None
     entries = []
-    for path in sorted(root.iterdir()):
+    for path in found:
         if path.name.startswith(".") or path.suffix != SUFFIX or not path.is_file():
             continue
         entry = {"name": path.stem, "path": str(path), "bytes": path.stat().st_size}
