@@ -1,7 +1,8 @@
 """Shell completion: the committed scripts are what the CLI generates now, a real bash runs
 them to the subcommands, and neither completing nor `--help` imports torch.
 
-Regenerate the committed scripts after changing the command set or upgrading typer:
+The scripts call back into `ttt-read` for the words, so new commands need no new scripts;
+regenerate them when typer's templates change (test_committed_script_is_fresh fails):
 
     for sh in bash zsh fish powershell; do
         ttt-read completions $sh > completions/$(python -c "from ttt_read.cli import COMPLETION_FILES as F; print(F['$sh'])")

@@ -7,7 +7,7 @@ hold the previous snapshot or the new complete one, both checksum-valid; after S
 file is left; after SIGKILL a `.out.mem.*.tmp` may be left, which is never the snapshot and
 which `ttt-read ls` never lists. Two runs writing the same output at once end the same way.
 
-So that 24 trials fit in well under a minute, each `ingest` is a fork of one warm process
+So that 20 trials fit in well under a minute, each `ingest` is a fork of one warm process
 that has imported torch and ttt_read (and run no torch op, so forking is safe), then runs
 `ttt_read.cli.main([...])` exactly as the `ttt-read` entry point does. A real `ttt-read`
 process interrupted mid-read is tested in test_cli.py and test_conventions.py.
@@ -29,7 +29,7 @@ from ttt_read import names, snapshot
 from ttt_read.errors import ExitCode
 
 SEED = int(os.environ.get("TTT_READ_CRASH_SEED", 20240601))
-TRIALS = int(os.environ.get("TTT_READ_CRASH_TRIALS", 24))
+TRIALS = int(os.environ.get("TTT_READ_CRASH_TRIALS", 20))
 
 WORKER = r'''
 import json, os, random, signal, sys, time, traceback
