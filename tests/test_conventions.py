@@ -207,7 +207,8 @@ def on_a_terminal(code: str, env: dict) -> bytes:
 
 
 def test_progress_respects_no_color(ttt_home):
-    env = {k: v for k, v in cli_env(ttt_home).items() if k not in ("NO_COLOR", "TERM")} | {"TERM": "xterm-256color"}
+    unset = ("NO_COLOR", "FORCE_COLOR", "TERM", "COLORTERM", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+    env = {k: v for k, v in cli_env(ttt_home).items() if k not in unset} | {"TERM": "xterm-256color"}
     coloured = on_a_terminal(PROGRESS, env)
     assert COLOUR.search(coloured), "expected a coloured bar on a terminal (else this test proves nothing)"
     plain = on_a_terminal(PROGRESS, env | {"NO_COLOR": "1"})

@@ -184,7 +184,9 @@ def test_named_ingest_with_config_defaults_writes_only_its_snapshot_and_cache(ho
     named = home / "data" / "snapshots" / "proj.mem"
     assert out["output"] == str(named) and out["name"] == "proj" and named.is_file()
     assert out["reading"]["lr"] == 0.5 and out["reading"]["chunk"] == 64
-    assert stat.S_IMODE(named.stat().st_mode) & 0o044, "the snapshot should be readable like any file the user makes"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(named.stat().st_mode) == 0o666 & ~umask, "a snapshot gets the mode of any file the user makes"
 
     listed = json.loads(run_cli(home, "ls", "--json", timeout=60).stdout)
     assert listed["schema_version"] == 1 and listed["dir"] == str(named.parent)
