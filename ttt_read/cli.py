@@ -27,8 +27,8 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Checkpoint name or directory (default: the bundled one).")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Checkpoint name or directory (default: a snapshot's own base; else $TTT_READ_MODEL, config.toml's model, or the bundled one).")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda (auto: config.toml's device, else cuda when available).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 
@@ -75,8 +75,8 @@ def ingest(
     name: Annotated[Optional[str], typer.Option("--name", help="Keep the snapshot in the data directory as NAME (see `ttt-read ls`); any command then takes NAME for a .mem path.")] = None,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
-    lr: Annotated[Optional[float], typer.Option(help="Reading learning rate (default: the checkpoint's).")] = None,
-    chunk: Annotated[Optional[int], typer.Option(help="Tokens per reading update (default: the checkpoint's).")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Reading learning rate (default: config.toml's reading.lr, else the checkpoint's).")] = None,
+    chunk: Annotated[Optional[int], typer.Option(help="Tokens per reading update (default: config.toml's reading.chunk, else the checkpoint's).")] = None,
     include: Annotated[list[str], typer.Option(help="Only read files matching this glob (repeatable).")] = [],
     exclude: Annotated[list[str], typer.Option(help="Skip files matching this glob (repeatable).")] = [],
     max_file_bytes: Annotated[int, typer.Option(help="Skip text files larger than this many bytes (PDFs: --max-pdf-bytes).")] = 2_000_000,
