@@ -6,7 +6,8 @@ bundled checkpoint; the CLI runs in-process through `cli.main`.
 The trade-off against a full re-read (bar 3) and the ranking of changed files in `diff`
 (bar 1) are measured on this repository's own git history by an opt-in test:
     TTT_READ_MEASURE=1 .venv/bin/python -m pytest tests/test_update.py -k history -s
-(`TTT_READ_MEASURE_PAIRS=N` commit pairs, default 6).
+(`TTT_READ_MEASURE_PAIRS=N`: the latest N commits that modify ttt_read/, default 6; or
+`TTT_READ_MEASURE_REVS=A..B,C..D`: these pairs).
 """
 
 from __future__ import annotations
@@ -208,12 +209,21 @@ def test_measure_history(tmp_path, capsys):
     old one; then (bar 1) the AUC of changed vs unchanged files in `diff OLD NEW --all`, and
     (bar 3) the update's time against the full re-read and both memories' loss per token on
     the new version (`diff FULL UPDATE --all`)."""
+    import torch
+
     from ttt_read import diff, engine
 
     def timed(fn):
-        wall, cpu = time.perf_counter(), time.process_time()
-        metadata = fn()
-        return metadata, time.perf_counter() - wall, time.process_time() - cpu
+        """One thread, so that CPU time counts work and not threads waiting for each other
+        on a busy machine; wall time is reported too."""
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            wall, cpu = time.perf_counter(), time.process_time()
+            metadata = fn()
+            return metadata, time.perf_counter() - wall, time.process_time() - cpu
+        finally:
+            torch.set_num_threads(threads)
 
     pooled = {"score": [], "new_gain": []}
     pairs = history_pairs(int(os.environ.get("TTT_READ_MEASURE_PAIRS", "6")))
