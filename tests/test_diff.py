@@ -318,6 +318,21 @@ def test_corrupt_snapshot_exit_4(mems, tmp_path, capsys):
     one_error_line(err, str(garbage), "not a ttt-read snapshot")
 
 
+def test_snapshot_without_a_manifest_exit_4(mems, tmp_path, capsys):
+    from ttt_read import snapshot
+
+    snap = snapshot.load(mems[0])
+    crafted = tmp_path / "crafted.mem"
+    metadata = {k: v for k, v in snap.metadata.items() if k not in ("checksum", "manifest")}
+    crafted.write_bytes(snapshot.encode(metadata, snap.fast, snap.tail_tokens))
+    code, out, err = run(capsys, "diff", mems[0], crafted)
+    assert code == ExitCode.SNAPSHOT and out == ""
+    one_error_line(err, str(crafted), "manifest")
+    code, _, err = run(capsys, "ingest", "--update", crafted, SOURCES / "errors.py", "-o", tmp_path / "u.mem")
+    assert code == ExitCode.SNAPSHOT and not (tmp_path / "u.mem").exists()
+    one_error_line(err, str(crafted), "manifest")
+
+
 def test_missing_snapshot_exit_4(mems, tmp_path, capsys):
     code, _, err = run(capsys, "diff", mems[0], tmp_path / "nope.mem")
     assert code == ExitCode.SNAPSHOT

@@ -47,6 +47,8 @@ def check_pair(old: Path, new: Path) -> tuple[dict, dict]:
     if same:
         raise TTTReadError(f"{old} and {new} are the same file: give two different snapshots to compare", ExitCode.USAGE)
     meta_old, meta_new = snapshot.read_metadata(old), snapshot.read_metadata(new)
+    snapshot.require_fields(meta_old, old)
+    snapshot.require_fields(meta_new, new)
     base_old, base_new = meta_old.get("base", {}), meta_new.get("base", {})
     if base_old.get("sha256") != base_new.get("sha256"):
         raise TTTReadError(

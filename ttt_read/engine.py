@@ -197,6 +197,7 @@ def update(
 
     snapshot.ensure_writable(out, force)
     old_meta = snapshot.read_metadata(parent)
+    snapshot.require_fields(old_meta, parent)
     collection = collect(paths, settings)
     info = checkpoint.resolve(model_name or old_meta.get("base", {}).get("name"))
     old = snapshot.load(parent, base_sha256=info.sha256())
