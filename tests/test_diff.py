@@ -20,23 +20,23 @@ from conftest import SOURCES
 
 from ttt_read.errors import ExitCode
 
-V1_FILES = ("errors.py", "config.py", "tokenizer.py")
+V1_FILES = ("errors.py", "config.py", "tokenizer.py")  # small real files, a few chunks each
 CHANGED = "config.py"
-LINES = 16  # of each file: real text, small enough to keep every test quick
 
 
-def head(name: str, lines: int = LINES) -> str:
+def head(name: str, lines: int | None = None) -> str:
     return "".join((SOURCES / name).read_text().splitlines(keepends=True)[:lines])
 
 
 def make_tree(root: Path, changed: bool = False) -> Path:
-    """The first lines of real repository files; the NEW version replaces config.py's
-    second half with other real code (dirs.py), as an edit that rewrites a part would."""
+    """Real repository files; the NEW version replaces config.py's second half with other
+    real code (dirs.py), as an edit that rewrites a part of a file would."""
     root.mkdir(parents=True)
     for name in V1_FILES:
         (root / name).write_text(head(name))
     if changed:
-        (root / CHANGED).write_text(head(CHANGED, LINES // 2) + head("dirs.py", LINES))
+        config = head(CHANGED).splitlines(keepends=True)
+        (root / CHANGED).write_text("".join(config[: len(config) // 2]) + head("dirs.py"))
     return root
 
 
@@ -45,6 +45,18 @@ def ingest(paths, out: Path, model: str | None = None) -> Path:
 
     engine.ingest([Path(p) for p in paths], out, model or checkpoint.DEFAULT_MODEL, "cpu")
     return out
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread while this module runs: the tiny model gains nothing from two, and on
+    a busy machine two threads waiting for each other make reading many times slower."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO
-from test_diff import CHANGED, V1_FILES, head, ingest, make_tree, one_error_line, run
+from test_diff import CHANGED, V1_FILES, head, ingest, make_tree, one_error_line, one_thread, run  # noqa: F401 (fixture)
 
 from ttt_read.errors import ExitCode
 
