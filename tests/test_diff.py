@@ -178,6 +178,16 @@ def test_changed_file_ranks_first_in_knowledge(changed_json):
     assert lines and all(line["gain_nats"] > 0 for line in lines)
     assert [line["gain_nats"] for line in lines] == sorted((line["gain_nats"] for line in lines), reverse=True)
     assert result["knowledge"]["new_version"]["files"] == len(V1_FILES)
+    edit = top["changed_lines"]
+    assert edit["added"]["lines"] > 0 and edit["removed"]["lines"] > 0 and edit["added"]["tokens"] > 0
+    assert all(f["changed_lines"] is None for f in files[1:])
+
+
+def test_changed_lines():
+    from ttt_read.diff import changed_lines
+
+    assert changed_lines("a\nb\nc\n", "a\nB\nc\nd\n") == ({2, 4}, {2})
+    assert changed_lines("a\n", "a\n") == (set(), set())
 
 
 def test_changed_diff_renders_every_layer(changed_json):

@@ -10,7 +10,9 @@
    disk), summed per line and per file. On a file's new text, `new_gain` is how many
    nats/token NEW predicts it better than OLD; on its old text, `old_gain` is how much OLD
    predicts that better than NEW. The file's `score` is their sum: how much each memory
-   prefers the version it read. Files and lines are listed most changed first.
+   prefers the version it read. Files and lines are listed most changed first; for a
+   changed file the same gains are also given over just the lines that differ
+   (`changed_lines`, by difflib), where an edit's knowledge shows least diluted.
 
 Everything here reads snapshots and never writes. The exit status follows diff(1): 0 when
 the sources are identical, 1 when they differ; bad input raises `TTTReadError`.
@@ -204,8 +206,28 @@ def score_text(model, tokenizer, fast_pair: list, path: str, text: str, device: 
     return Scored(text, old_sum, new_sum, count)
 
 
-def _line_report(scored: Scored, sign: float, limit: int) -> list[dict]:
-    """Lines where one snapshot beats the other most, by summed nats (sign +1: NEW better)."""
+def changed_lines(old_text: str, new_text: str) -> tuple[set[int], set[int]]:
+    """1-based lines of the new text that are not in the old one (added or rewritten), and
+    of the old text that are not in the new one (removed or rewritten), as `diff` sees them."""
+    import difflib
+
+    opcodes = difflib.SequenceMatcher(None, old_text.split("\n"), new_text.split("\n"), autojunk=False).get_opcodes()
+    added = {j + 1 for tag, _, _, b1, b2 in opcodes if tag in ("replace", "insert") for j in range(b1, b2)}
+    removed = {i + 1 for tag, a1, a2, _, _ in opcodes if tag in ("replace", "delete") for i in range(a1, a2)}
+    return added, removed
+
+
+def _lines_gain(scored: Scored, lines: set[int], sign: float) -> dict:
+    """Tokens and gain per token over some lines (sign +1: NEW better)."""
+    lines = [i for i in lines if i < len(scored.count)]
+    tokens = sum(scored.count[i] for i in lines)
+    gain = sign * sum(scored.old_sum[i] - scored.new_sum[i] for i in lines)
+    return {"lines": len(lines), "tokens": tokens, "gain": round(gain / tokens, 4) if tokens else None}
+
+
+def _line_report(scored: Scored, sign: float, limit: int, changed: set[int] = frozenset()) -> list[dict]:
+    """Lines where one snapshot beats the other most, by summed nats (sign +1: NEW better);
+    `changed` marks the lines that differ between the two versions."""
     lines = scored.text.split("\n")
     rows = []
     for i in range(1, len(scored.count)):
@@ -223,6 +245,7 @@ def _line_report(scored: Scored, sign: float, limit: int) -> list[dict]:
             "gain_nats": round(gain, 4),
             "gain_per_token": round(gain / scored.count[i], 4),
             "tokens": scored.count[i],
+            "changed": i in changed,
             "text": snippet[:SNIPPET_CHARS] + ("…" if len(snippet) > SNIPPET_CHARS else ""),
         })
     return out
@@ -305,6 +328,9 @@ def compare_knowledge(model, tokenizer, fast_old, fast_new, sources: dict, old_t
             score_text(model, tokenizer, fast_pair, path, old_text, device) if old_text is not None else None
         )
         new_side, old_side = _side(scored_new, +1.0), _side(scored_old, -1.0)
+        added, removed = (set(), set())
+        if scored_new is not None and scored_old is not None and scored_new is not scored_old:
+            added, removed = changed_lines(old_text, new_text)
         score = (new_side["gain"] if new_side else 0.0) + (old_side["gain"] if old_side else 0.0)
         files.append({
             "path": path,
@@ -312,8 +338,11 @@ def compare_knowledge(model, tokenizer, fast_old, fast_new, sources: dict, old_t
             "score": round(score, 4),
             "new_text": new_side,
             "old_text": old_side,
-            "new_knows_better": _line_report(scored_new, +1.0, lines) if scored_new else [],
-            "old_knows_better": _line_report(scored_old, -1.0, lines) if scored_old else [],
+            # The lines that differ: how much better NEW knows its added lines, OLD its removed ones.
+            "changed_lines": {"added": _lines_gain(scored_new, added, +1.0), "removed": _lines_gain(scored_old, removed, -1.0)}
+            if added or removed else None,
+            "new_knows_better": _line_report(scored_new, +1.0, lines, added) if scored_new else [],
+            "old_knows_better": _line_report(scored_old, -1.0, lines, removed) if scored_old else [],
         })
     files.sort(key=lambda f: (-f["score"], f["path"]))
     result = {"files": files, "notes": notes}
@@ -473,11 +502,17 @@ def render(result: dict, console=None) -> None:
             for f in knowledge["files"]:
                 if f["status"] == "unchanged":
                     continue
+                edit = f.get("changed_lines")
+                if edit:
+                    a, r = edit["added"], edit["removed"]
+                    console.print(f"{f['path']}: on its {a['lines']} new lines NEW knows better by {_fmt(a['gain'], '+.3f')}/tok, "
+                                  f"on its {r['lines']} old lines OLD by {_fmt(r['gain'], '+.3f')}/tok", markup=False, highlight=False)
                 for key, label in (("new_knows_better", "NEW knows better (new text)"), ("old_knows_better", "OLD knows better (old text)")):
                     if f[key]:
-                        console.print(f"{label}:")
+                        console.print(f"{label}, * = a line that changed:")
                         for line in f[key]:
-                            console.print(f"  {f['path']}:{line['line']}  {line['gain_per_token']:+.3f}/tok x{line['tokens']}  {line['text']}",
+                            mark = "*" if line.get("changed") else " "
+                            console.print(f" {mark}{f['path']}:{line['line']}  {line['gain_per_token']:+.3f}/tok x{line['tokens']}  {line['text']}",
                                           markup=False, highlight=False, soft_wrap=True)
         elif sources["identical"]:
             console.print("knowledge: no file differs (pass --all to score every file)")
