@@ -226,6 +226,7 @@ def test_measure_history(tmp_path, capsys):
             torch.set_num_threads(threads)
 
     pooled = {"score": [], "new_gain": []}
+    edits = []  # per changed file: NEW's gain on its added lines (None without any)
     pairs = history_pairs(int(os.environ.get("TTT_READ_MEASURE_PAIRS", "6")))
     for i, (old_rev, new_rev) in enumerate(pairs):
         old_tree, new_tree = git_tree(old_rev, tmp_path / f"{i}-old"), git_tree(new_rev, tmp_path / f"{i}-new")
@@ -242,6 +243,8 @@ def test_measure_history(tmp_path, capsys):
         for key in pooled:
             value = (lambda f: f["score"]) if key == "score" else (lambda f: f["new_text"]["gain"])
             pooled[key].append(([value(f) for f in changed], [value(f) for f in unchanged]))
+        edits += [f["changed_lines"]["added"]["gain"] for f in changed if f["changed_lines"]]
+        stale = knowledge["new_version"]["loss_old"]  # OLD, not updated, on the new version
         quality = diff.compare(full, upd, device="cpu", all_files=True, lines=0)["knowledge"]["new_version"]
         with capsys.disabled():
             print(
@@ -252,8 +255,12 @@ def test_measure_history(tmp_path, capsys):
                 f"cpu {upd_cpu:.1f}s vs {full_cpu:.1f}s (ratio {upd_cpu / full_cpu:.3f}), "
                 f"reading {upd_meta['read_seconds']:.1f}s vs {full_meta['read_seconds']:.1f}s\n"
                 f"  loss on the new version ({quality['tokens']:,} tokens): full re-read {quality['loss_old']:.4f}, "
-                f"update {quality['loss_new']:.4f}, gap {quality['loss_new'] - quality['loss_old']:+.4f} nats/token"
+                f"update {quality['loss_new']:.4f}, gap {quality['loss_new'] - quality['loss_old']:+.4f} nats/token "
+                f"(OLD not updated: {stale:.4f})"
             )
+    known = [g for g in edits if g is not None]
+    with capsys.disabled():
+        print(f"changed files whose added lines NEW knows better than OLD: {sum(g > 0 for g in known)} of {len(known)}")
     for key, per_pair in pooled.items():
         counted = [(p, n) for p, n in per_pair if p and n]
         total = sum(len(p) * len(n) for p, n in counted)
