@@ -73,11 +73,6 @@ def ingest(
     on_progress: Callable[[int, int, float], None] | None = None,
 ) -> dict:
     """Read `paths` into the fast weights and write the snapshot to `out`; return its metadata."""
-    import torch
-
-    from ttt_read.notepad import Notepad
-    from ttt_read.reading import read
-
     snapshot.ensure_writable(out, force)
     collection = collect(paths, settings)
     info = checkpoint.resolve(model_name)
@@ -88,36 +83,14 @@ def ingest(
     chunk = settings.chunk or cfg.chunk
     ids, manifest = tokenize(tokenizer, collection)
     started = time.perf_counter()
-
-    def report(index: int, n_chunks: int, loss) -> None:
-        if on_progress is not None:
-            on_progress(min((index + 1) * chunk, len(ids) - 1), len(ids) - 1, float(loss[0]))
-
-    tokens = torch.tensor(ids, device=device).view(1, -1)
-    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-        result = read(model, tokens, lr=lr, chunk=chunk, on_chunk=report)
-    seconds = time.perf_counter() - started
+    result = _read_ids(model, ids, lr, chunk, device, on_progress)
     metadata = {
-        "base": {"name": info.name, "sha256": info.sha256()},
-        "tokenizer_sha256": info.tokenizer_sha256(),
-        "reading": {"lr": lr, "chunk": chunk, "window": cfg.window, "device": device},
-        "tool_version": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "sources": [str(p) for p in paths],
-        "manifest": manifest,
-        "tokens": len(ids),
+        **_reading_metadata(info, cfg, lr, chunk, device, paths, manifest, len(ids), started),
         "chunk_losses": [round(float(x), 4) for x in result.chunk_losses[0]],
         "mean_loss": float(result.token_losses.mean()),
         "skipped_updates": result.skipped_updates,
-        "read_seconds": round(seconds, 3),
     }
-    pad = Notepad.build(collection.files)
-    pad_bytes = pad.to_bytes()
-    metadata["notepad"] = pad.stats(pad_bytes)
-    fast = [w[0] for w in result.state.fast]
-    tail = ids[-cfg.window :]
-    snapshot.write_atomic(out, snapshot.encode(metadata, fast, tail, notepad=pad_bytes), force)
-    return snapshot.read_metadata(out)
+    return _write(out, metadata, [w[0] for w in result.state.fast], ids[-cfg.window :], collection.files, force)
 
 
 @dataclasses.dataclass
@@ -190,11 +163,6 @@ def update(
     Unchanged files keep their manifest entries; the notepad is rebuilt from all current
     files; `parent` (checksum, path, depth in updates since a full read) records the lineage.
     Removed files are not unlearned. Returns the new snapshot's metadata."""
-    import torch
-
-    from ttt_read.notepad import Notepad
-    from ttt_read.reading import ReaderState, read
-
     snapshot.ensure_writable(out, force)
     old_meta = snapshot.read_metadata(parent)
     snapshot.require_fields(old_meta, parent)
@@ -220,33 +188,15 @@ def update(
     chunk_losses, mean_loss, skipped_updates, tail = [], None, 0, old.tail_tokens
     started = time.perf_counter()
     if fresh:
-
-        def report(index: int, n_chunks: int, loss) -> None:
-            if on_progress is not None:
-                on_progress(min((index + 1) * chunk, len(ids) - 1), len(ids) - 1, float(loss[0]))
-
-        n_prefix = cfg.n_layers - cfg.n_suffix
-        state = ReaderState([w.unsqueeze(0) for w in fast], model.empty_caches(1, n_prefix), model.empty_caches(1, cfg.n_suffix))
-        tokens = torch.tensor(ids, device=device).view(1, -1)
-        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-            result = read(model, tokens, lr=lr, chunk=chunk, state=state, on_chunk=report)
+        result = _read_ids(model, ids, lr, chunk, device, on_progress, fast=fast)
         fast = [w[0] for w in result.state.fast]
         chunk_losses = [round(float(x), 4) for x in result.chunk_losses[0]]
         mean_loss, skipped_updates, tail = float(result.token_losses.mean()), result.skipped_updates, ids[-cfg.window :]
-    seconds = time.perf_counter() - started
     metadata = {
-        "base": {"name": info.name, "sha256": info.sha256()},
-        "tokenizer_sha256": info.tokenizer_sha256(),
-        "reading": {"lr": lr, "chunk": chunk, "window": cfg.window, "device": device},
-        "tool_version": __version__,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "sources": [str(p) for p in paths],
-        "manifest": manifest,
-        "tokens": len(ids),
+        **_reading_metadata(info, cfg, lr, chunk, device, paths, manifest, len(ids), started),
         "chunk_losses": chunk_losses,
         "mean_loss": mean_loss,
         "skipped_updates": skipped_updates,
-        "read_seconds": round(seconds, 3),
         "parent": {
             "sha256": old_meta["checksum"],
             "path": str(Path(parent).absolute()),
@@ -259,7 +209,48 @@ def update(
             "removed": sorted(p for p in old_entries if p not in current),
         },
     }
-    pad = Notepad.build(collection.files)
+    return _write(out, metadata, fast, tail, collection.files, force)
+
+
+def _read_ids(model, ids: list[int], lr: float, chunk: int, device: str, on_progress, fast=None):
+    """Read token ids into the fast weights, starting from `fast` (else W_0), reporting
+    progress per chunk as (tokens done, tokens total, chunk loss)."""
+    import torch
+
+    from ttt_read.reading import ReaderState, read
+
+    def report(index: int, n_chunks: int, loss) -> None:
+        if on_progress is not None:
+            on_progress(min((index + 1) * chunk, len(ids) - 1), len(ids) - 1, float(loss[0]))
+
+    state = ReaderState.fresh(model, 1)
+    if fast is not None:
+        state.fast = [w.unsqueeze(0) for w in fast]
+    tokens = torch.tensor(ids, device=device).view(1, -1)
+    with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
+        return read(model, tokens, lr=lr, chunk=chunk, state=state, on_chunk=report)
+
+
+def _reading_metadata(info, cfg, lr, chunk, device, paths, manifest, n_tokens: int, started: float) -> dict:
+    """What every snapshot records about how it was read."""
+    return {
+        "base": {"name": info.name, "sha256": info.sha256()},
+        "tokenizer_sha256": info.tokenizer_sha256(),
+        "reading": {"lr": lr, "chunk": chunk, "window": cfg.window, "device": device},
+        "tool_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "sources": [str(p) for p in paths],
+        "manifest": manifest,
+        "tokens": n_tokens,
+        "read_seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _write(out: Path, metadata: dict, fast, tail: list[int], files, force: bool) -> dict:
+    """Attach the notepad of `files`, write the snapshot atomically, return its metadata."""
+    from ttt_read.notepad import Notepad
+
+    pad = Notepad.build(files)
     pad_bytes = pad.to_bytes()
     metadata["notepad"] = pad.stats(pad_bytes)
     snapshot.write_atomic(out, snapshot.encode(metadata, fast, tail, notepad=pad_bytes), force)
