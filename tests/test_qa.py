@@ -212,7 +212,8 @@ def test_ask_json_gives_answer_sources_and_scores(ttt_home, qa_tree, qa_mem):
 def test_ask_prints_the_answer_then_page_citations(capsys, qa_mem, checkpoint_info):
     code, out, err = cli(capsys, "ask", qa_mem, "How high does the spring tide reach at Kestrel Point?", "-n", "4")
     assert code == 0 and err == ""
-    assert out.rstrip("\n").split("\n")[-1].startswith("sources: guide.pdf (page 2)")
+    last = out.rstrip("\n").split("\n")[-1]  # how many passages fit depends on the checkpoint's window
+    assert last.startswith("sources: ") and "guide.pdf (page 2)" in last[len("sources: ") :].split(", ")
     code, out, _ = cli(capsys, "ask", qa_mem, "How high does the spring tide reach?", "-n", "4", "--no-notepad", "--no-memory", "--json")
     assert code == 0 and json.loads(out)["sources"] == []
 
