@@ -222,7 +222,7 @@ def _lines_gain(scored: Scored, lines: set[int], sign: float) -> dict:
     lines = [i for i in lines if i < len(scored.count)]
     tokens = sum(scored.count[i] for i in lines)
     gain = sign * sum(scored.old_sum[i] - scored.new_sum[i] for i in lines)
-    return {"lines": len(lines), "tokens": tokens, "gain": round(gain / tokens, 4) if tokens else None}
+    return {"lines": len(lines), "tokens": tokens, "gain": round(gain / tokens, 6) if tokens else None}
 
 
 def _line_report(scored: Scored, sign: float, limit: int, changed: set[int] = frozenset()) -> list[dict]:
@@ -242,8 +242,8 @@ def _line_report(scored: Scored, sign: float, limit: int, changed: set[int] = fr
         snippet = lines[i - 1].strip()
         out.append({
             "line": i,
-            "gain_nats": round(gain, 4),
-            "gain_per_token": round(gain / scored.count[i], 4),
+            "gain_nats": round(gain, 6),
+            "gain_per_token": round(gain / scored.count[i], 6),
             "tokens": scored.count[i],
             "changed": i in changed,
             "text": snippet[:SNIPPET_CHARS] + ("…" if len(snippet) > SNIPPET_CHARS else ""),
@@ -255,7 +255,7 @@ def _side(scored: Scored | None, sign: float) -> dict | None:
     if scored is None or not scored.tokens:
         return None
     old, new = scored.mean("old"), scored.mean("new")
-    return {"tokens": scored.tokens, "loss_old": round(old, 4), "loss_new": round(new, 4), "gain": round(sign * (old - new), 4)}
+    return {"tokens": scored.tokens, "loss_old": round(old, 6), "loss_new": round(new, 6), "gain": round(sign * (old - new), 6)}
 
 
 class TextSource:
@@ -335,7 +335,7 @@ def compare_knowledge(model, tokenizer, fast_old, fast_new, sources: dict, old_t
         files.append({
             "path": path,
             "status": status,
-            "score": round(score, 4),
+            "score": round(score, 6),
             "new_text": new_side,
             "old_text": old_side,
             # The lines that differ: how much better NEW knows its added lines, OLD its removed ones.
@@ -359,7 +359,7 @@ def overall(files: list[dict]) -> dict | None:
     tokens = sum(s["tokens"] for s in sides)
     if not tokens:
         return None
-    mean = lambda key: round(sum(s[key] * s["tokens"] for s in sides) / tokens, 4)  # noqa: E731
+    mean = lambda key: round(sum(s[key] * s["tokens"] for s in sides) / tokens, 6)  # noqa: E731
     return {"files": len(sides), "tokens": tokens, "loss_old": mean("loss_old"), "loss_new": mean("loss_new")}
 
 
