@@ -72,7 +72,7 @@ def test_two_process_torchrun_keeps_replicas_identical(corpus, tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
     records = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
-    assert len(records) == 2 and all(r["replicas_identical"] for r in records)
+    assert len(records) == 1 and records[0]["replicas_identical"] is True
     assert torch.load(run / "state.pt", weights_only=True)["step"] == 3
 
 

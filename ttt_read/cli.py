@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -476,6 +477,8 @@ def train_run(
             batch=batch, steps=steps, lr=lr, warmup=warmup, seed=seed, save_every=save_every, qa_fraction=qa_fraction,
         )
     record = train(run_dir, cfg, max_steps=max_steps, time_budget=time_budget)
+    if os.environ.get("RANK", "0") != "0":
+        return  # under torchrun every rank checked the replicas; one report is enough
     if as_json:
         _emit_json({"run_dir": str(run_dir), "last": record})
     else:
