@@ -143,15 +143,13 @@ def test_training_turns_are_the_ask_format(repo_text, model_and_tokenizer):
     """The target follows `qa_prompt` exactly, and tokenizing the turn whole gives the prompt's
     tokens then the answer's, so the tokens scored in training are the ones `ask` generates."""
     _, tokenizer = model_and_tokenizer
-    turns = qa.qa_training_turns(repo_text, random.Random(3), 5)
-    text = qa.qa_training_text(repo_text, random.Random(3), 5)
-    assert text == "".join(p + t for p, t in turns)
+    encode = lambda s: tokenizer.encode(s, add_special_tokens=False).ids  # noqa: E731
     chosen = qa.synthesize(repo_text, random.Random(3), 5)
-    for (prompt, target), q in zip(turns, chosen):
+    assert len(chosen) == 5
+    for q in chosen:
+        prompt, target = qa.format_turn(q.question, q.answer)
         assert prompt == tok.qa_prompt(q.question) and target == q.answer + tok.END_OF_TEXT
-        encode = lambda s: tokenizer.encode(s, add_special_tokens=False).ids  # noqa: E731
         assert encode(prompt + target) == encode(prompt) + encode(target)
-    assert text.count(tok.QUESTION) == 5 and text.count(tok.END_OF_TEXT) == 5
 
 
 def test_answers_are_compared_without_case_quotes_or_spacing():

@@ -16,6 +16,7 @@ from ttt_read.model import TTTModel
 from ttt_read.train.corpus import build_corpus
 from ttt_read.train.corpus import TokenCorpus
 from ttt_read.train.loop import TrainConfig, batch_tokens, train
+from ttt_read.train.qa_turns import ANSWER_TOKENS_RESERVED
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = {"d_model": 32, "n_layers": 4, "n_heads": 2, "mlp_hidden": 64, "prime_hidden": 32, "n_suffix": 1, "window": 32, "chunk": 16}
@@ -79,8 +80,8 @@ def test_two_process_torchrun_keeps_replicas_identical(corpus, tmp_path):
 def test_qa_sequences_end_in_questions_about_their_own_text(corpus):
     cfg = dataclasses.replace(tiny_config(corpus, "meta"), seq_len=400, qa_fraction=1.0, qa_budget=120)
     tokenizer = tok.load(corpus / "tokenizer.json")
-    batch = batch_tokens(TokenCorpus(corpus, "train"), cfg, step=0, rank=0, tokenizer=tokenizer)
-    assert batch.shape == (cfg.batch, cfg.seq_len + 1)
+    batch, weights = batch_tokens(TokenCorpus(corpus, "train"), cfg, step=0, rank=0, tokenizer=tokenizer, context=32)
+    assert batch.shape == (cfg.batch, cfg.seq_len + 1) and weights.shape == (cfg.batch, cfg.seq_len)
     question = tokenizer.token_to_id(tok.QUESTION)
     for row in batch.tolist():
         first_question = row.index(question)
@@ -88,3 +89,42 @@ def test_qa_sequences_end_in_questions_about_their_own_text(corpus):
         text_before = tokenizer.decode(row[:first_question], skip_special_tokens=False)
         answer = tokenizer.decode(row[first_question:], skip_special_tokens=False).split(tok.ANSWER)[1].split(tok.END_OF_TEXT)[0]
         assert answer.strip() and answer.strip().split()[0].strip(",.;:()") in text_before
+
+
+def test_answer_tokens_alone_carry_the_answer_weight(corpus):
+    cfg = dataclasses.replace(tiny_config(corpus, "meta"), seq_len=400, qa_fraction=1.0, qa_budget=160, answer_weight=5.0)
+    tokenizer = tok.load(corpus / "tokenizer.json")
+    batch, weights = batch_tokens(TokenCorpus(corpus, "train"), cfg, step=1, rank=0, tokenizer=tokenizer, context=32)
+    assert set(weights.unique().tolist()) == {1.0, 5.0}
+    for row, w in zip(batch.tolist(), weights.tolist()):
+        weighted = [token for token, weight in zip(row[1:], w) if weight == 5.0]
+        tail = tokenizer.decode(row, skip_special_tokens=False)
+        answers = ["".join(turn.partition(tok.END_OF_TEXT)[:2]) for turn in tail.split(tok.ANSWER)[1:]]
+        assert tokenizer.decode(weighted, skip_special_tokens=False) == "".join(answers)
+
+
+def test_grounded_turns_put_the_answer_passage_in_the_window(corpus):
+    """A grounded turn is what `ask` feeds the model: the retrieved passages and the question,
+    fitted in the attention window with room for the answer; retrieval is real, so most (not
+    necessarily all) passages hold their answer."""
+    context = 256
+    cfg = dataclasses.replace(tiny_config(corpus, "meta"), batch=4, seq_len=2400, qa_fraction=1.0, qa_budget=1200, qa_grounded=1.0)
+    tokenizer = tok.load(corpus / "tokenizer.json")
+    batch, _ = batch_tokens(TokenCorpus(corpus, "train"), cfg, step=0, rank=0, tokenizer=tokenizer, context=context)
+    end, answer_marker = tokenizer.token_to_id(tok.END_OF_TEXT), tokenizer.token_to_id(tok.ANSWER)
+    turns, grounded = 0, 0
+    for row in batch.tolist():
+        tail = row[cfg.seq_len + 1 - cfg.qa_budget :]
+        closes = [i for i, t in enumerate(tail) if t == end and answer_marker in tail[:i]]
+        for start, stop in zip([0] + [c + 1 for c in closes], closes):
+            if start == 0:
+                continue  # the first turn may start before the tail
+            turn = tail[start : stop + 1]
+            assert turn.index(answer_marker) < context - ANSWER_TOKENS_RESERVED  # room left to answer
+            text = tokenizer.decode(turn, skip_special_tokens=False)
+            passages, qa_part = text.split(tok.QUESTION)
+            answer = qa_part.split(tok.ANSWER)[1].removesuffix(tok.END_OF_TEXT)
+            assert passages.startswith(tok.FILE)
+            turns += 1
+            grounded += answer in passages
+    assert turns >= 4 and grounded >= 0.6 * turns

@@ -459,7 +459,10 @@ def train_run(
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-3,
     warmup: Annotated[int, typer.Option(help="Warmup steps.")] = 50,
     seed: Annotated[int, typer.Option(help="Seed for weights and data.")] = 0,
-    qa_fraction: Annotated[float, typer.Option(help="meta: share of sequences ending in QA turns about their text.")] = 0.0,
+    qa_fraction: Annotated[float, typer.Option(help="Share of sequences ending in QA turns about their text.")] = 0.0,
+    qa_budget: Annotated[int, typer.Option(help="Most tokens of QA turns at the end of such a sequence.")] = 384,
+    qa_grounded: Annotated[float, typer.Option(help="Share of QA turns preceded by their notepad passages, as ask lays them out.")] = 0.0,
+    answer_weight: Annotated[float, typer.Option(help="Loss weight of an answer token relative to a text token.")] = 1.0,
     save_every: Annotated[int, typer.Option(help="Steps between saved states.")] = 50,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps in this call.")] = None,
     time_budget: Annotated[Optional[float], typer.Option(help="Stop and save after this many seconds.")] = None,
@@ -474,7 +477,8 @@ def train_run(
             raise TTTReadError(f"{run_dir}: a new run needs --corpus", ExitCode.USAGE)
         cfg = TrainConfig(
             corpus=str(corpus), mode=mode, init=init, model=json.loads(model_config or "{}"), seq_len=seq_len,
-            batch=batch, steps=steps, lr=lr, warmup=warmup, seed=seed, save_every=save_every, qa_fraction=qa_fraction,
+            batch=batch, steps=steps, lr=lr, warmup=warmup, seed=seed, save_every=save_every,
+            qa_fraction=qa_fraction, qa_budget=qa_budget, qa_grounded=qa_grounded, answer_weight=answer_weight,
         )
     record = train(run_dir, cfg, max_steps=max_steps, time_budget=time_budget)
     if os.environ.get("RANK", "0") != "0":

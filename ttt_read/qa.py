@@ -1,7 +1,7 @@
 """Question/answer pairs synthesised from the text the model reads.
 
 The same generator serves three places, so the format never drifts between them:
-meta-training appends QA turns after a document (`qa_training_text`), `eval-qa` asks them
+training ends windows with QA turns about them (`train.qa_turns`), `eval-qa` asks them
 about held-out documents, and `ask` uses the same turn format (`tokenizer.qa_prompt`, then
 `answer + END_OF_TEXT`).
 
@@ -53,16 +53,6 @@ class QA:
 def format_turn(question: str, answer: str) -> tuple[str, str]:
     """(prompt, target) of one QA turn, exactly as `ask` prompts and training scores it."""
     return tok.qa_prompt(question), answer + tok.END_OF_TEXT
-
-
-def qa_training_turns(text: str, rng: random.Random, max_pairs: int = 8) -> list[tuple[str, str]]:
-    """(prompt, target) pairs about `text`; the loss belongs on the targets only."""
-    return [format_turn(qa.question, qa.answer) for qa in synthesize(text, rng, max_pairs)]
-
-
-def qa_training_text(text: str, rng: random.Random, max_pairs: int = 8) -> str:
-    """QA turns about `text`, concatenated, to append after it in a training sequence."""
-    return "".join(p + t for p, t in qa_training_turns(text, rng, max_pairs))
 
 
 # --- splitting a read text -------------------------------------------------------------------

@@ -31,6 +31,7 @@ from ttt_read.config import ModelConfig
 from ttt_read.model import TTTModel
 from ttt_read.reading import forward_losses, read
 from ttt_read.train.corpus import TokenCorpus
+from ttt_read.train.qa_turns import answer_weights, qa_window
 
 
 @dataclasses.dataclass
@@ -49,8 +50,10 @@ class TrainConfig:
     grad_clip: float = 1.0
     inner_lr: float = 1.0
     inner_lr_warmup: float = 0.1  # fraction of steps over which the inner lr grows from 0.1x to 1x
-    qa_fraction: float = 0.0  # meta: share of sequences that end in QA turns about the text before them
-    qa_budget: int = 384  # meta: most tokens of QA turns appended to such a sequence
+    qa_fraction: float = 0.0  # share of sequences that end in QA turns about the text before them
+    qa_budget: int = 384  # most tokens of QA turns appended to such a sequence
+    qa_grounded: float = 0.0  # share of QA turns preceded by their notepad passages, as `ask` lays them out
+    answer_weight: float = 1.0  # loss weight of an answer token relative to a text token
     seed: int = 0
     save_every: int = 50
     log_every: int = 10
@@ -103,36 +106,32 @@ def make_optimizer(model: TTTModel, cfg: TrainConfig) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=False)
 
 
-def batch_tokens(corpus: TokenCorpus, cfg: TrainConfig, step: int, rank: int, tokenizer=None) -> torch.Tensor:
+def batch_tokens(corpus: TokenCorpus, cfg: TrainConfig, step: int, rank: int, tokenizer, context: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids [B, seq_len + 1] of one step and the loss weight of each prediction [B, seq_len].
+
+    `context` is the model's attention window, which grounded QA turns must fit in.
+    """
     rng = np.random.default_rng([cfg.seed, step, rank])
     rows = []
     for _ in range(cfg.batch):
         window = corpus.sample(rng, cfg.seq_len)
         if cfg.qa_fraction > 0 and rng.random() < cfg.qa_fraction:
-            window = with_qa_turns(window, tokenizer, cfg.qa_budget, random.Random(int(rng.integers(2**32))))
+            qa_rng = random.Random(int(rng.integers(2**32)))
+            window = qa_window(window, tokenizer, cfg.qa_budget, cfg.qa_grounded, context, qa_rng)
         rows.append(window)
-    return torch.from_numpy(np.stack(rows).astype(np.int64))
+    tokens = np.stack(rows).astype(np.int64)
+    weights = answer_weights(tokens, tokenizer, cfg.answer_weight) if cfg.qa_fraction > 0 else np.ones((len(rows), cfg.seq_len), np.float32)
+    return torch.from_numpy(tokens), torch.from_numpy(weights)
 
 
-def with_qa_turns(window: np.ndarray, tokenizer, budget: int, rng: random.Random) -> np.ndarray:
-    """End a training window with QA turns about its own text, same length.
-
-    The questions are drawn from the part of the window that is always kept, so every
-    answer is in what the model has read; the outer loss then scores the answers after
-    reading, which is what `ask` needs from the memory.
-    """
-    from ttt_read.qa import qa_training_text
-
-    kept = window[: len(window) - budget]
-    turns = qa_training_text(tokenizer.decode(kept.tolist(), skip_special_tokens=False), rng)
-    qa_ids = np.array(tokenizer.encode(turns, add_special_tokens=False).ids[:budget], dtype=window.dtype)
-    return np.concatenate([window[: len(window) - len(qa_ids)], qa_ids])
-
-
-def step_loss(model: TTTModel, tokens: torch.Tensor, cfg: TrainConfig, step: int) -> torch.Tensor:
+def step_loss(model: TTTModel, tokens: torch.Tensor, weights: torch.Tensor, cfg: TrainConfig, step: int) -> torch.Tensor:
+    """Weighted mean next-token loss: with reading off (pretrain), or after each chunk is
+    read by the inner loop (meta: the pre-update loss, differentiated through the updates)."""
     if cfg.mode == "pretrain":
-        return forward_losses(model, tokens).mean()
-    return read(model, tokens, lr=cfg.inner_learning_rate(step), create_graph=True).chunk_losses.mean()
+        losses = forward_losses(model, tokens)
+    else:
+        losses = read(model, tokens, lr=cfg.inner_learning_rate(step), create_graph=True).token_losses
+    return (losses * weights).sum() / weights.sum()
 
 
 def train(run_dir: Path, cfg: TrainConfig | None = None, max_steps: int | None = None, time_budget: float | None = None) -> dict:
@@ -166,11 +165,11 @@ def train(run_dir: Path, cfg: TrainConfig | None = None, max_steps: int | None =
     started, first_step, record = time.perf_counter(), step, {}
     autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     while step < stop:
-        tokens = batch_tokens(corpus, cfg, step, rank, tokenizer).to(device)
+        tokens, weights = (t.to(device) for t in batch_tokens(corpus, cfg, step, rank, tokenizer, model.cfg.window))
         for group in optimizer.param_groups:
             group["lr"] = cfg.learning_rate(step)
         with autocast:
-            loss = step_loss(model, tokens, cfg, step)
+            loss = step_loss(model, tokens, weights, cfg, step)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if world > 1:

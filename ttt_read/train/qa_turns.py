@@ -1,0 +1,69 @@
+"""QA turns at the end of training windows, and the loss weights that single out answers.
+
+A QA window is a window of corpus text whose tail is replaced by question/answer turns
+about the part kept, so every answer is in what the model has read. A turn is *grounded*
+when its question comes with the notepad passages `ask` would retrieve for it, laid out by
+the same `answer.build_context`: the model then learns to answer from passages in its
+window (the notepad), while plain turns train it to answer from the read weights (the
+memory). Training and `ask` share one format, so neither can drift from the other.
+"""
+
+from __future__ import annotations
+
+import random
+from types import SimpleNamespace
+
+import numpy as np
+
+from ttt_read import tokenizer as tok
+
+ANSWER_TOKENS_RESERVED = 48  # what `ask` keeps free in the window for the answer
+
+
+def qa_window(window: np.ndarray, tokenizer, budget: int, grounded: float, context: int, rng: random.Random) -> np.ndarray:
+    """`window` with its last (at most) `budget` tokens replaced by QA turns about the rest.
+
+    Each turn is grounded with probability `grounded`, its passages fitted into `context`
+    tokens (the model's attention window) with the question and the answer.
+    """
+    from ttt_read.qa import format_turn, split_files, synthesize
+
+    kept = window[: len(window) - budget]
+    text = tokenizer.decode(kept.tolist(), skip_special_tokens=False)
+    notepad = None
+    turns = []
+    for item in synthesize(text, rng, max_pairs=8):
+        prompt, target = format_turn(item.question, item.answer)
+        if rng.random() < grounded:
+            notepad = notepad or _notepad_of(split_files(text))
+            prompt = _passages_for(notepad, tokenizer, item.question, context) + prompt
+        turns.append(prompt + target)
+    qa_ids = np.array(tokenizer.encode("".join(turns), add_special_tokens=False).ids[:budget], dtype=window.dtype)
+    return np.concatenate([window[: len(window) - len(qa_ids)], qa_ids])
+
+
+def _notepad_of(segments):
+    from ttt_read.notepad import Notepad
+
+    return Notepad.build(SimpleNamespace(path=s.path or "text", kind="text", text=s.body) for s in segments)
+
+
+def _passages_for(notepad, tokenizer, question: str, context: int) -> str:
+    from ttt_read.answer import build_context
+
+    passages = notepad.search(question, k=3)
+    return build_context(tokenizer, passages, question, context, ANSWER_TOKENS_RESERVED)[0] if passages else ""
+
+
+def answer_weights(tokens: np.ndarray, tokenizer, answer_weight: float) -> np.ndarray:
+    """Loss weight of predicting each next token ([B, T] ids → [B, T-1]): `answer_weight` for
+    answer tokens (after an ANSWER marker, through the END_OF_TEXT that closes it), 1 for
+    everything else. Literal special-token text in files is encoded as plain text, so the
+    markers only ever come from QA turns."""
+    answer_id = tokenizer.token_to_id(tok.ANSWER)
+    closers = [tokenizer.token_to_id(t) for t in (tok.END_OF_TEXT, tok.QUESTION, tok.FILE)]
+    inputs = tokens[:, :-1]
+    positions = np.broadcast_to(np.arange(inputs.shape[1]), inputs.shape)
+    last_answer = np.maximum.accumulate(np.where(inputs == answer_id, positions, -1), axis=1)
+    last_closer = np.maximum.accumulate(np.where(np.isin(inputs, closers), positions, -1), axis=1)
+    return np.where(last_answer > last_closer, answer_weight, 1.0).astype(np.float32)
