@@ -7,6 +7,7 @@ config, so the tests hold for the placeholder checkpoint and for the trained one
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -89,6 +90,27 @@ def run_cli(home: Path, *args, timeout: float = 300) -> subprocess.CompletedProc
     return subprocess.run(
         cli_command(*args), env=cli_env(home), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
     )
+
+
+_TORCH_REPORTING_DRIVER = """
+import json, sys
+from ttt_read.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as e:
+    code = e.code
+print(json.dumps({"code": code, "torch": "torch" in sys.modules}), file=sys.stderr)
+"""
+
+
+def run_cli_reporting_torch(home: Path, *args, extra_env: dict | None = None) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run the CLI in-process in a fresh interpreter; the report says its exit code and
+    whether torch ended up imported (help, info and completion must stay instant)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _TORCH_REPORTING_DRIVER, *map(str, args)],
+        env=cli_env(home) | (extra_env or {}), capture_output=True, text=True, timeout=60,
+    )
+    return result, json.loads(result.stderr.strip().splitlines()[-1])
 
 
 def assert_ok(result: subprocess.CompletedProcess) -> None:

@@ -12,12 +12,11 @@ import random
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import SELF_FILES, SOURCES, assert_ok, assert_one_error_line, cli_command, cli_env, run_cli
+from conftest import SELF_FILES, SOURCES, assert_ok, assert_one_error_line, cli_command, cli_env, run_cli, run_cli_reporting_torch
 from pdfs import write_pdf, write_scanned_pdf, write_truncated_pdf
 
 from ttt_read.errors import ExitCode
@@ -255,20 +254,10 @@ def test_ctrl_c_mid_read_leaves_nothing(ttt_home, out_dir):
 
 # --- startup stays light -------------------------------------------------------------------
 
-DRIVER = """
-import json, sys
-from ttt_read.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit as e:
-    code = e.code
-print(json.dumps({"code": code, "torch": "torch" in sys.modules}), file=sys.stderr)
-"""
 
 
 @pytest.mark.parametrize("args", [["--help"], ["info", "MEM"], ["info", "MEM", "--json"]], ids=["help", "info", "info-json"])
 def test_help_and_info_never_import_torch(ttt_home, self_mem, args):
     args = [str(self_mem) if a == "MEM" else a for a in args]
-    result = subprocess.run([sys.executable, "-c", DRIVER, *args], env=cli_env(ttt_home), capture_output=True, text=True, timeout=60)
-    report = json.loads(result.stderr.strip().splitlines()[-1])
+    result, report = run_cli_reporting_torch(ttt_home, *args)
     assert report == {"code": 0, "torch": False}, result.stderr

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, cli_env, run_cli
+from conftest import REPO, cli_env, run_cli, run_cli_reporting_torch
 
 from ttt_read.cli import COMPLETION_FILES, app, completion_script
 
@@ -101,15 +101,6 @@ printf '%s\\n' "${{COMPREPLY[@]}}"
 
 # --- startup stays light -------------------------------------------------------------------
 
-DRIVER = """
-import json, sys
-from ttt_read.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit as e:
-    code = e.code
-print(json.dumps({"code": code, "torch": "torch" in sys.modules}), file=sys.stderr)
-"""
 
 LIGHT = {
     "help": (["--help"], {}),
@@ -128,9 +119,6 @@ LIGHT = {
 @pytest.mark.parametrize("case", LIGHT)
 def test_help_and_completion_never_import_torch(ttt_home, case):
     args, extra_env = LIGHT[case]
-    result = subprocess.run(
-        [sys.executable, "-c", DRIVER, *args], env=cli_env(ttt_home) | extra_env, capture_output=True, text=True, timeout=60
-    )
-    report = json.loads(result.stderr.strip().splitlines()[-1])
+    result, report = run_cli_reporting_torch(ttt_home, *args, extra_env=extra_env)
     assert report == {"code": 0, "torch": False}, result.stderr
     assert result.stdout.strip(), "printed nothing"

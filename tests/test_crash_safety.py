@@ -212,7 +212,7 @@ def test_killed_ingest_leaves_the_old_or_the_new_snapshot_never_a_partial_one(cr
             if trial["status"] == ExitCode.INTERRUPTED and "interrupt outside main" not in log:
                 # the one line says what happened: nothing written, or written just before
                 said = "was completely written" if kept == "new" else "nothing was written"
-                assert f"interrupted" in log and said in log, where
+                assert "interrupted" in log and said in log, where
         else:
             assert trial["status"] in (0, -9), where
             assert all(re.fullmatch(r"\.out\.mem\..+\.tmp", n) for n in extra), extra

@@ -116,7 +116,7 @@ def test_other_languages_by_regex():
 
 def test_prose_headings_definitions_and_cloze(tmp_path):
     page = "1 Introduction\nA lighthouse is a tower that guides ships at night.\nThe keeper lit 42 lamps in 1887 along the coast."
-    pdf = write_pdf(tmp_path / "coast.pdf", [page])
+    write_pdf(tmp_path / "coast.pdf", [page])
     md = "# Harbour rules\n\nBoats must moor at the north quay before noon. Fees are due on arrival.\n"
     (tmp_path / "rules.md").write_text(md)
     found = {q.question: q for q in qa.all_qas(sources.collect([tmp_path]).render())}
