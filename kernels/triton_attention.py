@@ -70,6 +70,33 @@ def _locate(K, V, MASK, skb, skh, skn, svb, svh, svn, smb, smh, smn, H, N, C, W,
 
 
 @triton.jit
+def _query_block(Q, pid, m0, C, D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_D: tl.constexpr):
+    """Query rows [m0, m0 + BLOCK_M) of this program: offsets, masks, flat indices, values."""
+    offs_m = m0 + tl.arange(0, BLOCK_M)
+    offs_d = tl.arange(0, BLOCK_D)
+    row_mask = (offs_m[:, None] < C) & (offs_d[None, :] < D)
+    rows = pid * C * D + offs_m[:, None] * D + offs_d[None, :]
+    return offs_m, offs_d, row_mask, rows, tl.load(Q + rows, mask=row_mask, other=0)
+
+
+@triton.jit
+def _backward_rows(DO, LSE, DELTA, pid, offs_m, rows, row_mask, C):
+    """What the backward needs of each query row: dO, the log2-sum-exp and rowsum(dO * O)."""
+    do = tl.load(DO + rows, mask=row_mask, other=0)
+    lse = tl.load(LSE + pid * C + offs_m, mask=offs_m < C, other=0)
+    delta = tl.load(DELTA + pid * C + offs_m, mask=offs_m < C, other=0)
+    return do, lse, delta
+
+
+@triton.jit
+def _probabilities(q, k, lse, offs_m, offs_n, mask_base, smr, C, W, first_filled, qk_scale, HAS_MASK: tl.constexpr, ACC: tl.constexpr):
+    """The forward's attention probabilities of a (query block, key block) tile, recomputed."""
+    s = tl.dot(q, tl.trans(k), input_precision="ieee", out_dtype=ACC) * qk_scale
+    p = tl.exp2(s - lse[:, None])
+    return tl.where(_visible(offs_m, offs_n, mask_base, smr, C, W, first_filled, HAS_MASK), p, 0.0)
+
+
+@triton.jit
 def _attn_fwd(
     Q, K, V, O, LSE, MASK,
     skb, skh, skn, skr, svb, svh, svn, svr, smb, smh, smn, smr,
@@ -81,11 +108,7 @@ def _attn_fwd(
         K, V, MASK, skb, skh, skn, svb, svh, svn, smb, smh, smn, H, N, C, W, empty_slots
     )
     m0 = tl.program_id(0) * BLOCK_M
-    offs_m = m0 + tl.arange(0, BLOCK_M)
-    offs_d = tl.arange(0, BLOCK_D)
-    row_mask = (offs_m[:, None] < C) & (offs_d[None, :] < D)
-    rows = pid * C * D + offs_m[:, None] * D + offs_d[None, :]
-    q = tl.load(Q + rows, mask=row_mask, other=0)
+    offs_m, offs_d, row_mask, rows, q = _query_block(Q, pid, m0, C, D, BLOCK_M, BLOCK_D)
     m_i = tl.full([BLOCK_M], -1e30, ACC)  # finite, so a row with no visible key in a block stays NaN-free
     l_i = tl.zeros([BLOCK_M], ACC)
     acc = tl.zeros([BLOCK_M, BLOCK_D], ACC)
@@ -129,16 +152,9 @@ def _attn_bwd_dkdv(
     dv = tl.zeros([BLOCK_N, BLOCK_D], ACC)
     lo, hi = _query_range(n0, C, W, first_filled, BLOCK_N, HAS_MASK)
     for m0 in range(lo, hi, BLOCK_M):
-        offs_m = m0 + tl.arange(0, BLOCK_M)
-        row_mask = (offs_m[:, None] < C) & (offs_d[None, :] < D)
-        rows = pid * C * D + offs_m[:, None] * D + offs_d[None, :]
-        q = tl.load(Q + rows, mask=row_mask, other=0)
-        do = tl.load(DO + rows, mask=row_mask, other=0)
-        lse = tl.load(LSE + pid * C + offs_m, mask=offs_m < C, other=0)
-        delta = tl.load(DELTA + pid * C + offs_m, mask=offs_m < C, other=0)
-        s = tl.dot(q, tl.trans(k), input_precision="ieee", out_dtype=ACC) * qk_scale
-        p = tl.exp2(s - lse[:, None])
-        p = tl.where(_visible(offs_m, offs_n, mask_base, smr, C, W, first_filled, HAS_MASK), p, 0.0)
+        offs_m, _, row_mask, rows, q = _query_block(Q, pid, m0, C, D, BLOCK_M, BLOCK_D)
+        do, lse, delta = _backward_rows(DO, LSE, DELTA, pid, offs_m, rows, row_mask, C)
+        p = _probabilities(q, k, lse, offs_m, offs_n, mask_base, smr, C, W, first_filled, qk_scale, HAS_MASK, ACC)
         dv += tl.dot(tl.trans(p).to(do.dtype), do, input_precision="ieee", out_dtype=ACC)
         dp = tl.dot(do, tl.trans(v), input_precision="ieee", out_dtype=ACC)
         ds = p * (dp - delta[:, None])
@@ -160,14 +176,8 @@ def _attn_bwd_dq(
         K, V, MASK, skb, skh, skn, svb, svh, svn, smb, smh, smn, H, N, C, W, empty_slots
     )
     m0 = tl.program_id(0) * BLOCK_M
-    offs_m = m0 + tl.arange(0, BLOCK_M)
-    offs_d = tl.arange(0, BLOCK_D)
-    row_mask = (offs_m[:, None] < C) & (offs_d[None, :] < D)
-    rows = pid * C * D + offs_m[:, None] * D + offs_d[None, :]
-    q = tl.load(Q + rows, mask=row_mask, other=0)
-    do = tl.load(DO + rows, mask=row_mask, other=0)
-    lse = tl.load(LSE + pid * C + offs_m, mask=offs_m < C, other=0)
-    delta = tl.load(DELTA + pid * C + offs_m, mask=offs_m < C, other=0)
+    offs_m, offs_d, row_mask, rows, q = _query_block(Q, pid, m0, C, D, BLOCK_M, BLOCK_D)
+    do, lse, delta = _backward_rows(DO, LSE, DELTA, pid, offs_m, rows, row_mask, C)
     dq = tl.zeros([BLOCK_M, BLOCK_D], ACC)
     lo, hi = _key_range(m0, C, W, first_filled, BLOCK_M, HAS_MASK)
     for n0 in range(lo, hi, BLOCK_N):
@@ -175,9 +185,7 @@ def _attn_bwd_dq(
         kv_mask = (offs_n[:, None] < hi) & (offs_d[None, :] < D)
         k = tl.load(k_base + offs_n[:, None] * skr + offs_d[None, :], mask=kv_mask, other=0)
         v = tl.load(v_base + offs_n[:, None] * svr + offs_d[None, :], mask=kv_mask, other=0)
-        s = tl.dot(q, tl.trans(k), input_precision="ieee", out_dtype=ACC) * qk_scale
-        p = tl.exp2(s - lse[:, None])
-        p = tl.where(_visible(offs_m, offs_n, mask_base, smr, C, W, first_filled, HAS_MASK), p, 0.0)
+        p = _probabilities(q, k, lse, offs_m, offs_n, mask_base, smr, C, W, first_filled, qk_scale, HAS_MASK, ACC)
         dp = tl.dot(do, tl.trans(v), input_precision="ieee", out_dtype=ACC)
         ds = p * (dp - delta[:, None])
         dq += tl.dot(ds.to(k.dtype), k, input_precision="ieee", out_dtype=ACC)
