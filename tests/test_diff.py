@@ -170,6 +170,8 @@ def test_changed_file_ranks_first_in_knowledge(changed_json):
     top = files[0]
     assert top["status"] == "changed" and top["score"] > 0
     assert top["new_text"]["tokens"] > 0 and top["old_text"]["tokens"] > 0
+    edit = [part for part in top["changed_lines"].values() if part["tokens"]]  # the score is the edit's gain
+    assert top["score"] == pytest.approx(sum(p["gain"] * p["tokens"] for p in edit) / sum(p["tokens"] for p in edit), abs=2e-6)
     assert {f["status"] for f in files[1:]} == {"unchanged"}
     for f in files[1:]:  # one text, scored once: the two directions cancel exactly
         assert f["score"] == 0 and f["new_text"]["gain"] == -f["old_text"]["gain"]

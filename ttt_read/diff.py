@@ -9,10 +9,12 @@
    text of the files that differ (both versions, from the notepads or from directories on
    disk), summed per line and per file. On a file's new text, `new_gain` is how many
    nats/token NEW predicts it better than OLD; on its old text, `old_gain` is how much OLD
-   predicts that better than NEW. The file's `score` is their sum: how much each memory
-   prefers the version it read. Files and lines are listed most changed first; for a
-   changed file the same gains are also given over just the lines that differ
-   (`changed_lines`, by difflib), where an edit's knowledge shows least diluted.
+   predicts that better than NEW. The same gains are also given over just the lines that
+   differ (`changed_lines`, by difflib). A file's `score` is how much better each memory
+   knows the text only it read, per token: the lines that differ (NEW's gain on the added
+   ones, OLD's on the removed ones), where an edit's knowledge shows undiluted by the lines
+   both memories read alike; the whole text for added and removed files; 0 for unchanged
+   ones. Files and lines are listed most changed first.
 
 Everything here reads snapshots and never writes. The exit status follows diff(1): 0 when
 the sources are identical, 1 when they differ; bad input raises `TTTReadError`.
@@ -331,16 +333,15 @@ def compare_knowledge(model, tokenizer, fast_old, fast_new, sources: dict, old_t
         added, removed = (set(), set())
         if scored_new is not None and scored_old is not None and scored_new is not scored_old:
             added, removed = changed_lines(old_text, new_text)
-        score = (new_side["gain"] if new_side else 0.0) + (old_side["gain"] if old_side else 0.0)
+        # The lines that differ: how much better NEW knows its added lines, OLD its removed ones.
+        edit = {"added": _lines_gain(scored_new, added, +1.0), "removed": _lines_gain(scored_old, removed, -1.0)} if added or removed else None
         files.append({
             "path": path,
             "status": status,
-            "score": round(score, 6),
+            "score": round(_score(new_side, old_side, edit), 6),
             "new_text": new_side,
             "old_text": old_side,
-            # The lines that differ: how much better NEW knows its added lines, OLD its removed ones.
-            "changed_lines": {"added": _lines_gain(scored_new, added, +1.0), "removed": _lines_gain(scored_old, removed, -1.0)}
-            if added or removed else None,
+            "changed_lines": edit,
             "new_knows_better": _line_report(scored_new, +1.0, lines, added) if scored_new else [],
             "old_knows_better": _line_report(scored_old, -1.0, lines, removed) if scored_old else [],
         })
@@ -350,6 +351,16 @@ def compare_knowledge(model, tokenizer, fast_old, fast_new, sources: dict, old_t
         result["separation_auc"] = separation(files)
         result["new_version"] = overall(files)
     return result
+
+
+def _score(new_side: dict | None, old_side: dict | None, edit: dict | None) -> float:
+    """How much better, per token, each memory knows the text only it read: the lines that
+    differ when there are any (the rest of the file both memories read alike, so it only
+    adds noise), else the whole file; 0 for a file both versions share."""
+    parts = [part for part in (edit or {}).values() if part["tokens"]]
+    if parts:
+        return sum(p["gain"] * p["tokens"] for p in parts) / sum(p["tokens"] for p in parts)
+    return (new_side["gain"] if new_side else 0.0) + (old_side["gain"] if old_side else 0.0)
 
 
 def overall(files: list[dict]) -> dict | None:
