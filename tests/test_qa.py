@@ -14,8 +14,9 @@ from pdfs import write_pdf
 
 from ttt_read import qa, sources
 from ttt_read import tokenizer as tok
-from ttt_read.answer import NO_NOTEPAD_NOTICE, normalize
+from ttt_read.answer import NO_NOTEPAD_NOTICE, build_context, normalize
 from ttt_read.evaluate_qa import SETTINGS, score
+from ttt_read.notepad import Notepad
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +40,13 @@ def test_where_things_are_defined(repo_qas):
     where = repo_qas["Where is `parse_pattern` defined?"]
     assert (where.answer, where.path, where.kind) == ("sources.py", "sources.py", "defined_in")
     assert where.line == line_of(SOURCES / "sources.py", r"def parse_pattern\(")
-    assert repo_qas["Where is `qa_prompt` defined?"].answer == "tokenizer.py"
+    assert repo_qas["Where is `encode_qa_prompt` defined?"].answer == "tokenizer.py"
     assert repo_qas["Where is `SourceFile` defined?"].answer == "sources.py"
 
 
 def test_signatures_docstrings_and_constants(repo_qas):
-    assert repo_qas["What parameters does `qa_prompt` take?"].answer == "question"
-    assert repo_qas["What does `qa_prompt` return?"].answer == "str"
+    assert repo_qas["What parameters does `encode_qa_prompt` take?"].answer == "tokenizer, question"
+    assert repo_qas["What does `encode_qa_prompt` return?"].answer == "list[int]"
     assert repo_qas["What does the docstring of `file_header` say?"].answer == (
         "The line that introduces each file in a read text, so answers can point at files."
     )
@@ -84,7 +85,7 @@ def test_a_window_cut_out_of_a_file_still_gives_questions():
     start = line_of(SOURCES / "tokenizer.py", r"def file_header") - 3
     window = "    return x\n" + "\n".join(lines[start:])  # begins inside some other function
     found = {q.question: q for q in qa.all_qas(window)}
-    assert found["What parameters does `qa_prompt` take?"].answer == "question"
+    assert found["What parameters does `encode_qa_prompt` take?"].answer == "tokenizer, question"
     assert all(q.path == "" for q in found.values())
     assert not any(q.kind == "defined_in" for q in found.values())  # no file header, no file to name
     narrowed = tok.file_header("m.py") + "import os\n\ndef good(a, b: int = 2) -> bool:\n    return True\n\ndef bad(:\n"
@@ -140,16 +141,30 @@ def test_synthesis_is_deterministic_and_mixes_kinds(repo_text):
 
 
 def test_training_turns_are_the_ask_format(repo_text, model_and_tokenizer):
-    """The target follows `qa_prompt` exactly, and tokenizing the turn whole gives the prompt's
-    tokens then the answer's, so the tokens scored in training are the ones `ask` generates."""
+    """A turn is the QUESTION marker, the question, the ANSWER marker, then the answer and
+    END_OF_TEXT: the ids training scores are the ones `ask` prompts with and generates."""
     _, tokenizer = model_and_tokenizer
-    encode = lambda s: tokenizer.encode(s, add_special_tokens=False).ids  # noqa: E731
     chosen = qa.synthesize(repo_text, random.Random(3), 5)
     assert len(chosen) == 5
     for q in chosen:
-        prompt, target = qa.format_turn(q.question, q.answer)
-        assert prompt == tok.qa_prompt(q.question) and target == q.answer + tok.END_OF_TEXT
-        assert encode(prompt + target) == encode(prompt) + encode(target)
+        turn = tok.encode_qa_prompt(tokenizer, q.question) + tok.encode_answer(tokenizer, q.answer)
+        marked = f"{tok.QUESTION}{q.question}\n{tok.ANSWER}{q.answer}{tok.END_OF_TEXT}"
+        assert turn == tokenizer.encode(marked, add_special_tokens=False).ids
+
+
+def test_literal_markers_in_questions_and_passages_stay_text(model_and_tokenizer, tmp_path):
+    """This repository's own tokenizer.py spells the markers out; a passage from it (or a
+    question quoting one) must not inject a control token into the prompt."""
+    _, tokenizer = model_and_tokenizer
+    special = {tokenizer.token_to_id(t) for t in tok.SPECIAL_TOKENS}
+    prompt = tok.encode_qa_prompt(tokenizer, f"What does {tok.ANSWER} mark?")
+    assert [i for i in prompt if i in special] == [tokenizer.token_to_id(tok.QUESTION), tokenizer.token_to_id(tok.ANSWER)]
+    (tmp_path / "markers.py").write_text((SOURCES / "tokenizer.py").read_text())
+    notepad = Notepad.build(sources.collect([tmp_path]).files)
+    passages = notepad.search("What is QUESTION?", k=2)
+    context, shown = build_context(tokenizer, passages, "What is QUESTION?", 512, 48)
+    assert shown and tok.QUESTION in tokenizer.decode(context, skip_special_tokens=False)
+    assert [i for i in context if i in special] == [tokenizer.token_to_id(tok.FILE)] * len(shown)
 
 
 def test_answers_are_compared_without_case_quotes_or_spacing():
@@ -193,13 +208,13 @@ def qa_mem(qa_tree, tmp_path_factory) -> Path:
 
 
 def test_ask_json_gives_answer_sources_and_scores(ttt_home, qa_tree, qa_mem):
-    result = run_cli(ttt_home, "ask", qa_mem, "Where is `qa_prompt` defined?", "--json", "-n", "6")
+    result = run_cli(ttt_home, "ask", qa_mem, "Where is `encode_qa_prompt` defined?", "--json", "-n", "6")
     assert_ok(result)
     payload = json.loads(result.stdout)
     assert payload["schema_version"] == 1 and isinstance(payload["answer"], str)
     assert payload["sources"] and payload["sources"][0]["path"] == "tokenizer.py"
     top = payload["sources"][0]
-    assert top["line"] == line_of(SOURCES / "tokenizer.py", r"def qa_prompt") and top["cite"] == f"tokenizer.py:{top['line']}"
+    assert top["line"] == line_of(SOURCES / "tokenizer.py", r"def encode_qa_prompt") and top["cite"] == f"tokenizer.py:{top['line']}"
     for source in payload["sources"]:
         assert (qa_tree / source["path"]).is_file()
         assert source["line_start"] <= source["line"] <= source["line_end"] or source["page"] is not None
@@ -221,7 +236,7 @@ def test_the_context_fits_the_window(qa_mem, checkpoint_info):
     from ttt_read.answer import answer
 
     memory = engine.open_memory(qa_mem)
-    result = answer(memory, "Where is `qa_prompt` defined and what does `TTTReadError` hold?", max_tokens=8, k=5)
+    result = answer(memory, "Where is `encode_qa_prompt` defined and what does `TTTReadError` hold?", max_tokens=8, k=5)
     window = checkpoint_info.config.window
     assert result.scores["context_tokens"] + min(8, 48) <= window
     assert 1 <= len(result.sources) <= 5
@@ -245,7 +260,7 @@ def test_an_old_snapshot_without_notepad_answers_from_memory_with_a_notice(capsy
     snapshot.write_atomic(old, snapshot.encode(metadata, snap.fast, snap.tail_tokens), force=False)
     assert snapshot.load(old).notepad is None
 
-    code, out, err = cli(capsys, "ask", old, "Where is `qa_prompt` defined?", "-n", "4", "--json")
+    code, out, err = cli(capsys, "ask", old, "Where is `encode_qa_prompt` defined?", "-n", "4", "--json")
     assert code == 0
     assert err.strip() == f"ttt-read: note: {NO_NOTEPAD_NOTICE}"
     assert json.loads(out)["sources"] == []

@@ -3,7 +3,7 @@
 The notepad's best passages for the question go into the attention window first, each
 introduced by its file header as in the read text and trimmed around its best-matching line
 so that passages, question and answer fit in the window together; then the question in the
-QA turn format meta-training uses (`tokenizer.qa_prompt`), and greedy decoding with the
+QA turn format training uses (`tokenizer.encode_qa_prompt`), and greedy decoding with the
 read fast weights (or the initial ones, to measure what the memory adds) until the model
 ends its answer. The passages shown are the answer's sources.
 """
@@ -62,26 +62,22 @@ def normalize(text: str) -> str:
     return " ".join(text.split()).strip().rstrip(".")
 
 
-def _n_tokens(tokenizer, text: str) -> int:
-    return len(tokenizer.encode(text, add_special_tokens=False).ids)
-
-
-def trim_passage(tokenizer, passage: Passage, budget: int) -> tuple[str, int, int] | None:
-    """The passage cut to at most `budget` tokens with its header: the best line, a line
-    above it, then lines below, then more above while they fit. Returns (text, first line,
-    last line) or None when not even the header and part of the best line fit."""
+def trim_passage(tokenizer, passage: Passage, budget: int) -> tuple[list[int], int, int] | None:
+    """The passage cut to at most `budget` tokens, encoded as reading encodes a file (its
+    header, then its lines): the best line, a line above it, then lines below, then more
+    above while they fit. Returns (ids, first line, last line) or None when not even the
+    header and part of the best line fit."""
     lines = passage.text.split("\n")
-    header = tok.file_header(passage.path)
     focus = min(max(passage.focus - passage.line_start, 0), len(lines) - 1)
-    render = lambda lo, hi: header + "\n".join(lines[lo:hi]) + "\n"  # noqa: E731
+    encode = lambda lo, hi: tok.encode_file(tokenizer, passage.path, "\n".join(lines[lo:hi]))  # noqa: E731
     lo, hi = focus, focus + 1
-    if _n_tokens(tokenizer, render(lo, hi)) > budget:
-        room = budget - _n_tokens(tokenizer, header) - 1
+    if len(encode(lo, hi)) > budget:
+        room = budget - len(tok.encode_file(tokenizer, passage.path, "")) - 1
         if room < 4:
             return None
-        ids = tokenizer.encode(lines[focus], add_special_tokens=False).ids[:room]
-        return header + tokenizer.decode(ids) + "\n", passage.line_start + focus, passage.line_start + focus
-    fits = lambda lo, hi: _n_tokens(tokenizer, render(lo, hi)) <= budget  # noqa: E731
+        head = tokenizer.decode(tok.encode_text(tokenizer, lines[focus])[:room])
+        return tok.encode_file(tokenizer, passage.path, head), passage.line_start + focus, passage.line_start + focus
+    fits = lambda lo, hi: len(encode(lo, hi)) <= budget  # noqa: E731
     while lo > max(0, focus - CONTEXT_BEFORE) and fits(lo - 1, hi):
         lo -= 1
     while hi < len(lines) and fits(lo, hi + 1):
@@ -92,26 +88,25 @@ def trim_passage(tokenizer, passage: Passage, budget: int) -> tuple[str, int, in
         lo += 1
     while hi > focus + 1 and not lines[hi - 1].strip():
         hi -= 1
-    return render(lo, hi), passage.line_start + lo, passage.line_start + hi - 1
+    return encode(lo, hi), passage.line_start + lo, passage.line_start + hi - 1
 
 
-def build_context(tokenizer, passages: list[Passage], question: str, window: int, max_tokens: int) -> tuple[str, list[tuple[Passage, int, int]]]:
-    """The text placed before the question: passages (best last, nearest the question)
+def build_context(tokenizer, passages: list[Passage], question: str, window: int, max_tokens: int) -> tuple[list[int], list[tuple[Passage, int, int]]]:
+    """The ids placed before the question: passages (best last, nearest the question)
     trimmed so that they, the question and the answer fit in `window` tokens. Each passage
     gets a share of the room in proportion to its score; what one leaves goes to the next."""
-    prompt_tokens = _n_tokens(tokenizer, tok.qa_prompt(question))
-    budget = window - prompt_tokens - min(max_tokens, ANSWER_RESERVE)
-    shown: list[tuple[str, Passage, int, int]] = []
+    budget = window - len(tok.encode_qa_prompt(tokenizer, question)) - min(max_tokens, ANSWER_RESERVE)
+    shown: list[tuple[list[int], Passage, int, int]] = []
     for i, passage in enumerate(passages):
         rest = sum(max(p.score, 1e-9) for p in passages[i:])
         share = int(budget * max(passage.score, 1e-9) / rest)
         trimmed = trim_passage(tokenizer, passage, share) if share >= MIN_SHARE else None
         if trimmed is None:
             continue
-        text, lo, hi = trimmed
-        budget -= _n_tokens(tokenizer, text)
-        shown.append((text, passage, lo, hi))
-    context = "".join(text for text, *_ in reversed(shown))
+        ids, lo, hi = trimmed
+        budget -= len(ids)
+        shown.append((ids, passage, lo, hi))
+    context = [i for ids, *_ in reversed(shown) for i in ids]
     return context, [(p, lo, hi) for _, p, lo, hi in shown]
 
 
@@ -135,8 +130,8 @@ def answer(
             notice = NO_NOTEPAD_NOTICE
         else:
             passages = notepad.search(question, k)
-    context, shown = build_context(tokenizer, passages, question, model.cfg.window, max_tokens) if passages else ("", [])
-    prompt = tokenizer.encode(context + tok.qa_prompt(question), add_special_tokens=False).ids
+    context, shown = build_context(tokenizer, passages, question, model.cfg.window, max_tokens) if passages else ([], [])
+    prompt = context + tok.encode_qa_prompt(tokenizer, question)
     stops = {tokenizer.token_to_id(t) for t in (tok.END_OF_TEXT, tok.QUESTION, tok.FILE)}
     session = memory.session(learn=False, use_memory=use_memory)
     generated, logprob = [], 0.0

@@ -2,8 +2,8 @@
 
 The same generator serves three places, so the format never drifts between them:
 training ends windows with QA turns about them (`train.qa_turns`), `eval-qa` asks them
-about held-out documents, and `ask` uses the same turn format (`tokenizer.qa_prompt`, then
-`answer + END_OF_TEXT`).
+about held-out documents, and `ask` uses the same turn format (`tokenizer.encode_qa_prompt`,
+then `tokenizer.encode_answer`).
 
 The input is a read text: files introduced by `tokenizer.file_header` lines. Code is read
 with `ast` for Python (a window cut out of a file is narrowed to whole top-level statements
@@ -45,14 +45,6 @@ class QA:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-# --- the turn format -----------------------------------------------------------------------
-
-
-def format_turn(question: str, answer: str) -> tuple[str, str]:
-    """(prompt, target) of one QA turn, exactly as `ask` prompts and training scores it."""
-    return tok.qa_prompt(question), answer + tok.END_OF_TEXT
 
 
 # --- splitting a read text -------------------------------------------------------------------

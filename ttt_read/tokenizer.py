@@ -22,15 +22,29 @@ def file_header(relative_path: str) -> str:
     return f"{FILE}{relative_path}\n"
 
 
-def encode_file(tokenizer, relative_path: str, text: str) -> list[int]:
-    """Ids of one file as reading sees it: the FILE marker, then its path and text as plain
-    text, so a literal `<|endoftext|>` inside a file can never act as a control token."""
-    body = relative_path + "\n" + text + ("" if text.endswith("\n") else "\n")
+def encode_text(tokenizer, text: str) -> list[int]:
+    """Ids of `text` as plain text: a literal `<|endoftext|>` in a file or a question can
+    never act as a control token; only the functions below place the markers."""
     tokenizer.encode_special_tokens = True
     try:
-        return [tokenizer.token_to_id(FILE)] + tokenizer.encode(body, add_special_tokens=False).ids
+        return tokenizer.encode(text, add_special_tokens=False).ids
     finally:
         tokenizer.encode_special_tokens = False
+
+
+def encode_file(tokenizer, relative_path: str, text: str) -> list[int]:
+    """Ids of one file as reading sees it: the FILE marker, then its path and text."""
+    return [tokenizer.token_to_id(FILE)] + encode_text(tokenizer, relative_path + "\n" + text + ("" if text.endswith("\n") else "\n"))
+
+
+def encode_qa_prompt(tokenizer, question: str) -> list[int]:
+    """The turn `ask` prompts with and QA training uses: QUESTION, the question, ANSWER."""
+    return [tokenizer.token_to_id(QUESTION)] + encode_text(tokenizer, question.strip() + "\n") + [tokenizer.token_to_id(ANSWER)]
+
+
+def encode_answer(tokenizer, answer: str) -> list[int]:
+    """What follows `encode_qa_prompt` in training, and what `ask` generates until END_OF_TEXT."""
+    return encode_text(tokenizer, answer) + [tokenizer.token_to_id(END_OF_TEXT)]
 
 
 def load(path: Path):
@@ -54,8 +68,3 @@ def train(texts: Iterable[str], vocab_size: int):
     )
     tokenizer.train_from_iterator(texts, trainer)
     return tokenizer
-
-
-def qa_prompt(question: str) -> str:
-    """The turn format `ask` uses; meta-training on QA uses it too, then `answer + END_OF_TEXT`."""
-    return f"{QUESTION}{question.strip()}\n{ANSWER}"

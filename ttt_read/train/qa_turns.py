@@ -26,19 +26,18 @@ def qa_window(window: np.ndarray, tokenizer, budget: int, grounded: float, conte
     Each turn is grounded with probability `grounded`, its passages fitted into `context`
     tokens (the model's attention window) with the question and the answer.
     """
-    from ttt_read.qa import format_turn, split_files, synthesize
+    from ttt_read.qa import split_files, synthesize
 
     kept = window[: len(window) - budget]
     text = tokenizer.decode(kept.tolist(), skip_special_tokens=False)
     notepad = None
-    turns = []
+    turns: list[int] = []
     for item in synthesize(text, rng, max_pairs=8):
-        prompt, target = format_turn(item.question, item.answer)
         if rng.random() < grounded:
             notepad = notepad or _notepad_of(split_files(text))
-            prompt = _passages_for(notepad, tokenizer, item.question, context) + prompt
-        turns.append(prompt + target)
-    qa_ids = np.array(tokenizer.encode("".join(turns), add_special_tokens=False).ids[:budget], dtype=window.dtype)
+            turns += _passages_for(notepad, tokenizer, item.question, context)
+        turns += tok.encode_qa_prompt(tokenizer, item.question) + tok.encode_answer(tokenizer, item.answer)
+    qa_ids = np.array(turns[:budget], dtype=window.dtype)
     return np.concatenate([window[: len(window) - len(qa_ids)], qa_ids])
 
 
@@ -48,11 +47,11 @@ def _notepad_of(segments):
     return Notepad.build(SimpleNamespace(path=s.path or "text", kind="text", text=s.body) for s in segments)
 
 
-def _passages_for(notepad, tokenizer, question: str, context: int) -> str:
+def _passages_for(notepad, tokenizer, question: str, context: int) -> list[int]:
     from ttt_read.answer import build_context
 
     passages = notepad.search(question, k=3)
-    return build_context(tokenizer, passages, question, context, ANSWER_TOKENS_RESERVED)[0] if passages else ""
+    return build_context(tokenizer, passages, question, context, ANSWER_TOKENS_RESERVED)[0] if passages else []
 
 
 def answer_weights(tokens: np.ndarray, tokenizer, answer_weight: float) -> np.ndarray:
