@@ -7,6 +7,7 @@ import json
 import os
 import random
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,20 @@ def test_write_atomic_with_force_replaces(tmp_path, mem):
     snapshot.write_atomic(mem, b"new contents", force=True)
     assert mem.read_bytes() == b"new contents"
     assert sorted(os.listdir(tmp_path)) == [mem.name], "a temp file was left behind"
+
+
+def test_a_write_removes_temp_files_of_killed_writers_only(tmp_path, mem):
+    """SIGKILL leaves `.NAME.PID.XXXX.tmp`; the next write of NAME deletes those whose
+    writer is gone, and keeps a live writer's and other snapshots' temp files."""
+    finished = subprocess.Popen(["true"])
+    finished.wait()  # a pid that no longer runs
+    dead = tmp_path / f".{mem.name}.{finished.pid}.k1ll3d.tmp"
+    live = tmp_path / f".{mem.name}.{os.getppid()}.w0rk1n.tmp"
+    other = tmp_path / f".other.mem.{finished.pid}.0th3r.tmp"
+    for temp in (dead, live, other):
+        temp.write_bytes(b"partial")
+    snapshot.write_atomic(mem, b"new contents", force=True)
+    assert sorted(os.listdir(tmp_path)) == sorted([mem.name, live.name, other.name])
 
 
 def test_ensure_writable_checks_before_any_work(tmp_path, mem):

@@ -13,12 +13,14 @@ Files are written atomically and never clobbered without `force`.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import stat
 import struct
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -255,8 +257,9 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
     meantime instead of silently replacing it.
     """
     path = Path(path)
+    remove_stale_temps(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     except OSError as e:
         raise TTTReadError(f"{path}: cannot write snapshot: {e.strerror}", ExitCode.OUTPUT) from None
     try:
@@ -284,6 +287,30 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Delete temp files a killed writer of `path` left behind (SIGKILL skips every cleanup).
+    A temp file names its writer's pid; it is stale once that process is gone, or, should
+    the directory be shared with other machines, once it is an hour old (a write takes
+    seconds)."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 :].partition(".")[0]
+        try:
+            if pid.isdigit() and int(pid) != os.getpid() and (not _alive(int(pid)) or time.time() - tmp.stat().st_mtime > 3600):
+                tmp.unlink()
+        except OSError:
+            pass  # gone already, or not ours to delete: never a reason to fail a write
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _umask() -> int:
