@@ -50,8 +50,8 @@ def test_signatures_docstrings_and_constants(repo_qas):
     assert repo_qas["What does the docstring of `file_header` say?"].answer == (
         "The line that introduces each file in a read text, so answers can point at files."
     )
-    assert repo_qas["What is the value of `FILE`?"].answer == "'<|file|>'"
-    assert repo_qas["What is the value of `END_OF_TEXT`?"].answer == "'<|endoftext|>'"
+    assert repo_qas["What is the value of `FILE`?"].answer == "\"<|file|>\""  # as the file spells it
+    assert repo_qas["What is the value of `END_OF_TEXT`?"].answer == '"<|endoftext|>"'
     imports = repo_qas["What does module `tokenizer` import?"].answer.split(", ")
     assert imports[:2] == ["collections.abc", "pathlib"] and "__future__" not in imports
 

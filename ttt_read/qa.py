@@ -168,11 +168,11 @@ def _own_returns(fn: ast.AST) -> Iterator[ast.Return]:
             stack.extend(ast.iter_child_nodes(node))
 
 
-def _returns(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
-    annotation = _unparse(fn.returns)
+def _returns(fn: ast.FunctionDef | ast.AsyncFunctionDef, written) -> str | None:
+    annotation = written(fn.returns)
     if annotation and annotation != "None":
         return annotation
-    values = {_unparse(r.value) for r in _own_returns(fn) if r.value is not None}
+    values = {written(r.value) for r in _own_returns(fn) if r.value is not None}
     values.discard(None)
     values.discard("None")
     return values.pop() if len(values) == 1 else None
@@ -194,13 +194,20 @@ def _constant_name(name: str) -> bool:
 
 def _python_qas(seg: Segment, tree: ast.Module, offset: int) -> Iterator[QA]:
     line = lambda node: seg.first_line + offset + node.lineno - 1  # noqa: E731
+    source = "\n".join(seg.body.split("\n")[offset:])
+
+    def written(node: ast.AST | None) -> str | None:
+        """An expression as the file spells it (what a reader can quote back), else unparsed."""
+        if node is None:
+            return None
+        return ast.get_source_segment(source, node) or _unparse(node)
 
     def function(fn, owner: str | None) -> Iterator[QA]:
         name = f"{owner}.{fn.name}" if owner else fn.name
         params = _parameters(fn, owner is not None)
         if params and (answer := _short(", ".join(params))):
             yield QA(f"What parameters does `{name}` take?", answer, seg.path, line(fn), "parameters")
-        if answer := _short(_returns(fn)):
+        if answer := _short(_returns(fn, written)):
             yield QA(f"What does `{name}` return?", answer, seg.path, line(fn), "returns")
         doc = ast.get_docstring(fn)
         if doc and (answer := _short(first_sentence(doc))) and len(answer.split()) >= 3:
@@ -224,7 +231,7 @@ def _python_qas(seg: Segment, tree: ast.Module, offset: int) -> Iterator[QA]:
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             if len(targets) == 1 and isinstance(targets[0], ast.Name) and _constant_name(targets[0].id) and node.value is not None:
-                if answer := _short(_unparse(node.value)):
+                if answer := _short(written(node.value)):
                     yield QA(f"What is the value of `{targets[0].id}`?", answer, seg.path, line(node), "constant")
     imports = _imports(tree)
     if imports and seg.path and (answer := _short(", ".join(imports[:MAX_LIST_ITEMS]))):

@@ -114,7 +114,14 @@ def read(
     targets = torch.nn.functional.pad(tokens[:, 1:], (0, pad), value=IGNORE)
     state = state or ReaderState.fresh(model, B)
     fast, prefix_caches, suffix_caches = state.fast, state.prefix_caches, state.suffix_caches
-    token_losses, chunk_losses, applied = [], [], []
+    # Results go into tensors allocated up front (slice writes are differentiable for
+    # meta-training): small per-chunk tensors kept to the end would pin the heap that every
+    # chunk's logits cycle through, and glibc's resident memory would grow with the text
+    # (12 GB for 200K tokens on a CPU).
+    dtype = torch.promote_types(model.embed.weight.dtype, torch.float32)  # losses are fp32 at least
+    token_losses = torch.zeros(B, n_chunks * chunk, dtype=dtype, device=tokens.device)
+    chunk_losses = torch.zeros(B, n_chunks, dtype=dtype, device=tokens.device)
+    applied = torch.ones(B, n_chunks, dtype=torch.bool, device=tokens.device)
     for first in range(0, n_chunks, segment_chunks):
         count = min(segment_chunks, n_chunks - first)
         span = slice(first * chunk, (first + count) * chunk)
@@ -135,17 +142,16 @@ def read(
                 lr=lr,
                 create_graph=create_graph,
             )
-            token_losses.append(losses)
-            chunk_losses.append(mean)
+            token_losses[:, index * chunk : (index + 1) * chunk] = losses
+            chunk_losses[:, index] = mean
             if finite is not None:
-                applied.append(finite)
+                applied[:, index] = finite
             if on_chunk is not None:
                 on_chunk(index, n_chunks, mean)
-    skipped = int((~torch.stack(applied)).sum()) if applied else 0
     return ReadResult(
-        token_losses=torch.cat(token_losses, dim=1)[:, :n],
-        chunk_losses=torch.stack(chunk_losses, dim=1),
-        skipped_updates=skipped,
+        token_losses=token_losses[:, :n],
+        chunk_losses=chunk_losses,
+        skipped_updates=int((~applied).sum()),
         state=ReaderState(fast, prefix_caches, suffix_caches),
     )
 
