@@ -105,7 +105,7 @@ work = plan["work"]
 # the previous snapshot, then one full run of the new ingest to time it
 results["previous"] = run(["ingest", plan["old_src"], "-o", plan["previous"], "-q"], os.path.join(work, "previous.log"), plan["previous"])
 calib_out = os.path.join(work, "calibration", "out.mem")
-results["calibration"] = run(["ingest", plan["new_src"], "-o", calib_out, "-q"], os.path.join(work, "calibration.log"), calib_out)
+results["calibration"] = run(["ingest", plan["new_src"], "-o", calib_out, "-q"], os.path.join(work, "calibration.log"), calib_out, at_write=True)  # polls fast: the temp file lives milliseconds
 lifetime = results["calibration"]["seconds"]
 
 rng = random.Random(plan["seed"])
