@@ -93,11 +93,11 @@ def ingest(
     on top of OLD's memory; the time scales with the changed files, not the whole tree.
     The trade-off against a full re-read: the memory depends on the reading order (the
     changed files come last, so they are fresher), removed files are not unlearned and
-    drift grows with each update in a row (`info` shows the count). Measured on 12
-    commits of this repository (~85K tokens, bundled checkpoint of 2026-11-23, CPU): an
-    update that reads 1-10% of the tokens takes 2-11% of a full re-read's time, and its
-    loss on the new version is within +0.036 nats/token of the full re-read's (-0.008 to
-    +0.036 over all 12); see tests/test_update.py::test_measure_history.
+    drift grows with each update in a row (`info` shows the count). Measured on 4
+    commits of this repository (~88K tokens, the bundled checkpoint after its stage 3,
+    CPU): an update that reads 5-14% of the tokens takes 4-15% of a full re-read's wall
+    time, and its loss on the new version is +0.009 to +0.076 nats/token above the full
+    re-read's; see tests/test_update.py::test_measure_history.
     """
     from ttt_read import engine
     from ttt_read.progress import ReadProgress
