@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from ttt_read import tokenizer as tok
+from ttt_read.answer import ANSWER_RESERVE
 from ttt_read.config import ModelConfig
 from ttt_read.model import TTTModel
 from ttt_read.train.corpus import build_corpus
 from ttt_read.train.corpus import TokenCorpus
 from ttt_read.train.loop import TrainConfig, batch_tokens, train
-from ttt_read.train.qa_turns import ANSWER_TOKENS_RESERVED
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = {"d_model": 32, "n_layers": 4, "n_heads": 2, "mlp_hidden": 64, "prime_hidden": 32, "n_suffix": 1, "window": 32, "chunk": 16}
@@ -122,7 +122,7 @@ def test_grounded_turns_put_the_answer_passage_in_the_window(corpus):
             if start == 0:
                 continue  # the first turn may start before the tail
             turn = tail[start : stop + 1]
-            assert turn.index(answer_marker) < context - ANSWER_TOKENS_RESERVED  # room left to answer
+            assert turn.index(answer_marker) < context - ANSWER_RESERVE  # room left to answer
             text = tokenizer.decode(turn, skip_special_tokens=False)
             passages, qa_part = text.split(tok.QUESTION)
             answer = qa_part.split(tok.ANSWER)[1].removesuffix(tok.END_OF_TEXT)

@@ -20,6 +20,7 @@ from ttt_read.notepad import Notepad, Passage
 
 NO_NOTEPAD_NOTICE = "this snapshot has no notepad (made by an older ttt-read): answering from memory only; ingest again for exact recall"
 ANSWER_RESERVE = 48  # window tokens kept free for the answer itself
+PASSAGES = 3  # notepad passages retrieved per question
 CONTEXT_BEFORE = 1  # lines kept above a passage's best line before filling downward
 MIN_SHARE = 24  # a passage that would get fewer window tokens than this is left out
 
@@ -116,7 +117,7 @@ def answer(
     use_notepad: bool = True,
     use_memory: bool = True,
     max_tokens: int = 64,
-    k: int = 3,
+    k: int = PASSAGES,
 ) -> Answer:
     """Answer `question` from `memory` (an `engine.Memory`); see the module docstring."""
     import torch

@@ -166,12 +166,7 @@ class Scored:
 def encode_with_offsets(tokenizer, path: str, text: str):
     """`tokenizer.encode_file`'s ids (FILE marker, path line, text) without the marker, with
     the character offsets of each token in `path + "\n" + text`."""
-    body = path + "\n" + text + ("" if text.endswith("\n") else "\n")
-    tokenizer.encode_special_tokens = True
-    try:
-        return tokenizer.encode(body, add_special_tokens=False)
-    finally:
-        tokenizer.encode_special_tokens = False
+    return tok.plain_encoding(tokenizer, tok.file_body(path, text))
 
 
 def score_text(model, tokenizer, fast_pair: list, path: str, text: str, device: str) -> Scored:

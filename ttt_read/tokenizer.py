@@ -22,19 +22,29 @@ def file_header(relative_path: str) -> str:
     return f"{FILE}{relative_path}\n"
 
 
-def encode_text(tokenizer, text: str) -> list[int]:
-    """Ids of `text` as plain text: a literal `<|endoftext|>` in a file or a question can
-    never act as a control token; only the functions below place the markers."""
+def plain_encoding(tokenizer, text: str):
+    """`text` encoded as plain text (a `tokenizers.Encoding`, offsets included): a literal
+    `<|endoftext|>` in a file or a question never acts as a control token; only the
+    functions below place the markers."""
     tokenizer.encode_special_tokens = True
     try:
-        return tokenizer.encode(text, add_special_tokens=False).ids
+        return tokenizer.encode(text, add_special_tokens=False)
     finally:
         tokenizer.encode_special_tokens = False
 
 
+def encode_text(tokenizer, text: str) -> list[int]:
+    return plain_encoding(tokenizer, text).ids
+
+
+def file_body(relative_path: str, text: str) -> str:
+    """What follows a file's FILE marker when it is read: its path line, then its text."""
+    return relative_path + "\n" + text + ("" if text.endswith("\n") else "\n")
+
+
 def encode_file(tokenizer, relative_path: str, text: str) -> list[int]:
     """Ids of one file as reading sees it: the FILE marker, then its path and text."""
-    return [tokenizer.token_to_id(FILE)] + encode_text(tokenizer, relative_path + "\n" + text + ("" if text.endswith("\n") else "\n"))
+    return [tokenizer.token_to_id(FILE)] + encode_text(tokenizer, file_body(relative_path, text))
 
 
 def encode_qa_prompt(tokenizer, question: str) -> list[int]:

@@ -120,8 +120,7 @@ def batch_tokens(corpus: TokenCorpus, cfg: TrainConfig, step: int, rank: int, to
             window = qa_window(window, tokenizer, cfg.qa_budget, cfg.qa_grounded, context, qa_rng)
         rows.append(window)
     tokens = np.stack(rows).astype(np.int64)
-    weights = answer_weights(tokens, tokenizer, cfg.answer_weight) if cfg.qa_fraction > 0 else np.ones((len(rows), cfg.seq_len), np.float32)
-    return torch.from_numpy(tokens), torch.from_numpy(weights)
+    return torch.from_numpy(tokens), torch.from_numpy(answer_weights(tokens, tokenizer, cfg.answer_weight))
 
 
 def step_loss(model: TTTModel, tokens: torch.Tensor, weights: torch.Tensor, cfg: TrainConfig, step: int) -> torch.Tensor:

@@ -17,9 +17,6 @@ import numpy as np
 
 from ttt_read import tokenizer as tok
 
-ANSWER_TOKENS_RESERVED = 48  # what `ask` keeps free in the window for the answer
-
-
 def qa_window(window: np.ndarray, tokenizer, budget: int, grounded: float, context: int, rng: random.Random) -> np.ndarray:
     """`window` with its last (at most) `budget` tokens replaced by QA turns about the rest.
 
@@ -48,10 +45,10 @@ def _notepad_of(segments):
 
 
 def _passages_for(notepad, tokenizer, question: str, context: int) -> list[int]:
-    from ttt_read.answer import build_context
+    from ttt_read.answer import ANSWER_RESERVE, PASSAGES, build_context
 
-    passages = notepad.search(question, k=3)
-    return build_context(tokenizer, passages, question, context, ANSWER_TOKENS_RESERVED)[0] if passages else []
+    passages = notepad.search(question, k=PASSAGES)
+    return build_context(tokenizer, passages, question, context, ANSWER_RESERVE)[0] if passages else []
 
 
 def answer_weights(tokens: np.ndarray, tokenizer, answer_weight: float) -> np.ndarray:
