@@ -70,10 +70,11 @@ def updated(versions, old_mem):
 
 def test_update_reads_only_added_and_changed_files(updated, old_mem):
     from ttt_read import snapshot
+    from ttt_read.engine import UPDATE_LR_SCALE
 
     _, metadata, _, _ = updated
     old = snapshot.read_metadata(old_mem)
-    assert metadata["update"] == {"read": [CHANGED, ADDED], "carried": 1, "removed": [REMOVED]}
+    assert metadata["update"] == {"lr": old["reading"]["lr"] * UPDATE_LR_SCALE, "read": [CHANGED, ADDED], "carried": 1, "removed": [REMOVED]}
     entries = {e["path"]: e for e in metadata["manifest"]}
     assert sorted(entries) == sorted({*V1_FILES, ADDED} - {REMOVED})
     assert entries["errors.py"] == next(e for e in old["manifest"] if e["path"] == "errors.py")  # carried as it was
@@ -95,7 +96,8 @@ def test_update_records_its_parent(updated, old_mem):
 
 
 def test_update_continues_from_the_old_memory(updated, old_mem, model_and_tokenizer, versions):
-    """The new fast weights are OLD's, read on with the changed files' tokens, nothing else."""
+    """The new fast weights are OLD's, read on with the changed files' tokens at the update's
+    rate, nothing else."""
     import torch
 
     from ttt_read import engine, snapshot, sources
@@ -112,7 +114,7 @@ def test_update_continues_from_the_old_memory(updated, old_mem, model_and_tokeni
         model.empty_caches(1, cfg.n_layers - cfg.n_suffix),
         model.empty_caches(1, cfg.n_suffix),
     )
-    expected = read(model, torch.tensor(ids).view(1, -1), lr=metadata["reading"]["lr"], state=state)
+    expected = read(model, torch.tensor(ids).view(1, -1), lr=metadata["update"]["lr"], state=state)
     new = snapshot.load(out)
     for got, want in zip(new.fast, expected.state.fast):
         assert torch.allclose(got, want[0], rtol=0, atol=1e-6)
@@ -138,7 +140,7 @@ def test_update_with_nothing_changed_keeps_the_memory(old_mem, versions, tmp_pat
 
     v1, _, _ = versions
     first = engine.update(old_mem, [v1], tmp_path / "same.mem", device="cpu")
-    assert first["update"] == {"read": [], "carried": len(V1_FILES), "removed": []}
+    assert first["update"] == {"lr": first["update"]["lr"], "read": [], "carried": len(V1_FILES), "removed": []}
     assert first["tokens"] == 0 and first["chunk_losses"] == [] and first["mean_loss"] is None
     old, same = snapshot.load(old_mem), snapshot.load(tmp_path / "same.mem")
     assert all(torch.equal(a, b) for a, b in zip(old.fast, same.fast)) and same.tail_tokens == old.tail_tokens
@@ -173,6 +175,20 @@ def test_cli_update_bad_input(old_mem, versions, tmp_path, capsys):
     one_error_line(err, str(old_mem), "--force")
 
 
+def test_cli_update_lr_sets_the_update_rate_only(old_mem, versions, tmp_path, capsys):
+    """`--lr` with `--update` is the update's rate; the memory keeps its reading rate, which
+    `continue` and `ask` learn at."""
+    from ttt_read import snapshot
+
+    _, v2, _ = versions
+    code, stdout, _ = run(capsys, "ingest", "--update", old_mem, v2, "-o", tmp_path / "slow.mem", "--lr", "0.125", "--json", "--device", "cpu")
+    assert code == ExitCode.OK
+    metadata = json.loads(stdout)
+    assert metadata["update"]["lr"] == 0.125 and metadata["reading"]["lr"] == snapshot.read_metadata(old_mem)["reading"]["lr"]
+    code, stdout, _ = run(capsys, "info", tmp_path / "slow.mem")
+    assert "at lr=0.125" in stdout
+
+
 def test_ingest_help_documents_update(capsys):
     code, out, _ = run(capsys, "ingest", "--help")
     assert code == 0 and "--update" in out and "full re-read" in out
@@ -191,16 +207,20 @@ def git_tree(rev: str, dest: Path) -> Path:
     return dest / HISTORY_SUBDIR
 
 
+def commits_touching(limit: int, *log_filters: str) -> list[str]:
+    """The latest `limit` commits that change ttt_read/ (and pass `log_filters`), newest first."""
+    return subprocess.run(
+        ["git", "-C", str(REPO), "log", "--format=%h", f"-n{limit}", *log_filters, "--", HISTORY_SUBDIR],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()
+
+
 def history_pairs(limit: int) -> list[tuple[str, str]]:
     """(parent, commit) for the latest commits that modify files already under ttt_read/."""
     revs = os.environ.get("TTT_READ_MEASURE_REVS")
     if revs:
         return [tuple(pair.split("..")) for pair in revs.split(",")]
-    log = subprocess.run(
-        ["git", "-C", str(REPO), "log", "--format=%h", "--diff-filter=M", "--", HISTORY_SUBDIR],
-        check=True, capture_output=True, text=True,
-    ).stdout.split()
-    return [(f"{c}^", c) for c in log[:limit]]
+    return [(f"{c}^", c) for c in commits_touching(limit, "--diff-filter=M")]
 
 
 @pytest.mark.skipif(not os.environ.get("TTT_READ_MEASURE"), reason="measurement: set TTT_READ_MEASURE=1")
@@ -267,3 +287,28 @@ def test_measure_history(tmp_path, capsys):
         wins = sum(diff.auc(p, n) * len(p) * len(n) for p, n in counted)
         with capsys.disabled():
             print(f"pooled AUC by {key}: {wins / total:.4f} over {total} (changed, unchanged) file pairs in {len(counted)} commit pairs")
+
+
+@pytest.mark.skipif(not os.environ.get("TTT_READ_MEASURE"), reason="measurement: set TTT_READ_MEASURE=1")
+def test_measure_update_chain(tmp_path, capsys):
+    """Updates in a row: a full read of ttt_read/ as it was `TTT_READ_MEASURE_CHAIN` commits
+    ago (default 6), then `--update` through each later commit that changed it; after each
+    update, its loss per token on that version against a full re-read of it."""
+    from ttt_read import diff, engine
+
+    chain = commits_touching(int(os.environ.get("TTT_READ_MEASURE_CHAIN", "6")) + 1)[::-1]
+    memory = tmp_path / "0.mem"
+    engine.ingest([git_tree(chain[0], tmp_path / "0")], memory, device="cpu")
+    for depth, rev in enumerate(chain[1:], 1):
+        tree = git_tree(rev, tmp_path / str(depth))
+        updated, full = tmp_path / f"{depth}.mem", tmp_path / f"{depth}-full.mem"
+        metadata = engine.update(memory, [tree], updated, device="cpu")
+        engine.ingest([tree], full, device="cpu")
+        quality = diff.compare(full, updated, device="cpu", all_files=True, lines=0)["knowledge"]["new_version"]
+        with capsys.disabled():
+            print(
+                f"\n{rev}: update {metadata['parent']['depth']} in a row read {metadata['tokens'] - 1:,} of "
+                f"{quality['tokens']:,} tokens; loss on this version: full re-read {quality['loss_old']:.4f}, "
+                f"updates {quality['loss_new']:.4f}, gap {quality['loss_new'] - quality['loss_old']:+.4f} nats/token"
+            )
+        memory = updated

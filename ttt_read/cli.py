@@ -76,7 +76,7 @@ def ingest(
     name: Annotated[Optional[str], typer.Option("--name", help="Keep the snapshot in the data directory as NAME (see `ttt-read ls`); any command then takes NAME for a .mem path.")] = None,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
-    lr: Annotated[Optional[float], typer.Option(help="Reading learning rate (default: config.toml's reading.lr, else the checkpoint's).")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Reading learning rate (default: config.toml's reading.lr, else the checkpoint's; with --update, the update's rate: default half OLD's).")] = None,
     chunk: Annotated[Optional[int], typer.Option(help="Tokens per reading update (default: config.toml's reading.chunk, else the checkpoint's).")] = None,
     include: Annotated[list[str], typer.Option(help="Only read files matching this glob (repeatable).")] = [],
     exclude: Annotated[list[str], typer.Option(help="Skip files matching this glob (repeatable).")] = [],
@@ -268,7 +268,8 @@ def info(
     if metadata.get("parent"):
         parent, done = metadata["parent"], metadata.get("update", {})
         rows.append(("parent", f"{parent['path']} ({parent['sha256'][:12]}), update {parent.get('depth', 1)} since a full read"))
-        rows.append(("update", f"read {len(done.get('read', []))} new or changed files, carried {done.get('carried', 0)}, {len(done.get('removed', []))} removed"))
+        rate = f" at lr={done['lr']}" if "lr" in done else ""
+        rows.append(("update", f"read {len(done.get('read', []))} new or changed files{rate}, carried {done.get('carried', 0)}, {len(done.get('removed', []))} removed"))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")

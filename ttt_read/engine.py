@@ -147,6 +147,15 @@ def eval_documents(tokenizer, paths, corpus, max_tokens: int, min_tokens: int, m
     return docs
 
 
+UPDATE_LR_SCALE = 0.5
+"""`--update` reads at this fraction of the memory's reading rate. The memory already holds
+most of a changed file from its previous version, and the update reads it last: at the full
+rate the file counts twice and crowds out what was read before it. Measured on this
+repository's history (tests/test_update.py::test_measure_history), half the rate ends
+below a full re-read's loss on the whole new version and keeps most of what the full rate
+learns of the changed files."""
+
+
 def update(
     parent: Path,
     paths: Sequence[Path],
@@ -158,7 +167,8 @@ def update(
     on_progress: Callable[[int, int, float], None] | None = None,
 ) -> dict:
     """`ingest --update`: start from the snapshot `parent`'s fast weights and read only the
-    files added or changed since it (by sha256), with its reading settings unless overridden.
+    files added or changed since it (by sha256), with its reading settings, at
+    `UPDATE_LR_SCALE` times its reading rate unless `settings.lr` gives the update's rate.
 
     Unchanged files keep their manifest entries; the notepad is rebuilt from all current
     files; `parent` (checksum, path, depth in updates since a full read) records the lineage.
@@ -175,7 +185,8 @@ def update(
     if [tuple(w.shape) for w in old.fast] != [tuple(w.shape[1:]) for w in model.initial_fast_weights(1)]:
         raise TTTReadError(f"{parent}: fast weights do not fit model {info.name!r}", ExitCode.SNAPSHOT)
     old_reading = old_meta.get("reading", {})
-    lr = settings.lr if settings.lr is not None else old_reading.get("lr", cfg.inner_lr)
+    lr = old_reading.get("lr", cfg.inner_lr)
+    update_lr = settings.lr if settings.lr is not None else lr * UPDATE_LR_SCALE
     chunk = settings.chunk or old_reading.get("chunk") or cfg.chunk
     old_entries = {e["path"]: e for e in old_meta["manifest"] if "skipped" not in e}
     fresh = [f for f in collection.files if old_entries.get(f.path, {}).get("sha256") != f.sha256]
@@ -188,7 +199,7 @@ def update(
     chunk_losses, mean_loss, skipped_updates, tail = [], None, 0, old.tail_tokens
     started = time.perf_counter()
     if fresh:
-        result = _read_ids(model, ids, lr, chunk, device, on_progress, fast=fast)
+        result = _read_ids(model, ids, update_lr, chunk, device, on_progress, fast=fast)
         fast = [w[0] for w in result.state.fast]
         chunk_losses = [round(float(x), 4) for x in result.chunk_losses[0]]
         mean_loss, skipped_updates, tail = float(result.token_losses.mean()), result.skipped_updates, ids[-cfg.window :]
@@ -204,6 +215,7 @@ def update(
             "depth": int((old_meta.get("parent") or {}).get("depth", 0)) + 1,
         },
         "update": {
+            "lr": update_lr,
             "read": [f.path for f in fresh],
             "carried": len(collection.files) - len(fresh),
             "removed": sorted(p for p in old_entries if p not in current),
