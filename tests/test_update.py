@@ -226,7 +226,8 @@ def history_pairs(limit: int) -> list[tuple[str, str]]:
 @pytest.mark.skipif(not os.environ.get("TTT_READ_MEASURE"), reason="measurement: set TTT_READ_MEASURE=1")
 def test_measure_history(tmp_path, capsys):
     """For consecutive commits of ttt_read/: full reads of both versions, `--update` from the
-    old one; then (bar 1) the AUC of changed vs unchanged files in `diff OLD NEW --all`, and
+    old one; then (bar 1) the AUC of changed vs unchanged files in `diff OLD NEW --all`, with
+    NEW the full re-read and the update, and
     (bar 3) the update's time against the full re-read and both memories' loss per token on
     the new version (`diff FULL UPDATE --all`)."""
     import torch
@@ -245,8 +246,8 @@ def test_measure_history(tmp_path, capsys):
         finally:
             torch.set_num_threads(threads)
 
-    pooled = {"score": [], "new_gain": []}
-    edits = []  # per changed file: NEW's gain on its added lines (None without any)
+    pooled = {}  # "ranking, NEW = kind" -> per commit pair: (changed files' values, unchanged files' values)
+    edits = []  # per changed file: the full re-read's gain on its added lines (None without any)
     pairs = history_pairs(int(os.environ.get("TTT_READ_MEASURE_PAIRS", "6")))
     for i, (old_rev, new_rev) in enumerate(pairs):
         old_tree, new_tree = git_tree(old_rev, tmp_path / f"{i}-old"), git_tree(new_rev, tmp_path / f"{i}-new")
@@ -256,20 +257,23 @@ def test_measure_history(tmp_path, capsys):
         upd_meta, upd_wall, upd_cpu = timed(lambda: engine.update(old, [new_tree], upd, device="cpu"))
         changed_share = (upd_meta["tokens"] - 1) / (full_meta["tokens"] - 1)
 
-        knowledge = diff.compare(old, full, device="cpu", all_files=True, lines=0)["knowledge"]
-        files = knowledge["files"]
-        changed = [f for f in files if f["status"] == "changed"]
-        unchanged = [f for f in files if f["status"] == "unchanged"]
-        for key in pooled:
-            value = (lambda f: f["score"]) if key == "score" else (lambda f: f["new_text"]["gain"])
-            pooled[key].append(([value(f) for f in changed], [value(f) for f in unchanged]))
-        edits += [f["changed_lines"]["added"]["gain"] for f in changed if f["changed_lines"]]
-        stale = knowledge["new_version"]["loss_old"]  # OLD, not updated, on the new version
+        aucs = {}
+        for kind, new in (("full re-read", full), ("update", upd)):
+            knowledge = diff.compare(old, new, device="cpu", all_files=True, lines=0)["knowledge"]
+            changed = [f for f in knowledge["files"] if f["status"] == "changed"]
+            unchanged = [f for f in knowledge["files"] if f["status"] == "unchanged"]
+            for key in ("score", "new_gain"):
+                value = (lambda f: f["score"]) if key == "score" else (lambda f: f["new_text"]["gain"])
+                pooled.setdefault(f"{key}, NEW = {kind}", []).append(([value(f) for f in changed], [value(f) for f in unchanged]))
+            aucs[kind] = ", ".join(f"by {key} {auc}" for key, auc in knowledge["separation_auc"].items())
+            if kind == "full re-read":
+                edits += [f["changed_lines"]["added"]["gain"] for f in changed if f["changed_lines"]]
+                stale = knowledge["new_version"]["loss_old"]  # OLD, not updated, on the new version
         quality = diff.compare(full, upd, device="cpu", all_files=True, lines=0)["knowledge"]["new_version"]
         with capsys.disabled():
             print(
                 f"\n{old_rev}..{new_rev}: {len(changed)} changed, {len(unchanged)} unchanged files; "
-                f"AUC by score {knowledge['separation_auc']['score']}, by new_gain {knowledge['separation_auc']['new_gain']}\n"
+                + "; ".join(f"AUC with NEW = {kind}: {text}" for kind, text in aucs.items()) + "\n"
                 f"  update read {upd_meta['tokens']:,} of {full_meta['tokens']:,} tokens ({100 * changed_share:.1f}%): "
                 f"wall {upd_wall:.1f}s vs {full_wall:.1f}s (ratio {upd_wall / full_wall:.3f}), "
                 f"cpu {upd_cpu:.1f}s vs {full_cpu:.1f}s (ratio {upd_cpu / full_cpu:.3f}), "
@@ -280,7 +284,7 @@ def test_measure_history(tmp_path, capsys):
             )
     known = [g for g in edits if g is not None]
     with capsys.disabled():
-        print(f"changed files whose added lines NEW knows better than OLD: {sum(g > 0 for g in known)} of {len(known)}")
+        print(f"changed files whose added lines the full re-read knows better than OLD: {sum(g > 0 for g in known)} of {len(known)}")
     for key, per_pair in pooled.items():
         counted = [(p, n) for p, n in per_pair if p and n]
         total = sum(len(p) * len(n) for p, n in counted)
