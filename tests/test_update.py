@@ -265,7 +265,7 @@ def test_measure_history(tmp_path, capsys):
             for key in ("score", "new_gain"):
                 value = (lambda f: f["score"]) if key == "score" else (lambda f: f["new_text"]["gain"])
                 pooled.setdefault(f"{key}, NEW = {kind}", []).append(([value(f) for f in changed], [value(f) for f in unchanged]))
-            aucs[kind] = ", ".join(f"by {key} {auc}" for key, auc in knowledge["separation_auc"].items())
+            aucs[kind] = ", ".join(f"by {key} {knowledge['separation_auc'][key]}" for key in ("score", "new_gain"))
             if kind == "full re-read":
                 edits += [f["changed_lines"]["added"]["gain"] for f in changed if f["changed_lines"]]
                 stale = knowledge["new_version"]["loss_old"]  # OLD, not updated, on the new version
