@@ -94,15 +94,21 @@ def test_qa_sequences_end_in_questions_about_their_own_text(corpus):
 
 
 def test_answer_tokens_alone_carry_the_answer_weight(corpus):
+    """Over several batches (a short window may offer nothing to ask, and which windows are
+    drawn follows the repository's own text), exactly the answer tokens weigh 5."""
     cfg = dataclasses.replace(tiny_config(corpus, "meta"), seq_len=400, qa_fraction=1.0, qa_budget=160, answer_weight=5.0)
     tokenizer = tok.load(corpus / "tokenizer.json")
-    batch, weights = batch_tokens(TokenCorpus(corpus, "train"), cfg, step=1, rank=0, tokenizer=tokenizer, context=32)
-    assert set(weights.unique().tolist()) == {1.0, 5.0}
-    for row, w in zip(batch.tolist(), weights.tolist()):
-        weighted = [token for token, weight in zip(row[1:], w) if weight == 5.0]
-        tail = tokenizer.decode(row, skip_special_tokens=False)
-        answers = ["".join(turn.partition(tok.END_OF_TEXT)[:2]) for turn in tail.split(tok.ANSWER)[1:]]
-        assert tokenizer.decode(weighted, skip_special_tokens=False) == "".join(answers)
+    answered = 0
+    for step in range(8):
+        batch, weights = batch_tokens(TokenCorpus(corpus, "train"), cfg, step=step, rank=0, tokenizer=tokenizer, context=32)
+        assert set(weights.unique().tolist()) <= {1.0, 5.0}
+        for row, w in zip(batch.tolist(), weights.tolist()):
+            weighted = [token for token, weight in zip(row[1:], w) if weight == 5.0]
+            tail = tokenizer.decode(row, skip_special_tokens=False)
+            answers = ["".join(turn.partition(tok.END_OF_TEXT)[:2]) for turn in tail.split(tok.ANSWER)[1:]]
+            assert tokenizer.decode(weighted, skip_special_tokens=False) == "".join(answers)
+            answered += bool(weighted)
+    assert answered >= 4
 
 
 def test_grounded_turns_put_the_answer_passage_in_the_window(corpus):
