@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import struct
 import subprocess
 from pathlib import Path
@@ -141,6 +142,24 @@ def test_write_atomic_with_force_replaces(tmp_path, mem):
     snapshot.write_atomic(mem, b"new contents", force=True)
     assert mem.read_bytes() == b"new contents"
     assert sorted(os.listdir(tmp_path)) == [mem.name], "a temp file was left behind"
+
+
+def test_ctrl_c_during_the_rename_surfaces_after_the_write_is_recorded(tmp_path, monkeypatch):
+    """A Ctrl-C that lands while the snapshot is linked into place is raised only once the
+    write is in COMMITTED, so `main` can say the snapshot was written (the crash test once
+    caught `nothing was written` for a snapshot that was)."""
+    link = os.link
+
+    def link_then_ctrl_c(src, dst):
+        link(src, dst)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(os, "link", link_then_ctrl_c)
+    out, before = tmp_path / "out.mem", len(snapshot.COMMITTED)
+    with pytest.raises(KeyboardInterrupt):
+        snapshot.write_atomic(out, b"snapshot bytes", force=False)
+    assert snapshot.COMMITTED[before:] == [out] and out.read_bytes() == b"snapshot bytes"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mem"]
 
 
 def test_a_write_removes_temp_files_of_killed_writers_only(tmp_path, mem):

@@ -13,6 +13,7 @@ Files are written atomically and never clobbered without `force`.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -271,14 +272,15 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
                 os.fsync(f.fileno())
         except OSError as e:  # disk full, quota, I/O error: the temp file goes, the old file stays
             raise TTTReadError(f"{path}: cannot write snapshot: {e.strerror}", ExitCode.OUTPUT) from None
-        if force:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                raise TTTReadError(f"{path}: already exists (pass --force to overwrite)", ExitCode.EXISTS) from None
-        COMMITTED.append(path)
+        with _interrupts_held():  # a Ctrl-C between the rename and the record would misreport it
+            if force:
+                os.replace(tmp, path)
+            else:
+                try:
+                    os.link(tmp, path)
+                except FileExistsError:
+                    raise TTTReadError(f"{path}: already exists (pass --force to overwrite)", ExitCode.EXISTS) from None
+            COMMITTED.append(path)
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
@@ -287,6 +289,24 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def _interrupts_held():
+    """Hold SIGINT back for the block: a Ctrl-C that arrives meanwhile raises
+    KeyboardInterrupt as the block ends. A no-op where signals cannot be masked (Windows)
+    or off the main thread."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def remove_stale_temps(path: Path) -> None:
