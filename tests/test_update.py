@@ -140,7 +140,8 @@ def test_update_with_nothing_changed_keeps_the_memory(old_mem, versions, tmp_pat
 
     v1, _, _ = versions
     first = engine.update(old_mem, [v1], tmp_path / "same.mem", device="cpu")
-    assert first["update"] == {"lr": first["update"]["lr"], "read": [], "carried": len(V1_FILES), "removed": []}
+    lr = snapshot.read_metadata(old_mem)["reading"]["lr"] * engine.UPDATE_LR_SCALE
+    assert first["update"] == {"lr": lr, "read": [], "carried": len(V1_FILES), "removed": []}
     assert first["tokens"] == 0 and first["chunk_losses"] == [] and first["mean_loss"] is None
     old, same = snapshot.load(old_mem), snapshot.load(tmp_path / "same.mem")
     assert all(torch.equal(a, b) for a, b in zip(old.fast, same.fast)) and same.tail_tokens == old.tail_tokens
@@ -246,6 +247,7 @@ def test_measure_history(tmp_path, capsys):
         finally:
             torch.set_num_threads(threads)
 
+    rankings = {"score": lambda f: f["score"], "new_gain": lambda f: f["new_text"]["gain"]}
     pooled = {}  # "ranking, NEW = kind" -> per commit pair: (changed files' values, unchanged files' values)
     edits = []  # per changed file: the full re-read's gain on its added lines (None without any)
     pairs = history_pairs(int(os.environ.get("TTT_READ_MEASURE_PAIRS", "6")))
@@ -262,10 +264,9 @@ def test_measure_history(tmp_path, capsys):
             knowledge = diff.compare(old, new, device="cpu", all_files=True, lines=0)["knowledge"]
             changed = [f for f in knowledge["files"] if f["status"] == "changed"]
             unchanged = [f for f in knowledge["files"] if f["status"] == "unchanged"]
-            for key in ("score", "new_gain"):
-                value = (lambda f: f["score"]) if key == "score" else (lambda f: f["new_text"]["gain"])
+            for key, value in rankings.items():
                 pooled.setdefault(f"{key}, NEW = {kind}", []).append(([value(f) for f in changed], [value(f) for f in unchanged]))
-            aucs[kind] = ", ".join(f"by {key} {knowledge['separation_auc'][key]}" for key in ("score", "new_gain"))
+            aucs[kind] = ", ".join(f"by {key} {knowledge['separation_auc'][key]}" for key in rankings)
             if kind == "full re-read":
                 edits += [f["changed_lines"]["added"]["gain"] for f in changed if f["changed_lines"]]
                 stale = knowledge["new_version"]["loss_old"]  # OLD, not updated, on the new version

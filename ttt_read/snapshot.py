@@ -294,12 +294,10 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
 @contextlib.contextmanager
 def _interrupts_held():
     """Hold SIGINT back for the block: a Ctrl-C that arrives meanwhile raises
-    KeyboardInterrupt as the block ends. A no-op where signals cannot be masked (Windows)
-    or off the main thread."""
+    KeyboardInterrupt as the block ends. A no-op where signals cannot be masked (Windows)."""
     import signal
-    import threading
 
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+    if not hasattr(signal, "pthread_sigmask"):
         yield
         return
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})

@@ -17,6 +17,7 @@ import numpy as np
 
 from ttt_read import tokenizer as tok
 
+
 def qa_window(window: np.ndarray, tokenizer, budget: int, grounded: float, context: int, rng: random.Random) -> np.ndarray:
     """`window` with its last (at most) `budget` tokens replaced by QA turns about the rest.
 
