@@ -12,11 +12,16 @@ import torch
 import torch.nn.functional as F
 
 
+def _wide(x: torch.Tensor) -> torch.Tensor:
+    """fp32 for 16- and 32-bit inputs; fp64 stays fp64 (the gradient checks run there)."""
+    return x if x.dtype == torch.float64 else x.float()
+
+
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     """RMSNorm computed in fp32 whatever the input dtype."""
-    xf = x.float()
+    xf = _wide(x)
     y = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + eps)
-    return (y * weight.float()).to(x.dtype)
+    return (y * _wide(weight)).to(x.dtype)
 
 
 def swiglu(x: torch.Tensor, w1: torch.Tensor, w3: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
@@ -27,10 +32,10 @@ def swiglu(x: torch.Tensor, w1: torch.Tensor, w3: torch.Tensor, w2: torch.Tensor
 def rope(x: torch.Tensor, positions: torch.Tensor, theta: float) -> torch.Tensor:
     """Rotary embedding over the last dimension (rotate-half layout) at integer `positions`."""
     half = x.shape[-1] // 2
-    freqs = theta ** (-torch.arange(half, device=x.device, dtype=torch.float32) / half)
-    angles = positions.to(torch.float32)[:, None] * freqs[None, :]
+    xf = _wide(x)
+    freqs = theta ** (-torch.arange(half, device=x.device, dtype=xf.dtype) / half)
+    angles = positions.to(xf.dtype)[:, None] * freqs[None, :]
     cos, sin = angles.cos(), angles.sin()
-    xf = x.float()
     x1, x2 = xf[..., :half], xf[..., half:]
     return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1).to(x.dtype)
 
@@ -45,9 +50,9 @@ def window_attention(
     so no row is fully masked. Softmax in fp32.
     """
     scale = q.shape[-1] ** -0.5
-    scores = (q.float() @ k.float().transpose(-1, -2)) * scale
+    scores = (_wide(q) @ _wide(k).transpose(-1, -2)) * scale
     scores = scores.masked_fill(~mask, float("-inf"))
-    return (scores.softmax(dim=-1) @ v.float()).to(q.dtype)
+    return (scores.softmax(dim=-1) @ _wide(v)).to(q.dtype)
 
 
 def linear_cross_entropy(
@@ -57,7 +62,7 @@ def linear_cross_entropy(
 
     h: [..., d]; embedding: [V, d]; targets: [...]. Ignored positions get loss 0.
     """
-    logits = h.float() @ embedding.float().t()
+    logits = _wide(h) @ _wide(embedding).t()
     flat = F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]),
         targets.reshape(-1),
@@ -76,9 +81,9 @@ def clipped_sgd(
     weights of one sequence. Written without host syncs so it can be graph-captured, and
     differentiable (through the clip factor too) for meta-training.
     """
-    squares = sum(g.float().pow(2).flatten(1).sum(1) for g in grads)
+    squares = sum(_wide(g).pow(2).flatten(1).sum(1) for g in grads)
     scale = lr * torch.clamp(squares.sqrt().clamp_min(1e-12).reciprocal(), max=1.0)
     return [
-        w - (scale.view(-1, *[1] * (g.dim() - 1)) * g.float()).to(w.dtype)
+        w - (scale.view(-1, *[1] * (g.dim() - 1)) * _wide(g)).to(w.dtype)
         for w, g in zip(weights, grads)
     ]

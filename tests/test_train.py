@@ -14,10 +14,12 @@ import torch
 from ttt_read import tokenizer as tok
 from ttt_read.answer import ANSWER_RESERVE
 from ttt_read.config import ModelConfig
+from ttt_read import kernels
 from ttt_read.model import TTTModel
+from ttt_read.reading import read
 from ttt_read.train.corpus import build_corpus
 from ttt_read.train.corpus import TokenCorpus
-from ttt_read.train.loop import TrainConfig, batch_tokens, train
+from ttt_read.train.loop import TrainConfig, batch_tokens, export, train
 
 TINY_MODEL = {"d_model": 32, "n_layers": 4, "n_heads": 2, "mlp_hidden": 64, "prime_hidden": 32, "n_suffix": 1, "window": 32, "chunk": 16}
 
@@ -64,6 +66,57 @@ def test_meta_training_changes_the_initial_fast_weights(corpus, tmp_path):
     trained = weights(run)
     prime = [k for k in trained if ".prime." in k]
     assert prime and all(not torch.equal(initial[k], trained[k]) for k in prime)
+
+
+def test_meta_gradient_matches_finite_differences_through_every_inner_step(monkeypatch):
+    """In float64 the outer gradient equals a central finite difference of the outer loss,
+    along a random direction in all parameters; a first-order version (each inner gradient
+    treated as a constant) misses the curvature of the inner steps and fails the same check."""
+    torch.manual_seed(0)
+    model = TTTModel(ModelConfig(vocab_size=64, **TINY_MODEL)).double()
+    for p in model.parameters():
+        if p.dim() >= 2:
+            torch.nn.init.normal_(p, std=0.3)  # large enough weights for the inner steps to curve
+    tokens = torch.randint(0, 64, (2, 4 * TINY_MODEL["chunk"] + 1))  # four chunks, caches carried
+    params = list(model.parameters())
+    direction = [torch.randn_like(p) for p in params]
+
+    def outer_loss() -> torch.Tensor:
+        return read(model, tokens, lr=1.0, create_graph=True).chunk_losses.mean()
+
+    def along_direction(grads) -> float:
+        return sum((g * d).sum() for g, d in zip(grads, direction)).item()
+
+    def shifted_loss(eps: float) -> float:
+        with torch.no_grad():
+            for p, d in zip(params, direction):
+                p.add_(eps * d)
+        loss = outer_loss().item()
+        with torch.no_grad():
+            for p, d in zip(params, direction):
+                p.sub_(eps * d)
+        return loss
+
+    eps = 1e-6
+    numeric = (shifted_loss(eps) - shifted_loss(-eps)) / (2 * eps)
+    exact = along_direction(torch.autograd.grad(outer_loss(), params))
+    sgd = kernels.clipped_sgd
+    monkeypatch.setattr(kernels, "clipped_sgd", lambda w, g, lr: sgd(w, [x.detach() for x in g], lr))
+    first_order = along_direction(torch.autograd.grad(outer_loss(), params))
+    assert abs(exact - numeric) <= 1e-7 * abs(numeric)
+    assert abs(first_order - numeric) >= 1e-2 * abs(numeric)
+
+
+def test_export_writes_the_reading_lr_the_run_trained_for(corpus, tmp_path):
+    run, out = tmp_path / "meta", tmp_path / "exported"
+    cfg = dataclasses.replace(tiny_config(corpus, "meta"), inner_lr=0.3, inner_lr_warmup=0.0)
+    train(run, cfg, max_steps=1)
+    export(run, out)
+    assert ModelConfig.load(out / "config.json").inner_lr == 0.3
+    continued = tmp_path / "continued"
+    train(continued, dataclasses.replace(cfg, init=str(out), inner_lr=None), max_steps=1)
+    export(continued, tmp_path / "again")
+    assert ModelConfig.load(tmp_path / "again" / "config.json").inner_lr == 0.3  # kept from --init
 
 
 def test_two_process_torchrun_keeps_replicas_identical(corpus, tmp_path):

@@ -464,6 +464,8 @@ def train_run(
     qa_budget: Annotated[int, typer.Option(help="Most tokens of QA turns at the end of such a sequence.")] = 384,
     qa_grounded: Annotated[float, typer.Option(help="Share of QA turns preceded by their notepad passages, as ask lays them out.")] = 0.0,
     answer_weight: Annotated[float, typer.Option(help="Loss weight of an answer token relative to a text token.")] = 1.0,
+    inner_lr: Annotated[Optional[float], typer.Option(help="Reading lr to meta-train for (default: --init's, else 1.0).")] = None,
+    inner_lr_warmup: Annotated[float, typer.Option(help="Share of steps warming the reading lr up from 0.1x; 0 when continuing a meta-trained model.")] = 0.1,
     save_every: Annotated[int, typer.Option(help="Steps between saved states.")] = 50,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps in this call.")] = None,
     time_budget: Annotated[Optional[float], typer.Option(help="Stop and save after this many seconds.")] = None,
@@ -480,6 +482,7 @@ def train_run(
             corpus=str(corpus), mode=mode, init=init, model=json.loads(model_config or "{}"), seq_len=seq_len,
             batch=batch, steps=steps, lr=lr, warmup=warmup, seed=seed, save_every=save_every,
             qa_fraction=qa_fraction, qa_budget=qa_budget, qa_grounded=qa_grounded, answer_weight=answer_weight,
+            inner_lr=inner_lr, inner_lr_warmup=inner_lr_warmup,
         )
     record = train(run_dir, cfg, max_steps=max_steps, time_budget=time_budget)
     if os.environ.get("RANK", "0") != "0":

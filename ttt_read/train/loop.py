@@ -48,8 +48,8 @@ class TrainConfig:
     warmup: int = 50
     weight_decay: float = 0.1
     grad_clip: float = 1.0
-    inner_lr: float = 1.0
-    inner_lr_warmup: float = 0.1  # fraction of steps over which the inner lr grows from 0.1x to 1x
+    inner_lr: float | None = None  # reading lr to meta-train for; None keeps --init's (or 1.0); exported in config.json
+    inner_lr_warmup: float = 0.1  # fraction of steps over which the inner lr grows from 0.1x to 1x; 0 for none
     qa_fraction: float = 0.0  # share of sequences that end in QA turns about the text before them
     qa_budget: int = 384  # most tokens of QA turns appended to such a sequence
     qa_grounded: float = 0.0  # share of QA turns preceded by their notepad passages, as `ask` lays them out
@@ -69,9 +69,13 @@ class TrainConfig:
         progress = (step - self.warmup) / max(1, self.steps - self.warmup)
         return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
 
-    def inner_learning_rate(self, step: int) -> float:
-        ramp = min(1.0, step / max(1, self.inner_lr_warmup * self.steps))
-        return self.inner_lr * (0.1 + 0.9 * ramp)
+    def inner_learning_rate(self, step: int, target: float) -> float:
+        """Warm the reading lr up from 0.1x to `target` (a run that continues a meta-trained
+        checkpoint passes `inner_lr_warmup=0`: its fast weights already learn at `target`)."""
+        if self.inner_lr_warmup <= 0:
+            return target
+        ramp = min(1.0, step / (self.inner_lr_warmup * self.steps))
+        return target * (0.1 + 0.9 * ramp)
 
 
 def _world() -> tuple[int, int]:
@@ -90,12 +94,18 @@ def _device(rank: int) -> torch.device:
 
 
 def build_model(cfg: TrainConfig, device: torch.device) -> TTTModel:
+    """The run's model; its config carries the reading lr it is trained for, so that
+    `export` writes it to `config.json` and `ingest` reads at it."""
     if cfg.init:
         model, _ = checkpoint.load(checkpoint.resolve(cfg.init), str(device))
-        return model.train().requires_grad_(True)
-    tokenizer = tok.load(Path(cfg.corpus) / "tokenizer.json")
-    torch.manual_seed(cfg.seed)
-    return TTTModel(ModelConfig(vocab_size=tokenizer.get_vocab_size(), **cfg.model)).to(device)
+        model.train().requires_grad_(True)
+    else:
+        tokenizer = tok.load(Path(cfg.corpus) / "tokenizer.json")
+        torch.manual_seed(cfg.seed)
+        model = TTTModel(ModelConfig(vocab_size=tokenizer.get_vocab_size(), **cfg.model)).to(device)
+    if cfg.inner_lr is not None:
+        model.cfg = dataclasses.replace(model.cfg, inner_lr=cfg.inner_lr)
+    return model
 
 
 def make_optimizer(model: TTTModel, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -129,7 +139,8 @@ def step_loss(model: TTTModel, tokens: torch.Tensor, weights: torch.Tensor, cfg:
     if cfg.mode == "pretrain":
         losses = forward_losses(model, tokens)
     else:
-        losses = read(model, tokens, lr=cfg.inner_learning_rate(step), create_graph=True).token_losses
+        lr = cfg.inner_learning_rate(step, model.cfg.inner_lr)
+        losses = read(model, tokens, lr=lr, create_graph=True).token_losses
     return (losses * weights).sum() / weights.sum()
 
 
