@@ -11,7 +11,7 @@ import pytest
 
 from ttt_read import sources
 from ttt_read import tokenizer as tok
-from ttt_read.train import corpus
+from ttt_read.train import corpus, documents, render
 
 WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau").split()
 
@@ -92,7 +92,7 @@ TARGET = 10_000  # characters per packed prose document: several documents from 
 def built(tree, tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("corpus")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(corpus, "TARGET_DOC_CHARS", TARGET)
+        mp.setattr(documents, "TARGET_DOC_CHARS", TARGET)
         manifest = corpus.build_corpus([tree / "site-packages", f"prose={tree / 'docs'}"], out, **SMALL)
     return out, manifest
 
@@ -179,7 +179,7 @@ def test_manifest_offsets_index_the_bins(built):
 
 def test_build_is_deterministic(built, tree, tmp_path, monkeypatch):
     out, _ = built
-    monkeypatch.setattr(corpus, "TARGET_DOC_CHARS", TARGET)
+    monkeypatch.setattr(documents, "TARGET_DOC_CHARS", TARGET)
     corpus.build_corpus([tree / "site-packages", f"prose={tree / 'docs'}"], tmp_path, **SMALL)
     names = sorted(p.name for p in out.iterdir())
     assert names == ["manifest.json", "tokenizer.json", "train.bin", "val.bin"]
@@ -233,11 +233,11 @@ def test_sources_are_detected_or_named(tree, tmp_path):
     repo = tmp_path / "repo"
     write(repo / "pkg" / "main.py", python_source(70, functions=80))
     write(repo / "README.md", prose(71))
-    assert corpus.detect(tree / "site-packages") == "packages"
-    assert corpus.detect(tree / "docs") == "prose"
-    assert corpus.detect(repo) == "code"
-    assert corpus.parse_source(f"prose={repo}") == ("prose", repo)
-    assert corpus.parse_source(repo) == (None, repo)
+    assert documents.detect(tree / "site-packages") == "packages"
+    assert documents.detect(tree / "docs") == "prose"
+    assert documents.detect(repo) == "code"
+    assert documents.parse_source(f"prose={repo}") == ("prose", repo)
+    assert documents.parse_source(repo) == (None, repo)
     manifest = corpus.build_corpus([repo], tmp_path / "out", vocab_size=300, val_fraction=0)
     assert [(d["name"], d["kind"], d["files"]) for d in manifest["documents"]] == [("repo", "code", 2)]
     with pytest.raises(Exception, match="not a directory"):
@@ -246,8 +246,8 @@ def test_sources_are_detected_or_named(tree, tmp_path):
 
 def test_info_and_html_text():
     info = "\x1f\nFile: x.info,  Node: Top,  Next: A\n\nIntro text.\n\x1f\nTag Table:\nNode: Top\x7f12\n\x1f\nEnd Tag Table\n"
-    assert corpus.info_text(info) == "Intro text.\n"
-    parser = corpus.HTMLText()
+    assert render.info_text(info) == "Intro text.\n"
+    parser = render.HTMLText()
     parser.feed(
         "<ul><li>one</li><li>two &amp; three</li></ul><a class='headerlink'>¶</a><table><tr><td>a</td><td>b</td></tr></table>"
     )

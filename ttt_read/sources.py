@@ -206,12 +206,13 @@ class _Filters:
         self.exclude = [p for p in map(parse_pattern, exclude) if p is not None]
 
     def keep(self, path: str) -> bool:
-        if self.include and not _any_match(self.include, path):
+        if self.include and not any_match(self.include, path):
             return False
-        return not _any_match(self.exclude, path)
+        return not any_match(self.exclude, path)
 
 
-def _any_match(patterns: list[Pattern], path: str) -> bool:
+def any_match(patterns: list[Pattern], path: str) -> bool:
+    """gitignore-style: a pattern matches the path itself or one of its parent directories."""
     parts = path.split("/")
     parents = ["/".join(parts[:k]) for k in range(1, len(parts))]
     return any(p.matches(path, False) or any(p.matches(d, True) for d in parents) for p in patterns)
