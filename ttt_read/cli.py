@@ -93,11 +93,10 @@ def ingest(
     on top of OLD's memory at half its reading rate (OLD already holds most of a changed
     file); the time scales with the changed files, not the whole tree. The trade-off
     against a full re-read: the memory depends on the reading order, removed files are not
-    unlearned, and `info` counts the updates in a row since a full read. Measured on 6
-    commits of this repository (~87K tokens, the bundled checkpoint, CPU): an update that
-    reads 4-23% of the tokens takes 5-25% of a full re-read's wall time, and its loss on
-    the new version is 0.007-0.107 nats/token below the full re-read's; 6 updates in a row
-    end at most 0.002 above it. See tests/test_update.py (test_measure_history, _chain).
+    unlearned, and `info` counts the updates in a row since a full read (the README has
+    the measured cost and quality).
+
+    Example: ttt-read ingest src/ docs/manual.pdf -o project.mem
     """
     from ttt_read import engine
     from ttt_read.progress import ReadProgress
