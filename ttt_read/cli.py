@@ -468,10 +468,24 @@ def train_run(
     save_every: Annotated[int, typer.Option(help="Steps between saved states.")] = 50,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps in this call.")] = None,
     time_budget: Annotated[Optional[float], typer.Option(help="Stop and save after this many seconds.")] = None,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads for torch (default: torch's choice).")] = None,
+    niceness: Annotated[int, typer.Option("--nice", min=0, max=19, help="Lower this process's CPU priority by this much (a background run: 19).")] = 0,
     as_json: JsonOpt = False,
 ):
-    """Pretrain or meta-train; resumable, and data-parallel under torchrun."""
+    """Pretrain or meta-train; resumable, and data-parallel under torchrun.
+
+    A background run on a shared machine: `--nice 19 --threads 2 --time-budget 3600`, and
+    the same command again later resumes it from its last saved step.
+
+    Example: ttt-read train run runs/meta --corpus runs/corpus --mode meta --init default --inner-lr-warmup 0
+    """
+    import torch
+
     from ttt_read.train.loop import TrainConfig, train
+
+    os.nice(niceness)
+    if threads is not None:
+        torch.set_num_threads(threads)
 
     cfg = None
     if not (run_dir / "train.json").exists():
