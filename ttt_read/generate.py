@@ -1,9 +1,11 @@
 """Continuing text from a memory: sliding KV caches, sampling, and learning while generating.
 
 A `Session` holds the fast weights and every layer's cache. Tokens fed to it (the prompt,
-then each sampled token) go through all blocks one call at a time; once b + 1 new tokens
-have gathered, the first b of them are read into the fast weights exactly as `ingest`
-reads a chunk, so a long conversation keeps learning as the paper's generation rule says.
+then each sampled token) go through all blocks one call at a time. When the token after b
+gathered ones arrives, those b are read into the fast weights exactly as `ingest` reads a
+chunk, before the new token goes through: every token is predicted with the weights and the
+caches reading would have at that point, so a long conversation keeps learning as the
+paper's generation rule says and scores its text as `read()` does.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ class Session:
         cfg = model.cfg
         self.prefix_caches = model.empty_caches(1, cfg.n_layers - cfg.n_suffix)
         self.suffix_caches = model.empty_caches(1, cfg.n_suffix)
-        self.pending: list[int] = []  # tokens fed since the last update
+        self.pending: list[int] = []  # tokens fed since the last update, at most one chunk
         self.pending_caches = (self.prefix_caches, self.suffix_caches)  # caches before `pending`
         self.updates = 0
 
@@ -41,16 +43,22 @@ class Session:
 
     def feed(self, tokens: list[int]) -> torch.Tensor:
         """Feed new tokens; return the next-token logits after the last one."""
-        logits = self._forward(tokens)
-        if self.learn:
-            self.pending += tokens
-            chunk = self.model.cfg.chunk
-            while len(self.pending) > chunk:
-                self._learn(self.pending[: chunk + 1])
-                self.pending = self.pending[chunk:]
+        if not self.learn:
+            return self._forward(tokens)
+        chunk = self.model.cfg.chunk
+        at = 0
+        while at < len(tokens):
+            if len(self.pending) == chunk:
+                self._learn(self.pending + [tokens[at]])
+            piece = tokens[at : at + chunk - len(self.pending)]
+            logits = self._forward(piece)
+            self.pending += piece
+            at += len(piece)
         return logits
 
     def _learn(self, window: list[int]) -> None:
+        """Read a chunk (all of `window` but its last token, the chunk's last target) into
+        the fast weights; the caches become those reading computed for it."""
         ids = torch.tensor(window, device=self.model.embed.weight.device).view(1, 1, -1)
         chunk = len(window) - 1
         prefix_caches, suffix_caches = self.pending_caches
@@ -59,7 +67,8 @@ class Session:
         _, _, self.fast, suffix_caches, _ = learn_chunk(
             self.model, x, ids[..., 1:], suffix_caches, self.fast, chunk, self.lr
         )
-        self.pending_caches = (prefix_caches, suffix_caches)
+        self.prefix_caches, self.suffix_caches = self.pending_caches = (prefix_caches, suffix_caches)
+        self.pending = []
         self.updates += 1
 
 
