@@ -7,8 +7,10 @@ config, so the tests hold for any checkpoint of this architecture.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -164,10 +166,32 @@ def one_thread():
 
 
 @pytest.fixture
-def isolated_home(tmp_path_factory, monkeypatch):
-    """TTT_READ_HOME for in-process runs, and no TTT_READ_MODEL from the caller's shell."""
-    monkeypatch.setenv("TTT_READ_HOME", str(tmp_path_factory.getbasetemp() / "ttt-home-in-process"))
+def home(tmp_path, monkeypatch) -> Path:
+    """A TTT_READ_HOME of its own, for this process and for the CLI runs of the test, and no
+    TTT_READ_MODEL from the caller's shell."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("TTT_READ_HOME", str(path))
     monkeypatch.delenv("TTT_READ_MODEL", raising=False)
+    return path
+
+
+def write_config(home: Path, text: str) -> Path:
+    path = home / "config" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def tree_state(root: Path) -> dict[str, tuple]:
+    """Everything observable about a tree: each entry's kind, mode, size, mtime and content hash."""
+    state = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            st = path.lstat()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if stat.S_ISREG(st.st_mode) else None
+            state[str(path.relative_to(root))] = (stat.S_IFMT(st.st_mode), st.st_mode, st.st_size, st.st_mtime_ns, digest)
+    return state
 
 
 def ingest(paths, out: Path, model: str | None = None) -> Path:

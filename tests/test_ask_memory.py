@@ -28,16 +28,6 @@ MARGIN_OVER_NO_MEMORY = 1.5
 MARGIN_OVER_OTHER_MEMORY = 1.0
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_thread(one_thread):
-    """Every test here reads with one torch thread."""
-
-
-@pytest.fixture(autouse=True)
-def home(isolated_home):
-    """Every test here runs with its own TTT_READ_HOME."""
-
-
 def read_tree(root, with_fact: bool):
     """FACT first (when asked for), then more than a window of other text after it."""
     root.mkdir()
@@ -46,6 +36,9 @@ def read_tree(root, with_fact: bool):
     for name in SAMPLE_FILES:
         shutil.copyfile(CORPUS / name, root / name)
     return ingest([root], root.with_suffix(".mem"))
+
+
+pytestmark = pytest.mark.usefixtures("one_thread", "home")  # one torch thread, a TTT_READ_HOME of its own
 
 
 @pytest.fixture(scope="module")

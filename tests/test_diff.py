@@ -32,14 +32,7 @@ RANKED_ABOVE_UNCHANGED = ["encoders.py", "tool.py", "scanner.py", "base64mime.py
 CHANGED_LINES_MARGIN = 0.03
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_thread(one_thread):
-    """Every test here reads with one torch thread."""
-
-
-@pytest.fixture(autouse=True)
-def home(isolated_home):
-    """Every test here runs with its own TTT_READ_HOME."""
+pytestmark = pytest.mark.usefixtures("one_thread", "home")  # one torch thread, a TTT_READ_HOME of its own
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +183,6 @@ def test_score_text_counts_every_text_token(model_and_tokenizer):
     import torch
 
     from ttt_read import diff
-
     from ttt_read import tokenizer as tok
 
     model, tokenizer = model_and_tokenizer

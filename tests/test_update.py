@@ -21,14 +21,7 @@ CARRIED = sorted(set(V2_FILES) - set(READ))
 REMOVED = sorted(set(V1_FILES) - set(V2_FILES))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_thread(one_thread):
-    """Every test here reads with one torch thread."""
-
-
-@pytest.fixture(autouse=True)
-def home(isolated_home):
-    """Every test here runs with its own TTT_READ_HOME."""
+pytestmark = pytest.mark.usefixtures("one_thread", "home")  # one torch thread, a TTT_READ_HOME of its own
 
 
 @pytest.fixture(scope="module")
