@@ -7,6 +7,7 @@ import pytest
 import torch
 from conftest import take
 
+from ttt_read.errors import ExitCode, TTTReadError
 from ttt_read.generate import Session
 from ttt_read.reading import forward_losses, read
 
@@ -62,3 +63,14 @@ def test_generating_without_learning_is_one_sliding_window_pass(model, text):
     gap = (losses - expected).abs().max().item()
     assert gap <= TOLERANCE, f"max abs diff {gap:.2e} between the session's losses and one forward pass"
     assert all(torch.equal(got, w0) for got, w0 in zip(session.fast, model.initial_fast_weights(1)))
+
+
+def test_an_empty_prompt_continues_the_context(model, text):
+    """`continue MEM ""` goes on from the snapshot's text; with no text at all it is a usage error."""
+    session = Session(model, model.initial_fast_weights(1), lr=model.cfg.inner_lr, learn=True)
+    session.context(text[:100])
+    fed = Session(model, model.initial_fast_weights(1), lr=model.cfg.inner_lr, learn=True).feed(text[:100])
+    assert torch.equal(session.feed([]), fed)
+    with pytest.raises(TTTReadError) as info:
+        Session(model, model.initial_fast_weights(1), lr=model.cfg.inner_lr).feed([])
+    assert info.value.code == ExitCode.USAGE

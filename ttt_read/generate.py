@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import torch
 
+from ttt_read.errors import ExitCode, TTTReadError
 from ttt_read.model import FastWeights, TTTModel
 from ttt_read.reading import learn_chunk
 
@@ -27,13 +28,15 @@ class Session:
         self.pending: list[int] = []  # tokens fed since the last update, at most one chunk
         self.pending_caches = (self.prefix_caches, self.suffix_caches)  # caches before `pending`
         self.updates = 0
+        self.logits: torch.Tensor | None = None  # next-token logits after the last token seen
 
     @torch.no_grad()
     def _forward(self, tokens: list[int]) -> torch.Tensor:
         ids = torch.tensor(tokens, device=self.model.embed.weight.device).view(1, 1, -1)
         x, self.prefix_caches = self.model.run_prefix(ids, self.prefix_caches, len(tokens))
         h, self.suffix_caches = self.model.run_suffix(x, self.suffix_caches, len(tokens), self.fast)
-        return self.model.logits(h[0, 0, -1])
+        self.logits = self.model.logits(h[0, 0, -1])
+        return self.logits
 
     def context(self, tokens: list[int]) -> None:
         """Fill the caches with text the fast weights already learned (a snapshot's tail)."""
@@ -42,7 +45,12 @@ class Session:
         self.pending_caches = (self.prefix_caches, self.suffix_caches)
 
     def feed(self, tokens: list[int]) -> torch.Tensor:
-        """Feed new tokens; return the next-token logits after the last one."""
+        """Feed new tokens; return the next-token logits after the last one (with no tokens,
+        after the context: an empty prompt continues the text the memory read)."""
+        if not tokens:
+            if self.logits is None:
+                raise TTTReadError("nothing to continue from: the prompt is empty and the snapshot holds no text", ExitCode.USAGE)
+            return self.logits
         if not self.learn:
             return self._forward(tokens)
         chunk = self.model.cfg.chunk
