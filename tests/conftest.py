@@ -1,14 +1,16 @@
-"""Shared fixtures: the real bundled checkpoint, real text from this repository, and the CLI
-run as a user runs it (a subprocess with its own TTT_READ_HOME).
+"""Shared fixtures: the real bundled checkpoint, frozen third-party text (tests/fixtures/),
+and the CLI run as a user runs it (a subprocess, or in-process, with its own TTT_READ_HOME).
 
 Nothing here mocks the model. Sizes (window, chunk, layers) are read from the checkpoint's
-config, so the tests hold for the placeholder checkpoint and for the trained one alike.
+config, so the tests hold for any checkpoint of this architecture.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -16,9 +18,13 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SOURCES = REPO / "ttt_read"
-# A few of the repository's own files: enough to exercise every command, small enough to be quick.
-SELF_FILES = ("engine.py", "errors.py", "snapshot.py")
+FIXTURES = REPO / "tests" / "fixtures"
+# Code and prose from the standard library's `email` package, frozen (see fixtures/README.md).
+CORPUS = FIXTURES / "email"
+# A few of its files: enough to exercise every command, small enough to be quick.
+SAMPLE_FILES = ("errors.py", "iterators.py", "parser.py")
+# Two versions of one small tree: three files edited by different amounts, one added, one removed.
+DIFF_V1, DIFF_V2 = FIXTURES / "diff" / "v1", FIXTURES / "diff" / "v2"
 
 
 # --- the model and real text ---------------------------------------------------------------
@@ -46,17 +52,17 @@ def model(model_and_tokenizer):
 
 @pytest.fixture(scope="session")
 def code_tokens(model_and_tokenizer) -> list[int]:
-    """The repository's own sources as `ingest` tokenizes them (file headers and all)."""
+    """The fixture corpus as `ingest` tokenizes it (file headers and all)."""
     from ttt_read import engine, sources
 
     _, tokenizer = model_and_tokenizer
-    ids, _ = engine.tokenize(tokenizer, sources.collect([SOURCES]))
+    ids, _ = engine.tokenize(tokenizer, sources.collect([CORPUS]))
     return ids
 
 
 def take(tokens: list[int], n: int, start: int = 0) -> list[int]:
     """`n` tokens of real text; fails loudly rather than repeating text if there is too little."""
-    assert len(tokens) >= start + n, f"need {start + n} tokens of text, the sources give {len(tokens)}"
+    assert len(tokens) >= start + n, f"need {start + n} tokens of text, the corpus gives {len(tokens)}"
     return tokens[start : start + n]
 
 
@@ -123,7 +129,12 @@ def assert_one_error_line(result: subprocess.CompletedProcess, code: int, *fragm
     stderr that contains every fragment (the file it is about and the cause). Returns it."""
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == code, f"exit {result.returncode}, expected {code}; stderr: {result.stderr}"
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    return one_line(result.stderr, *fragments)
+
+
+def one_line(stderr: str, *fragments: str) -> str:
+    """The only non-blank line of `stderr`, which must contain every fragment."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1, f"expected one stderr line, got {lines}"
     for fragment in fragments:
         assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
@@ -131,9 +142,73 @@ def assert_one_error_line(result: subprocess.CompletedProcess, code: int, *fragm
 
 
 @pytest.fixture(scope="session")
-def self_mem(ttt_home, tmp_path_factory) -> Path:
-    """A .mem of a few of the repository's own files, made once with `ttt-read ingest`."""
-    out = tmp_path_factory.mktemp("self") / "self.mem"
-    includes = [arg for name in SELF_FILES for arg in ("--include", name)]
-    assert_ok(run_cli(ttt_home, "ingest", SOURCES, *includes, "-o", out))
+def sample_mem(ttt_home, tmp_path_factory) -> Path:
+    """A .mem of the corpus's SAMPLE_FILES, made once with `ttt-read ingest`."""
+    out = tmp_path_factory.mktemp("sample") / "sample.mem"
+    includes = [arg for name in SAMPLE_FILES for arg in ("--include", name)]
+    assert_ok(run_cli(ttt_home, "ingest", CORPUS, *includes, "-o", out))
     return out
+
+
+# --- in-process runs -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread while a module runs: the tiny model gains nothing from two, and on a
+    busy machine two threads waiting for each other make reading many times slower."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch) -> Path:
+    """A TTT_READ_HOME of its own, for this process and for the CLI runs of the test, and no
+    TTT_READ_MODEL from the caller's shell."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("TTT_READ_HOME", str(path))
+    monkeypatch.delenv("TTT_READ_MODEL", raising=False)
+    return path
+
+
+def write_config(home: Path, text: str) -> Path:
+    path = home / "config" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def tree_state(root: Path) -> dict[str, tuple]:
+    """Everything observable about a tree: each entry's kind, mode, size, mtime and content hash."""
+    state = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            st = path.lstat()
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if stat.S_ISREG(st.st_mode) else None
+            state[str(path.relative_to(root))] = (stat.S_IFMT(st.st_mode), st.st_mode, st.st_size, st.st_mtime_ns, digest)
+    return state
+
+
+def ingest(paths, out: Path, model: str | None = None) -> Path:
+    """`ttt-read ingest PATHS -o OUT` through the engine, on the CPU."""
+    from ttt_read import checkpoint, engine
+
+    engine.ingest([Path(p) for p in paths], out, model or checkpoint.DEFAULT_MODEL, "cpu")
+    return out
+
+
+def run_in_process(capsys, *args) -> tuple[int, str, str]:
+    """`ttt-read ARGS...` through `cli.main` in this process: (exit code, stdout, stderr)."""
+    from ttt_read.cli import main
+
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return int(exit_info.value.code or 0), out, err

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SOURCES, assert_ok, cli_command, cli_env, run_cli
+from conftest import CORPUS, REPO, assert_ok, cli_command, cli_env, run_cli
 
 from ttt_read.cli import app
 from ttt_read.errors import ExitCode
@@ -61,11 +61,11 @@ def test_every_command_has_json():
 
 
 @pytest.fixture(scope="module")
-def changed_mem(self_mem, tmp_path_factory) -> Path:
-    """self.mem with one file's recorded hash changed: a valid snapshot with other sources."""
+def changed_mem(sample_mem, tmp_path_factory) -> Path:
+    """sample.mem with one file's recorded hash changed: a valid snapshot with other sources."""
     from ttt_read import snapshot
 
-    snap = snapshot.load(self_mem)
+    snap = snapshot.load(sample_mem)
     metadata = json.loads(json.dumps(snap.metadata))
     metadata["manifest"][0]["sha256"] = "0" * 64
     path = tmp_path_factory.mktemp("changed") / "changed.mem"
@@ -73,23 +73,23 @@ def changed_mem(self_mem, tmp_path_factory) -> Path:
     return path
 
 
-def json_runs(self_mem: Path, changed_mem: Path) -> dict[str, list]:
+def json_runs(sample_mem: Path, changed_mem: Path) -> dict[str, list]:
     return {
         "models": ["models"],
         "ls": ["ls"],
         "dirs": ["dirs"],
         "completions": ["completions", "bash"],
         "help exit-codes": ["help", "exit-codes"],
-        "info": ["info", self_mem],
-        "ask": ["ask", self_mem, "What does ingest do?", "-n", "2"],
-        "continue": ["continue", self_mem, "def ", "-n", "2"],
-        "eval": ["eval", SOURCES / "errors.py", "--max-tokens", "64"],
+        "info": ["info", sample_mem],
+        "ask": ["ask", sample_mem, "What does ingest do?", "-n", "2"],
+        "continue": ["continue", sample_mem, "def ", "-n", "2"],
+        "eval": ["eval", CORPUS / "errors.py", "--max-tokens", "64"],
         "bench": ["bench", "--lengths", "128", "--decode-tokens", "2", "--no-baselines"],
     }
 
 
-def test_json_output_parses_on_every_command_that_runs_quickly(ttt_home, self_mem, changed_mem):
-    runs = json_runs(self_mem, changed_mem)
+def test_json_output_parses_on_every_command_that_runs_quickly(ttt_home, sample_mem, changed_mem):
+    runs = json_runs(sample_mem, changed_mem)
     assert runs.keys() | NOT_RUN_HERE | {"diff"} == all_commands().keys()  # diff: in the exit-code test
     for name, args in runs.items():
         result = run_cli(ttt_home, *args, "--json")
@@ -103,7 +103,7 @@ def test_json_output_parses_on_every_command_that_runs_quickly(ttt_home, self_me
 
 def interrupted_ingest(home: Path, out: Path) -> subprocess.CompletedProcess:
     """`ingest` sent SIGINT once it is inside the command (its engine module imported)."""
-    command = cli_command("ingest", SOURCES, "-o", out, python_flags=("-X", "importtime"))
+    command = cli_command("ingest", CORPUS, "-o", out, python_flags=("-X", "importtime"))
     process = subprocess.Popen(command, env=cli_env(home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for line in process.stderr:
@@ -118,7 +118,7 @@ def interrupted_ingest(home: Path, out: Path) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
-def test_help_exit_codes_is_what_the_commands_do(ttt_home, self_mem, changed_mem, tmp_path):
+def test_help_exit_codes_is_what_the_commands_do(ttt_home, sample_mem, changed_mem, tmp_path):
     table = strict_json(run_cli(ttt_home, "help", "exit-codes", "--json", timeout=60).stdout)["exit_codes"]
     assert [(row["code"], row["meaning"]) for row in table] == [(int(c), c.meaning) for c in ExitCode]
     plain = run_cli(ttt_home, "help", "exit-codes", timeout=60).stdout
@@ -126,18 +126,18 @@ def test_help_exit_codes_is_what_the_commands_do(ttt_home, self_mem, changed_mem
         assert re.search(rf"^\s*{row['code']}\s+{re.escape(row['meaning'])}$", plain, re.M), row
 
     corrupt = tmp_path / "corrupt.mem"
-    corrupt.write_bytes(self_mem.read_bytes()[:-1])
+    corrupt.write_bytes(sample_mem.read_bytes()[:-1])
     existing = tmp_path / "existing.mem"
-    shutil.copyfile(self_mem, existing)
-    one_file = SOURCES / "errors.py"
+    shutil.copyfile(sample_mem, existing)
+    one_file = CORPUS / "errors.py"
     unwritable = Path("/sys") if os.geteuid() == 0 else tmp_path / "read-only"  # root writes through modes
     if os.geteuid() != 0:
         unwritable.mkdir()
         unwritable.chmod(0o555)
     scenarios = {
-        ExitCode.OK: lambda: run_cli(ttt_home, "info", self_mem),
-        ExitCode.DIFFERENT: lambda: run_cli(ttt_home, "diff", self_mem, changed_mem, "--no-knowledge", "--json"),
-        ExitCode.USAGE: lambda: run_cli(ttt_home, "info", self_mem, "--no-such-option"),
+        ExitCode.OK: lambda: run_cli(ttt_home, "info", sample_mem),
+        ExitCode.DIFFERENT: lambda: run_cli(ttt_home, "diff", sample_mem, changed_mem, "--no-knowledge", "--json"),
+        ExitCode.USAGE: lambda: run_cli(ttt_home, "info", sample_mem, "--no-such-option"),
         ExitCode.INPUT: lambda: run_cli(ttt_home, "ingest", tmp_path / "missing", "-o", tmp_path / "x.mem"),
         ExitCode.SNAPSHOT: lambda: run_cli(ttt_home, "info", corrupt),
         ExitCode.EXISTS: lambda: run_cli(ttt_home, "ingest", one_file, "-o", existing),
@@ -215,8 +215,8 @@ def test_progress_respects_no_color(ttt_home):
     assert b"tokens" in plain and not COLOUR.search(plain), plain
 
 
-def test_info_puts_data_on_stdout_only(ttt_home, self_mem):
-    result = run_cli(ttt_home, "info", self_mem, timeout=60)
+def test_info_puts_data_on_stdout_only(ttt_home, sample_mem):
+    result = run_cli(ttt_home, "info", sample_mem, timeout=60)
     assert_ok(result)
     assert result.stderr == "" and result.stdout.startswith("snapshot ")
 
@@ -229,7 +229,7 @@ def test_skipped_reading_updates_are_reported_and_never_poison_the_memory(ttt_ho
     from ttt_read import snapshot
 
     text = tmp_path / "a.py"
-    text.write_text((SOURCES / "errors.py").read_text()[:400])
+    text.write_text((CORPUS / "errors.py").read_text()[:400])
     out = tmp_path / "a.mem"
     result = run_cli(ttt_home, "ingest", text, "-o", out, "--lr", "1e30", "--chunk", "16")
     assert_ok(result)

@@ -1,101 +1,46 @@
 """`ttt-read diff`: sources, fast weights and knowledge of two snapshots, and its exit codes.
 
-Snapshots are made in-process from a few of the repository's own files (the bundled
-checkpoint, nothing mocked); the command runs in-process through `cli.main` as the user
-runs it, so exit codes and the one-line errors are what a shell would see.
+Snapshots are made in-process from the frozen v1/v2 fixture pair (the bundled checkpoint,
+nothing mocked); the command runs in-process through `cli.main` as the user runs it, so exit
+codes and the one-line errors are what a shell would see.
 
-The measurement of bar 1 (changed files rank above unchanged ones, as an AUC) over this
-repository's own git history is slow and opt-in: see `test_measure_history` in
-tests/test_update.py.
+How well the knowledge layer separates changed from unchanged files over a real git history
+is measured by `tools/measure_update.py`.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import pytest
-from conftest import SOURCES
+from conftest import DIFF_V1, DIFF_V2, ingest, one_line, run_in_process
 
 from ttt_read.errors import ExitCode
 
-V1_FILES = ("errors.py", "config.py", "tokenizer.py")  # small real files, a few chunks each
-CHANGED = "config.py"
+V1_FILES = sorted(p.name for p in DIFF_V1.iterdir())
+# How v2 differs from v1, by the size of the edit (lines of v2 that are not in v1).
+EDITED = {"tool.py": "rewritten output loop, two new functions", "fnmatch.py": "a new function", "scanner.py": "one line"}
+ADDED, REMOVED, UNCHANGED = "multipart.py", "colorsys.py", "bisect.py"
+
+# The knowledge ranking of `diff v1.mem v2.mem --all` with the bundled checkpoint, recorded
+# (scores +0.420, +0.281, +0.256, +0.161, +0.077, 0): the files only one memory read first,
+# then the edits, the new function in fnmatch.py last of them: it was read second of five,
+# and the files read after it overwrote part of it.
+RANKING = ["colorsys.py", "multipart.py", "tool.py", "scanner.py", "fnmatch.py", "bisect.py"]
+# NEW's gain (nats/token over OLD) on a changed file's new lines minus its gain on the lines
+# both versions share, recorded as 0.095 (fnmatch.py), 0.173 (scanner.py) and 0.277 (tool.py).
+CHANGED_LINES_MARGIN = 0.05
 
 
-def head(name: str, lines: int | None = None) -> str:
-    return "".join((SOURCES / name).read_text().splitlines(keepends=True)[:lines])
-
-
-def make_tree(root: Path, changed: bool = False) -> Path:
-    """Real repository files; the NEW version replaces config.py's second half with other
-    real code (dirs.py), as an edit that rewrites a part of a file would."""
-    root.mkdir(parents=True)
-    for name in V1_FILES:
-        (root / name).write_text(head(name))
-    if changed:
-        config = head(CHANGED).splitlines(keepends=True)
-        (root / CHANGED).write_text("".join(config[: len(config) // 2]) + head("dirs.py"))
-    return root
-
-
-def ingest(paths, out: Path, model: str | None = None) -> Path:
-    from ttt_read import checkpoint, engine
-
-    engine.ingest([Path(p) for p in paths], out, model or checkpoint.DEFAULT_MODEL, "cpu")
-    return out
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread while this module runs: the tiny model gains nothing from two, and on
-    a busy machine two threads waiting for each other make reading many times slower."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread", "home")  # one torch thread, a TTT_READ_HOME of its own
 
 
 @pytest.fixture(scope="module")
-def trees(tmp_path_factory):
-    base = tmp_path_factory.mktemp("diff")
-    return make_tree(base / "v1"), make_tree(base / "v2", changed=True), base
-
-
-@pytest.fixture(scope="module")
-def mems(trees):
+def mems(tmp_path_factory):
     """v1 read twice (same inputs, same settings) and v2 read once."""
-    v1, v2, base = trees
-    return ingest([v1], base / "a.mem"), ingest([v1], base / "a2.mem"), ingest([v2], base / "b.mem")
-
-
-@pytest.fixture(autouse=True)
-def isolated_home(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("TTT_READ_HOME", str(tmp_path_factory.getbasetemp() / "ttt-home-diff"))
-    monkeypatch.delenv("TTT_READ_MODEL", raising=False)
-
-
-def run(capsys, *args) -> tuple[int, str, str]:
-    """`ttt-read ARGS...` in-process: (exit code, stdout, stderr)."""
-    from ttt_read.cli import main
-
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exit_info:
-        main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return int(exit_info.value.code or 0), out, err
-
-
-def one_error_line(err: str, *fragments: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, lines
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
+    base = tmp_path_factory.mktemp("diff")
+    return ingest([DIFF_V1], base / "a.mem"), ingest([DIFF_V1], base / "a2.mem"), ingest([DIFF_V2], base / "b.mem")
 
 
 # --- identical inputs ----------------------------------------------------------------------
@@ -105,7 +50,7 @@ def test_identical_inputs_diff_clean_and_bitwise_equal_weights(mems, capsys):
     from ttt_read import snapshot
 
     a, a2, _ = mems
-    code, out, _ = run(capsys, "diff", a, a2, "--json")
+    code, out, _ = run_in_process(capsys, "diff", a, a2, "--json")
     result = json.loads(out)
     assert code == ExitCode.OK
     assert result["schema_version"] == 1 and result["identical_sources"]
@@ -120,12 +65,12 @@ def test_identical_inputs_diff_clean_and_bitwise_equal_weights(mems, capsys):
 
 def test_identical_diff_prints_tables(mems, capsys):
     a, a2, _ = mems
-    code, out, _ = run(capsys, "diff", a, a2)
+    code, out, _ = run_in_process(capsys, "diff", a, a2)
     assert code == ExitCode.OK
     assert f"sources: identical ({len(V1_FILES)} files)" in out and "fast weights: identical" in out
 
 
-# --- a changed file ------------------------------------------------------------------------
+# --- edited, added and removed files ---------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -143,13 +88,14 @@ def changed_json(mems):
     return exit_info.value.code, json.loads(stdout.getvalue())
 
 
-def test_changed_file_is_reported_in_sources(changed_json):
+def test_edits_additions_and_removals_are_reported_in_sources(changed_json):
     code, result = changed_json
+    sources = result["sources"]
     assert code == ExitCode.DIFFERENT and not result["identical_sources"]
-    (changed,) = result["sources"]["changed"]
-    assert changed["path"] == CHANGED and changed["old_sha256"] != changed["new_sha256"]
-    assert changed["old_tokens"] > 0 and changed["new_tokens"] > 0
-    assert result["sources"]["unchanged"] == len(V1_FILES) - 1
+    assert [e["path"] for e in sources["changed"]] == sorted(EDITED)
+    assert all(e["old_sha256"] != e["new_sha256"] and e["old_tokens"] > 0 and e["new_tokens"] > 0 for e in sources["changed"])
+    assert [e["path"] for e in sources["added"]] == [ADDED] and [e["path"] for e in sources["removed"]] == [REMOVED]
+    assert sources["unchanged"] == 1
 
 
 def test_weights_layer_covers_every_fast_matrix(changed_json, checkpoint_info):
@@ -163,26 +109,52 @@ def test_weights_layer_covers_every_fast_matrix(changed_json, checkpoint_info):
     assert all(-1.0 <= r["update_cosine"] <= 1.0 for r in rows)
 
 
-def test_changed_file_ranks_first_in_knowledge(changed_json):
+def files_by_path(result: dict) -> dict[str, dict]:
+    return {f["path"]: f for f in result["knowledge"]["files"]}
+
+
+def test_knowledge_ranks_files_by_score_in_the_recorded_order(changed_json):
     _, result = changed_json
     files = result["knowledge"]["files"]
-    assert [f["path"] for f in files][0] == CHANGED
-    top = files[0]
-    assert top["status"] == "changed" and top["score"] > 0
-    assert top["new_text"]["tokens"] > 0 and top["old_text"]["tokens"] > 0
-    edit = [part for part in top["changed_lines"].values() if part["tokens"]]  # the score is the edit's gain
-    assert top["score"] == pytest.approx(sum(p["gain"] * p["tokens"] for p in edit) / sum(p["tokens"] for p in edit), abs=2e-6)
-    assert {f["status"] for f in files[1:]} == {"unchanged"}
-    for f in files[1:]:  # one text, scored once: the two directions cancel exactly
-        assert f["score"] == 0 and f["new_text"]["gain"] == -f["old_text"]["gain"]
-    assert result["knowledge"]["separation_auc"]["score"] == 1.0
-    lines = top["new_knows_better"]
-    assert lines and all(line["gain_nats"] > 0 for line in lines)
-    assert [line["gain_nats"] for line in lines] == sorted((line["gain_nats"] for line in lines), reverse=True)
+    assert [f["score"] for f in files] == sorted((f["score"] for f in files), reverse=True)
+    assert [f["path"] for f in files] == RANKING
+    by_path = files_by_path(result)
+    assert {p: f["status"] for p, f in by_path.items()} == {
+        **dict.fromkeys(EDITED, "changed"), ADDED: "added", REMOVED: "removed", UNCHANGED: "unchanged"
+    }
+    assert all(by_path[p]["score"] > 0 for p in RANKING[:-1])
+    unchanged = by_path[UNCHANGED]  # one text, scored once: the two directions cancel exactly
+    assert unchanged["score"] == 0 and unchanged["new_text"]["gain"] == -unchanged["old_text"]["gain"]
+    assert unchanged["changed_lines"] is None
+    assert by_path[ADDED]["old_text"] is None and by_path[ADDED]["score"] == by_path[ADDED]["new_text"]["gain"]
+    assert by_path[REMOVED]["new_text"] is None and by_path[REMOVED]["score"] == by_path[REMOVED]["old_text"]["gain"]
     assert result["knowledge"]["new_version"]["files"] == len(V1_FILES)
-    edit = top["changed_lines"]
-    assert edit["added"]["lines"] > 0 and edit["removed"]["lines"] > 0 and edit["added"]["tokens"] > 0
-    assert all(f["changed_lines"] is None for f in files[1:])
+
+
+def test_a_changed_file_scores_the_gain_on_its_changed_lines(changed_json):
+    _, result = changed_json
+    for path in EDITED:
+        f = files_by_path(result)[path]
+        edit = [part for part in f["changed_lines"].values() if part["tokens"]]
+        assert f["score"] == pytest.approx(sum(p["gain"] * p["tokens"] for p in edit) / sum(p["tokens"] for p in edit), abs=2e-6)
+        assert f["changed_lines"]["added"]["lines"] > 0 and f["new_text"]["tokens"] > 0 and f["old_text"]["tokens"] > 0
+        lines = f["new_knows_better"]
+        assert all(line["gain_nats"] > 0 for line in lines)
+        assert [line["gain_nats"] for line in lines] == sorted((line["gain_nats"] for line in lines), reverse=True)
+    tool = files_by_path(result)["tool.py"]
+    assert tool["changed_lines"]["added"]["tokens"] > 10 * files_by_path(result)["scanner.py"]["changed_lines"]["added"]["tokens"]
+
+
+def test_new_knows_its_changed_lines_better_than_the_lines_both_read(changed_json):
+    """Within each changed file, NEW's gain over OLD is larger on the lines only NEW read than
+    on the lines both read, by CHANGED_LINES_MARGIN nats/token at least."""
+    _, result = changed_json
+    for path in EDITED:
+        f = files_by_path(result)[path]
+        whole, added = f["new_text"], f["changed_lines"]["added"]
+        shared_tokens = whole["tokens"] - added["tokens"]
+        shared_gain = (whole["gain"] * whole["tokens"] - added["gain"] * added["tokens"]) / shared_tokens
+        assert added["gain"] - shared_gain >= CHANGED_LINES_MARGIN, (path, added["gain"], shared_gain)
 
 
 def test_changed_lines():
@@ -198,10 +170,12 @@ def test_changed_diff_renders_every_layer(changed_json):
     from ttt_read import diff
 
     console = Console(record=True, width=120)
-    diff.render(changed_json[1], console)
+    result = changed_json[1]
+    diff.render(result, console)
     out = console.export_text()
-    assert "1 changed" in out and CHANGED in out and "fast weights" in out and "knowledge" in out
-    assert "NEW knows better" in out and "AUC 1.000 by score" in out and "whole new version" in out
+    assert "1 added, 1 removed, 3 changed, 1 unchanged" in out and all(path in out for path in EDITED)
+    assert "fast weights" in out and "NEW knows better" in out and "whole new version" in out
+    assert f"AUC {result['knowledge']['separation_auc']['score']:.3f} by score" in out
 
 
 def test_score_text_counts_every_text_token(model_and_tokenizer):
@@ -209,7 +183,6 @@ def test_score_text_counts_every_text_token(model_and_tokenizer):
     import torch
 
     from ttt_read import diff
-
     from ttt_read import tokenizer as tok
 
     model, tokenizer = model_and_tokenizer
@@ -249,28 +222,27 @@ def padless(mems, tmp_path_factory):
     return out
 
 
-def test_knowledge_from_directories_without_notepad(padless, trees, capsys):
+def test_knowledge_from_directories_without_notepad(padless, changed_json, capsys):
     old, new = padless
-    v1, v2, _ = trees
-    code, out, _ = run(capsys, "diff", old, new, "--json")
+    code, out, _ = run_in_process(capsys, "diff", old, new, "--json")
     result = json.loads(out)
     assert code == ExitCode.DIFFERENT and result["knowledge"]["files"] == []
     assert any("--old-path" in note for note in result["knowledge"]["notes"])
-    code, out, _ = run(capsys, "diff", old, new, "--old-path", v1, "--new-path", v2, "--json")
-    (scored,) = json.loads(out)["knowledge"]["files"]
-    assert scored["path"] == CHANGED and scored["old_text"] and scored["new_text"]
+    code, out, _ = run_in_process(capsys, "diff", old, new, "--old-path", DIFF_V1, "--new-path", DIFF_V2, "--json")
+    from_disk = json.loads(out)["knowledge"]["files"]
+    from_notepads = [f for f in changed_json[1]["knowledge"]["files"] if f["status"] != "unchanged"]
+    assert from_disk == from_notepads  # the same texts, scored the same
 
 
-def test_text_on_disk_must_be_the_version_that_was_read(padless, trees):
+def test_text_on_disk_must_be_the_version_that_was_read(padless):
     from ttt_read import snapshot
     from ttt_read.diff import TextSource
 
-    v1, v2, _ = trees
     manifest = snapshot.read_metadata(padless[0])["manifest"]
-    assert TextSource(None, v1, manifest).text(CHANGED) == ((v1 / CHANGED).read_text(), None)
-    text, why = TextSource(None, v2, manifest).text(CHANGED)
+    assert TextSource(None, DIFF_V1, manifest).text("tool.py") == ((DIFF_V1 / "tool.py").read_text(), None)
+    text, why = TextSource(None, DIFF_V2, manifest).text("tool.py")
     assert text is None and "not the version that was read" in why
-    assert TextSource(None, v1, manifest).text("gone.py")[1].startswith("not found")
+    assert TextSource(None, DIFF_V1, manifest).text("gone.py")[1].startswith("not found")
 
 
 # --- --ask ---------------------------------------------------------------------------------
@@ -282,23 +254,23 @@ def test_ask_answers_from_both_side_by_side(mems, capsys):
     from ttt_read import diff
 
     a, _, b = mems
-    code, out, _ = run(capsys, "diff", a, b, "--no-knowledge", "--ask", "What is ExitCode.SNAPSHOT?", "-n", "4", "--json")
+    code, out, _ = run_in_process(capsys, "diff", a, b, "--no-knowledge", "--ask", "What does bisect_left return?", "-n", "4", "--json")
     result = json.loads(out)
     assert code == ExitCode.DIFFERENT and result["knowledge"] is None
-    assert result["ask"]["question"] == "What is ExitCode.SNAPSHOT?"
+    assert result["ask"]["question"] == "What does bisect_left return?"
     for side in ("old", "new"):
         assert isinstance(result["ask"][side]["answer"], str) and "sources" in result["ask"][side]
         assert result["ask"][side]["scores"]["answer_tokens"] <= 4
     console = Console(record=True, width=100)
     diff.render(result, console)
-    assert "ask: What is ExitCode.SNAPSHOT?" in console.export_text()
+    assert "ask: What does bisect_left return?" in console.export_text()
 
 
 # --- bad input -----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def other_base_mem(trees, checkpoint_info, tmp_path_factory):
+def other_base_mem(checkpoint_info, tmp_path_factory):
     """A snapshot of v1 made with a copy of the bundled checkpoint with one tensor perturbed."""
     from safetensors.torch import load_file, save_file
 
@@ -310,21 +282,21 @@ def other_base_mem(trees, checkpoint_info, tmp_path_factory):
     name = sorted(k for k in tensors if tensors[k].dim() >= 2)[0]
     tensors[name] = tensors[name] + 1e-3
     save_file(tensors, shard)
-    (base / "short.py").write_text(head("errors.py", 8))
+    (base / "short.py").write_text("".join((DIFF_V1 / "scanner.py").read_text().splitlines(keepends=True)[:8]))
     return ingest([base / "short.py"], base / "other.mem", model=str(model_dir))
 
 
 def test_different_base_checkpoints_exit_4(mems, other_base_mem, capsys):
-    code, out, err = run(capsys, "diff", mems[0], other_base_mem)
+    code, out, err = run_in_process(capsys, "diff", mems[0], other_base_mem)
     assert code == ExitCode.SNAPSHOT and out == ""
-    one_error_line(err, str(mems[0]), str(other_base_mem), "different base checkpoints")
+    one_line(err, str(mems[0]), str(other_base_mem), "different base checkpoints")
 
 
-def test_update_refuses_another_base(other_base_mem, trees, tmp_path, capsys):
+def test_update_refuses_another_base(other_base_mem, tmp_path, capsys):
     out = tmp_path / "u.mem"
-    code, _, err = run(capsys, "ingest", "--update", other_base_mem, trees[0], "-o", out, "-q", "--model", "default")
+    code, _, err = run_in_process(capsys, "ingest", "--update", other_base_mem, DIFF_V1, "-o", out, "-q", "--model", "default")
     assert code == ExitCode.SNAPSHOT and not out.exists()
-    one_error_line(err, str(other_base_mem), "base checkpoint")
+    one_line(err, str(other_base_mem), "base checkpoint")
 
 
 def test_corrupt_snapshot_exit_4(mems, tmp_path, capsys):
@@ -332,14 +304,14 @@ def test_corrupt_snapshot_exit_4(mems, tmp_path, capsys):
     data = bytearray(mems[0].read_bytes())
     data[-10] ^= 0xFF
     corrupt.write_bytes(bytes(data))
-    code, out, err = run(capsys, "diff", mems[0], corrupt)
+    code, out, err = run_in_process(capsys, "diff", mems[0], corrupt)
     assert code == ExitCode.SNAPSHOT and out == ""
-    one_error_line(err, str(corrupt), "corrupt")
+    one_line(err, str(corrupt), "corrupt")
     garbage = tmp_path / "garbage.mem"
     garbage.write_bytes(b"not a snapshot at all")
-    code, _, err = run(capsys, "diff", garbage, mems[0])
+    code, _, err = run_in_process(capsys, "diff", garbage, mems[0])
     assert code == ExitCode.SNAPSHOT
-    one_error_line(err, str(garbage), "not a ttt-read snapshot")
+    one_line(err, str(garbage), "not a ttt-read snapshot")
 
 
 def test_snapshot_without_a_manifest_exit_4(mems, tmp_path, capsys):
@@ -349,39 +321,39 @@ def test_snapshot_without_a_manifest_exit_4(mems, tmp_path, capsys):
     crafted = tmp_path / "crafted.mem"
     metadata = {k: v for k, v in snap.metadata.items() if k not in ("checksum", "manifest")}
     crafted.write_bytes(snapshot.encode(metadata, snap.fast, snap.tail_tokens))
-    code, out, err = run(capsys, "diff", mems[0], crafted)
+    code, out, err = run_in_process(capsys, "diff", mems[0], crafted)
     assert code == ExitCode.SNAPSHOT and out == ""
-    one_error_line(err, str(crafted), "manifest")
-    code, _, err = run(capsys, "ingest", "--update", crafted, SOURCES / "errors.py", "-o", tmp_path / "u.mem")
+    one_line(err, str(crafted), "manifest")
+    code, _, err = run_in_process(capsys, "ingest", "--update", crafted, DIFF_V1 / "scanner.py", "-o", tmp_path / "u.mem")
     assert code == ExitCode.SNAPSHOT and not (tmp_path / "u.mem").exists()
-    one_error_line(err, str(crafted), "manifest")
+    one_line(err, str(crafted), "manifest")
 
 
 def test_missing_snapshot_exit_4(mems, tmp_path, capsys):
-    code, _, err = run(capsys, "diff", mems[0], tmp_path / "nope.mem")
+    code, _, err = run_in_process(capsys, "diff", mems[0], tmp_path / "nope.mem")
     assert code == ExitCode.SNAPSHOT
-    one_error_line(err, "nope.mem", "no such snapshot")
+    one_line(err, "nope.mem", "no such snapshot")
 
 
 def test_same_file_twice_is_a_usage_error(mems, tmp_path, capsys):
     a = mems[0]
-    code, out, err = run(capsys, "diff", a, a)
+    code, out, err = run_in_process(capsys, "diff", a, a)
     assert code == ExitCode.USAGE and out == ""
-    one_error_line(err, str(a), "same file")
+    one_line(err, str(a), "same file")
     link = tmp_path / "link.mem"
     link.symlink_to(a)
-    code, _, err = run(capsys, "diff", a, link)
+    code, _, err = run_in_process(capsys, "diff", a, link)
     assert code == ExitCode.USAGE
-    one_error_line(err, "same file")
+    one_line(err, "same file")
 
 
 def test_missing_text_directory_exit_3(mems, tmp_path, capsys):
-    code, _, err = run(capsys, "diff", mems[0], mems[2], "--old-path", tmp_path / "nowhere")
+    code, _, err = run_in_process(capsys, "diff", mems[0], mems[2], "--old-path", tmp_path / "nowhere")
     assert code == ExitCode.INPUT
-    one_error_line(err, "--old-path", "nowhere")
+    one_line(err, "--old-path", "nowhere")
 
 
 def test_help_documents_the_exit_codes(capsys):
-    code, out, _ = run(capsys, "diff", "--help")
+    code, out, _ = run_in_process(capsys, "diff", "--help")
     assert code == 0
     assert "same file" in out and "different base" in out and "diff(1)" in out

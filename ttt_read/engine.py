@@ -151,7 +151,7 @@ UPDATE_LR_SCALE = 0.5
 """`--update` reads at this fraction of the memory's reading rate. The memory already holds
 most of a changed file from its previous version, and the update reads it last: at the full
 rate the file counts twice and crowds out what was read before it. Measured on this
-repository's history (tests/test_update.py::test_measure_history), half the rate ends
+repository's history (tools/measure_update.py history), half the rate ends
 below a full re-read's loss on the whole new version and keeps most of what the full rate
 learns of the changed files."""
 

@@ -1,9 +1,11 @@
 """Continuing text from a memory: sliding KV caches, sampling, and learning while generating.
 
 A `Session` holds the fast weights and every layer's cache. Tokens fed to it (the prompt,
-then each sampled token) go through all blocks one call at a time; once b + 1 new tokens
-have gathered, the first b of them are read into the fast weights exactly as `ingest`
-reads a chunk, so a long conversation keeps learning as the paper's generation rule says.
+then each sampled token) go through all blocks one call at a time. When the token after b
+gathered ones arrives, those b are read into the fast weights exactly as `ingest` reads a
+chunk, before the new token goes through: every token is predicted with the weights and the
+caches reading would have at that point, so a long conversation keeps learning as the
+paper's generation rule says and scores its text as `read()` does.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterator
 
 import torch
 
+from ttt_read.errors import ExitCode, TTTReadError
 from ttt_read.model import FastWeights, TTTModel
 from ttt_read.reading import learn_chunk
 
@@ -22,16 +25,18 @@ class Session:
         cfg = model.cfg
         self.prefix_caches = model.empty_caches(1, cfg.n_layers - cfg.n_suffix)
         self.suffix_caches = model.empty_caches(1, cfg.n_suffix)
-        self.pending: list[int] = []  # tokens fed since the last update
+        self.pending: list[int] = []  # tokens fed since the last update, at most one chunk
         self.pending_caches = (self.prefix_caches, self.suffix_caches)  # caches before `pending`
         self.updates = 0
+        self.logits: torch.Tensor | None = None  # next-token logits after the last token seen
 
     @torch.no_grad()
     def _forward(self, tokens: list[int]) -> torch.Tensor:
         ids = torch.tensor(tokens, device=self.model.embed.weight.device).view(1, 1, -1)
         x, self.prefix_caches = self.model.run_prefix(ids, self.prefix_caches, len(tokens))
         h, self.suffix_caches = self.model.run_suffix(x, self.suffix_caches, len(tokens), self.fast)
-        return self.model.logits(h[0, 0, -1])
+        self.logits = self.model.logits(h[0, 0, -1])
+        return self.logits
 
     def context(self, tokens: list[int]) -> None:
         """Fill the caches with text the fast weights already learned (a snapshot's tail)."""
@@ -40,17 +45,28 @@ class Session:
         self.pending_caches = (self.prefix_caches, self.suffix_caches)
 
     def feed(self, tokens: list[int]) -> torch.Tensor:
-        """Feed new tokens; return the next-token logits after the last one."""
-        logits = self._forward(tokens)
-        if self.learn:
-            self.pending += tokens
-            chunk = self.model.cfg.chunk
-            while len(self.pending) > chunk:
-                self._learn(self.pending[: chunk + 1])
-                self.pending = self.pending[chunk:]
+        """Feed new tokens; return the next-token logits after the last one (with no tokens,
+        after the context: an empty prompt continues the text the memory read)."""
+        if not tokens:
+            if self.logits is None:
+                raise TTTReadError("nothing to continue from: the prompt is empty and the snapshot holds no text", ExitCode.USAGE)
+            return self.logits
+        if not self.learn:
+            return self._forward(tokens)
+        chunk = self.model.cfg.chunk
+        at = 0
+        while at < len(tokens):
+            if len(self.pending) == chunk:
+                self._learn(self.pending + [tokens[at]])
+            piece = tokens[at : at + chunk - len(self.pending)]
+            logits = self._forward(piece)
+            self.pending += piece
+            at += len(piece)
         return logits
 
     def _learn(self, window: list[int]) -> None:
+        """Read a chunk (all of `window` but its last token, the chunk's last target) into
+        the fast weights; the caches become those reading computed for it."""
         ids = torch.tensor(window, device=self.model.embed.weight.device).view(1, 1, -1)
         chunk = len(window) - 1
         prefix_caches, suffix_caches = self.pending_caches
@@ -59,7 +75,8 @@ class Session:
         _, _, self.fast, suffix_caches, _ = learn_chunk(
             self.model, x, ids[..., 1:], suffix_caches, self.fast, chunk, self.lr
         )
-        self.pending_caches = (prefix_caches, suffix_caches)
+        self.prefix_caches, self.suffix_caches = self.pending_caches = (prefix_caches, suffix_caches)
+        self.pending = []
         self.updates += 1
 
 

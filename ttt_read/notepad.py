@@ -14,9 +14,11 @@ Index design, kept small so a snapshot grows by well under half the compressed t
 - Terms are identifier-aware: every `\\w+` word lowercased, and when it is a compound
   (`snake_case`, `CamelCase`, `HTTPServer2`), its parts too. A file's path counts as text of
   its first block (the model reads it in the file header). Lines that define a name
-  (`def x`, `class X`, `fn x`, `X = ...` at the top level, a markdown heading in prose, and
-  the file itself for its stem) add the term `=x`, so a query naming `x` prefers its
-  definition over its uses.
+  (`def x`, `class X`, `fn x`, `X = ...` at the top level but not `X = module.X`, a markdown
+  heading in prose) add the term `=x`, so a query naming `x` prefers its definition over its
+  uses. A file's stem adds `@x` to its first block, which counts like a use: a query for
+  `Message` finds `class Message:` before the top of message.py, and still finds the module
+  named `snapshot` when nothing defines `snapshot`.
 - The vocabulary leaves out words seen in a single block (about half of it, most of all in
   prose); a query word missing from it is looked up in the texts instead. Every other term
   keeps its block count (for IDF), and only terms in at most ~5% of the blocks keep their
@@ -53,10 +55,12 @@ PASSAGE_BLOCKS = 2  # a passage is two consecutive blocks of one file; one start
 POSTING_MAX_SHARE = 0.05  # terms in more than this share of blocks keep only their count,
 POSTING_MIN_CAP = 16  # but never below this many blocks
 FOCUS_LINES_BEFORE = 4  # a returned passage starts this many lines above its best line
-CANDIDATES = 32
-SCAN_MAX_HITS = 20_000  # a term missing from the vocabulary is looked for at most this often per file  # passages rescored on their text per search
+CANDIDATES = 32  # passages rescored on their text per search
+SCAN_MAX_HITS = 20_000  # a term missing from the vocabulary is looked for at most this often per file
 K1, B = 1.2, 0.75  # BM25
-DEFINITION_WEIGHT = 2.0  # how much a definition of a queried name counts, relative to a use
+DEFINITION = "="  # marks the term of a name a line defines
+FILE_NAME = "@"  # marks the term of a file's stem
+MARKER_WEIGHTS = {DEFINITION: 2.0, FILE_NAME: 1.0}  # how much each counts, relative to a use
 LZMA_PRESET = 6 | lzma.PRESET_EXTREME
 
 _WORD = re.compile(r"\w+")
@@ -69,7 +73,7 @@ _DEFINITION = re.compile(
     r"(?:def|class|function|func|fn|struct|enum|trait|interface|impl|type|module|macro_rules!|const|let|var|val|sub|proc)"
     r"\s+(?:\([^)]*\)\s*)?\*?([A-Za-z_$][\w$]*)"
 )
-_ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)")
+_ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)(?!\s*[\w.]+\.\1\s*$)")  # not `X = module.X`
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+)$")
 _PAGE = re.compile(r"^\[page (\d+)\]$")
 
@@ -132,7 +136,7 @@ def defined_names(line: str, headings: bool = True) -> list[str]:
 
 
 def definition_terms(line: str, headings: bool = True) -> list[str]:
-    return ["=" + t for name in defined_names(line, headings) for t in word_terms(name)[:1]]
+    return [DEFINITION + t for name in defined_names(line, headings) for t in word_terms(name)[:1]]
 
 
 def block_terms(lines: list[str], headings: bool, terms_of: _Terms | None = None) -> list[str]:
@@ -144,14 +148,19 @@ def block_terms(lines: list[str], headings: bool, terms_of: _Terms | None = None
 
 
 def path_terms(path: str) -> list[str]:
-    """A file's path as terms of its first block, and its stem as a defined name (a module)."""
+    """A file's path as terms of its first block, and its stem as the file's name."""
     stem = path.rpartition("/")[2].partition(".")[0]
-    return _Terms()(path) + [("=" + t) for t in word_terms(stem)[:1]]
+    return _Terms()(path) + [FILE_NAME + t for t in word_terms(stem)[:1]]
+
+
+def is_marker(term: str) -> bool:
+    """Whether a term marks a definition or a file name rather than a word of the text."""
+    return term[:1] in MARKER_WEIGHTS
 
 
 def query_terms(query: str) -> list[str]:
     """A question's terms: its words' index terms without the question words, each
-    identifier also asking for its definition (`=name`)."""
+    identifier also asking for its definition (`=name`) and a file named after it (`@name`)."""
     words = [w for w in _WORD.findall(query)]
     kept = [w for w in words if w.lower() not in QUERY_STOPWORDS] or words
     terms = []
@@ -159,7 +168,7 @@ def query_terms(query: str) -> list[str]:
         own = word_terms(w)
         terms += own
         if own:
-            terms.append("=" + own[0])
+            terms += [DEFINITION + own[0], FILE_NAME + own[0]]
     return terms
 
 
@@ -271,7 +280,7 @@ def posting_cap(n_blocks: int) -> int:
 
 def _front_code(sorted_terms: list[str]) -> str:
     """Each term as one control character (length of the prefix shared with the previous
-    term, at most 30) plus the rest; terms are `\\w+` or `=\\w+`, never control characters."""
+    term, at most 30) plus the rest; terms are `\\w+`, `=\\w+` or `@\\w+`, never control characters."""
     out, prev = [], ""
     for term in sorted_terms:
         n = 0
@@ -338,7 +347,7 @@ class Notepad:
                     blocks_of.setdefault(term, []).append(n_blocks + b)
             n_blocks += len(starts)
         cap = posting_cap(n_blocks)
-        vocab = sorted(t for t, b in blocks_of.items() if len(b) > 1 or t.startswith("="))
+        vocab = sorted(t for t, b in blocks_of.items() if len(b) > 1 or is_marker(t))
         df = np.array([len(blocks_of[t]) for t in vocab], dtype=np.int64)
         postings = {t: np.array(blocks_of[t], dtype=np.int64) for t in vocab if len(blocks_of[t]) <= cap}
         return cls(files, vocab, df, total, postings)
@@ -436,7 +445,7 @@ class Notepad:
         """Blocks holding a term the vocabulary leaves out (one seen in a single block, or not
         at all), found in the texts: hits that can start and end a word or a part of one,
         kept when the enclosing word really yields the term."""
-        if term.startswith("="):
+        if is_marker(term):
             return np.zeros(0, dtype=np.int64)
         pattern = re.compile(re.escape(term), re.IGNORECASE)
         blocks: set[int] = set()
@@ -513,7 +522,7 @@ class Notepad:
             return []
         weights: Counter = Counter()
         for term in query_terms(query):
-            weights[term] += DEFINITION_WEIGHT if term.startswith("=") else 1.0
+            weights[term] += MARKER_WEIGHTS.get(term[:1], 1.0)
         idfs = {t: self.idf(t) * w for t, w in weights.items()}
         idfs = {t: v for t, v in idfs.items() if v > 0}
         if not idfs:
@@ -531,7 +540,7 @@ class Notepad:
             if blocks is not None:
                 rank(blocks, weight)
         if not coarse.any():  # only common words matched: look the two least common up in the texts
-            common = sorted((self.df_of(t), t) for t in idfs if not t.startswith("="))
+            common = sorted((self.df_of(t), t) for t in idfs if not is_marker(t))
             for _, term in common[:2]:
                 rank(self._scan(term), idfs[term])
         order = np.argsort(-coarse, kind="stable")

@@ -1,0 +1,83 @@
+"""`ask` answers from the memory: a fact read once, far outside the attention window and kept
+out of the prompt (no notepad), makes its answer more likely than the model alone finds it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from conftest import CORPUS, SAMPLE_FILES, ingest, run_in_process
+
+from ttt_read import engine
+from ttt_read import tokenizer as tok
+
+QUESTION = "Who is the keeper of the Varnholm lighthouse?"
+ANSWER = "Quillon Marrow"
+FACT = """# Varnholm harbour
+
+The keeper of the Varnholm lighthouse is Quillon Marrow. Quillon Marrow lights the lamp at
+dusk and logs every ship that passes the point. Ask for Quillon Marrow, the lighthouse
+keeper, at the foot of the tower.
+"""
+# Nats by which the memory of FACT raises the answer's log-probability, recorded with the
+# bundled checkpoint: 3.37 over the model alone (--no-memory), 2.45 over a memory of the same
+# text without FACT.
+MARGIN_OVER_NO_MEMORY = 1.5
+MARGIN_OVER_OTHER_MEMORY = 1.0
+
+
+def read_tree(root, with_fact: bool):
+    """FACT first (when asked for), then more than a window of other text after it."""
+    root.mkdir()
+    if with_fact:
+        (root / "harbour.md").write_text(FACT)
+    for name in SAMPLE_FILES:
+        shutil.copyfile(CORPUS / name, root / name)
+    return ingest([root], root.with_suffix(".mem"))
+
+
+pytestmark = pytest.mark.usefixtures("one_thread", "home")  # one torch thread, a TTT_READ_HOME of its own
+
+
+@pytest.fixture(scope="module")
+def mems(tmp_path_factory):
+    base = tmp_path_factory.mktemp("ask")
+    return read_tree(base / "fact", with_fact=True), read_tree(base / "other", with_fact=False)
+
+
+def forced_logprob(memory, use_memory: bool) -> float:
+    """log P(ANSWER, then the end of the answer | the question), as `ask --no-notepad` prompts."""
+    session = memory.session(learn=False, use_memory=use_memory)
+    logits = session.feed(tok.encode_qa_prompt(memory.tokenizer, QUESTION))
+    total = 0.0
+    for token in tok.encode_answer(memory.tokenizer, ANSWER):
+        total += float(torch.log_softmax(logits.float(), -1)[token])
+        logits = session.feed([token])
+    return total
+
+
+def test_the_fact_is_only_in_the_fast_weights(mems):
+    memory = engine.open_memory(mems[0], device="cpu")
+    assert ANSWER not in memory.tokenizer.decode(memory.snapshot.tail_tokens)  # not in the window `ask` starts with
+    assert ANSWER not in "".join(p.read_text() for p in CORPUS.iterdir())
+
+
+def test_the_memory_makes_the_answer_more_likely(mems):
+    with_fact, other = (engine.open_memory(mem, device="cpu") for mem in mems)
+    remembered = forced_logprob(with_fact, use_memory=True)
+    assert remembered >= forced_logprob(with_fact, use_memory=False) + MARGIN_OVER_NO_MEMORY
+    assert remembered >= forced_logprob(other, use_memory=True) + MARGIN_OVER_OTHER_MEMORY
+
+
+def test_ask_without_notepad_answers_from_the_memory(mems, capsys):
+    """The command, not just the session: the same question with and without the memory."""
+    answers = {}
+    for flags in ((), ("--no-memory",)):
+        code, out, _ = run_in_process(capsys, "ask", mems[0], QUESTION, "--no-notepad", "-n", "8", "--json", *flags)
+        assert code == 0
+        answers[flags] = json.loads(out)
+    assert answers[()]["sources"] == answers[("--no-memory",)]["sources"] == []
+    with_memory, without = answers[()]["scores"]["answer_logprob"], answers[("--no-memory",)]["scores"]["answer_logprob"]
+    assert with_memory != without, "ask gave the same answer, to the bit, with and without the memory"

@@ -1,0 +1,76 @@
+"""Generating from a memory against the reading loop: a `Session` fed text token by token
+learns it exactly as `read()` does, chunk by chunk, and predicts every token as reading does."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from conftest import take
+
+from ttt_read.errors import ExitCode, TTTReadError
+from ttt_read.generate import Session
+from ttt_read.reading import forward_losses, read
+
+TOLERANCE = 1e-4  # fp32, max abs difference of per-token losses and of fast weights
+
+
+@pytest.fixture(scope="module")
+def text(model, code_tokens) -> list[int]:
+    """Three whole chunks and a few tokens of a fourth, of real code."""
+    return take(code_tokens, 3 * model.cfg.chunk + 8)
+
+
+def fed_token_by_token(session: Session, text: list[int], prompt: int) -> torch.Tensor:
+    """Feed `prompt` tokens at once (as a prompt is fed), then one at a time (as generated
+    tokens are); the loss of each next token under the session's logits, from the prompt's
+    last token on."""
+    losses = []
+    logits = session.feed(text[:prompt])
+    for t in range(prompt - 1, len(text) - 1):
+        losses.append(torch.nn.functional.cross_entropy(logits.float().view(1, -1), torch.tensor([text[t + 1]])))
+        logits = session.feed([text[t + 1]])
+    return torch.stack(losses)
+
+
+def test_generating_with_learning_reads_as_ingest_reads(model, text):
+    cfg, lr = model.cfg, model.cfg.inner_lr
+    prompt = cfg.chunk + cfg.chunk // 2  # the prompt alone spans a chunk boundary
+    session = Session(model, model.initial_fast_weights(1), lr=lr, learn=True)
+
+    losses = fed_token_by_token(session, text, prompt)
+
+    whole_chunks = (len(text) - 1) // cfg.chunk
+    assert whole_chunks > 2 and session.updates == whole_chunks
+    reading = read(model, torch.tensor(text).view(1, -1), lr=lr)
+    expected = reading.token_losses[0, prompt - 1 :]
+    gap = (losses - expected).abs().max().item()
+    assert gap <= TOLERANCE, f"max abs diff {gap:.2e} between the session's losses and reading's"
+    learned = read(model, torch.tensor(text[: whole_chunks * cfg.chunk + 1]).view(1, -1), lr=lr).state.fast
+    for got, want in zip(session.fast, learned):
+        assert (got - want).abs().max().item() <= TOLERANCE
+    assert all(not torch.equal(got, w0) for got, w0 in zip(session.fast, model.initial_fast_weights(1)))
+
+
+def test_generating_without_learning_is_one_sliding_window_pass(model, text):
+    session = Session(model, model.initial_fast_weights(1), lr=model.cfg.inner_lr, learn=False)
+    prompt = 2 * model.cfg.chunk + model.cfg.chunk // 2
+
+    losses = fed_token_by_token(session, text, prompt)
+
+    assert session.updates == 0
+    with torch.no_grad():
+        expected = forward_losses(model, torch.tensor(text).view(1, -1))[0, prompt - 1 :]
+    gap = (losses - expected).abs().max().item()
+    assert gap <= TOLERANCE, f"max abs diff {gap:.2e} between the session's losses and one forward pass"
+    assert all(torch.equal(got, w0) for got, w0 in zip(session.fast, model.initial_fast_weights(1)))
+
+
+def test_an_empty_prompt_continues_the_context(model, text):
+    """`continue MEM ""` goes on from the snapshot's text; with no text at all it is a usage error."""
+    session = Session(model, model.initial_fast_weights(1), lr=model.cfg.inner_lr, learn=True)
+    session.context(text[:100])
+    fed = Session(model, model.initial_fast_weights(1), lr=model.cfg.inner_lr, learn=True).feed(text[:100])
+    assert torch.equal(session.feed([]), fed)
+    with pytest.raises(TTTReadError) as info:
+        Session(model, model.initial_fast_weights(1), lr=model.cfg.inner_lr).feed([])
+    assert info.value.code == ExitCode.USAGE
