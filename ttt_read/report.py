@@ -18,9 +18,13 @@ def eval_table(result: dict) -> None:
     for label in labels:
         table.add_column(label, justify="right")
     table.add_column(">8K", justify="right")
+    table.add_column("bits/byte", justify="right")
     for name, row in settings.items():
         beyond = row["loss_beyond_8k"]
-        table.add_row(name, *[f"{b['loss']:.3f}" for b in row["buckets"]], "-" if beyond is None else f"{beyond:.3f}")
+        cells = [f"{b['loss']:.3f}" for b in row["buckets"]]
+        table.add_row(name, *cells, "-" if beyond is None else f"{beyond:.3f}", f"{row['bits_per_byte']:.3f}")
+    table.add_row("xz -9e", *[""] * len(labels), "", f"{result['xz_bits_per_byte']:.3f}", style="dim")
+    table.caption = f"bits/byte over the {result['bytes']:,} bytes the scored tokens stand for"
     Console().print(table)
 
 
