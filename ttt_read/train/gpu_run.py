@@ -58,17 +58,18 @@ class Plan:
     work: Path
     slot_s: float = 540.0  # the whole command, from start to the last file written
     kernels_s: float = 120.0  # kernel tests and self-check, while the corpus builds
-    corpus_s: float = 150.0
+    corpus_s: float = 150.0  # from the slot's start; a corpus late past it is rebuilt smaller
+    fallback_corpus_s: float = 60.0  # the standard library and the prose shard alone
     export_s: float = 30.0
     eval_s: float = 60.0
     bench_s: float = 100.0
     margin_s: float = 15.0
     train_s: float = float("inf")  # at most this long training, whatever the slot leaves
     init: str | None = None  # a checkpoint to continue from; None: from scratch at `model_config`
-    model_config: str = "{}"  # ModelConfig fields for a run from scratch
+    model_config: str = "{}"  # ModelConfig fields over the bundled model's, for a run from scratch
     mode: str = "meta"
-    seq_len: int = 8192
-    batch: int = 8
+    seq_len: int = 16384  # past the 8K that 32K-token evaluations score beyond
+    batch: int = 16  # halved until the probe fits in memory
     lr: float = 3e-3
     warmup: int = 30
     sources: tuple[str, ...] = ()  # corpus sources; empty: this Python's packages and stdlib
@@ -143,6 +144,15 @@ def device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def architecture(plan: Plan) -> dict:
+    """ModelConfig fields of a run from scratch: the bundled model's (its CPU speed is known),
+    with `plan.model_config` on top; vocabulary and reading rate come from training."""
+    fields = json.loads((BUNDLED / "config.json").read_text())
+    for name in ("vocab_size", "inner_lr"):
+        fields.pop(name, None)
+    return fields | json.loads(plan.model_config)
+
+
 def model_config(plan: Plan):
     """The configuration of the model the slot trains (checked by the self-check)."""
     from ttt_read.config import ModelConfig
@@ -150,7 +160,7 @@ def model_config(plan: Plan):
     if plan.init:
         return ModelConfig.load(Path(plan.init) / "config.json")
     vocab = json.loads((BUNDLED / "config.json").read_text())["vocab_size"]
-    return ModelConfig(vocab_size=vocab, **json.loads(plan.model_config))
+    return ModelConfig(vocab_size=vocab, **architecture(plan))
 
 
 def failing_ops(output: str, rc: int | None) -> set[str]:
@@ -188,20 +198,24 @@ def check_kernels(slot: Slot, where: str) -> None:
     slot.log(f"kernels: reference for [{reference}]" if reference else "kernels: every Triton kernel passed")
 
 
-def corpus_sources(plan: Plan) -> list[str]:
+def corpus_sources(plan: Plan, *, fallback: bool = False) -> list[str]:
+    """The given sources, else this Python's installed packages and standard library (only
+    the standard library for the fallback)."""
     if plan.sources:
         return list(plan.sources)
-    paths = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], sysconfig.get_paths()["stdlib"]])
+    kinds = ["stdlib"] if fallback else ["purelib", "platlib", "stdlib"]
+    paths = dict.fromkeys(sysconfig.get_paths()[kind] for kind in kinds)
     return [f"packages={p}" for p in paths if Path(p).is_dir()]
 
 
-def start_corpus(slot: Slot) -> subprocess.Popen:
+def start_corpus(slot: Slot, *, fallback: bool = False) -> subprocess.Popen:
     plan = slot.plan
-    sources = corpus_sources(plan)
+    sources = corpus_sources(plan, fallback=fallback)
     if plan.prose_shard is not None:
         prose = plan.work / "prose"
-        with tarfile.open(plan.prose_shard) as archive:
-            archive.extractall(prose, filter="data")
+        if not prose.exists():
+            with tarfile.open(plan.prose_shard) as archive:
+                archive.extractall(prose, filter="data")
         sources.append(f"prose={prose}")
     tokenizer = Path(plan.init or BUNDLED) / "tokenizer.json"
     args = slot.ttt("train", "corpus", *sources, "-o", plan.work / "corpus", "--tokenizer", tokenizer,
@@ -210,8 +224,13 @@ def start_corpus(slot: Slot) -> subprocess.Popen:
 
 
 def finish_corpus(slot: Slot, process: subprocess.Popen) -> bool:
-    rc, output = slot.finish(process, "corpus", slot.plan.corpus_s - slot.elapsed())
+    """Wait for the corpus until `corpus_s` into the slot; if it is not there by then, build
+    the fallback corpus within `fallback_corpus_s`."""
     manifest = slot.plan.work / "corpus" / "manifest.json"
+    rc, _ = slot.finish(process, "corpus", slot.plan.corpus_s - slot.elapsed())
+    if (rc != 0 or not manifest.exists()) and not slot.plan.sources:
+        slot.record("corpus", first_exit=rc)
+        rc, _ = slot.finish(start_corpus(slot, fallback=True), "corpus", slot.plan.fallback_corpus_s)
     if rc != 0 or not manifest.exists():
         slot.record("corpus", ok=False, exit=rc)
         return False
@@ -224,33 +243,49 @@ def _train_args(slot: Slot, run_dir: Path, steps: int) -> list[str]:
     plan = slot.plan
     args = ["train", "run", run_dir, "--corpus", plan.work / "corpus", "--mode", plan.mode, "--seq-len", plan.seq_len,
             "--batch", plan.batch, "--steps", steps, "--lr", plan.lr, "--warmup", min(plan.warmup, max(1, steps // 10))]  # fmt: skip
-    args += ["--init", plan.init] if plan.init else ["--model-config", plan.model_config]
+    args += ["--init", plan.init] if plan.init else ["--model-config", json.dumps(architecture(plan))]
     return slot.ttt(*args)
 
 
-def probe(slot: Slot) -> float | None:
-    """Tokens/s of training once compiled: a few steps, then a few more in a second call."""
+def probe(slot: Slot) -> tuple[float | None, str]:
+    """Tokens/s of training once compiled (a few steps, then a few more in a second call),
+    or None and why not."""
     run_dir = slot.plan.work / "probe"
-    rates = []
+    shutil.rmtree(run_dir, ignore_errors=True)
+    rate = None
     for i in range(2):
         args = _train_args(slot, run_dir, 1000) + ["--max-steps", slot.plan.probe_steps, "--json"]
-        rc, output = slot.run(args, f"probe-{i}", slot.left() / 3)
+        rc, output = slot.run(args, f"probe-{i}", slot.left() / 4)
         record = _json_or_none(output)
         if rc != 0 or record is None:
-            return None
-        rates.append(record["last"]["tokens_per_s"])
-    return rates[-1]
+            return None, (slot.plan.work / f"probe-{i}.stderr").read_text(errors="replace")
+        rate = record["last"]["tokens_per_s"]
+    return rate, ""
+
+
+def fit_probe(slot: Slot) -> float | None:
+    """Probe until training runs: half the batch after running out of memory, the reference
+    kernels after any other failure."""
+    plan = slot.plan
+    for _ in range(4):
+        rate, error = probe(slot)
+        if rate is not None:
+            return rate
+        if "out of memory" in error.lower() and plan.batch > 1:
+            plan.batch //= 2
+            slot.log(f"train: out of memory; batch {plan.batch}")
+        elif "TTT_READ_KERNELS" not in slot.env:
+            slot.log("train: the probe failed; the reference kernels from here on")
+            slot.env["TTT_READ_KERNELS"] = "reference"
+        else:
+            break
+    return None
 
 
 def train(slot: Slot) -> bool:
     """Probe, then train for the time left after export, eval and bench; True if a state was saved."""
     plan = slot.plan
-    rate = probe(slot)
-    if rate is None and "TTT_READ_KERNELS" not in slot.env:
-        slot.log("train: the probe failed; once more on the reference kernels")
-        slot.env["TTT_READ_KERNELS"] = "reference"
-        shutil.rmtree(plan.work / "probe", ignore_errors=True)
-        rate = probe(slot)
+    rate = fit_probe(slot)
     if rate is None:
         slot.record("train", ok=False, reason="probe failed")
         return False
@@ -261,7 +296,7 @@ def train(slot: Slot) -> bool:
     slot.log(f"train: {rate:,.0f} tokens/s measured, {steps} steps of {plan.batch} x {plan.seq_len} in {budget:.0f} s")
     rc, output = slot.run(args, "train", budget + 60)
     saved = (run_dir / "state.pt").exists()
-    slot.record("train", ok=rc == 0, exit=rc, probe_tokens_per_s=rate, steps_planned=steps, last=(_json_or_none(output) or {}).get("last"), saved=saved)
+    slot.record("train", ok=rc == 0, exit=rc, probe_tokens_per_s=rate, batch=plan.batch, steps_planned=steps, last=(_json_or_none(output) or {}).get("last"), saved=saved)
     return saved
 
 
