@@ -75,4 +75,6 @@ def bench_table(result: dict) -> None:
         )
     console = Console()
     console.print(table)
-    console.print(f"decode: {result['decode_ms_per_token']:.1f} ms/token")
+    console.print(f"decode: {result['decode_ms_per_token']:.1f} ms/token ({result['decode_cpu_ms_per_token']:.1f} CPU-ms/token)")
+    cpu = ", ".join(f"{row['tokens']:,} tokens {row['reading_tok_per_cpu_s']:,.0f}" for row in result["rows"])
+    console.print(f"reading per CPU-second (all threads): {cpu} tokens")
