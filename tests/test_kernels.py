@@ -330,6 +330,64 @@ def test_reading_matches_reference(meta, device, monkeypatch):
         assert_close(a, b, torch.float32, f"meta-gradient of {name}")
 
 
+# --- the model's own shapes under bf16 autocast, on a GPU -------------------------------------
+
+ON_GPU = pytest.mark.skipif(INTERPRET or not torch.cuda.is_available(), reason="needs a CUDA GPU, no interpreter")
+BUNDLED_SHAPE = ModelConfig(
+    vocab_size=16384, d_model=128, n_layers=8, n_heads=2, mlp_hidden=384, prime_hidden=256, n_suffix=2, window=512, chunk=256
+)
+
+
+@ON_GPU
+@pytest.mark.parametrize("cache_dtype", [torch.bfloat16, torch.float32], ids=["bf16 cache", "fp32 cache"])
+@pytest.mark.parametrize("cache_length", [0, 300, 512])
+def test_attention_at_model_shapes(cache_length, cache_dtype):
+    """16 chunks of 256 over a 512-token window, head dim 64: the key loop runs many blocks."""
+    cfg = BUNDLED_SHAPE
+    shape = (1, cfg.n_heads, 16, cfg.chunk, cfg.window, cache_length, cfg.head_dim)
+    (q, k, v), (q_leaf, keys, values) = attention_inputs(shape, "cuda", torch.bfloat16)
+    keys, values = leaves(keys.to(cache_dtype), values.to(cache_dtype))
+    unfold = lambda t: t.unfold(2, cfg.window + cfg.chunk, cfg.chunk).transpose(-1, -2)  # noqa: E731
+    mask = window_mask(cfg.chunk, cfg.window, 16, cache_length, "cuda")
+    compare(
+        lambda q, k, v: ops.cached_window_attention(q, unfold(k), unfold(v), cache_length),
+        lambda q, k, v: reference.window_attention(q, unfold(k), unfold(v), mask),
+        (q_leaf, keys, values),
+        torch.bfloat16,
+    )
+
+
+@ON_GPU
+@pytest.mark.parametrize("tokens", [256, 16384])
+def test_cross_entropy_at_model_shapes(tokens):
+    """The full 16K vocabulary at width 128, under autocast, against the fp32 reference."""
+    h = torch.randn(tokens, BUNDLED_SHAPE.d_model, device="cuda")
+    embedding = 0.05 * torch.randn(BUNDLED_SHAPE.vocab_size, BUNDLED_SHAPE.d_model, device="cuda")
+    targets = torch.randint(0, BUNDLED_SHAPE.vocab_size, (tokens,), device="cuda")
+
+    def kernel(h, e):
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            return ops.linear_cross_entropy(h, e, targets)
+
+    compare(kernel, lambda h, e: reference.linear_cross_entropy(h, e, targets), leaves(h, embedding), torch.bfloat16)
+
+
+@ON_GPU
+def test_reading_at_model_shapes_under_autocast(monkeypatch):
+    """About 3K tokens (cache empty, 256, full, then a ragged tail) read as `ingest` reads on a
+    GPU: token losses and learned fast weights of the kernels against the reference."""
+    model = TTTModel(BUNDLED_SHAPE).cuda()
+    tokens = torch.randint(0, BUNDLED_SHAPE.vocab_size, (1, 11 * BUNDLED_SHAPE.chunk + 77), device="cuda")
+    runs = {}
+    for kernels in ("reference", "triton"):
+        monkeypatch.setenv("TTT_READ_KERNELS", kernels)
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            runs[kernels] = read(model, tokens, lr=1.0)
+    assert_close(runs["triton"].token_losses, runs["reference"].token_losses, torch.bfloat16, "token losses")
+    for a, b in zip(runs["triton"].state.fast, runs["reference"].state.fast):
+        assert_close(a, b, torch.bfloat16, "fast weights after reading")
+
+
 @pytest.mark.skipif(not INTERPRET, reason="runs Triton on CPU tensors: needs TRITON_INTERPRET=1")
 def test_dispatch(monkeypatch):
     x, w = torch.randn(3, 8, requires_grad=True), torch.ones(8)
