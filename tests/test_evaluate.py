@@ -51,11 +51,12 @@ def test_bits_per_byte_is_nats_per_token_over_bytes(model_and_tokenizer, readme,
     from ttt_read.evaluate import evaluate, scored_bytes, token_bytes, xz_bits
 
     model, tokenizer = model_and_tokenizer
-    documents = [take(readme[0], 1500), take(code_tokens, 1200)]
+    documents = [take(readme[0], 1500), take(code_tokens, 700), take(code_tokens, 700, start=700)]
+    labels = [("prose", "README.md"), ("code", "first"), ("code", "second")]
     table = token_bytes(tokenizer)
     texts = [scored_bytes(d, table) for d in documents]
     assert readme[1].startswith(texts[0])  # a cut document covers a prefix of its text
-    result = evaluate({"off": (model, 0.0), "on": (model, model.cfg.inner_lr)}, documents, tokenizer=tokenizer)
+    result = evaluate({"off": (model, 0.0), "on": (model, model.cfg.inner_lr)}, documents, tokenizer=tokenizer, labels=labels)
 
     assert result["bytes"] == sum(map(len, texts))
     assert result["xz_bits_per_byte"] == pytest.approx(sum(map(xz_bits, texts)) / result["bytes"], rel=1e-12)
@@ -69,6 +70,13 @@ def test_bits_per_byte_is_nats_per_token_over_bytes(model_and_tokenizer, readme,
         doc_bits = sum(d["bits_per_byte"][name] * d["bytes"] for d in result["per_document"])
         assert doc_bits == pytest.approx(result["settings"][name]["bits_per_byte"] * result["bytes"], rel=1e-9)
     assert [d["bytes"] for d in result["per_document"]] == [len(t) for t in texts]
+    code, prose = result["per_kind"]["code"], result["per_kind"]["prose"]
+    assert (code["documents"], code["bytes"], prose["bytes"]) == (2, len(texts[1]) + len(texts[2]), len(texts[0]))
+    assert code["xz_bits_per_byte"] == pytest.approx((xz_bits(texts[1]) + xz_bits(texts[2])) / code["bytes"], rel=1e-12)
+    assert prose["bits_per_byte"] == result["per_document"][0]["bits_per_byte"]
+    for name, bpb in code["bits_per_byte"].items():
+        doc_bits = sum(d["bits_per_byte"][name] * d["bytes"] for d in result["per_document"][1:])
+        assert bpb == pytest.approx(doc_bits / code["bytes"], rel=1e-12)
 
 
 def test_eval_command_reports_bits_per_byte_beside_xz(ttt_home):

@@ -73,3 +73,21 @@ def test_slot_rehearsal(prose_shard, tmp_path):
     assert len(files) <= MAX_FILES and all(p.stat().st_size < MAX_FILE_BYTES for p in files)
     assert all(len(p.relative_to(out).parts) <= 3 for p in files)
     assert "done" in (out / "log.txt").read_text()
+
+
+def test_failing_kernel_tests_blame_their_ops():
+    """A failing per-op test sends its op to the reference; a failing end-to-end test or a
+    crashed test run sends every op; a run out of time leaves the choice to the self-check."""
+    from ttt_read.kernels import OPS
+    from ttt_read.train.gpu_run import failing_ops
+
+    per_op = (
+        "FAILED tests/test_kernels.py::test_window_attention_mixed_dtypes[cuda] - AssertionError: forward\n"
+        "FAILED tests/test_kernels.py::test_cross_entropy_at_model_shapes[16384] - AssertionError: gradient 1\n"
+        "2 failed, 61 passed in 48.02s\n"
+    )
+    assert failing_ops(per_op, 1) == {"attention", "cross_entropy"}
+    end_to_end = "FAILED tests/test_kernels.py::test_reading_at_model_shapes_under_autocast - AssertionError\n"
+    assert failing_ops(end_to_end, 1) == set(OPS)
+    assert failing_ops("Fatal Python error: Aborted\n", -6) == set(OPS)
+    assert failing_ops("", None) == set() and failing_ops("63 passed in 50.00s\n", 0) == set()

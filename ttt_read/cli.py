@@ -532,7 +532,7 @@ def eval_(
         other_info = checkpoint.resolve(other)
         other_model, _ = checkpoint.load(other_info, device)
         settings[f"{other_info.name} reading on"] = (other_model, other_model.cfg.inner_lr)
-    result = evaluate(settings, documents, tokenizer=tokenizer)
+    result = evaluate(settings, [ids for _, _, ids in documents], tokenizer=tokenizer, labels=[(kind, name) for kind, name, _ in documents])
     if plot is not None:
         plot_eval(result, plot)
     if as_json:

@@ -90,9 +90,17 @@ def _by_position(values: Sequence[torch.Tensor], length: int) -> torch.Tensor:
     return total
 
 
-def evaluate(models: dict[str, tuple[TTTModel, float]], documents: Sequence[Sequence[int]], *, tokenizer) -> dict:
+def evaluate(
+    models: dict[str, tuple[TTTModel, float]],
+    documents: Sequence[Sequence[int]],
+    *,
+    tokenizer,
+    labels: Sequence[tuple[str, str]] | None = None,
+) -> dict:
     """For each named (model, reading lr): mean loss per position bucket and beyond 8K, and
-    bits per byte overall, per bucket and per document, beside xz on the same bytes."""
+    bits per byte overall, per bucket, per document and per kind of document, beside xz on
+    the same bytes. `labels` gives each document's (kind, name)."""
+    labels = labels or [("document", str(i)) for i in range(len(documents))]
     table = token_bytes(tokenizer)
     longest = max(len(d) for d in documents) - 1
     edges = bucket_edges(longest)
@@ -102,8 +110,8 @@ def evaluate(models: dict[str, tuple[TTTModel, float]], documents: Sequence[Sequ
     counts = _by_position([torch.ones(len(b), dtype=torch.float64) for b in byte_lengths], longest)
     nbytes = _by_position(byte_lengths, longest)
     per_document = [
-        {"tokens": len(doc) - 1, "bytes": len(text), "xz_bits_per_byte": bits / len(text), "bits_per_byte": {}}
-        for doc, text, bits in zip(documents, texts, xz)
+        {"kind": kind, "name": name, "tokens": len(doc) - 1, "bytes": len(text), "xz_bits": bits, "xz_bits_per_byte": bits / len(text), "bits_per_byte": {}}
+        for (kind, name), doc, text, bits in zip(labels, documents, texts, xz)
     ]
     rows = {}
     for name, (model, lr) in models.items():
@@ -136,4 +144,20 @@ def evaluate(models: dict[str, tuple[TTTModel, float]], documents: Sequence[Sequ
         "xz_bits_per_byte": sum(xz) / total_bytes,
         "settings": rows,
         "per_document": per_document,
+        "per_kind": by_kind(per_document),
     }
+
+
+def by_kind(per_document: Sequence[dict]) -> dict:
+    """Bytes, xz and each setting's bits per byte over all documents of each kind (code, prose)."""
+    kinds = {}
+    for kind in dict.fromkeys(d["kind"] for d in per_document):
+        docs = [d for d in per_document if d["kind"] == kind]
+        total = sum(d["bytes"] for d in docs)
+        kinds[kind] = {
+            "documents": len(docs),
+            "bytes": total,
+            "xz_bits_per_byte": sum(d["xz_bits"] for d in docs) / total,
+            "bits_per_byte": {name: sum(d["bits_per_byte"][name] * d["bytes"] for d in docs) / total for name in docs[0]["bits_per_byte"]},
+        }
+    return kinds

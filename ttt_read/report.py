@@ -25,7 +25,12 @@ def eval_table(result: dict) -> None:
         table.add_row(name, *cells, "-" if beyond is None else f"{beyond:.3f}", f"{row['bits_per_byte']:.3f}")
     table.add_row("xz -9e", *[""] * len(labels), "", f"{result['xz_bits_per_byte']:.3f}", style="dim")
     table.caption = f"bits/byte over the {result['bytes']:,} bytes the scored tokens stand for"
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    if len(result["per_kind"]) > 1:
+        for kind, row in result["per_kind"].items():
+            settings_bpb = ", ".join(f"{name} {bpb:.3f}" for name, bpb in row["bits_per_byte"].items())
+            console.print(f"{kind} ({row['documents']} documents, {row['bytes']:,} bytes): xz -9e {row['xz_bits_per_byte']:.3f}, {settings_bpb} bits/byte")
 
 
 def plot_eval(result: dict, path: Path) -> None:
