@@ -1,6 +1,6 @@
 """One short GPU slot, end to end: check the kernels, build a corpus, train, export, evaluate, bench.
 
-    bash tools/gpu_slot.sh OUT [options]      # from the repository root; fetches nothing
+    bash tools/gpu_slot.sh OUT [options]      # fetches nothing; 540 s by default (--slot-s)
 
 Each phase has its own time budget inside the slot, and everything lands in OUT: `log.txt`,
 `results.json` (every phase's record, the evaluation and the benchmark) and `checkpoint/`
@@ -14,8 +14,10 @@ so a later phase that fails or runs out of time never costs it.
   library, plus an optional prose shard (a .tar.xz of text files, see `shard`), with the
   bundled tokenizer so the bundled model is a fair baseline on the same held-out documents.
   It runs while the kernels are checked.
-- train: a few probe steps measure tokens/s, then one run whose step count (and so its
-  learning-rate schedule) fits the time left.
+- train: TTT-E2E meta-training from scratch at the bundled model's architecture on
+  16K-token sequences (`--model-config` changes the size, `--init DIR` continues a
+  checkpoint instead); a few probe steps measure tokens/s, then one run whose step count
+  (and so its learning-rate schedule) fits the time left.
 - eval: held-out documents, bits per byte next to xz, the bundled model as baseline.
 - bench: each length in its own process, so a slow long one costs only itself.
 
@@ -294,6 +296,7 @@ def train(slot: Slot) -> bool:
     budget = min(plan.train_s, slot.left() - plan.export_s - plan.eval_s - plan.bench_s - plan.margin_s)
     steps = max(1, int(rate * budget / (plan.seq_len * plan.batch)))
     run_dir = plan.work / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)  # an earlier slot's run would be resumed, not replaced
     args = _train_args(slot, run_dir, steps) + ["--save-every", max(1, steps // 6), "--time-budget", max(1, int(budget)), "--json"]
     slot.log(f"train: {rate:,.0f} tokens/s measured, {steps} steps of {plan.batch} x {plan.seq_len} in {budget:.0f} s")
     rc, output = slot.run(args, "train", budget + 60)
