@@ -2,9 +2,12 @@
 
 `TTT_READ_KERNELS=reference` forces the reference everywhere (A/B tests, debugging);
 `TTT_READ_KERNELS=triton` forces the Triton kernels, also on CPU tensors (the tests run
-them there under `TRITON_INTERPRET=1`). The variable is read at every call, and Triton is
-imported only when a kernel is first used, so CPU-only runs never import it. `rope` has no
-kernel and always runs the reference.
+them there under `TRITON_INTERPRET=1`). `TTT_READ_REFERENCE_OPS=attention,cross_entropy`
+sends just those ops to the reference: what `kernels.selfcheck` sets for ops that fail on
+the GPU at hand. The variables are read at every call, and Triton is imported only when a
+kernel is first used, so CPU-only runs never import it. fp64 runs the reference on a GPU
+(fp64 dots in Triton are not dependable there). `rope` has no kernel and always runs the
+reference.
 """
 
 import importlib
@@ -18,12 +21,25 @@ from .reference import rope
 _MODES = ("auto", "triton", "reference")
 
 
+OPS = ("norm", "swiglu", "attention", "cross_entropy", "sgd")  # the kernels/triton_<op>.py modules
+
+
+def reference_ops() -> set[str]:
+    """The ops `TTT_READ_REFERENCE_OPS` sends to the reference."""
+    names = {name.strip() for name in os.environ.get("TTT_READ_REFERENCE_OPS", "").split(",") if name.strip()}
+    if names - set(OPS):
+        raise ValueError(f"TTT_READ_REFERENCE_OPS: unknown ops {sorted(names - set(OPS))}; expected some of {', '.join(OPS)}")
+    return names
+
+
 def _impl(module: str, x: torch.Tensor):
     """`kernels/triton_<module>.py` when Triton should run on `x`, else the reference module."""
     mode = os.environ.get("TTT_READ_KERNELS") or "auto"
     if mode not in _MODES:
         raise ValueError(f"TTT_READ_KERNELS={mode!r}: expected one of {', '.join(_MODES)}")
-    if mode == "reference" or (mode == "auto" and not x.is_cuda):
+    if mode == "reference" or (mode == "auto" and not x.is_cuda) or module in reference_ops():
+        return reference
+    if x.is_cuda and x.dtype == torch.float64:
         return reference
     return importlib.import_module(f"{__name__}.triton_{module}")
 

@@ -8,6 +8,8 @@ Shapes follow the model: weights are stored `[in, out]` and may carry a leading 
 dimension (one set of fast weights per sequence), so `x @ w` works for both.
 """
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
@@ -29,12 +31,18 @@ def swiglu(x: torch.Tensor, w1: torch.Tensor, w3: torch.Tensor, w2: torch.Tensor
     return (F.silu(x @ w1) * (x @ w3)) @ w2
 
 
+@functools.lru_cache(maxsize=16)
+def _rope_frequencies(half: int, theta: float, device: torch.device) -> torch.Tensor:
+    """Made once per (width, theta, device): reading calls rope twice per layer and chunk."""
+    return theta ** (-torch.arange(half, device=device, dtype=torch.float32) / half)
+
+
 def rope(x: torch.Tensor, positions: torch.Tensor, theta: float) -> torch.Tensor:
     """Rotary embedding over the last dimension (rotate-half layout) at integer `positions`."""
     half = x.shape[-1] // 2
     xf = _wide(x)
-    freqs = theta ** (-torch.arange(half, device=x.device, dtype=xf.dtype) / half)
-    angles = positions.to(xf.dtype)[:, None] * freqs[None, :]
+    freqs = _rope_frequencies(half, theta, x.device)  # fp32 constants; fp64 inputs stay fp64
+    angles = positions.to(torch.float32)[:, None] * freqs[None, :]
     cos, sin = angles.cos(), angles.sin()
     x1, x2 = xf[..., :half], xf[..., half:]
     return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1).to(x.dtype)

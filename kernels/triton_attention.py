@@ -58,8 +58,10 @@ def _query_range(n0, C, W, first_filled, BLOCK_N: tl.constexpr, HAS_MASK: tl.con
 
 @triton.jit
 def _locate(K, V, MASK, skb, skh, skn, svb, svh, svn, smb, smh, smn, H, N, C, W, empty_slots):
-    """Bases of this program's (sequence, head, chunk) in k, v and the mask; its first filled slot."""
-    pid = tl.program_id(1)
+    """Bases of this program's (sequence, head, chunk) in k, v and the mask; its first filled slot.
+
+    B*H*n runs along grid axis 0 (axis 1 stops at 65,535) and offsets are int64."""
+    pid = tl.program_id(0).to(tl.int64)
     chunk = pid % N
     b = pid // N // H
     h = pid // N % H
@@ -107,7 +109,7 @@ def _attn_fwd(
     pid, k_base, v_base, mask_base, first_filled = _locate(
         K, V, MASK, skb, skh, skn, svb, svh, svn, smb, smh, smn, H, N, C, W, empty_slots
     )
-    m0 = tl.program_id(0) * BLOCK_M
+    m0 = tl.program_id(1) * BLOCK_M
     offs_m, offs_d, row_mask, rows, q = _query_block(Q, pid, m0, C, D, BLOCK_M, BLOCK_D)
     m_i = tl.full([BLOCK_M], -1e30, ACC)  # finite, so a row with no visible key in a block stays NaN-free
     l_i = tl.zeros([BLOCK_M], ACC)
@@ -142,7 +144,7 @@ def _attn_bwd_dkdv(
     pid, k_base, v_base, mask_base, first_filled = _locate(
         K, V, MASK, skb, skh, skn, svb, svh, svn, smb, smh, smn, H, N, C, W, empty_slots
     )
-    n0 = tl.program_id(0) * BLOCK_N
+    n0 = tl.program_id(1) * BLOCK_N
     offs_n = n0 + tl.arange(0, BLOCK_N)
     offs_d = tl.arange(0, BLOCK_D)
     kv_mask = (offs_n[:, None] < W + C) & (offs_d[None, :] < D)
@@ -175,7 +177,7 @@ def _attn_bwd_dq(
     pid, k_base, v_base, mask_base, first_filled = _locate(
         K, V, MASK, skb, skh, skn, svb, svh, svn, smb, smh, smn, H, N, C, W, empty_slots
     )
-    m0 = tl.program_id(0) * BLOCK_M
+    m0 = tl.program_id(1) * BLOCK_M
     offs_m, offs_d, row_mask, rows, q = _query_block(Q, pid, m0, C, D, BLOCK_M, BLOCK_D)
     do, lse, delta = _backward_rows(DO, LSE, DELTA, pid, offs_m, rows, row_mask, C)
     dq = tl.zeros([BLOCK_M, BLOCK_D], ACC)
@@ -203,8 +205,9 @@ class _Launch:
     """One call's tensors in kernel layout, and the arguments all three kernels share."""
 
     def __init__(self, q, k, v, mask, cache_length):
-        # One dtype for the dots (autocast may hand bf16 queries and fp32 cached keys).
-        dtype = torch.promote_types(torch.promote_types(q.dtype, k.dtype), v.dtype)
+        # One dtype for the dots: 16-bit queries (autocast) take 16-bit keys and values, so
+        # fp32 cached keys never push the tiles off the tensor cores.
+        dtype = q.dtype if q.element_size() == 2 else torch.promote_types(torch.promote_types(q.dtype, k.dtype), v.dtype)
         self.q = q.to(dtype).contiguous()
         self.k, self.v = (t if t.stride(-1) == 1 else t.contiguous() for t in (k.to(dtype), v.to(dtype)))
         B, H, N, C, D = q.shape
@@ -219,8 +222,8 @@ class _Launch:
         qk_scale = D**-0.5 * math.log2(math.e)  # scores in log2 units, for exp2
         self.args = (*self.k.stride()[:4], *self.v.stride()[:4], *mask_strides, H, N, C, W, W - cache_length, qk_scale)
         block_m, block_n, options = _blocks(D)
-        self.grid_q = (triton.cdiv(C, block_m), B * H * N)
-        self.grid_k = (triton.cdiv(W + C, block_n), B * H * N)
+        self.grid_q = (B * H * N, triton.cdiv(C, block_m))
+        self.grid_k = (B * H * N, triton.cdiv(W + C, block_n))
         self.meta = dict(
             D=D,
             BLOCK_M=block_m,

@@ -46,7 +46,7 @@ def _ce_fwd(
     H, E, TGT, MAX, SUMEXP, PICKED, N, V, d, stride_h, stride_e, per_split, ignore_index,
     BLOCK_T: tl.constexpr, BLOCK_V: tl.constexpr, BLOCK_D: tl.constexpr, ACC: tl.constexpr,
 ):  # fmt: skip
-    t = tl.program_id(0) * BLOCK_T + tl.arange(0, BLOCK_T)
+    t = tl.program_id(0).to(tl.int64) * BLOCK_T + tl.arange(0, BLOCK_T)
     offs_d = tl.arange(0, BLOCK_D)
     h, tgt = _token_block(H, TGT, stride_h, t, offs_d, N, d, ignore_index)
     v_lo = tl.program_id(1) * per_split
@@ -79,7 +79,7 @@ def _ce_bwd_dh(
     H, E, TGT, LSE, DLOSS, DH, N, V, d, stride_h, stride_e, per_split, ignore_index,
     BLOCK_T: tl.constexpr, BLOCK_V: tl.constexpr, BLOCK_D: tl.constexpr, ACC: tl.constexpr,
 ):  # fmt: skip
-    t = tl.program_id(0) * BLOCK_T + tl.arange(0, BLOCK_T)
+    t = tl.program_id(0).to(tl.int64) * BLOCK_T + tl.arange(0, BLOCK_T)
     offs_d = tl.arange(0, BLOCK_D)
     h, tgt, lse, dloss = _token_grad_block(H, TGT, LSE, DLOSS, stride_h, t, offs_d, N, d, ignore_index)
     v_lo = tl.program_id(1) * per_split
@@ -103,7 +103,7 @@ def _ce_bwd_de(
     offs_d = tl.arange(0, BLOCK_D)
     de = tl.zeros([BLOCK_V, BLOCK_D], ACC)
     for t0 in range(0, N, BLOCK_T):
-        t = t0 + tl.arange(0, BLOCK_T)
+        t = (t0 + tl.arange(0, BLOCK_T)).to(tl.int64)
         h, tgt, lse, dloss = _token_grad_block(H, TGT, LSE, DLOSS, stride_h, t, offs_d, N, d, ignore_index)
         z, _ = _logit_tile(h, E, stride_e, offs_v, offs_d, V, d, ACC)
         g = _dlogits(z, offs_v, tgt, lse, dloss)
@@ -134,9 +134,17 @@ class _Tiling:
         )
 
 
-def _flat(h, embedding, targets):
-    """[N, d] hidden rows, [N] targets and the embedding, in one dtype with unit last strides."""
-    dtype = torch.promote_types(h.dtype, embedding.dtype)
+def tile_dtype(h: torch.Tensor, embedding: torch.Tensor) -> torch.dtype:
+    """The dtype the logit tiles are multiplied in: autocast's (bf16) when it is on, so the
+    fp32 residual stream and tied embedding meet on the tensor cores (fp32 accumulators
+    either way); else the inputs' common dtype."""
+    if torch.is_autocast_enabled(h.device.type) and h.dtype != torch.float64:
+        return torch.get_autocast_dtype(h.device.type)
+    return torch.promote_types(h.dtype, embedding.dtype)
+
+
+def _flat(h, embedding, targets, dtype: torch.dtype):
+    """[N, d] hidden rows, [N] targets and the embedding, in `dtype` with unit last strides."""
     h2 = h.reshape(-1, h.shape[-1]).to(dtype)
     h2 = h2 if h2.stride(-1) == 1 else h2.contiguous()
     return h2, targets.reshape(-1).contiguous(), embedding.to(dtype).contiguous()
@@ -157,7 +165,8 @@ def _torch_backward(h, embedding, targets, dloss, ignore_index):
 class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h, embedding, targets, ignore_index):
-        h2, t, e = _flat(h, embedding, targets)
+        ctx.tile_dtype = tile_dtype(h, embedding)  # backward runs outside autocast: decide once
+        h2, t, e = _flat(h, embedding, targets, ctx.tile_dtype)
         N, d = h2.shape
         tiling = _Tiling(h2, e.shape[0])
         stats = torch.empty(3, tiling.splits, N, device=h.device, dtype=compute_dtype(h.dtype))
@@ -177,13 +186,13 @@ class _LinearCrossEntropy(torch.autograd.Function):
         h, embedding, targets, lse = ctx.saved_tensors
         if torch.is_grad_enabled():
             return (*_torch_backward(h, embedding, targets, dloss, ctx.ignore_index), None, None)
-        h2, t, e = _flat(h, embedding, targets)
+        h2, t, e = _flat(h, embedding, targets, ctx.tile_dtype)
         N, d = h2.shape
         V = e.shape[0]
         tiling = _Tiling(h2, V)
         dloss = dloss.reshape(-1).to(lse.dtype).contiguous()
         dh = torch.empty(tiling.splits, N, d, device=h.device, dtype=lse.dtype)
-        de = torch.empty(V, d, device=e.device, dtype=e.dtype)
+        de = torch.empty(V, d, device=e.device, dtype=compute_dtype(e.dtype))
         common = (h2, e, t, lse, dloss)
         sizes = (N, V, d, h2.stride(0), e.stride(0))
         _ce_bwd_dh[tiling.grid](*common, dh, *sizes, tiling.per_split, ctx.ignore_index, **tiling.meta)

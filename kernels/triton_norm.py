@@ -15,7 +15,7 @@ from .triton_common import accumulator, compute_dtype, interpreting, max_program
 
 @triton.jit
 def _rms_fwd(X, WEIGHT, Y, RSTD, rows, d, eps, BLOCK_R: tl.constexpr, BLOCK_D: tl.constexpr, ACC: tl.constexpr):
-    r = tl.program_id(0) * BLOCK_R + tl.arange(0, BLOCK_R)
+    r = tl.program_id(0).to(tl.int64) * BLOCK_R + tl.arange(0, BLOCK_R)  # int64 offsets past 2^31 elements
     c = tl.arange(0, BLOCK_D)
     mask = (r[:, None] < rows) & (c[None, :] < d)
     x = tl.load(X + r[:, None] * d + c[None, :], mask=mask, other=0).to(ACC)
@@ -36,7 +36,7 @@ def _rms_bwd(
     for start in range(tl.program_id(0) * BLOCK_R, rows, tl.num_programs(0) * BLOCK_R):
         r = start + tl.arange(0, BLOCK_R)
         mask = (r[:, None] < rows) & (c[None, :] < d)
-        offs = r[:, None] * d + c[None, :]
+        offs = r.to(tl.int64)[:, None] * d + c[None, :]
         x_hat = tl.load(X + offs, mask=mask, other=0).to(ACC)
         rstd = tl.load(RSTD + r, mask=r < rows, other=0)
         x_hat = x_hat * rstd[:, None]

@@ -17,7 +17,7 @@ from .triton_common import accumulator, compute_dtype, interpreting, max_program
 @triton.jit
 def _sum_squares(G, PARTIAL, total, BLOCK: tl.constexpr, ACC: tl.constexpr):
     """Grid (programs, B): program p of sequence b sums g^2 over a grid-stride set of blocks."""
-    b = tl.program_id(1)
+    b = tl.program_id(1).to(tl.int64)  # b * total passes 2^31 for a large batch of fast weights
     acc = tl.zeros([BLOCK], ACC)
     for start in range(tl.program_id(0) * BLOCK, total, tl.num_programs(0) * BLOCK):
         offs = start + tl.arange(0, BLOCK)
@@ -31,7 +31,7 @@ def _update(
     W, G, LR, PARTIAL, OUT, total, n_partial, BLOCK: tl.constexpr, BLOCK_P: tl.constexpr, ACC: tl.constexpr
 ):
     """Grid (blocks, B): re-add sequence b's partial sums, then `w - lr * min(1, 1/||g||) * g`."""
-    b = tl.program_id(1)
+    b = tl.program_id(1).to(tl.int64)
     p = tl.arange(0, BLOCK_P)
     norm = tl.sqrt(tl.sum(tl.load(PARTIAL + b * n_partial + p, mask=p < n_partial, other=0), 0))
     scale = tl.load(LR + b) * tl.minimum(1.0, 1.0 / tl.maximum(norm, 1e-12))

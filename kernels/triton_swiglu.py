@@ -15,7 +15,7 @@ from .triton_common import accumulator, compute_dtype, interpreting
 
 @triton.jit
 def _silu_mul_fwd(A, B, Y, n, BLOCK: tl.constexpr, ACC: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     a = tl.load(A + offs, mask=offs < n, other=0).to(ACC)
     b = tl.load(B + offs, mask=offs < n, other=0).to(ACC)
     tl.store(Y + offs, (a * tl.sigmoid(a) * b).to(Y.dtype.element_ty), mask=offs < n)
@@ -23,7 +23,7 @@ def _silu_mul_fwd(A, B, Y, n, BLOCK: tl.constexpr, ACC: tl.constexpr):
 
 @triton.jit
 def _silu_mul_bwd(A, B, DY, DA, DB, n, BLOCK: tl.constexpr, ACC: tl.constexpr):
-    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     a = tl.load(A + offs, mask=offs < n, other=0).to(ACC)
     b = tl.load(B + offs, mask=offs < n, other=0).to(ACC)
     dy = tl.load(DY + offs, mask=offs < n, other=0).to(ACC)

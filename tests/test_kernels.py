@@ -148,7 +148,8 @@ def test_window_attention_double_backward(mask_in, device):
         fn = lambda q, k, v: ops.cached_window_attention(q, k, v, cache_length)  # noqa: E731
     inputs = leaves(*(torch.randn(B, H, n, rows, D, device=device) for rows in (c, W + c, W + c)))
     compare_second_order(fn, lambda q, k, v: reference.window_attention(q, k, v, mask), inputs)
-    assert torch.autograd.gradgradcheck(fn, leaves(*(t.double() for t in inputs)), fast_mode=True)
+    if device == "cpu":  # fp64 runs the reference on a GPU
+        assert torch.autograd.gradgradcheck(fn, leaves(*(t.double() for t in inputs)), fast_mode=True)
 
 
 # --- RMSNorm, SwiGLU -------------------------------------------------------------------------
@@ -212,6 +213,28 @@ def test_linear_cross_entropy(shape, dtype, device):
     )
 
 
+@pytest.mark.parametrize("device", DEVICES)
+def test_linear_cross_entropy_under_autocast(device):
+    """Under autocast the logit tiles take autocast's dtype (fp32 accumulators): the loss and
+    both gradients stay within that dtype's tolerance of the fp32 reference."""
+    half = torch.bfloat16 if device == "cuda" else torch.float16  # the interpreter has no bf16
+    tokens, V, d = CE_SHAPES["[B, c]"]
+    h = torch.randn(*tokens, d, device=device)
+    embedding = 0.3 * torch.randn(V, d, device=device)
+    targets = torch.randint(0, V, tokens, device=device)
+    from ttt_read.kernels.triton_cross_entropy import tile_dtype
+
+    with torch.autocast(device, dtype=half):
+        assert tile_dtype(h, embedding) == half
+    assert tile_dtype(h, embedding) == torch.float32
+
+    def kernel(h, e):
+        with torch.autocast(device, dtype=half):
+            return ops.linear_cross_entropy(h, e, targets)
+
+    compare(kernel, lambda h, e: reference.linear_cross_entropy(h, e, targets), leaves(h, embedding), half)
+
+
 # --- clipped SGD -----------------------------------------------------------------------------
 
 
@@ -257,7 +280,8 @@ def sgd_objective(impl):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("op", ["rms_norm", "swiglu", "linear_cross_entropy", "clipped_sgd"])
 def test_double_backward(op, device):
-    """Against autograd through the reference in fp32, and gradgradcheck in fp64."""
+    """Against autograd through the reference in fp32, and gradgradcheck in fp64 (interpreted:
+    on a GPU fp64 is dispatched to the reference)."""
     targets = torch.tensor([1, 2, -100, 19, 0], device=device)
     cases = {
         "rms_norm": (rms_norm(ops), rms_norm(reference), [(5, 24), (24,)]),
@@ -272,7 +296,8 @@ def test_double_backward(op, device):
     fn, ref, shapes = cases[op]
     inputs = leaves(*(torch.randn(s, device=device) for s in shapes))
     compare_second_order(fn, ref, inputs)
-    assert torch.autograd.gradgradcheck(fn, leaves(*(t.double() for t in inputs)), fast_mode=True)
+    if device == "cpu":  # fp64 runs the reference on a GPU
+        assert torch.autograd.gradgradcheck(fn, leaves(*(t.double() for t in inputs)), fast_mode=True)
 
 
 # --- the model end to end, and dispatch --------------------------------------------------------
@@ -305,6 +330,65 @@ def test_reading_matches_reference(meta, device, monkeypatch):
         assert_close(a, b, torch.float32, f"meta-gradient of {name}")
 
 
+# --- the model's own shapes under bf16 autocast, on a GPU -------------------------------------
+
+ON_GPU = pytest.mark.skipif(INTERPRET or not torch.cuda.is_available(), reason="needs a CUDA GPU, no interpreter")
+BUNDLED_SHAPE = ModelConfig(
+    vocab_size=16384, d_model=128, n_layers=8, n_heads=2, mlp_hidden=384, prime_hidden=256, n_suffix=2, window=512, chunk=256
+)
+
+
+@ON_GPU
+@pytest.mark.parametrize("cache_dtype", [torch.bfloat16, torch.float32], ids=["bf16 cache", "fp32 cache"])
+@pytest.mark.parametrize("cache_length", [0, 300, 512])
+def test_attention_at_model_shapes(cache_length, cache_dtype):
+    """16 chunks of 256 over a 512-token window, head dim 64: the key loop runs many blocks."""
+    cfg = BUNDLED_SHAPE
+    shape = (1, cfg.n_heads, 16, cfg.chunk, cfg.window, cache_length, cfg.head_dim)
+    (q, k, v), (q_leaf, keys, values) = attention_inputs(shape, "cuda", torch.bfloat16)
+    keys, values = leaves(keys.to(cache_dtype), values.to(cache_dtype))
+    unfold = lambda t: t.unfold(2, cfg.window + cfg.chunk, cfg.chunk).transpose(-1, -2)  # noqa: E731
+    mask = window_mask(cfg.chunk, cfg.window, 16, cache_length, "cuda")
+    compare(
+        lambda q, k, v: ops.cached_window_attention(q, unfold(k), unfold(v), cache_length),
+        lambda q, k, v: reference.window_attention(q, unfold(k), unfold(v), mask),
+        (q_leaf, keys, values),
+        torch.bfloat16,
+    )
+
+
+@ON_GPU
+@pytest.mark.parametrize("tokens", [256, 16384])
+def test_cross_entropy_at_model_shapes(tokens):
+    """The full 16K vocabulary at width 128, under autocast, against the fp32 reference."""
+    h = torch.randn(tokens, BUNDLED_SHAPE.d_model, device="cuda")
+    embedding = 0.05 * torch.randn(BUNDLED_SHAPE.vocab_size, BUNDLED_SHAPE.d_model, device="cuda")
+    targets = torch.randint(0, BUNDLED_SHAPE.vocab_size, (tokens,), device="cuda")
+
+    def kernel(h, e):
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            return ops.linear_cross_entropy(h, e, targets)
+
+    compare(kernel, lambda h, e: reference.linear_cross_entropy(h, e, targets), leaves(h, embedding), torch.bfloat16)
+
+
+@ON_GPU
+def test_reading_at_model_shapes_under_autocast(monkeypatch):
+    """About 3K tokens (cache empty, 256, full, then a ragged tail) read as `ingest` reads on a
+    GPU: token losses and learned fast weights of the kernels against the reference."""
+    model = TTTModel(BUNDLED_SHAPE).cuda()
+    tokens = torch.randint(0, BUNDLED_SHAPE.vocab_size, (1, 11 * BUNDLED_SHAPE.chunk + 77), device="cuda")
+    runs = {}
+    for kernels in ("reference", "triton"):
+        monkeypatch.setenv("TTT_READ_KERNELS", kernels)
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            runs[kernels] = read(model, tokens, lr=1.0)
+    assert_close(runs["triton"].token_losses, runs["reference"].token_losses, torch.bfloat16, "token losses")
+    for a, b in zip(runs["triton"].state.fast, runs["reference"].state.fast):
+        assert_close(a, b, torch.bfloat16, "fast weights after reading")
+
+
+@pytest.mark.skipif(not INTERPRET, reason="runs Triton on CPU tensors: needs TRITON_INTERPRET=1")
 def test_dispatch(monkeypatch):
     x, w = torch.randn(3, 8, requires_grad=True), torch.ones(8)
 
@@ -317,6 +401,13 @@ def test_dispatch(monkeypatch):
     assert backward_of("auto") != "_RMSNormBackward"  # CPU tensors
     with pytest.raises(ValueError, match="TTT_READ_KERNELS"):
         backward_of("tritn")
+    monkeypatch.setenv("TTT_READ_REFERENCE_OPS", "attention,norm")  # what the self-check sets
+    assert backward_of("triton") != "_RMSNormBackward"
+    monkeypatch.setenv("TTT_READ_REFERENCE_OPS", "attention")
+    assert backward_of("triton") == "_RMSNormBackward"
+    monkeypatch.setenv("TTT_READ_REFERENCE_OPS", "nrom")
+    with pytest.raises(ValueError, match="TTT_READ_REFERENCE_OPS"):
+        backward_of("triton")
 
 
 def test_cached_attention_reference_path(monkeypatch):
@@ -340,3 +431,22 @@ def test_reference_path_imports_no_triton():
     env["CUDA_VISIBLE_DEVICES"] = ""
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(not INTERPRET, reason="the CPU self-check runs the kernels interpreted")
+def test_selfcheck_sends_a_crashing_kernel_to_the_reference(tmp_path, monkeypatch):
+    """An op whose kernel takes its process down (as an LLVM or ptxas crash would) is named
+    for the reference; the op checked beside it is not."""
+    from ttt_read.kernels import selfcheck
+
+    (tmp_path / "sitecustomize.py").write_text(
+        "import os, sys, types\n"
+        "broken = types.ModuleType('ttt_read.kernels.triton_attention')\n"
+        "broken.cached_window_attention = lambda *args: os.abort()\n"
+        "sys.modules[broken.__name__] = broken\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
+    result = selfcheck.run(TINY, "cpu", ops=("attention", "norm"))
+    assert result["reference_ops"] == "attention"
+    assert result["ops"]["norm"]["ok"] and result["ops"]["norm"]["error"] < selfcheck.TOLERANCE["cpu"]
+    assert not result["ops"]["attention"]["ok"]

@@ -1,19 +1,29 @@
-"""Loss by position in the text, reading off vs reading on: does the memory help later tokens?
+"""Loss by position in the text, reading off vs reading on, and bits per byte next to xz.
 
 Each document is read once with learning off (the sliding-window model alone) and once
 with learning on, and per-token losses are averaged in position buckets 0-1K, 1-2K, 2-4K,
 ... If reading works, the reading-on curve keeps falling with position while reading-off
 stays flat, because only the memory carries information from beyond the window.
+
+Nats per token depend on the tokenizer; bits per byte of the text do not. The bytes are
+exactly those the scored tokens stand for (every token after a document's first), and
+`xz -9e` compresses the same bytes, document by document: a general-purpose compressor
+that sees each text once, as the memory does. A memory that needs more bits per byte than
+xz knows the text worse than a compressor.
 """
 
 from __future__ import annotations
 
+import lzma
+import math
 from collections.abc import Sequence
 
 import torch
 
 from ttt_read.model import TTTModel
 from ttt_read.reading import read
+
+XZ_PRESET = 9 | lzma.PRESET_EXTREME  # `xz -9e`
 
 
 def bucket_edges(length: int) -> list[int]:
@@ -29,38 +39,125 @@ def bucket_label(start: int, end: int) -> str:
     return f"{start // 1024}-{-(-end // 1024)}K"
 
 
+def _byte_level_chars() -> dict[str, int]:
+    """The byte-level BPE alphabet: each byte is one printable character; printable Latin-1
+    bytes stand for themselves, the others for 256, 257, ... in byte order."""
+    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    code = {b: b for b in printable}
+    for b in range(256):
+        if b not in code:
+            code[b] = 256 + len(code) - len(printable)
+    return {chr(c): b for b, c in code.items()}
+
+
+def token_bytes(tokenizer) -> list[bytes]:
+    """The exact bytes each id stands for. A marker (`<|file|>`, ...) stands for its own
+    text, so the compressor is handed the same document structure the model predicts."""
+    chars = _byte_level_chars()
+    table = [b""] * tokenizer.get_vocab_size(with_added_tokens=True)
+    added = {t.content for t in tokenizer.get_added_tokens_decoder().values()}
+    for piece, index in tokenizer.get_vocab(with_added_tokens=True).items():
+        table[index] = piece.encode() if piece in added else bytes(chars[c] for c in piece)
+    return table
+
+
+def scored_bytes(document: Sequence[int], table: Sequence[bytes]) -> bytes:
+    """The text the scored tokens of `document` (all but its first) stand for."""
+    return b"".join(table[t] for t in document[1:])
+
+
+def xz_bits(data: bytes) -> int:
+    return 8 * len(lzma.compress(data, preset=XZ_PRESET))
+
+
 @torch.no_grad()
-def position_losses(model: TTTModel, documents: Sequence[Sequence[int]], lr: float, chunk: int | None = None):
-    """Sum and count of per-token losses at each position, over all documents."""
-    longest = max(len(d) for d in documents) - 1
-    sums = torch.zeros(longest, dtype=torch.float64)
-    counts = torch.zeros(longest, dtype=torch.float64)
+def document_losses(model: TTTModel, documents: Sequence[Sequence[int]], lr: float, chunk: int | None = None) -> list[torch.Tensor]:
+    """Per-token losses (nats, fp64 on the CPU) of each document, each read from W_0."""
     device = model.embed.weight.device
+    losses = []
     for doc in documents:
         tokens = torch.tensor(doc, device=device).view(1, -1)
-        losses = read(model, tokens, lr=lr, chunk=chunk).token_losses[0].double().cpu()
-        sums[: len(losses)] += losses
-        counts[: len(losses)] += 1
-    return sums, counts
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            losses.append(read(model, tokens, lr=lr, chunk=chunk).token_losses[0].double().cpu())
+    return losses
 
 
-def evaluate(models: dict[str, tuple[TTTModel, float]], documents: Sequence[Sequence[int]]) -> dict:
-    """For each named (model, reading lr), mean loss per position bucket and beyond 8K."""
+def _by_position(values: Sequence[torch.Tensor], length: int) -> torch.Tensor:
+    """Sum over documents of a per-position quantity."""
+    total = torch.zeros(length, dtype=torch.float64)
+    for v in values:
+        total[: len(v)] += v
+    return total
+
+
+def evaluate(
+    models: dict[str, tuple[TTTModel, float]],
+    documents: Sequence[Sequence[int]],
+    *,
+    tokenizer,
+    labels: Sequence[tuple[str, str]] | None = None,
+) -> dict:
+    """For each named (model, reading lr): mean loss per position bucket and beyond 8K, and
+    bits per byte overall, per bucket, per document and per kind of document, beside xz on
+    the same bytes. `labels` gives each document's (kind, name)."""
+    labels = labels or [("document", str(i)) for i in range(len(documents))]
+    table = token_bytes(tokenizer)
     longest = max(len(d) for d in documents) - 1
     edges = bucket_edges(longest)
+    byte_lengths = [torch.tensor([len(table[t]) for t in doc[1:]], dtype=torch.float64) for doc in documents]
+    texts = [scored_bytes(doc, table) for doc in documents]
+    xz = [xz_bits(text) for text in texts]
+    counts = _by_position([torch.ones(len(b), dtype=torch.float64) for b in byte_lengths], longest)
+    nbytes = _by_position(byte_lengths, longest)
+    per_document = [
+        {"kind": kind, "name": name, "tokens": len(doc) - 1, "bytes": len(text), "xz_bits": bits, "xz_bits_per_byte": bits / len(text), "bits_per_byte": {}}
+        for (kind, name), doc, text, bits in zip(labels, documents, texts, xz)
+    ]
     rows = {}
     for name, (model, lr) in models.items():
-        sums, counts = position_losses(model, documents, lr)
+        losses = document_losses(model, documents, lr)
+        sums = _by_position(losses, longest)
         buckets = []
         for start, end in zip(edges, edges[1:]):
             n = counts[start:end].sum()
             if n > 0:
-                buckets.append({"bucket": bucket_label(start, end), "start": start, "end": end, "loss": float(sums[start:end].sum() / n), "tokens": int(n)})
+                nats = sums[start:end].sum()
+                buckets.append({
+                    "bucket": bucket_label(start, end), "start": start, "end": end, "loss": float(nats / n),
+                    "tokens": int(n), "bits_per_byte": float(nats / math.log(2) / nbytes[start:end].sum()),
+                })  # fmt: skip
+        for entry, loss in zip(per_document, losses):
+            entry["bits_per_byte"][name] = float(loss.sum() / math.log(2) / entry["bytes"])
         tail = counts[8192:].sum()
         rows[name] = {
             "reading_lr": lr,
             "mean_loss": float(sums.sum() / counts.sum()),
             "loss_beyond_8k": float(sums[8192:].sum() / tail) if tail > 0 else None,
+            "bits_per_byte": float(sums.sum() / math.log(2) / nbytes.sum()),
             "buckets": buckets,
         }
-    return {"documents": len(documents), "tokens": int(sum(len(d) for d in documents)), "settings": rows}
+    total_bytes = sum(len(t) for t in texts)
+    return {
+        "documents": len(documents),
+        "tokens": int(sum(len(d) for d in documents)),
+        "bytes": total_bytes,
+        "xz_bits_per_byte": sum(xz) / total_bytes,
+        "settings": rows,
+        "per_document": per_document,
+        "per_kind": by_kind(per_document),
+    }
+
+
+def by_kind(per_document: Sequence[dict]) -> dict:
+    """Bytes, xz and each setting's bits per byte over all documents of each kind (code, prose)."""
+    kinds = {}
+    for kind in dict.fromkeys(d["kind"] for d in per_document):
+        docs = [d for d in per_document if d["kind"] == kind]
+        total = sum(d["bytes"] for d in docs)
+        kinds[kind] = {
+            "documents": len(docs),
+            "bytes": total,
+            "xz_bits_per_byte": sum(d["xz_bits"] for d in docs) / total,
+            "bits_per_byte": {name: sum(d["bits_per_byte"][name] * d["bytes"] for d in docs) / total for name in docs[0]["bits_per_byte"]},
+        }
+    return kinds

@@ -90,8 +90,9 @@ class Attention(nn.Module):
         B, n, c, d = x.shape
         H, D, W = self.n_heads, self.head_dim, self.window
         q, k, v = self._qkv(x)
-        keys = torch.cat([cache.k, k], dim=2)  # [B, H, W + n*c, D]
-        values = torch.cat([cache.v, v], dim=2)
+        # The cache joins in k's dtype (bf16 under autocast), so attention never runs in fp32.
+        keys = torch.cat([cache.k.to(k.dtype), k], dim=2)  # [B, H, W + n*c, D]
+        values = torch.cat([cache.v.to(v.dtype), v], dim=2)
         # Each chunk's buffer: the W slots before it plus itself, positions 0..W+c-1.
         k_buf = keys.unfold(2, W + c, c).transpose(-1, -2)  # [B, H, n, W + c, D]
         v_buf = values.unfold(2, W + c, c).transpose(-1, -2)

@@ -18,10 +18,19 @@ def eval_table(result: dict) -> None:
     for label in labels:
         table.add_column(label, justify="right")
     table.add_column(">8K", justify="right")
+    table.add_column("bits/byte", justify="right")
     for name, row in settings.items():
         beyond = row["loss_beyond_8k"]
-        table.add_row(name, *[f"{b['loss']:.3f}" for b in row["buckets"]], "-" if beyond is None else f"{beyond:.3f}")
-    Console().print(table)
+        cells = [f"{b['loss']:.3f}" for b in row["buckets"]]
+        table.add_row(name, *cells, "-" if beyond is None else f"{beyond:.3f}", f"{row['bits_per_byte']:.3f}")
+    table.add_row("xz -9e", *[""] * len(labels), "", f"{result['xz_bits_per_byte']:.3f}", style="dim")
+    table.caption = f"bits/byte over the {result['bytes']:,} bytes the scored tokens stand for"
+    console = Console()
+    console.print(table)
+    if len(result["per_kind"]) > 1:
+        for kind, row in result["per_kind"].items():
+            settings_bpb = ", ".join(f"{name} {bpb:.3f}" for name, bpb in row["bits_per_byte"].items())
+            console.print(f"{kind} ({row['documents']} documents, {row['bytes']:,} bytes): xz -9e {row['xz_bits_per_byte']:.3f}, {settings_bpb} bits/byte")
 
 
 def plot_eval(result: dict, path: Path) -> None:
@@ -71,4 +80,6 @@ def bench_table(result: dict) -> None:
         )
     console = Console()
     console.print(table)
-    console.print(f"decode: {result['decode_ms_per_token']:.1f} ms/token")
+    console.print(f"decode: {result['decode_ms_per_token']:.1f} ms/token ({result['decode_cpu_ms_per_token']:.1f} CPU-ms/token)")
+    cpu = ", ".join(f"{row['tokens']:,} tokens {row['reading_tok_per_cpu_s']:,.0f}" for row in result["rows"])
+    console.print(f"reading per CPU-second (all threads): {cpu} tokens")

@@ -1,0 +1,92 @@
+"""`eval`'s bits per byte: the exact bytes of the scored tokens, and xz -9e on the same bytes."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import REPO, SOURCES, assert_ok, run_cli, take
+
+README = REPO / "README.md"
+
+
+@pytest.fixture(scope="module")
+def readme(model_and_tokenizer):
+    """README.md as `ingest` renders and tokenizes it: non-ASCII text behind a file marker."""
+    from ttt_read import engine, sources
+    from ttt_read import tokenizer as tok
+
+    _, tokenizer = model_and_tokenizer
+    collection = sources.collect([README])
+    ids, _ = engine.tokenize(tokenizer, collection)
+    f = collection.files[0]
+    rendered = (tok.FILE + tok.file_body(f.path, f.text)).encode()
+    assert rendered.decode().isascii() is False  # multi-byte characters are part of the test
+    return ids, rendered
+
+
+def test_scored_bytes_are_exactly_the_rendered_text(model_and_tokenizer, readme):
+    from ttt_read.evaluate import scored_bytes, token_bytes
+
+    _, tokenizer = model_and_tokenizer
+    ids, rendered = readme
+    assert scored_bytes(ids, token_bytes(tokenizer)) == rendered
+
+
+def test_xz_bits_match_the_xz_command():
+    from ttt_read.evaluate import xz_bits
+
+    if shutil.which("xz") is None:
+        pytest.skip("no xz command on this machine")
+    data = README.read_bytes()
+    compressed = subprocess.run(["xz", "-9e", "-c"], input=data, capture_output=True, check=True).stdout
+    assert xz_bits(data) == 8 * len(compressed)
+
+
+def test_bits_per_byte_is_nats_per_token_over_bytes(model_and_tokenizer, readme, code_tokens):
+    from ttt_read.evaluate import evaluate, scored_bytes, token_bytes, xz_bits
+
+    model, tokenizer = model_and_tokenizer
+    documents = [take(readme[0], 1500), take(code_tokens, 700), take(code_tokens, 700, start=700)]
+    labels = [("prose", "README.md"), ("code", "first"), ("code", "second")]
+    table = token_bytes(tokenizer)
+    texts = [scored_bytes(d, table) for d in documents]
+    assert readme[1].startswith(texts[0])  # a cut document covers a prefix of its text
+    result = evaluate({"off": (model, 0.0), "on": (model, model.cfg.inner_lr)}, documents, tokenizer=tokenizer, labels=labels)
+
+    assert result["bytes"] == sum(map(len, texts))
+    assert result["xz_bits_per_byte"] == pytest.approx(sum(map(xz_bits, texts)) / result["bytes"], rel=1e-12)
+    scored = sum(len(d) - 1 for d in documents)
+    for row in result["settings"].values():
+        expected = row["mean_loss"] * scored / result["bytes"] / math.log(2)
+        assert row["bits_per_byte"] == pytest.approx(expected, rel=1e-9)
+        bucket_bits = sum(b["loss"] * b["tokens"] for b in row["buckets"]) / math.log(2)
+        assert bucket_bits == pytest.approx(row["bits_per_byte"] * result["bytes"], rel=1e-9)
+    for name in result["settings"]:
+        doc_bits = sum(d["bits_per_byte"][name] * d["bytes"] for d in result["per_document"])
+        assert doc_bits == pytest.approx(result["settings"][name]["bits_per_byte"] * result["bytes"], rel=1e-9)
+    assert [d["bytes"] for d in result["per_document"]] == [len(t) for t in texts]
+    code, prose = result["per_kind"]["code"], result["per_kind"]["prose"]
+    assert (code["documents"], code["bytes"], prose["bytes"]) == (2, len(texts[1]) + len(texts[2]), len(texts[0]))
+    assert code["xz_bits_per_byte"] == pytest.approx((xz_bits(texts[1]) + xz_bits(texts[2])) / code["bytes"], rel=1e-12)
+    assert prose["bits_per_byte"] == result["per_document"][0]["bits_per_byte"]
+    for name, bpb in code["bits_per_byte"].items():
+        doc_bits = sum(d["bits_per_byte"][name] * d["bytes"] for d in result["per_document"][1:])
+        assert bpb == pytest.approx(doc_bits / code["bytes"], rel=1e-12)
+
+
+def test_eval_command_reports_bits_per_byte_beside_xz(ttt_home):
+    path = SOURCES / "errors.py"
+    result = run_cli(ttt_home, "eval", path, "--max-tokens", "300", "--json")
+    assert_ok(result)
+    report = json.loads(result.stdout)
+    assert 0 < report["bytes"] <= path.stat().st_size + 64  # the file marker and path line add a few
+    assert report["xz_bits_per_byte"] > 0
+    assert all(row["bits_per_byte"] > 0 for row in report["settings"].values())
+    table = run_cli(ttt_home, "eval", path, "--max-tokens", "300")
+    assert_ok(table)
+    assert "xz -9e" in table.stdout and "bits/byte" in table.stdout

@@ -1,0 +1,93 @@
+"""The GPU slot script rehearsed on the CPU at toy scale: every phase runs for real (kernel
+tests and self-check under the Triton interpreter, a corpus of real text with a prose shard,
+probe and training, export, held-out evaluation, benchmark) and OUT holds what a slot
+brings back."""
+
+from __future__ import annotations
+
+import email
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+TOY_MODEL = {"d_model": 32, "n_layers": 2, "n_heads": 2, "mlp_hidden": 48, "prime_hidden": 40, "n_suffix": 1, "window": 16, "chunk": 8}
+MAX_FILES, MAX_FILE_BYTES = 8, 16 * 2**20  # what comes back from a slot
+
+
+@pytest.fixture(scope="module")
+def prose_shard(tmp_path_factory) -> Path:
+    """A shard written by `gpu_run shard` from a corpus of this repository's prose."""
+    from ttt_read.train.corpus import build_corpus
+    from ttt_read.train.gpu_run import write_shard
+
+    texts = tmp_path_factory.mktemp("prose")
+    for path in (REPO / "README.md", REPO / "models" / "default" / "MODEL_CARD.md"):
+        (texts / f"{path.parent.name}-{path.stem}.txt").write_text(path.read_text())
+    corpus = tmp_path_factory.mktemp("prose-corpus")
+    build_corpus([f"prose={texts}"], corpus, tokenizer_path=REPO / "models" / "default" / "tokenizer.json",
+                 val_fraction=0.0, min_val_code=0, min_val_prose=0)  # fmt: skip
+    shard = tmp_path_factory.mktemp("shard") / "prose.tar.xz"
+    summary = write_shard(corpus, shard, max_chars=10**7)
+    assert summary["documents"] >= 1 and summary["chars"] > 4000
+    return shard
+
+
+def test_slot_rehearsal(prose_shard, tmp_path):
+    out, work = tmp_path / "out", tmp_path / "work"
+    command = [
+        "bash", str(REPO / "tools" / "gpu_slot.sh"), str(out), "--work", str(work), "--slot-s", "900",
+        "--train-s", "4", "--model-config", json.dumps(TOY_MODEL), "--seq-len", "64", "--batch", "1", "--probe-steps", "1",
+        "--source", str(Path(email.__file__).parent), "--source", str(Path(json.__file__).parent),
+        "--prose-shard", str(prose_shard), "--kernel-tests", "test_clipped_sgd and float",
+        "--eval-tokens", "600", "--eval-per-kind", "1", "--bench-lengths", "64,128",
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k not in ("TTT_READ_KERNELS", "TTT_READ_REFERENCE_OPS", "TTT_READ_MODEL")}
+    done = subprocess.run(command, env=env | {"PYTHON": sys.executable}, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((out / "results.json").read_text())
+    phases = results["phases"]
+
+    assert phases["kernels"]["tests_exit"] == 0 and phases["kernels"]["reference_ops"] == ""
+    assert all(op["ok"] for op in phases["kernels"]["selfcheck"]["ops"].values())
+    assert phases["corpus"]["ok"] and phases["corpus"]["totals"]["prose"]["documents"] >= 1
+    assert phases["train"]["saved"] and phases["train"]["last"]["step"] >= 1
+    assert phases["export"]["ok"]
+
+    from ttt_read import checkpoint
+
+    model, _ = checkpoint.load(checkpoint.resolve(str(out / "checkpoint")), "cpu")
+    assert model.cfg.d_model == TOY_MODEL["d_model"]
+    evaluation = phases["eval"]["result"]
+    assert evaluation["bytes"] > 0 and evaluation["xz_bits_per_byte"] > 0
+    assert {"default reading on", "checkpoint reading on", "checkpoint reading off"} <= evaluation["settings"].keys()
+    assert [row["tokens"] for row in phases["bench"]["rows"]] == [64, 128]
+    assert phases["end"]["checkpoint"] == str(out / "checkpoint")
+
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) <= MAX_FILES and all(p.stat().st_size < MAX_FILE_BYTES for p in files)
+    assert all(len(p.relative_to(out).parts) <= 3 for p in files)
+    assert "done" in (out / "log.txt").read_text()
+
+
+def test_failing_kernel_tests_blame_their_ops():
+    """A failing per-op test sends its op to the reference; a failing end-to-end test or a
+    crashed test run sends every op; a run out of time leaves the choice to the self-check."""
+    from ttt_read.kernels import OPS
+    from ttt_read.train.gpu_run import failing_ops
+
+    per_op = (
+        "FAILED tests/test_kernels.py::test_window_attention_mixed_dtypes[cuda] - AssertionError: forward\n"
+        "FAILED tests/test_kernels.py::test_cross_entropy_at_model_shapes[16384] - AssertionError: gradient 1\n"
+        "2 failed, 61 passed in 48.02s\n"
+    )
+    assert failing_ops(per_op, 1) == {"attention", "cross_entropy"}
+    end_to_end = "FAILED tests/test_kernels.py::test_reading_at_model_shapes_under_autocast - AssertionError\n"
+    assert failing_ops(end_to_end, 1) == set(OPS)
+    assert failing_ops("Fatal Python error: Aborted\n", -6) == set(OPS)
+    assert failing_ops("", None) == set() and failing_ops("63 passed in 50.00s\n", 0) == set()
