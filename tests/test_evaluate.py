@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, SOURCES, assert_ok, run_cli, take
+from conftest import CORPUS, REPO, assert_ok, run_cli, take
 
 README = REPO / "README.md"
 
@@ -80,7 +80,7 @@ def test_bits_per_byte_is_nats_per_token_over_bytes(model_and_tokenizer, readme,
 
 
 def test_eval_command_reports_bits_per_byte_beside_xz(ttt_home):
-    path = SOURCES / "errors.py"
+    path = CORPUS / "errors.py"
     result = run_cli(ttt_home, "eval", path, "--max-tokens", "300", "--json")
     assert_ok(result)
     report = json.loads(result.stdout)
