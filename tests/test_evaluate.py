@@ -90,3 +90,18 @@ def test_eval_command_reports_bits_per_byte_beside_xz(ttt_home):
     table = run_cli(ttt_home, "eval", path, "--max-tokens", "300")
     assert_ok(table)
     assert "xz -9e" in table.stdout and "bits/byte" in table.stdout
+
+
+def test_paired_differences_carry_a_t_interval():
+    from ttt_read.evaluate import mean_interval, paired
+
+    stats = mean_interval([1.0, 2.0, 3.0])  # mean 2, sd 1, t(2) = 4.303
+    assert stats["mean"] == 2.0 and stats["ci95"] == pytest.approx([2 - 4.303 / 3**0.5, 2 + 4.303 / 3**0.5])
+    docs = [
+        {"bits_per_byte": {"off": 2.0, "on": 1.5}, "loss_beyond_8k": {"off": 5.0, "on": 4.0}},
+        {"bits_per_byte": {"off": 3.0, "on": 2.9}, "loss_beyond_8k": {"off": None, "on": None}},  # shorter than 8K
+    ]
+    (pair,) = paired(docs, ["off", "on"])
+    assert (pair["a"], pair["b"]) == ("off", "on")
+    assert pair["bits_per_byte"]["mean"] == pytest.approx(-0.3) and pair["bits_per_byte"]["documents"] == 2
+    assert pair["loss_beyond_8k"] == {"mean": -1.0, "ci95": None, "documents": 1}

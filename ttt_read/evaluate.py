@@ -128,6 +128,7 @@ def evaluate(
                 })  # fmt: skip
         for entry, loss in zip(per_document, losses):
             entry["bits_per_byte"][name] = float(loss.sum() / math.log(2) / entry["bytes"])
+            entry.setdefault("loss_beyond_8k", {})[name] = float(loss[8192:].mean()) if len(loss) > 8192 else None
         tail = counts[8192:].sum()
         rows[name] = {
             "reading_lr": lr,
@@ -145,7 +146,38 @@ def evaluate(
         "settings": rows,
         "per_document": per_document,
         "per_kind": by_kind(per_document),
+        "paired": paired(per_document, list(rows)),
     }
+
+
+# Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom (then the normal's).
+_T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
+
+
+def mean_interval(values: Sequence[float]) -> dict:
+    """Mean and 95% t-interval of paired per-document differences (the documents vary far
+    more than the settings, so only differences within a document say which setting wins)."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return {"mean": mean, "ci95": None, "documents": n}
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = (_T95[n - 2] if n - 1 <= len(_T95) else 1.96) * sd / math.sqrt(n)
+    return {"mean": mean, "ci95": [mean - half, mean + half], "documents": n}
+
+
+def paired(per_document: Sequence[dict], settings: Sequence[str]) -> list[dict]:
+    """For each pair of settings (A, B), B − A per document: bits per byte, and loss beyond
+    8K (nats/token) over the documents longer than 8K tokens. Negative: B knows the text better."""
+    pairs = []
+    for i, a in enumerate(settings):
+        for b in settings[i + 1 :]:
+            bpb = [d["bits_per_byte"][b] - d["bits_per_byte"][a] for d in per_document]
+            long = [d["loss_beyond_8k"] for d in per_document if d["loss_beyond_8k"][a] is not None]
+            beyond = [d[b] - d[a] for d in long]
+            pairs.append({"a": a, "b": b, "bits_per_byte": mean_interval(bpb), "loss_beyond_8k": mean_interval(beyond) if beyond else None})
+    return pairs
 
 
 def by_kind(per_document: Sequence[dict]) -> dict:

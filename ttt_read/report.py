@@ -31,6 +31,15 @@ def eval_table(result: dict) -> None:
         for kind, row in result["per_kind"].items():
             settings_bpb = ", ".join(f"{name} {bpb:.3f}" for name, bpb in row["bits_per_byte"].items())
             console.print(f"{kind} ({row['documents']} documents, {row['bytes']:,} bytes): xz -9e {row['xz_bits_per_byte']:.3f}, {settings_bpb} bits/byte")
+    for pair in result["paired"]:
+        parts = [("bits/byte", pair["bits_per_byte"]), ("nats/token beyond 8K", pair["loss_beyond_8k"])]
+        shown = "; ".join(f"{unit} {_interval(stats)}" for unit, stats in parts if stats is not None)
+        console.print(f"{pair['b']} − {pair['a']}, paired by document: {shown}")
+
+
+def _interval(stats: dict) -> str:
+    low_high = "" if stats["ci95"] is None else f" [{stats['ci95'][0]:+.3f}, {stats['ci95'][1]:+.3f}]"
+    return f"{stats['mean']:+.3f}{low_high} ({stats['documents']} documents)"
 
 
 def plot_eval(result: dict, path: Path) -> None:
