@@ -8,7 +8,11 @@ no longer matches its import, is refused with the model exit code.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -26,6 +30,24 @@ FAMILIES = {  # what each family adds: Llama ties its head, Qwen2 has q/k/v bias
     "qwen3": ("Qwen3Config", "Qwen3ForCausalLM", {"tie_word_embeddings": False, "head_dim": 32}),
 }
 TEXT = "The reading loop learns each chunk of text into the fast weights, then answers from them."
+
+
+def cli(home: Path, *args) -> subprocess.CompletedProcess:
+    """`ttt-read ARGS...` in this process (the CLI's own entry point, exit code and output
+    captured): a fresh interpreter per command would cost most of this file's time."""
+    from ttt_read.cli import main
+
+    out, err, saved = io.StringIO(), io.StringIO(), os.environ.get("TTT_READ_HOME")
+    os.environ["TTT_READ_HOME"] = str(home)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exited:
+            main([str(a) for a in args])
+    finally:
+        if saved is None:
+            os.environ.pop("TTT_READ_HOME")
+        else:
+            os.environ["TTT_READ_HOME"] = saved
+    return subprocess.CompletedProcess(args, exited.value.code, out.getvalue(), err.getvalue())
 
 
 def train_tokenizer(out: Path) -> None:
@@ -69,9 +91,11 @@ def hf_dirs(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def imported(hf_dirs, ttt_home) -> dict[str, str]:
-    """Each family imported by the CLI; its name for --model."""
+    """Each family imported by the CLI (the first as a separate process, as a user runs it);
+    its name for --model."""
     for family, path in hf_dirs.items():
-        result = run_cli(ttt_home, "models", "import", path, "--window", WINDOW, "--chunk", CHUNK, "--json")
+        run = run_cli if family == "llama" else cli
+        result = run(ttt_home, "models", "import", path, "--window", WINDOW, "--chunk", CHUNK, "--json")
         assert_ok(result)
         assert json.loads(result.stdout)["name"] == family
     return {family: family for family in hf_dirs}
@@ -128,7 +152,7 @@ def test_bf16_sharded_checkpoint_imports_and_matches(tmp_path, ttt_home, home_en
         save_file({k: tensors[k] for k in keys}, str(source / file), metadata={"format": "pt"})
     index = {"metadata": {}, "weight_map": {k: file for file, keys in halves.items() for k in keys}}
     (source / "model.safetensors.index.json").write_text(json.dumps(index))
-    assert_ok(run_cli(ttt_home, "models", "import", source, "--name", "qwen2-bf16", "--window", WINDOW))
+    assert_ok(cli(ttt_home, "models", "import", source, "--name", "qwen2-bf16", "--window", WINDOW))
     model, tokenizer = loaded("qwen2-bf16")
     reference = transformers.Qwen2ForCausalLM.from_pretrained(source, dtype=torch.float32).eval()
     ids = torch.tensor([tokenizer.encode(TEXT).ids])
@@ -142,35 +166,35 @@ def test_bf16_sharded_checkpoint_imports_and_matches(tmp_path, ttt_home, home_en
 @pytest.mark.parametrize("family", FAMILIES)
 def test_ingest_ask_and_eval_run_on_each_family(family, imported, ttt_home, tmp_path):
     mem = tmp_path / f"{family}.mem"
-    assert_ok(run_cli(ttt_home, "ingest", SOURCES / "errors.py", SOURCES / "config.py", "-o", mem, "--model", imported[family]))
-    answer = run_cli(ttt_home, "ask", mem, "What does the MODEL exit code mean?", "-n", "4", "--json")
+    assert_ok(cli(ttt_home, "ingest", SOURCES / "errors.py", SOURCES / "config.py", "-o", mem, "--model", imported[family]))
+    answer = cli(ttt_home, "ask", mem, "What does the MODEL exit code mean?", "-n", "4", "--json")
     assert_ok(answer)
     assert json.loads(answer.stdout)["sources"], "the notepad found no passage"
-    evaluated = run_cli(ttt_home, "eval", SOURCES / "errors.py", "--model", imported[family], "--json")
+    evaluated = cli(ttt_home, "eval", SOURCES / "errors.py", "--model", imported[family], "--json")
     assert_ok(evaluated)
     assert f"{family} reading on" in evaluated.stdout
 
 
 def test_continue_diff_info_and_bench_run_on_an_imported_model(imported, ttt_home, tmp_path):
     old, new = tmp_path / "old.mem", tmp_path / "new.mem"
-    assert_ok(run_cli(ttt_home, "ingest", SOURCES / "errors.py", "-o", old, "--model", "llama"))
-    assert_ok(run_cli(ttt_home, "ingest", SOURCES / "errors.py", SOURCES / "config.py", "-o", new, "--model", "llama"))
-    continued = run_cli(ttt_home, "continue", new, "class ExitCode", "-n", "4", "--json")
+    assert_ok(cli(ttt_home, "ingest", SOURCES / "errors.py", "-o", old, "--model", "llama"))
+    assert_ok(cli(ttt_home, "ingest", SOURCES / "errors.py", SOURCES / "config.py", "-o", new, "--model", "llama"))
+    continued = cli(ttt_home, "continue", new, "class ExitCode", "-n", "4", "--json")
     assert_ok(continued)
-    difference = run_cli(ttt_home, "diff", old, new, "--json")
+    difference = cli(ttt_home, "diff", old, new, "--json")
     assert difference.returncode == ExitCode.DIFFERENT, difference.stderr
     assert "config.py" in difference.stdout
-    info = run_cli(ttt_home, "info", new)
+    info = cli(ttt_home, "info", new)
     assert_ok(info)
     assert "weights" in info.stdout and "base model  llama" in info.stdout
-    bench = run_cli(ttt_home, "bench", "--model", "llama", "--lengths", "64", "--decode-tokens", "2", "--no-baselines", "--json")
+    bench = cli(ttt_home, "bench", "--model", "llama", "--lengths", "64", "--decode-tokens", "2", "--no-baselines", "--json")
     assert_ok(bench)
 
 
 def test_snapshot_of_one_base_is_refused_by_another(imported, ttt_home, tmp_path):
     mem = tmp_path / "llama.mem"
-    assert_ok(run_cli(ttt_home, "ingest", SOURCES / "errors.py", "-o", mem, "--model", "llama"))
-    result = run_cli(ttt_home, "ask", mem, "What is it?", "--model", "qwen2")
+    assert_ok(cli(ttt_home, "ingest", SOURCES / "errors.py", "-o", mem, "--model", "llama"))
+    result = cli(ttt_home, "ask", mem, "What is it?", "--model", "qwen2")
     assert result.returncode == ExitCode.SNAPSHOT
     assert "made with base checkpoint 'llama'" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
@@ -214,7 +238,7 @@ def test_weights_changed_after_import_are_refused(hf_dirs, ttt_home, tmp_path, h
 
     source = tmp_path / "moving"
     shutil.copytree(hf_dirs["qwen3"], source)
-    assert_ok(run_cli(ttt_home, "models", "import", source, "--window", WINDOW))
+    assert_ok(cli(ttt_home, "models", "import", source, "--window", WINDOW))
     loaded("moving")
     with open(source / "model.safetensors", "ab") as f:
         f.write(b"\0")
@@ -231,12 +255,12 @@ def test_models_lists_and_imports_from_the_huggingface_cache(hf_dirs, ttt_home, 
     (snapshot.parents[1] / "refs").mkdir()
     (snapshot.parents[1] / "refs" / "main").write_text("0123abc")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
-    listed = run_cli(ttt_home, "models", "--json")
+    listed = cli(ttt_home, "models", "--json")
     assert_ok(listed)
     cached = {m["repo"]: m for m in json.loads(listed.stdout)["huggingface_cache"]}
     assert cached["tiny-org/tiny-llama"]["architecture"] == "LlamaForCausalLM"
-    assert_ok(run_cli(ttt_home, "models", "import", "tiny-org/tiny-llama", "--window", WINDOW))
-    models = {m["name"]: m for m in json.loads(run_cli(ttt_home, "models", "--json").stdout)["models"]}
+    assert_ok(cli(ttt_home, "models", "import", "tiny-org/tiny-llama", "--window", WINDOW))
+    models = {m["name"]: m for m in json.loads(cli(ttt_home, "models", "--json").stdout)["models"]}
     assert models["tiny-llama"]["kind"] == "imported"
     assert models["tiny-llama"]["path"] == str(snapshot)
     assert sorted(p.name for p in (ttt_home / "data" / "models" / "tiny-llama").iterdir()) == ["config.json", "import.json"]
@@ -246,7 +270,7 @@ def test_prime_fast_weights_start_at_the_original_model(hf_dirs, ttt_home, home_
     """Zero-initialised prime MLPs add nothing until reading changes them."""
     import torch
 
-    assert_ok(run_cli(ttt_home, "models", "import", hf_dirs["llama"], "--name", "llama-prime", "--fast-weights", "prime", "--window", WINDOW))
+    assert_ok(cli(ttt_home, "models", "import", hf_dirs["llama"], "--name", "llama-prime", "--fast-weights", "prime", "--window", WINDOW))
     model, tokenizer = loaded("llama-prime")
     reference = transformers.LlamaForCausalLM.from_pretrained(hf_dirs["llama"], dtype=torch.float32).eval()
     ids = torch.tensor([tokenizer.encode(TEXT).ids])
@@ -269,11 +293,11 @@ def test_foreign_tokenizer_prompts_are_plain_text(imported, home_env):
 
 def test_meta_training_starts_from_an_imported_model(imported, hf_dirs, ttt_home, tmp_path):
     corpus, run = tmp_path / "corpus", tmp_path / "run"
-    assert_ok(run_cli(
+    assert_ok(cli(
         ttt_home, "train", "corpus", SOURCES, "-o", corpus, "--tokenizer", hf_dirs["llama"] / "tokenizer.json",
         "--min-val-code", "0", "--min-val-prose", "0",
     ))
-    result = run_cli(
+    result = cli(
         ttt_home, "train", "run", run, "--corpus", corpus, "--mode", "meta", "--init", "llama",
         "--steps", "1", "--seq-len", "64", "--batch", "1", "--warmup", "1", "--json",
     )
