@@ -312,10 +312,10 @@ def models_list(as_json: JsonOpt = False):
 def models_import(
     source: Annotated[str, typer.Argument(help="Checkpoint directory (config.json, tokenizer.json, safetensors), or ORG/NAME of a model in the local Hugging Face cache.")],
     name: Annotated[Optional[str], typer.Option("--name", help="Name to use with --model (default: the directory's or repository's name).")] = None,
-    window: Annotated[int, typer.Option(help="Reading window W in tokens (attention sees this far back).")] = 4096,
-    chunk: Annotated[int, typer.Option(help="Tokens per reading update (b).")] = 512,
-    fast_weights: Annotated[str, typer.Option(help="mlp: the last quarter of the blocks' MLPs learn in place; prime: new zero-initialised MLPs do.")] = "mlp",
-    lr: Annotated[float, typer.Option(help="Reading learning rate recorded as the model's default.")] = 0.01,
+    window: Annotated[Optional[int], typer.Option(help="Reading window W in tokens, how far back attention sees (default 4096).")] = None,
+    chunk: Annotated[Optional[int], typer.Option(help="Tokens per reading update, b (default 512).")] = None,
+    fast_weights: Annotated[Optional[str], typer.Option(help="mlp (default): the last quarter of the blocks' MLPs learn in place; prime: new zero-initialised MLPs do.")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Default reading learning rate of the model (default 1.0).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an imported model of the same name.")] = False,
     as_json: JsonOpt = False,
 ):
@@ -323,6 +323,7 @@ def models_import(
     import shutil
 
     from ttt_read import checkpoint, hf_cache, hf_import
+    from ttt_read.config import FAST_WEIGHT_KINDS
     from ttt_read.names import is_name
 
     path = Path(source).expanduser()
@@ -333,14 +334,17 @@ def models_import(
     name = name or source.rstrip("/").split("/")[-1]
     if not is_name(name) or name.endswith(".mem"):
         raise TTTReadError(f"--name {name!r}: a name is letters, digits, '.', '_' and '-', starting with a letter or digit", ExitCode.USAGE)
-    if window < 1 or chunk < 1 or lr < 0:
+    given = {"window": window, "chunk": chunk, "fast_weights": fast_weights, "inner_lr": lr}
+    settings = hf_import.ImportSettings(**{k: v for k, v in given.items() if v is not None})
+    if settings.window < 1 or settings.chunk < 1 or settings.inner_lr < 0:
         raise TTTReadError("--window and --chunk must be positive, --lr not negative", ExitCode.USAGE)
+    if settings.fast_weights not in FAST_WEIGHT_KINDS:
+        raise TTTReadError(f"--fast-weights {settings.fast_weights!r}: expected one of {', '.join(FAST_WEIGHT_KINDS)}", ExitCode.USAGE)
     out_dir = checkpoint.user_dir() / name
     if out_dir.exists():
         if not force:
             raise TTTReadError(f"{out_dir}: a model named {name!r} exists; pass --force to replace it", ExitCode.EXISTS)
         shutil.rmtree(out_dir)
-    settings = hf_import.ImportSettings(window=window, chunk=chunk, fast_weights=fast_weights, inner_lr=lr)
     record = hf_import.import_checkpoint(path, out_dir, settings)
     payload = {"name": name, "path": str(out_dir), "source": str(record.source), "architecture": record.architecture, "fingerprint": record.fingerprint}
     if as_json:

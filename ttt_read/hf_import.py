@@ -16,7 +16,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from ttt_read.config import FAST_WEIGHT_KINDS, ModelConfig
+from ttt_read.config import ModelConfig
 from ttt_read.errors import ExitCode, TTTReadError
 
 SUPPORTED = ("LlamaForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM")
@@ -26,8 +26,7 @@ INDEX = "model.safetensors.index.json"
 DEFAULT_WINDOW = 4096
 DEFAULT_CHUNK = 512
 DEFAULT_FAST_WEIGHTS = "mlp"
-DEFAULT_INNER_LR = 0.01
-END_OF_TEXT_NAMES = ("<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>")
+DEFAULT_INNER_LR = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,8 +63,6 @@ def translate_config(hf: dict, source: Path, settings: ImportSettings = ImportSe
     rope_type = scaling.get("rope_type") or scaling.get("type") or rope.get("rope_type") or "default"
     if rope_type != "default":
         raise refuse(source, f"RoPE scaling {rope_type!r} is not implemented")
-    if settings.fast_weights not in FAST_WEIGHT_KINDS:
-        raise refuse(source, f"fast weights {settings.fast_weights!r} (expected {' or '.join(FAST_WEIGHT_KINDS)})")
     try:
         n_layers = int(hf["num_hidden_layers"])
         d_model, n_heads = int(hf["hidden_size"]), int(hf["num_attention_heads"])
@@ -216,17 +213,13 @@ class ImportRecord:
 _FIELDS = ("source", "architecture", "files", "config_sha256", "tokenizer_sha256", "end_of_text_id", "fingerprint")
 
 
-def end_of_text_id(hf: dict, tokenizer_path: Path) -> int | None:
-    """The id that separates documents: the config's end-of-sequence token, else a known name."""
+def end_of_text_id(hf: dict) -> int | None:
+    """The id that separates documents: the config's end-of-sequence token (None: let the
+    tokenizer find one by name)."""
     eos = hf.get("eos_token_id")
     if isinstance(eos, list):
         eos = eos[0] if eos else None
-    if isinstance(eos, int):
-        return eos
-    from ttt_read import tokenizer as tok
-
-    inner = tok.load(tokenizer_path)
-    return next((inner.token_to_id(n) for n in END_OF_TEXT_NAMES if inner.token_to_id(n) is not None), None)
+    return eos if isinstance(eos, int) else None
 
 
 def import_checkpoint(source: Path, out_dir: Path, settings: ImportSettings = ImportSettings()) -> ImportRecord:
@@ -261,7 +254,7 @@ def import_checkpoint(source: Path, out_dir: Path, settings: ImportSettings = Im
             files=files,
             config_sha256=file_digest(config_path),
             tokenizer_sha256=file_digest(tokenizer_path),
-            end_of_text_id=end_of_text_id(hf, tokenizer_path),
+            end_of_text_id=end_of_text_id(hf),
             fingerprint=hashlib.sha256("\n".join(parts).encode()).hexdigest(),
         )
         (out_dir / RECORD).write_text(record.to_json())

@@ -101,15 +101,21 @@ class PlainMarkers:
         return getattr(self._inner, name)
 
 
+FOREIGN_END_OF_TEXT = (END_OF_TEXT, "<|end_of_text|>", "</s>", "<eos>")  # names models use for it
+
+
 def load(path: Path, *, end_of_text_id: int | None = None):
     """The tokenizer at `path`; a foreign one (no FILE token) wrapped in `PlainMarkers`,
-    separating documents with `end_of_text_id`, else with its own END_OF_TEXT if it has one."""
+    separating documents with `end_of_text_id`, else with the first token it has of
+    `FOREIGN_END_OF_TEXT`."""
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_file(str(path))
     if tokenizer.token_to_id(FILE) is not None:
         return tokenizer
-    return PlainMarkers(tokenizer, end_of_text_id if end_of_text_id is not None else tokenizer.token_to_id(END_OF_TEXT))
+    if end_of_text_id is None:
+        end_of_text_id = next((tokenizer.token_to_id(n) for n in FOREIGN_END_OF_TEXT if tokenizer.token_to_id(n) is not None), None)
+    return PlainMarkers(tokenizer, end_of_text_id)
 
 
 def train(texts: Iterable[str], vocab_size: int):
