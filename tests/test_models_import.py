@@ -219,6 +219,14 @@ def test_unsupported_configs_are_refused_with_a_reason(change, reason, hf_dirs):
     assert raised.value.code == ExitCode.MODEL
 
 
+@pytest.mark.parametrize("trained, window", [(32768, 4096), (2048, 1536), (256, 128)])
+def test_default_window_stays_within_the_trained_positions(trained, window, hf_dirs):
+    from ttt_read.hf_import import translate_config
+
+    config = {**json.loads((hf_dirs["llama"] / "config.json").read_text()), "max_position_embeddings": trained}
+    assert translate_config(config, hf_dirs["llama"]).window == window
+
+
 def test_cli_refusal_is_one_line_with_the_model_exit_code(hf_dirs, ttt_home, tmp_path):
     source = tmp_path / "scaled"
     source.mkdir()

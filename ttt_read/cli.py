@@ -312,7 +312,7 @@ def models_list(as_json: JsonOpt = False):
 def models_import(
     source: Annotated[str, typer.Argument(help="Checkpoint directory (config.json, tokenizer.json, safetensors), or ORG/NAME of a model in the local Hugging Face cache.")],
     name: Annotated[Optional[str], typer.Option("--name", help="Name to use with --model (default: the directory's or repository's name).")] = None,
-    window: Annotated[Optional[int], typer.Option(help="Reading window W in tokens, how far back attention sees (default 4096).")] = None,
+    window: Annotated[Optional[int], typer.Option(help="Reading window W in tokens, how far back attention sees (default 4096, less for a model trained on shorter texts).")] = None,
     chunk: Annotated[Optional[int], typer.Option(help="Tokens per reading update, b (default 512).")] = None,
     fast_weights: Annotated[Optional[str], typer.Option(help="mlp (default): the last quarter of the blocks' MLPs learn in place; prime: new zero-initialised MLPs do.")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Default reading learning rate of the model (default 1.0).")] = None,
@@ -334,12 +334,12 @@ def models_import(
     name = name or source.rstrip("/").split("/")[-1]
     if not is_name(name) or name.endswith(".mem"):
         raise TTTReadError(f"--name {name!r}: a name is letters, digits, '.', '_' and '-', starting with a letter or digit", ExitCode.USAGE)
+    if any(v is not None and v < 1 for v in (window, chunk)) or (lr is not None and lr < 0):
+        raise TTTReadError("--window and --chunk must be positive, --lr not negative", ExitCode.USAGE)
+    if fast_weights is not None and fast_weights not in FAST_WEIGHT_KINDS:
+        raise TTTReadError(f"--fast-weights {fast_weights!r}: expected one of {', '.join(FAST_WEIGHT_KINDS)}", ExitCode.USAGE)
     given = {"window": window, "chunk": chunk, "fast_weights": fast_weights, "inner_lr": lr}
     settings = hf_import.ImportSettings(**{k: v for k, v in given.items() if v is not None})
-    if settings.window < 1 or settings.chunk < 1 or settings.inner_lr < 0:
-        raise TTTReadError("--window and --chunk must be positive, --lr not negative", ExitCode.USAGE)
-    if settings.fast_weights not in FAST_WEIGHT_KINDS:
-        raise TTTReadError(f"--fast-weights {settings.fast_weights!r}: expected one of {', '.join(FAST_WEIGHT_KINDS)}", ExitCode.USAGE)
     out_dir = checkpoint.user_dir() / name
     if out_dir.exists():
         if not force:

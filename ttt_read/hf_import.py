@@ -31,7 +31,7 @@ DEFAULT_INNER_LR = 1.0
 
 @dataclasses.dataclass(frozen=True)
 class ImportSettings:
-    window: int = DEFAULT_WINDOW
+    window: int | None = None  # None: DEFAULT_WINDOW, less if the model was trained on shorter texts
     chunk: int = DEFAULT_CHUNK
     fast_weights: str = DEFAULT_FAST_WEIGHTS
     inner_lr: float = DEFAULT_INNER_LR
@@ -66,6 +66,7 @@ def translate_config(hf: dict, source: Path, settings: ImportSettings = ImportSe
     try:
         n_layers = int(hf["num_hidden_layers"])
         d_model, n_heads = int(hf["hidden_size"]), int(hf["num_attention_heads"])
+        window = settings.window or _default_window(hf, settings.chunk)
         return ModelConfig(
             vocab_size=int(hf["vocab_size"]),
             d_model=d_model,
@@ -76,7 +77,7 @@ def translate_config(hf: dict, source: Path, settings: ImportSettings = ImportSe
             mlp_hidden=int(hf["intermediate_size"]),
             prime_hidden=int(hf["intermediate_size"]),
             n_suffix=max(1, n_layers // 4),
-            window=settings.window,
+            window=window,
             chunk=settings.chunk,
             rope_theta=float(hf.get("rope_theta") or rope.get("rope_theta") or 10_000.0),
             norm_eps=float(hf.get("rms_norm_eps", 1e-6)),
@@ -84,11 +85,18 @@ def translate_config(hf: dict, source: Path, settings: ImportSettings = ImportSe
             qkv_bias=family == "Qwen2ForCausalLM" or bool(hf.get("attention_bias")),
             qk_norm=family == "Qwen3ForCausalLM",
             post_norm=False,
-            tied_head=bool(hf.get("tie_word_embeddings", family != "Qwen2ForCausalLM")),
+            tied_head=bool(hf.get("tie_word_embeddings", False)),
             fast_weights=settings.fast_weights,
         )
     except (KeyError, TypeError, ValueError) as e:
         raise refuse(source, f"config.json: {e}") from None
+
+
+def _default_window(hf: dict, chunk: int) -> int:
+    """DEFAULT_WINDOW, shortened so that a chunk's buffer (W + b positions) stays within the
+    positions the model was trained on (at least half of them)."""
+    trained = int(hf.get("max_position_embeddings") or DEFAULT_WINDOW + chunk)
+    return max(1, min(DEFAULT_WINDOW, max(trained - chunk, trained // 2)))
 
 
 def weight_files(source: Path) -> list[str]:

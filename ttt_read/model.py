@@ -107,10 +107,10 @@ class Attention(nn.Module):
         keys = torch.cat([cache.k, k], dim=2)  # [B, KV, W + n*c, D]
         values = torch.cat([cache.v, v], dim=2)
         # Each chunk's buffer: the W slots before it plus itself, positions 0..W+c-1.
-        k_buf = self._share_kv(keys.unfold(2, W + c, c).transpose(-1, -2))  # [B, H, n, W + c, D]
-        v_buf = self._share_kv(values.unfold(2, W + c, c).transpose(-1, -2))
+        k_buf = keys.unfold(2, W + c, c).transpose(-1, -2)  # [B, KV, n, W + c, D]
+        v_buf = self._share_kv(values.unfold(2, W + c, c).transpose(-1, -2))  # [B, H, n, W + c, D]
         positions = torch.arange(W + c, device=x.device)
-        k_buf = ops.rope(k_buf, positions, self.rope_theta)
+        k_buf = self._share_kv(ops.rope(k_buf, positions, self.rope_theta))
         q = ops.rope(q.reshape(B, H, n, c, D), positions[W:], self.rope_theta)
         out = ops.cached_window_attention(q, k_buf, v_buf, cache.length)  # [B, H, n, c, D]
         out = out.permute(0, 2, 3, 1, 4).reshape(B, n, c, H * D)
