@@ -142,10 +142,9 @@ def load_state(record: ImportRecord, cfg: ModelConfig, device: str = "cpu") -> d
     from safetensors.torch import load_file
 
     record.verify()
-    handles, where = [], {}
+    where = {}  # tensor name -> the open file that holds it
     for name in record.files:
         handle = safe_open(str(record.source / name), framework="pt", device=str(device))
-        handles.append(handle)
         where.update({key: handle for key in handle.keys()})
     state = {}
     for ours, theirs, transpose in hf_names(cfg):
@@ -183,7 +182,7 @@ class ImportRecord:
     config_sha256: str
     tokenizer_sha256: str
     end_of_text_id: int | None
-    fingerprint: str
+    fingerprint: str  # sha256 over the original config, tokenizer and weights, and ttt-read's config
 
     @property
     def tokenizer(self) -> Path:
@@ -252,7 +251,8 @@ def import_checkpoint(source: Path, out_dir: Path, settings: ImportSettings = Im
         (out_dir / "config.json").write_text(cfg.to_json())
         if cfg.fast_weights == "prime":
             _write_prime(cfg, out_dir / PRIME_FILE)
-        parts = [file_digest(out_dir / "config.json")] + [files[n]["sha256"] for n in names]
+        config_sha256, tokenizer_sha256 = file_digest(config_path), file_digest(tokenizer_path)
+        parts = [config_sha256, tokenizer_sha256, file_digest(out_dir / "config.json")] + [files[n]["sha256"] for n in names]
         if cfg.fast_weights == "prime":
             parts.append(file_digest(out_dir / PRIME_FILE))
         record = ImportRecord(
@@ -260,8 +260,8 @@ def import_checkpoint(source: Path, out_dir: Path, settings: ImportSettings = Im
             source=source,
             architecture=hf["architectures"][0],
             files=files,
-            config_sha256=file_digest(config_path),
-            tokenizer_sha256=file_digest(tokenizer_path),
+            config_sha256=config_sha256,
+            tokenizer_sha256=tokenizer_sha256,
             end_of_text_id=end_of_text_id(hf),
             fingerprint=hashlib.sha256("\n".join(parts).encode()).hexdigest(),
         )
