@@ -255,6 +255,15 @@ def test_weights_changed_after_import_are_refused(hf_dirs, ttt_home, tmp_path, h
     assert raised.value.code == ExitCode.MODEL
 
 
+def test_a_broken_import_record_is_a_model_error(hf_dirs, tmp_path):
+    home = tmp_path / "home"  # its own: a broken model would fail every other `models` run
+    assert_ok(cli(home, "models", "import", hf_dirs["llama"], "--name", "broken"))
+    (home / "data" / "models" / "broken" / "import.json").write_text("{")
+    result = cli(home, "models")
+    assert result.returncode == ExitCode.MODEL
+    assert "broken import record" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
 def test_models_lists_and_imports_from_the_huggingface_cache(hf_dirs, ttt_home, tmp_path, monkeypatch):
     snapshot = tmp_path / "hub" / "models--tiny-org--tiny-llama" / "snapshots" / "0123abc"
     snapshot.mkdir(parents=True)

@@ -209,8 +209,11 @@ class ImportRecord:
 
     @classmethod
     def load(cls, directory: Path) -> ImportRecord:
-        data = json.loads((directory / RECORD).read_text())
-        return cls(directory=directory, **{k: data[k] for k in _FIELDS if k != "source"}, source=Path(data["source"]))
+        try:
+            data = json.loads((directory / RECORD).read_text())
+            return cls(directory=directory, **{k: data[k] for k in _FIELDS if k != "source"}, source=Path(data["source"]))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise TTTReadError(f"{directory / RECORD}: broken import record ({e}); import the model again", ExitCode.MODEL) from None
 
     def to_json(self) -> str:
         data = {k: getattr(self, k) for k in _FIELDS}
