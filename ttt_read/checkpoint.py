@@ -4,6 +4,10 @@ A checkpoint is a directory: `config.json`, `tokenizer.json`, `model-NNNNN.safet
 shards and optionally `MODEL_CARD.md`. Bundled ones ship in the package (`models/`), user
 ones live in the data directory. Its identity, recorded in every snapshot, is the sha256
 of its shards, so a snapshot can tell when it is used with another base.
+
+An imported checkpoint (`ttt-read models import`, see `hf_import`) is a user directory with
+`config.json` and `import.json` only: its weights and tokenizer are read from the original
+files, and its identity is the fingerprint taken at import.
 """
 
 from __future__ import annotations
@@ -42,10 +46,28 @@ class CheckpointInfo:
     def config(self) -> ModelConfig:
         return ModelConfig.load(self.path / "config.json")
 
+    @property
+    def imported(self):
+        """The `hf_import.ImportRecord` of an imported checkpoint, else None."""
+        from ttt_read import hf_import
+
+        return hf_import.ImportRecord.load(self.path) if hf_import.is_imported(self.path) else None
+
+    @property
+    def tokenizer_path(self) -> Path:
+        record = self.imported
+        return record.tokenizer if record else self.path / "tokenizer.json"
+
     def shards(self) -> list[Path]:
+        record = self.imported
+        if record:
+            return [record.source / name for name in record.files] + ([record.prime] if record.prime else [])
         return sorted(self.path.glob("model-*.safetensors"))
 
     def sha256(self) -> str:
+        record = self.imported
+        if record:
+            return record.fingerprint
         digest = hashlib.sha256()
         for shard in self.shards():
             with open(shard, "rb") as f:
@@ -54,11 +76,13 @@ class CheckpointInfo:
         return digest.hexdigest()
 
     def tokenizer_sha256(self) -> str:
-        return hashlib.sha256((self.path / "tokenizer.json").read_bytes()).hexdigest()
+        return hashlib.sha256(self.tokenizer_path.read_bytes()).hexdigest()
 
 
 def is_checkpoint(path: Path) -> bool:
-    return (path / "config.json").is_file() and any(path.glob("model-*.safetensors"))
+    from ttt_read import hf_import
+
+    return (path / "config.json").is_file() and (any(path.glob("model-*.safetensors")) or hf_import.is_imported(path))
 
 
 def available() -> list[CheckpointInfo]:
@@ -90,22 +114,27 @@ def resolve(name_or_path: str | None) -> CheckpointInfo:
 
 
 def load(info: CheckpointInfo, device: str = "cpu", dtype=None):
-    """The model (eval mode, weights frozen) and its tokenizer."""
+    """The model (eval mode, weights frozen) and its tokenizer; imported weights in fp32."""
     import torch
     from safetensors.torch import load_file
 
+    from ttt_read import hf_import
     from ttt_read import tokenizer as tok
     from ttt_read.model import TTTModel
 
     try:
         cfg = info.config
-        state = {}
-        for shard in info.shards():
-            state.update(load_file(shard, device=str(device)))
+        record = info.imported
+        if record:
+            state = hf_import.load_state(record, cfg, device)
+        else:
+            state = {}
+            for shard in info.shards():
+                state.update(load_file(shard, device=str(device)))
         with torch.device("meta"):
             model = TTTModel(cfg)
         model.load_state_dict(state, assign=True, strict=True)
-        tokenizer = tok.load(info.path / "tokenizer.json")
+        tokenizer = tok.load(info.tokenizer_path, end_of_text_id=record.end_of_text_id if record else None)
     except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as e:
         raise TTTReadError(f"{info.path}: broken checkpoint: {_first_line(e)}", ExitCode.MODEL) from e
     if dtype is not None:

@@ -274,21 +274,82 @@ def info(
         print(f"{key:<{width}}  {value}")
 
 
-@app.command()
-def models(as_json: JsonOpt = False):
-    """List the bundled and user checkpoints."""
-    from ttt_read import checkpoint
+models_app = typer.Typer(help="List base models; import a local Llama or Qwen checkpoint.", invoke_without_command=True)
+app.add_typer(models_app, name="models")
 
-    found = checkpoint.available()
-    entries = [
-        {"name": i.name, "path": str(i.path), "bundled": i.bundled, "parameters_mib": round(sum(s.stat().st_size for s in i.shards()) / 2**20, 1)}
-        for i in found
-    ]
+
+@models_app.callback()
+def models(ctx: typer.Context, as_json: JsonOpt = False):
+    """List the bundled, user and imported checkpoints, and the importable ones in the local
+    Hugging Face cache ($HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub)."""
+    if ctx.invoked_subcommand is None:
+        models_list(as_json)
+
+
+@models_app.command("list")
+def models_list(as_json: JsonOpt = False):
+    """List the checkpoints (same as `ttt-read models`)."""
+    from ttt_read import checkpoint, hf_cache
+
+    entries = []
+    for i in checkpoint.available():
+        record = i.imported
+        kind = "bundled" if i.bundled else "imported" if record else "user"
+        size = record.weight_bytes if record else sum(s.stat().st_size for s in i.shards())
+        entries.append({"name": i.name, "path": str(record.source if record else i.path), "bundled": i.bundled, "kind": kind, "parameters_mib": round(size / 2**20, 1)})
+    cached = [{"repo": m.repo, "path": str(m.path), "architecture": m.architecture} for m in hf_cache.supported_models()]
     if as_json:
-        _emit_json({"models": entries})
+        _emit_json({"models": entries, "huggingface_cache": cached})
         return
     for e in entries:
-        print(f"{e['name']:<16} {'bundled' if e['bundled'] else 'user':<8} {e['parameters_mib']:>6} MiB  {e['path']}")
+        print(f"{e['name']:<16} {e['kind']:<8} {e['parameters_mib']:>6} MiB  {e['path']}")
+    for m in cached:
+        print(f"{m['repo']:<16} {'cached':<8} {m['architecture']:>10}  (ttt-read models import {m['repo']})")
+
+
+@models_app.command("import")
+def models_import(
+    source: Annotated[str, typer.Argument(help="Checkpoint directory (config.json, tokenizer.json, safetensors), or ORG/NAME of a model in the local Hugging Face cache.")],
+    name: Annotated[Optional[str], typer.Option("--name", help="Name to use with --model (default: the directory's or repository's name).")] = None,
+    window: Annotated[Optional[int], typer.Option(help="Reading window W in tokens, how far back attention sees (default 4096, less for a model trained on shorter texts).")] = None,
+    chunk: Annotated[Optional[int], typer.Option(help="Tokens per reading update, b (default 512).")] = None,
+    fast_weights: Annotated[Optional[str], typer.Option(help="mlp (default): the last quarter of the blocks' MLPs learn in place; prime: new zero-initialised MLPs do.")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Default reading learning rate of the model (default 1.0).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an imported model of the same name.")] = False,
+    as_json: JsonOpt = False,
+):
+    """Register a local Llama, Qwen2 or Qwen3 checkpoint as a base model; nothing is copied or downloaded."""
+    import shutil
+
+    from ttt_read import checkpoint, hf_cache, hf_import
+    from ttt_read.config import FAST_WEIGHT_KINDS
+    from ttt_read.names import is_name
+
+    path = Path(source).expanduser()
+    if not path.is_dir():
+        path = hf_cache.locate(source) if "/" in source and not source.startswith((".", "/", "~")) else None
+        if path is None:
+            raise TTTReadError(f"{source}: no such directory, nor a model in the local Hugging Face cache", ExitCode.INPUT)
+    name = name or source.rstrip("/").split("/")[-1]
+    if not is_name(name) or name.endswith(".mem"):
+        raise TTTReadError(f"--name {name!r}: a name is letters, digits, '.', '_' and '-', starting with a letter or digit", ExitCode.USAGE)
+    if any(v is not None and v < 1 for v in (window, chunk)) or (lr is not None and lr < 0):
+        raise TTTReadError("--window and --chunk must be positive, --lr not negative", ExitCode.USAGE)
+    if fast_weights is not None and fast_weights not in FAST_WEIGHT_KINDS:
+        raise TTTReadError(f"--fast-weights {fast_weights!r}: expected one of {', '.join(FAST_WEIGHT_KINDS)}", ExitCode.USAGE)
+    given = {"window": window, "chunk": chunk, "fast_weights": fast_weights, "inner_lr": lr}
+    settings = hf_import.ImportSettings(**{k: v for k, v in given.items() if v is not None})
+    out_dir = checkpoint.user_dir() / name
+    if out_dir.exists():
+        if not force:
+            raise TTTReadError(f"{out_dir}: a model named {name!r} exists; pass --force to replace it", ExitCode.EXISTS)
+        shutil.rmtree(out_dir)
+    record = hf_import.import_checkpoint(path, out_dir, settings)
+    payload = {"name": name, "path": str(out_dir), "source": str(record.source), "architecture": record.architecture, "fingerprint": record.fingerprint}
+    if as_json:
+        _emit_json(payload)
+    else:
+        print(f"imported {record.architecture} from {record.source} as {name!r} (fingerprint {record.fingerprint[:12]}); use --model {name}")
 
 
 # --- named snapshots, directories, completion scripts, reference ---------------------------

@@ -2,6 +2,11 @@
 
 Every text ttt-read reads or trains on uses the same markers, so a model meta-trained on
 `FILE` headers and `QUESTION`/`ANSWER` turns sees exactly that format at read time.
+
+A foreign tokenizer (an imported model's) has none of these tokens; `load` wraps it in
+`PlainMarkers`, which gives the same functions a plain-text form: documents are separated
+by the model's own end-of-text token, file headers start with a run of newlines, and a
+question is asked as `Question: ...` / `Answer:`.
 """
 
 from __future__ import annotations
@@ -49,18 +54,68 @@ def encode_file(tokenizer, relative_path: str, text: str) -> list[int]:
 
 def encode_qa_prompt(tokenizer, question: str) -> list[int]:
     """The turn `ask` prompts with and QA training uses: QUESTION, the question, ANSWER."""
+    if isinstance(tokenizer, PlainMarkers):
+        return encode_text(tokenizer, f"Question: {question.strip()}\nAnswer:")
     return [tokenizer.token_to_id(QUESTION)] + encode_text(tokenizer, question.strip() + "\n") + [tokenizer.token_to_id(ANSWER)]
 
 
 def encode_answer(tokenizer, answer: str) -> list[int]:
     """What follows `encode_qa_prompt` in training, and what `ask` generates until END_OF_TEXT."""
-    return encode_text(tokenizer, answer) + [tokenizer.token_to_id(END_OF_TEXT)]
+    separator = " " if isinstance(tokenizer, PlainMarkers) else ""
+    return encode_text(tokenizer, separator + answer) + [tokenizer.token_to_id(END_OF_TEXT)]
 
 
-def load(path: Path):
+PLAIN_FILE_MARKERS = ("\n\n\n", "\n\n", "\n")  # the first that is one token marks a file
+
+
+class PlainMarkers:
+    """A tokenizer without ttt-read's special tokens, answering `token_to_id` for them in
+    plain text: END_OF_TEXT is the model's own end-of-text id, FILE the id of a newline run
+    (so a file header is blank lines, its path, a newline), QUESTION, ANSWER and PAD have
+    no id. Everything else is the wrapped `tokenizers.Tokenizer`."""
+
+    def __init__(self, inner, end_of_text_id: int | None):
+        self._inner = inner
+        self._end_of_text_id = end_of_text_id
+        single = (inner.encode(m, add_special_tokens=False).ids for m in PLAIN_FILE_MARKERS)
+        self._file_id = next((ids[0] for ids in single if len(ids) == 1), end_of_text_id)
+
+    def token_to_id(self, token: str) -> int | None:
+        if token == END_OF_TEXT:
+            return self._end_of_text_id
+        if token == FILE:
+            return self._file_id
+        if token in SPECIAL_TOKENS:
+            return None
+        return self._inner.token_to_id(token)
+
+    @property
+    def encode_special_tokens(self) -> bool:
+        return self._inner.encode_special_tokens
+
+    @encode_special_tokens.setter
+    def encode_special_tokens(self, value: bool) -> None:
+        self._inner.encode_special_tokens = value
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+
+FOREIGN_END_OF_TEXT = (END_OF_TEXT, "<|end_of_text|>", "</s>", "<eos>")  # names models use for it
+
+
+def load(path: Path, *, end_of_text_id: int | None = None):
+    """The tokenizer at `path`; a foreign one (no FILE token) wrapped in `PlainMarkers`,
+    separating documents with `end_of_text_id`, else with the first token it has of
+    `FOREIGN_END_OF_TEXT`."""
     from tokenizers import Tokenizer
 
-    return Tokenizer.from_file(str(path))
+    tokenizer = Tokenizer.from_file(str(path))
+    if tokenizer.token_to_id(FILE) is not None:
+        return tokenizer
+    if end_of_text_id is None:
+        end_of_text_id = next((tokenizer.token_to_id(n) for n in FOREIGN_END_OF_TEXT if tokenizer.token_to_id(n) is not None), None)
+    return PlainMarkers(tokenizer, end_of_text_id)
 
 
 def train(texts: Iterable[str], vocab_size: int):
