@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import SOURCES, assert_ok, run_cli
+from conftest import CORPUS, assert_ok, run_cli
 
 from ttt_read.errors import ExitCode, TTTReadError
 
@@ -62,7 +62,7 @@ def train_tokenizer(out: Path) -> None:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator([(SOURCES / name).read_text() for name in ("errors.py", "config.py", "engine.py")], trainer)
+    tokenizer.train_from_iterator([(CORPUS / name).read_text() for name in ("errors.py", "encoders.py", "message.py")], trainer)
     tokenizer.save(str(out / "tokenizer.json"))
 
 
@@ -166,24 +166,24 @@ def test_bf16_sharded_checkpoint_imports_and_matches(tmp_path, ttt_home, home_en
 @pytest.mark.parametrize("family", FAMILIES)
 def test_ingest_ask_and_eval_run_on_each_family(family, imported, ttt_home, tmp_path):
     mem = tmp_path / f"{family}.mem"
-    assert_ok(cli(ttt_home, "ingest", SOURCES / "errors.py", SOURCES / "config.py", "-o", mem, "--model", imported[family]))
-    answer = cli(ttt_home, "ask", mem, "What does the MODEL exit code mean?", "-n", "4", "--json")
+    assert_ok(cli(ttt_home, "ingest", CORPUS / "errors.py", CORPUS / "encoders.py", "-o", mem, "--model", imported[family]))
+    answer = cli(ttt_home, "ask", mem, "Which error is raised when a message is malformed?", "-n", "4", "--json")
     assert_ok(answer)
     assert json.loads(answer.stdout)["sources"], "the notepad found no passage"
-    evaluated = cli(ttt_home, "eval", SOURCES / "errors.py", "--model", imported[family], "--json")
+    evaluated = cli(ttt_home, "eval", CORPUS / "errors.py", "--model", imported[family], "--json")
     assert_ok(evaluated)
     assert f"{family} reading on" in evaluated.stdout
 
 
 def test_continue_diff_info_and_bench_run_on_an_imported_model(imported, ttt_home, tmp_path):
     old, new = tmp_path / "old.mem", tmp_path / "new.mem"
-    assert_ok(cli(ttt_home, "ingest", SOURCES / "errors.py", "-o", old, "--model", "llama"))
-    assert_ok(cli(ttt_home, "ingest", SOURCES / "errors.py", SOURCES / "config.py", "-o", new, "--model", "llama"))
-    continued = cli(ttt_home, "continue", new, "class ExitCode", "-n", "4", "--json")
+    assert_ok(cli(ttt_home, "ingest", CORPUS / "errors.py", "-o", old, "--model", "llama"))
+    assert_ok(cli(ttt_home, "ingest", CORPUS / "errors.py", CORPUS / "encoders.py", "-o", new, "--model", "llama"))
+    continued = cli(ttt_home, "continue", new, "class MessageError", "-n", "4", "--json")
     assert_ok(continued)
     difference = cli(ttt_home, "diff", old, new, "--json")
     assert difference.returncode == ExitCode.DIFFERENT, difference.stderr
-    assert "config.py" in difference.stdout
+    assert "encoders.py" in difference.stdout
     info = cli(ttt_home, "info", new)
     assert_ok(info)
     assert "weights" in info.stdout and "base model  llama" in info.stdout
@@ -193,7 +193,7 @@ def test_continue_diff_info_and_bench_run_on_an_imported_model(imported, ttt_hom
 
 def test_snapshot_of_one_base_is_refused_by_another(imported, ttt_home, tmp_path):
     mem = tmp_path / "llama.mem"
-    assert_ok(cli(ttt_home, "ingest", SOURCES / "errors.py", "-o", mem, "--model", "llama"))
+    assert_ok(cli(ttt_home, "ingest", CORPUS / "errors.py", "-o", mem, "--model", "llama"))
     result = cli(ttt_home, "ask", mem, "What is it?", "--model", "qwen2")
     assert result.returncode == ExitCode.SNAPSHOT
     assert "made with base checkpoint 'llama'" in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -311,7 +311,7 @@ def test_foreign_tokenizer_prompts_are_plain_text(imported, home_env):
 def test_meta_training_starts_from_an_imported_model(imported, hf_dirs, ttt_home, tmp_path):
     corpus, run = tmp_path / "corpus", tmp_path / "run"
     assert_ok(cli(
-        ttt_home, "train", "corpus", SOURCES, "-o", corpus, "--tokenizer", hf_dirs["llama"] / "tokenizer.json",
+        ttt_home, "train", "corpus", CORPUS, "-o", corpus, "--tokenizer", hf_dirs["llama"] / "tokenizer.json",
         "--min-val-code", "0", "--min-val-prose", "0",
     ))
     result = cli(
