@@ -405,7 +405,7 @@ def compare(old: Path, new: Path, model_name: str | None = None, device: str = "
             question: str | None = None, max_tokens: int = 64, on_file=None) -> dict:
     """The three layers (and optionally both answers to `question`) as one JSON-able dict."""
     from ttt_read import checkpoint
-    from ttt_read.engine import Memory, pick_device
+    from ttt_read.engine import Memory, check_fits, pick_device
 
     meta_old, meta_new = check_pair(old, new)
     for option, path in (("--old-path", old_path), ("--new-path", new_path)):
@@ -425,8 +425,7 @@ def compare(old: Path, new: Path, model_name: str | None = None, device: str = "
     model, tokenizer = checkpoint.load(info, device)
     initial = [w[0].detach().cpu() for w in model.initial_fast_weights(1)]
     for path, snap in ((old, snap_old), (new, snap_new)):
-        if [tuple(w.shape) for w in snap.fast] != [tuple(w.shape) for w in initial]:
-            raise TTTReadError(f"{path}: fast weights do not fit model {info.name!r}", ExitCode.SNAPSHOT)
+        check_fits(path, snap, model, info.name)
     result["weights"] = compare_weights(snap_old.fast, snap_new.fast, initial, model.cfg.n_layers - model.cfg.n_suffix)
     if knowledge:
         old_texts = TextSource(snap_old.notepad, old_path, meta_old["manifest"])

@@ -111,16 +111,22 @@ class Memory:
         return session
 
 
+def check_fits(path: Path, snap: snapshot.Snapshot, model, model_name: str) -> None:
+    """Refuse a snapshot whose fast weights or tail tokens do not fit `model` (one made with
+    another architecture under the same name, or a file edited by hand)."""
+    expected = [tuple(w.shape[1:]) for w in model.initial_fast_weights(1)]
+    if [tuple(w.shape) for w in snap.fast] != expected:
+        raise TTTReadError(f"{path}: fast weights do not fit model {model_name!r}", ExitCode.SNAPSHOT)
+    if not all(0 <= t < model.cfg.vocab_size for t in snap.tail_tokens):
+        raise TTTReadError(f"{path}: tail tokens outside model {model_name!r}'s vocabulary", ExitCode.SNAPSHOT)
+
+
 def open_memory(path: Path, model_name: str | None = None, device: str = "auto") -> Memory:
     metadata = snapshot.read_metadata(path)
     info = checkpoint.resolve(model_name or metadata.get("base", {}).get("name"))
     snap = snapshot.load(path, base_sha256=info.sha256())
     model, tokenizer = checkpoint.load(info, pick_device(device))
-    expected = [tuple(w.shape[1:]) for w in model.initial_fast_weights(1)]
-    if [tuple(w.shape) for w in snap.fast] != expected:
-        raise TTTReadError(f"{path}: fast weights do not fit model {info.name!r}", ExitCode.SNAPSHOT)
-    if not all(0 <= t < model.cfg.vocab_size for t in snap.tail_tokens):
-        raise TTTReadError(f"{path}: tail tokens outside model {info.name!r}'s vocabulary", ExitCode.SNAPSHOT)
+    check_fits(path, snap, model, info.name)
     return Memory(model, tokenizer, snap)
 
 
@@ -182,8 +188,7 @@ def update(
     device = pick_device(device)
     model, tokenizer = checkpoint.load(info, device)
     cfg = model.cfg
-    if [tuple(w.shape) for w in old.fast] != [tuple(w.shape[1:]) for w in model.initial_fast_weights(1)]:
-        raise TTTReadError(f"{parent}: fast weights do not fit model {info.name!r}", ExitCode.SNAPSHOT)
+    check_fits(parent, old, model, info.name)
     old_reading = old_meta.get("reading", {})
     lr = old_reading.get("lr", cfg.inner_lr)
     update_lr = settings.lr if settings.lr is not None else lr * UPDATE_LR_SCALE
