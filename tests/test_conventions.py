@@ -22,7 +22,7 @@ from ttt_read.errors import ExitCode
 
 # Commands whose --json is checked by a run below or in another test (ingest: test_dirs.py);
 # train corpus/run/export need a corpus and a training run, so only their option is checked.
-NOT_RUN_HERE = {"ingest", "eval-qa", "train corpus", "train run", "train export"}
+NOT_RUN_HERE = {"ingest", "eval-qa", "train corpus", "train run", "train export", "train span"}
 
 
 def all_commands() -> dict[str, object]:

@@ -607,6 +607,14 @@ def all_qas(text: str) -> list[QA]:
     return out
 
 
+def absent_from(item: QA, text: str) -> bool:
+    """Whether `item` is unanswerable from `text`: neither its answer nor the names it asks
+    about (in backticks) occur there."""
+    low = text.lower()
+    names = re.findall(r"`([^`]+)`", item.question)
+    return item.answer.lower() not in low and all(n.lower() not in low for n in names)
+
+
 def synthesize(text: str, rng: random.Random, max_pairs: int | None = None, kinds: tuple[str, ...] | None = None) -> list[QA]:
     """Up to `max_pairs` QAs about `text`, mixing kinds: each kind shuffled, then taken in
     turns (kinds in a shuffled order), so no single kind crowds the others out."""

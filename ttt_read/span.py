@@ -64,7 +64,7 @@ _VALUE = re.compile(r"^\s*[\w.\[\]'\"]+\s*(?::[^=\n]+)?=(?!=)\s*(\S.*?)\s*[;,]?\
 _RETURN = re.compile(r"\breturn\s+(\S.*?)\s*;?\s*$")
 _ARROW = re.compile(r"->\s*([^:{\n]+?)\s*[:{]?\s*$")
 _OPTION = re.compile(r"^\s*((?:-{1,2}[\w?][\w-]*(?:[ =]?<?[\w.\[\]]+>?)?(?:,\s*)?)+)\s{2,}|^\s*(-{1,2}[\w?][\w-]*)\s+(?=[A-Z])")
-_SENTENCE = re.compile(r"[A-Z0-9`'\"(\[][^.!?]*?(?:[.!?](?=\s|$)|$)", re.M | re.S)
+_SENTENCE = re.compile(r"(?<![^\s\"'(#/*])[A-Z0-9`][^.!?\n]*(?:\n(?![ \t]*\n)[^.!?\n]*)*?[.!?](?=[\s\"')\]]|$)")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import fnmatch
 import random
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from ttt_read import qa as qa_mod
 from ttt_read import span
 from ttt_read import tokenizer as tok
 
-MAX_DOC_CHARS = 40_000  # a document is cut to about this much text (~10K tokens)
+MAX_DOC_CHARS = 12_000  # a document is cut to about this much text (~3K tokens)
 CALIBRATION_SHARE = 0.2
 FALSE_NOT_FOUND = 0.08  # answerable questions of the calibration documents refused at most
 EPOCHS = 12
@@ -44,16 +43,17 @@ class Example:
     contains: list[bool]  # per candidate: does it contain the gold answer
 
 
-def documents(paths: Sequence[Path], exclude: Sequence[str]) -> list[Path]:
+def documents(paths: Sequence[Path], exclude: Sequence[str], rng: random.Random) -> list[Path]:
     """Each given file, and each child of each given directory, minus `exclude` globs
-    (matched against any part of the path)."""
-    out = []
+    (matched against any part of the path); shuffled within each path, then taken from the
+    paths in turn, so that a large directory does not crowd the others out."""
+    groups = []
     for path in paths:
         children = sorted(path.iterdir()) if path.is_dir() else [path]
-        for child in children:
-            if not any(fnmatch.fnmatch(part, pattern) for pattern in exclude for part in child.parts):
-                out.append(child)
-    return out
+        kept = [c for c in children if not any(fnmatch.fnmatch(part, pattern) for pattern in exclude for part in c.parts)]
+        rng.shuffle(kept)
+        groups.append(kept)
+    return [group[i] for i in range(max(map(len, groups), default=0)) for group in groups if i < len(group)]
 
 
 def cut_document(path: Path, rng: random.Random):
@@ -77,7 +77,7 @@ def cut_document(path: Path, rng: random.Random):
             text = "\n".join(lines[start : start + size])
         kept.append(SimpleNamespace(path=f.path, kind=f.kind, text=text))
         room -= len(text)
-        if room < 2000:
+        if room < 1000:
             break
     return kept or None
 
@@ -98,14 +98,6 @@ def _read(model, tokenizer, files):
     with torch.no_grad():
         result = read(model, torch.tensor(ids).view(1, -1), lr=model.cfg.inner_lr, chunk=model.cfg.chunk, state=ReaderState.fresh(model, 1))
     return result.state.fast
-
-
-def _absent(item: qa_mod.QA, text: str) -> bool:
-    """An unanswerable question for a document: neither its answer nor the names it asks
-    about occur there."""
-    names = re.findall(r"`([^`]+)`", item.question)
-    low = text.lower()
-    return item.answer.lower() not in low and all(n.lower() not in low for n in names)
 
 
 def examples_of(model, tokenizer, files, questions: list[qa_mod.QA], unanswerable: list[qa_mod.QA], fast) -> list[Example]:
@@ -142,8 +134,8 @@ def train_span_head(
     *,
     model_name: str | None = None,
     exclude: Sequence[str] = (),
-    max_documents: int = 160,
-    questions: int = 16,
+    max_documents: int = 120,
+    questions: int = 24,
     seed: int = 0,
     time_budget: float | None = None,
     on_progress: Callable[[str], None] | None = None,
@@ -160,9 +152,7 @@ def train_span_head(
     model, tokenizer = checkpoint.load(info, "cpu")
     model.eval()
     rng = random.Random(seed)
-    docs = documents(paths, exclude)
-    rng.shuffle(docs)
-    docs = docs[:max_documents]
+    docs = documents(paths, exclude, rng)[:max_documents]
     n_calibration = max(1, int(len(docs) * CALIBRATION_SHARE))
     train_set, calibration = [], []
     previous: list[qa_mod.QA] = []
@@ -175,7 +165,7 @@ def train_span_head(
             continue
         text = _render(files)
         asked = qa_mod.synthesize(text, rng, questions)
-        absent = [q for q in previous if _absent(q, text)][: max(2, len(asked) // 2)]
+        absent = [q for q in previous if qa_mod.absent_from(q, text)][: max(2, len(asked) // 2)]
         previous = qa_mod.synthesize(text, random.Random(f"{seed}/{doc}"), questions)
         if not asked:
             continue
@@ -210,7 +200,7 @@ def _fit(net, examples: list[Example], rng: random.Random, say) -> None:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-            total += float(loss)
+            total += float(loss.detach())
         say(f"epoch {epoch + 1}/{EPOCHS}: loss {total / max(len(examples), 1):.3f}")
 
 
