@@ -115,7 +115,7 @@ def first_sentence(text: str) -> str | None:
 
 _NOT_VERBS = {
     "the", "this", "these", "a", "an", "if", "note", "see", "used", "deprecated", "internal", "helper", "base", "class",
-    "for", "in", "example", "examples", "parameters", "returns", "return", "description", "options", "is", "was", "has",
+    "for", "in", "example", "examples", "parameters", "description", "options", "is", "was", "has",
     "its", "it", "as", "on", "all", "any", "each", "when", "with", "by", "to", "from", "only", "also", "new", "default",
     "no", "not", "abstract", "unless", "there", "where", "some", "most", "many",
 }
@@ -504,7 +504,7 @@ def _salient_word(sentence: str) -> str | None:
     return max(long_words, key=len) if long_words else None
 
 
-_OPTION_LINE = re.compile(r"^[ \t]*(-{1,2}[A-Za-z][\w-]*)(?:,[ \t]*-{1,2}[\w-]+)*(?:[ =]<?[a-z][\w:.-]*>?)?(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$")
+_OPTION_LINE = re.compile(r"^[ \t]*(-{1,2}[A-Za-z][\w-]*)(?:,[ \t]*-{1,2}[\w-]+)*(?:[ =]<?[A-Za-z][\w:.-]*>?)?(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$")
 
 
 def _option_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:

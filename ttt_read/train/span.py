@@ -5,10 +5,10 @@ to a few thousand tokens, read into fast weights as `ingest` reads, and indexed 
 notepad; `qa.synthesize` asks questions about it, each laid out as `ask` lays it out, and
 the head learns which candidate unit is the gold answer (softmax over the window's
 candidates; every shortest candidate equal to or containing the gold answer counts).
-Questions synthesised from the *previous* document whose answer and names are absent from
-this one are its unanswerable questions. A fifth of the documents is kept aside: the
+A fifth of the documents is kept aside for calibration: each also gets the questions of
+the document before it whose answer and names it lacks, as unanswerable ones, and the
 logistic that says "not found" is fitted there, on the trained head's confidence and
-retrieval's coverage, and its threshold set so that at most `FALSE_NOT_FOUND` of the
+retrieval's coverage, its threshold set so that at most `FALSE_NOT_FOUND` of the
 answerable questions there are refused.
 """
 
@@ -165,13 +165,14 @@ def train_span_head(
             continue
         text = _render(files)
         asked = qa_mod.synthesize(text, rng, questions)
-        absent = [q for q in previous if qa_mod.absent_from(q, text)][: max(2, len(asked) // 2)]
-        previous = qa_mod.synthesize(text, random.Random(f"{seed}/{doc}"), questions)
-        if not asked:
+        calibrating = index < n_calibration + 1  # the first document only supplies the next one's unanswerable questions
+        absent = [q for q in previous if qa_mod.absent_from(q, text)][: max(2, len(asked) // 2)] if calibrating else []
+        previous = asked
+        if not asked or index == 0:
             continue
         fast = _read(model, tokenizer, files)
         made = examples_of(model, tokenizer, files, asked, absent, fast)
-        (calibration if index < n_calibration else train_set).extend(made)
+        (calibration if calibrating else train_set).extend(made)
         say(f"{index + 1}/{len(docs)} {doc}: {len(made)} examples")
     torch.manual_seed(seed)
     net = span.make_head(model.cfg.d_model)
