@@ -56,7 +56,7 @@ QUESTION_CUES = {  # what a question asks for; several may apply
     "docstring": r"\bdocstring\b|\bsay\b|\bdescribe",
 }
 _CUES = {name: re.compile(pattern, re.I) for name, pattern in QUESTION_CUES.items()}
-N_LEXICAL = len(UNIT_KINDS) * (len(QUESTION_CUES) + 1) + 12
+N_LEXICAL = len(UNIT_KINDS) * (len(QUESTION_CUES) + 1) + 16
 
 _NAME = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*|\d[\d.,_]*\d|\d")
 _DEF_PARAMS = re.compile(r"^\s*(?:[\w.]+\s+)*?(?:def|func|fn|function|sub)\s+(?:\([^)]*\)\s*)?[\w$.]+\s*(?:<[^>\n]*>)?\(")
@@ -126,10 +126,15 @@ def candidates(shown: list[Shown]) -> list[Candidate]:
     return out
 
 
+_LINE_MARKS = re.compile(r"^(\s*(?:[rbuRBU]?\"\"\"|[rbuRBU]?\'\'\'|#+|//+|/\*+|\*+|--)?\s*)(.*?)\s*(?:\"\"\"|\'\'\'|\*/)?\s*$")
+_AFTER_PARAMS = re.compile(r"\s*(?:->\s*)?([^{:;=\s][^{:;=]*?)\s*[{:;]?\s*$")
+
+
 def _line_units(line: str, offset: int, add) -> None:
-    if not line.strip():
+    content = _LINE_MARKS.match(line)
+    if not re.search(r"\w", content.group(2)):
         return
-    add(offset, offset + len(line), "line")
+    add(offset + len(content.group(1)), offset + len(content.group(1)) + len(content.group(2)), "line")
     for m in _NAME.finditer(line):
         add(offset + m.start(), offset + m.end(), "name")
     if m := _DEF_PARAMS.match(line):
@@ -143,6 +148,8 @@ def _line_units(line: str, offset: int, add) -> None:
         skip = re.match(r"\s*(?:self|cls)\s*(?:,\s*|$)", inner)
         start = open_at + (skip.end() if skip else 0)
         add(offset + start, offset + (close if close is not None else len(line)), "parameters")
+        if close is not None and (after := _AFTER_PARAMS.match(line, close + 1)):
+            add(offset + after.start(1), offset + after.end(1), "value")
     for pattern in (_VALUE, _RETURN, _ARROW):
         if m := pattern.search(line):
             add(offset + m.start(1), offset + m.end(1), "value")
@@ -180,25 +187,50 @@ def coverage(weights: dict[str, float], shown: list[Shown]) -> float:
     return sum(w for t, w in weights.items() if t in present) / total
 
 
+def question_literals(question: str) -> list[str]:
+    """What the question quotes: `code` and "titles" (not a cloze's blanked sentence)."""
+    quoted = re.findall(r"`([^`]+)`|[\"\u201c]([^\"\u201d]+)[\"\u201d]", question)
+    return [a or b for a, b in quoted if (a or b).strip() and "____" not in (a or b)]
+
+
 def lexical_features(question: str, weights: dict[str, float], shown: list[Shown], found: list[Candidate]) -> list[list[float]]:
     """One row of N_LEXICAL features per candidate (see the module docstring)."""
     cues = question_cues(question)
     total = sum(weights.values()) or 1.0
-    names = {w.lower() for w in re.findall(r"`([^`]+)`", question)} | {t for t in weights}
+    literals = question_literals(question)
+    names = {w.lower() for w in literals} | {t for t in weights}
     blank = re.search(r"(\w+)?\W*____\W*(\w+)?", question)
-    line_cache: dict[tuple[int, int], tuple[float, float, float]] = {}
+    line_cache: dict[tuple[int, int], tuple] = {}
 
-    def line_facts(index: int, line_no: int) -> tuple[float, float, float]:
-        """(query overlap of the line, of it and the 3 lines below, whether it defines a queried name)."""
+    def overlap(text: str) -> float:
+        return sum(weights[t] for t in _terms(text) if t in weights) / total
+
+    def asked_about(line: str) -> bool:
+        """The line defines a name the question asks about, or quotes what it quotes."""
+        return any(lit in line for lit in literals) or any(
+            n.lower() in names or any(t in weights for t in word_terms(n)[:1]) for n in defined_names(line)
+        )
+
+    def line_facts(index: int, line_no: int) -> tuple:
+        """Facts about a candidate's line: its query overlap, that of it and the 3 lines
+        below, whether it defines a queried name, whether it or the 3 lines above quote
+        the question, how close below a line the question asks about it is, and the names
+        it defines."""
         key = (index, line_no)
         if key not in line_cache:
             lines = shown[index].text.split("\n")
-            at = line_no - shown[index].lo
-            own = lines[at] if 0 <= at < len(lines) else ""
-            near = "\n".join(lines[max(at, 0) : at + 4])
-            overlap = lambda text: sum(weights[t] for t in _terms(text) if t in weights) / total  # noqa: E731
-            defines = any(n.lower() in names or any(t in weights for t in word_terms(n)[:1]) for n in defined_names(own))
-            line_cache[key] = (overlap(own), overlap(near), float(defines))
+            at = min(max(line_no - shown[index].lo, 0), len(lines) - 1)
+            own = lines[at]
+            above = next((d for d in range(0, min(at, 15) + 1) if asked_about(lines[at - d])), None)
+            line_cache[key] = (
+                overlap(own),
+                overlap("\n".join(lines[at : at + 4])),
+                float(any(n.lower() in names or any(t in weights for t in word_terms(n)[:1]) for n in defined_names(own))),
+                float(any(lit in own for lit in literals)),
+                float(any(lit in line for line in lines[max(at - 3, 0) : at] for lit in literals)),
+                0.0 if above is None else 1 / (1 + above),
+                set(defined_names(own)),
+            )
         return line_cache[key]
 
     rows = []
@@ -207,7 +239,7 @@ def lexical_features(question: str, weights: dict[str, float], shown: list[Shown
         line_no, _ = c.location(s)
         kind = [1.0 if c.kind == k else 0.0 for k in UNIT_KINDS]
         crossed = [k * q for k in kind for q in cues]
-        own, near, defines = line_facts(c.shown, line_no)
+        own, near, defines, quotes, quoted_above, below_asked, defined = line_facts(c.shown, line_no)
         c_terms = _terms(c.text)
         echo = len([t for t in c_terms if t in weights]) / max(len(c_terms), 1)
         fits_blank = 0.0
@@ -229,6 +261,10 @@ def lexical_features(question: str, weights: dict[str, float], shown: list[Shown
                 echo,
                 float(c.text.lower() in names),
                 fits_blank / 2,
+                float(c.kind == "name" and c.text.rpartition(".")[2] in defined),
+                quotes,
+                quoted_above,
+                below_asked,
             ]
         )
     return rows
