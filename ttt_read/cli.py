@@ -506,7 +506,7 @@ def train_span(
     paths: Annotated[list[Path], typer.Argument(help="Directories whose children (and files) are the training documents: code and prose.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Head file to write (default: span_head.safetensors beside the model).")] = None,
     exclude: Annotated[list[str], typer.Option(help="Skip documents with a path part matching this glob (repeatable): hold evaluation sets out.")] = [],
-    documents: Annotated[int, typer.Option(help="Most documents to draw questions from.")] = 120,
+    documents: Annotated[int, typer.Option(help="Most documents to draw questions from.")] = 60,
     questions: Annotated[int, typer.Option(help="Questions per document.")] = 24,
     seed: Annotated[int, typer.Option(help="Seed for documents and questions.")] = 0,
     time_budget: Annotated[Optional[float], typer.Option(help="Stop drawing examples after 70% of this many seconds.")] = None,

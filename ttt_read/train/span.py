@@ -134,7 +134,7 @@ def train_span_head(
     *,
     model_name: str | None = None,
     exclude: Sequence[str] = (),
-    max_documents: int = 120,
+    max_documents: int = 60,
     questions: int = 24,
     seed: int = 0,
     time_budget: float | None = None,
