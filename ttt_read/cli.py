@@ -506,10 +506,11 @@ def train_span(
     paths: Annotated[list[Path], typer.Argument(help="Directories whose children (and files) are the training documents: code and prose.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Head file to write (default: span_head.safetensors beside the model).")] = None,
     exclude: Annotated[list[str], typer.Option(help="Skip documents with a path part matching this glob (repeatable): hold evaluation sets out.")] = [],
-    documents: Annotated[int, typer.Option(help="Most documents to draw questions from.")] = 60,
+    documents: Annotated[int, typer.Option(help="Most documents to draw questions from.")] = 120,
     questions: Annotated[int, typer.Option(help="Questions per document.")] = 24,
     seed: Annotated[int, typer.Option(help="Seed for documents and questions.")] = 0,
     time_budget: Annotated[Optional[float], typer.Option(help="Stop drawing examples after 70% of this many seconds.")] = None,
+    read: Annotated[bool, typer.Option("--read", help="Score with each document's read fast weights (ask then uses the snapshot's); slower.")] = False,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
 ):
@@ -522,7 +523,7 @@ def train_span(
         if not path.exists():
             raise TTTReadError(f"{path}: no such file or directory", ExitCode.INPUT)
     out = output or head_path(checkpoint.resolve(model).path)
-    result = train_span_head(paths, out, model_name=model, exclude=exclude, max_documents=documents, questions=questions, seed=seed, time_budget=time_budget, on_progress=_err)
+    result = train_span_head(paths, out, model_name=model, exclude=exclude, max_documents=documents, questions=questions, seed=seed, time_budget=time_budget, read=read, on_progress=_err)
     if as_json:
         _emit_json(result)
     else:

@@ -35,7 +35,8 @@ def grounded_answer(memory, notepad, question: str, prompt: list[int], shown: li
         supported = cover >= span.FALLBACK_COVERAGE
         scores = {"coverage": round(cover, 4)}
     else:
-        inputs = span.window_inputs(memory.model, memory.tokenizer, question, weights, prompt, shown, found, fast_weights(memory, use_memory))
+        fast = fast_weights(memory, use_memory and head.reads_memory)
+        inputs = span.window_inputs(memory.model, memory.tokenizer, question, weights, prompt, shown, found, fast)
         logits = head.scores(inputs)
         probs = logits.softmax(-1)
         top = logits.topk(min(2, len(found)))

@@ -7,9 +7,10 @@ synthesised questions in minutes. So an answer is picked, never written:
 - Candidates are units a person accepts as an answer, cut verbatim from the passages in
   the window: the file's path, names and numbers, a definition's parameter list, the value
   after `=`, `return` or `->`, an option's description, a sentence, a whole line.
-- The head scores each candidate from the backbone's final hidden states (read with the
-  snapshot's fast weights, so the memory shapes them) at the span's first and last token
-  and at the answer marker, together with lexical features: the unit's kind crossed with
+- The head scores each candidate from the backbone's final hidden states at the span's
+  first and last token and at the answer marker (with the snapshot's fast weights when
+  the head was trained on read documents, `SpanHead.reads_memory`; else the initial
+  ones, as the bundled head is), together with lexical features: the unit's kind crossed with
   what the question asks for, its overlap with the question, whether its line defines a
   name the question asks about.
 - "Not found" is a logistic on the head's confidence and on how much of the question the
@@ -341,6 +342,12 @@ class SpanHead:
     backbone_sha256: str
     not_found: dict  # {"weights": [w_confidence, w_margin, w_coverage], "bias": b, "threshold": t}
     trained_on: dict
+
+    @property
+    def reads_memory(self) -> bool:
+        """Whether the head was trained on windows read with documents' fast weights (then
+        it scores with the snapshot's), else with the initial ones."""
+        return bool(self.trained_on.get("reads_memory", False))
 
     def scores(self, inputs):
         import torch
