@@ -21,9 +21,9 @@ from ttt_read.cli import app
 from ttt_read.errors import ExitCode
 
 # Commands whose --json is checked by a run below or in another test (ingest: test_dirs.py);
-# train corpus/run/export need a corpus and a training run, so only their option is checked;
+# train corpus/run/export/span need a corpus and a training run, so only their option is checked;
 # models import needs a checkpoint to import (test_models_import.py).
-NOT_RUN_HERE = {"ingest", "eval-qa", "train corpus", "train run", "train export", "models import"}
+NOT_RUN_HERE = {"ingest", "eval-qa", "train corpus", "train run", "train export", "train span", "models import"}
 
 
 def all_commands() -> dict[str, object]:

@@ -209,28 +209,54 @@ def qa_mem(qa_tree, tmp_path_factory) -> Path:
     return out
 
 
-def test_ask_json_gives_answer_sources_and_scores(ttt_home, qa_tree, qa_mem):
-    result = run_cli(ttt_home, "ask", qa_mem, "Where is `encode_qa_prompt` defined?", "--json", "-n", "6")
+def test_ask_json_quotes_a_span_of_the_sources(ttt_home, qa_tree, qa_mem):
+    result = run_cli(ttt_home, "ask", qa_mem, "What parameters does `encode_qa_prompt` take?", "--json")
     assert_ok(result)
     payload = json.loads(result.stdout)
-    assert payload["schema_version"] == 1 and isinstance(payload["answer"], str)
+    assert payload["schema_version"] == 1 and payload["grounded"] is True and 0 <= payload["confidence"] <= 1
     assert payload["sources"] and payload["sources"][0]["path"] == "tokenizer.py"
-    top = payload["sources"][0]
-    assert top["line"] == line_of(SOURCES / "tokenizer.py", r"def encode_qa_prompt") and top["cite"] == f"tokenizer.py:{top['line']}"
     for source in payload["sources"]:
-        assert (qa_tree / source["path"]).is_file()
-        assert source["line_start"] <= source["line"] <= source["line_end"] or source["page"] is not None
-    scores = payload["scores"]
-    assert scores["retrieval"] == sorted(scores["retrieval"], reverse=True) and 0 < scores["answer_tokens"] <= 6
+        lines = (qa_tree / source["path"]).read_text().split("\n")
+        assert source["quote"].strip() in lines[source["line"] - 1]
+        assert source["line_start"] <= source["line"] <= source["line_end"]
+    if payload["found"]:  # the answer is copied from the file at the cited line and column
+        top = payload["sources"][0]
+        line = (qa_tree / top["path"]).read_text().split("\n")[top["line"] - 1]
+        assert line[top["col"] - 1 :].startswith(payload["answer"].split("\n")[0])
+        assert top["cite"] == f"tokenizer.py:{top['line']}:{top['col']}"
+        assert top["quote"][top["span"][0] : top["span"][1]] == payload["answer"]
 
 
-def test_ask_prints_the_answer_then_page_citations(capsys, qa_mem, checkpoint_info):
-    code, out, err = cli(capsys, "ask", qa_mem, "How high does the spring tide reach at Kestrel Point?", "-n", "4")
+def test_ask_says_not_found_for_a_name_the_snapshot_lacks(capsys, qa_mem):
+    code, out, err = cli(capsys, "ask", qa_mem, "Where is `zorblax_frobnicate` defined?")
+    assert (code, out, err) == (0, "not found in qa\n", "")
+    code, out, _ = cli(capsys, "ask", qa_mem, "Where is `zorblax_frobnicate` defined?", "--json")
+    payload = json.loads(out)
+    assert code == 0 and payload["found"] is False and payload["answer"] == ""
+
+
+def test_ask_free_prints_the_answer_then_page_citations(capsys, qa_mem, checkpoint_info):
+    code, out, err = cli(capsys, "ask", qa_mem, "How high does the spring tide reach at Kestrel Point?", "--free", "-n", "4")
     assert code == 0 and err == ""
-    last = out.rstrip("\n").split("\n")[-1]  # how many passages fit depends on the checkpoint's window
-    assert last.startswith("sources: ") and "guide.pdf (page 2)" in last[len("sources: ") :].split(", ")
+    rows = out.rstrip("\n").split("\n")[1:]  # the answer, then a row per passage shown
+    assert any(r.startswith("guide.pdf:") and "(page 2): " in r and "Kestrel Point" in r for r in rows)
     code, out, _ = cli(capsys, "ask", qa_mem, "How high does the spring tide reach?", "-n", "4", "--no-notepad", "--no-memory", "--json")
-    assert code == 0 and json.loads(out)["sources"] == []
+    payload = json.loads(out)
+    assert code == 0 and payload["sources"] == [] and payload["grounded"] is False
+
+
+def test_interactive_ask_loads_once_and_answers_each_line(ttt_home, qa_mem):
+    import subprocess
+    import sys
+
+    from conftest import cli_env
+
+    questions = "Where is `zorblax_frobnicate` defined?\n\nWhich function zorblaxes the quuxbar?\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "ttt_read", "ask", str(qa_mem)], input=questions, capture_output=True, text=True, env=cli_env(ttt_home), timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("not found in qa") == 2 and result.stdout.rstrip().endswith("?")
 
 
 def test_the_context_fits_the_window(qa_mem, checkpoint_info):
@@ -270,24 +296,33 @@ def test_an_old_snapshot_without_notepad_answers_from_memory_with_a_notice(capsy
     assert code == 0 and "no notepad" in out
 
 
-def test_eval_qa_reports_four_settings(capsys, qa_tree, monkeypatch):
-    code, out, _ = cli(capsys, "eval-qa", qa_tree, "-n", "2", "--max-tokens", "2", "--json", "-q")
+def test_eval_qa_reports_grounded_and_free_with_not_found(capsys, qa_tree, tmp_path, monkeypatch):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "names.py").write_text((SOURCES / "names.py").read_text())
+    code, out, _ = cli(capsys, "eval-qa", qa_tree, other, "-n", "2", "--max-tokens", "2", "--json", "-q")
     assert code == 0
     report = json.loads(out)
-    assert report["schema_version"] == 1 and list(report["settings"]) == list(SETTINGS)
-    assert report["documents"][0]["questions"] == 2 and len(report["questions"]) == 2
+    assert report["schema_version"] == 2 and list(report["settings"]) == list(SETTINGS)
+    assert [d["questions"] for d in report["documents"]] == [2, 2]
+    answerable = [r for r in report["questions"] if r["answerable"]]
+    absent = [r for r in report["questions"] if not r["answerable"]]
+    assert len(answerable) == 4 and all(r["gold"] is None for r in absent)
     for row in report["settings"].values():
-        assert row["questions"] == 2
+        assert row["questions"] == 4 and row["unanswerable"] == len(absent)
         for name in ("exact", "contained"):
             assert 0 <= row[name] <= 1
         assert (row["retrieved_file"] is None) == (not row["use_notepad"])
+        assert (row["not_found_recall"] is None) == (row["free"] or not absent)
     for record in report["questions"]:
-        assert (qa_tree / record["path"]).is_file() and set(record["answers"]) == set(SETTINGS)
-        assert record["answers"]["memory"]["sources"] == [] and record["answers"]["baseline"]["sources"] == []
+        assert set(record["answers"]) == set(SETTINGS)
+        assert record["answers"]["free-memory"]["sources"] == []
+        grounded = record["answers"]["grounded"]
+        assert grounded["found"] == bool(grounded["text"])
 
     from ttt_read.evaluate_qa import qa_table
 
-    monkeypatch.setenv("COLUMNS", "160")
+    monkeypatch.setenv("COLUMNS", "200")
     qa_table(report)
     table = capsys.readouterr().out
     assert all(row["label"] in table for row in report["settings"].values())

@@ -3,20 +3,24 @@
 The notepad's best passages for the question go into the attention window first, each
 introduced by its file header as in the read text and trimmed around its best-matching line
 so that passages, question and answer fit in the window together; then the question in the
-QA turn format training uses (`tokenizer.encode_qa_prompt`), and greedy decoding with the
-read fast weights (or the initial ones, to measure what the memory adds) until the model
-ends its answer. The passages shown are the answer's sources.
+QA turn format training uses (`tokenizer.encode_qa_prompt`).
+
+By default the answer is *grounded*: a span copied verbatim from those passages, chosen by
+the span head over the model's hidden states (`span`), or "not found" when the head and
+retrieval do not support any. `free=True` lets the model write its answer instead, greedy
+decoding (`generate.generate`) with the read fast weights until it ends the answer; that is
+also what a snapshot without a notepad gets. The passages shown are the answer's sources.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from dataclasses import asdict, dataclass, field
 
 from ttt_read import tokenizer as tok
 from ttt_read.notepad import Notepad, Passage
+from ttt_read.span import Shown
 
 NO_NOTEPAD_NOTICE = "this snapshot has no notepad (made by an older ttt-read): answering from memory only; ingest again for exact recall"
 ANSWER_RESERVE = 48  # window tokens kept free for the answer itself
@@ -28,10 +32,13 @@ MIN_SHARE = 24  # a passage that would get fewer window tokens than this is left
 @dataclass
 class Source:
     path: str
-    line: int  # the passage's best-matching line
+    line: int  # the answer's line, else the passage's best-matching line
+    col: int | None  # 1-based column of the answer in `line`; None for a passage that only informed it
+    page: int | None
+    quote: str  # the quoted line(s)
+    span: tuple[int, int] | None  # the answer's characters in `quote`
     line_start: int  # the lines actually shown to the model
     line_end: int
-    page: int | None
     score: float
     cite: str  # `path:line`, or `path (page N)` for PDFs
 
@@ -39,12 +46,22 @@ class Source:
 @dataclass
 class Answer:
     text: str
+    found: bool
+    confidence: float | None  # grounded: the calibrated probability that the answer is supported
+    grounded: bool
     sources: list[Source] = field(default_factory=list)
     scores: dict = field(default_factory=dict)
     notice: str | None = None
 
     def to_dict(self) -> dict:
-        return {"answer": self.text, "sources": [asdict(s) for s in self.sources], "scores": self.scores}
+        return {
+            "answer": self.text,
+            "found": self.found,
+            "confidence": self.confidence,
+            "grounded": self.grounded,
+            "sources": [asdict(s) for s in self.sources],
+            "scores": self.scores,
+        }
 
 
 def load_notepad(memory) -> Notepad | None:
@@ -57,17 +74,31 @@ def load_notepad(memory) -> Notepad | None:
     return cached
 
 
+def span_head(memory, model_name: str | None = None):
+    """(head, notice) for the checkpoint `memory` was opened with (resolved as
+    `engine.open_memory` resolves it), loaded once per Memory."""
+    cached = getattr(memory, "_span_head", None)
+    if cached is None:
+        from ttt_read import checkpoint, span
+
+        base = memory.snapshot.metadata.get("base", {})
+        info = checkpoint.resolve(model_name or base.get("name"))
+        cached = span.load_head(span.head_path(info.path), base.get("sha256", ""), memory.model.cfg.d_model)
+        memory._span_head = cached
+    return cached
+
+
 def normalize(text: str) -> str:
     """Case, whitespace and quotes do not count when answers are compared."""
     text = re.sub(r"[\"'`\u2018\u2019\u201c\u201d]", "", text.lower())
     return " ".join(text.split()).strip().rstrip(".")
 
 
-def trim_passage(tokenizer, passage: Passage, budget: int) -> tuple[list[int], int, int] | None:
+def trim_passage(tokenizer, passage: Passage, budget: int) -> tuple[list[int], int, int, str] | None:
     """The passage cut to at most `budget` tokens, encoded as reading encodes a file (its
     header, then its lines): the best line, a line above it, then lines below, then more
-    above while they fit. Returns (ids, first line, last line) or None when not even the
-    header and part of the best line fit."""
+    above while they fit. Returns (ids, first line, last line, text shown) or None when not
+    even the header and part of the best line fit."""
     lines = passage.text.split("\n")
     focus = min(max(passage.focus - passage.line_start, 0), len(lines) - 1)
     encode = lambda lo, hi: tok.encode_file(tokenizer, passage.path, "\n".join(lines[lo:hi]))  # noqa: E731
@@ -77,7 +108,8 @@ def trim_passage(tokenizer, passage: Passage, budget: int) -> tuple[list[int], i
         if room < 4:
             return None
         head = tokenizer.decode(tok.encode_text(tokenizer, lines[focus])[:room])
-        return tok.encode_file(tokenizer, passage.path, head), passage.line_start + focus, passage.line_start + focus
+        line = passage.line_start + focus
+        return tok.encode_file(tokenizer, passage.path, head), line, line, head
     fits = lambda lo, hi: len(encode(lo, hi)) <= budget  # noqa: E731
     while lo > max(0, focus - CONTEXT_BEFORE) and fits(lo - 1, hi):
         lo -= 1
@@ -89,75 +121,87 @@ def trim_passage(tokenizer, passage: Passage, budget: int) -> tuple[list[int], i
         lo += 1
     while hi > focus + 1 and not lines[hi - 1].strip():
         hi -= 1
-    return encode(lo, hi), passage.line_start + lo, passage.line_start + hi - 1
+    return encode(lo, hi), passage.line_start + lo, passage.line_start + hi - 1, "\n".join(lines[lo:hi])
 
 
-def build_context(tokenizer, passages: list[Passage], question: str, window: int, max_tokens: int) -> tuple[list[int], list[tuple[Passage, int, int]]]:
-    """The ids placed before the question: passages (best last, nearest the question)
-    trimmed so that they, the question and the answer fit in `window` tokens. Each passage
-    gets a share of the room in proportion to its score; what one leaves goes to the next."""
+def layout(tokenizer, passages: list[Passage], question: str, window: int, max_tokens: int) -> tuple[list[int], list[Shown]]:
+    """The ids placed before the question and the passages as shown, best first (placed
+    best last, nearest the question), trimmed so that they, the question and the answer
+    fit in `window` tokens. Each passage gets a share of the room in proportion to its
+    score; what one leaves goes to the next."""
     budget = window - len(tok.encode_qa_prompt(tokenizer, question)) - min(max_tokens, ANSWER_RESERVE)
-    shown: list[tuple[list[int], Passage, int, int]] = []
+    trimmed_all: list[tuple[list[int], Passage, int, int, str]] = []
     for i, passage in enumerate(passages):
         rest = sum(max(p.score, 1e-9) for p in passages[i:])
         share = int(budget * max(passage.score, 1e-9) / rest)
         trimmed = trim_passage(tokenizer, passage, share) if share >= MIN_SHARE else None
         if trimmed is None:
             continue
-        ids, lo, hi = trimmed
-        budget -= len(ids)
-        shown.append((ids, passage, lo, hi))
-    context = [i for ids, *_ in reversed(shown) for i in ids]
-    return context, [(p, lo, hi) for _, p, lo, hi in shown]
+        budget -= len(trimmed[0])
+        trimmed_all.append((trimmed[0], passage, *trimmed[1:]))
+    context: list[int] = []
+    starts = {}
+    for index in reversed(range(len(trimmed_all))):
+        starts[index] = len(context)
+        context += trimmed_all[index][0]
+    return context, [Shown(p, lo, hi, text, starts[i]) for i, (_, p, lo, hi, text) in enumerate(trimmed_all)]
+
+
+def build_context(tokenizer, passages: list[Passage], question: str, window: int, max_tokens: int) -> tuple[list[int], list[tuple[Passage, int, int]]]:
+    """`layout`'s ids, with each shown passage as (passage, first line, last line)."""
+    context, shown = layout(tokenizer, passages, question, window, max_tokens)
+    return context, [(s.passage, s.lo, s.hi) for s in shown]
 
 
 def answer(
     memory,
     question: str,
+    *,
     use_notepad: bool = True,
     use_memory: bool = True,
+    free: bool = False,
     max_tokens: int = 64,
     k: int = PASSAGES,
 ) -> Answer:
     """Answer `question` from `memory` (an `engine.Memory`); see the module docstring."""
-    import torch
-
     started = time.perf_counter()
     tokenizer, model = memory.tokenizer, memory.model
-    notice, passages = None, []
+    notice, passages, notepad = None, [], None
     if use_notepad:
         notepad = load_notepad(memory)
         if notepad is None:
             notice = NO_NOTEPAD_NOTICE
         else:
             passages = notepad.search(question, k)
-    context, shown = build_context(tokenizer, passages, question, model.cfg.window, max_tokens) if passages else ([], [])
+    context, shown = layout(tokenizer, passages, question, model.cfg.window, max_tokens) if passages else ([], [])
     prompt = context + tok.encode_qa_prompt(tokenizer, question)
-    stops = {tokenizer.token_to_id(t) for t in (tok.END_OF_TEXT, tok.QUESTION, tok.FILE)}
+    if free or notepad is None:
+        result = _free_answer(memory, prompt, shown, use_memory, max_tokens)
+    else:
+        from ttt_read.grounded import grounded_answer
+
+        result = grounded_answer(memory, notepad, question, prompt, shown, use_memory)
+        notice = notice or span_head(memory)[1]
+    result.notice = notice
+    result.scores.update(retrieval=[s.passage.score for s in shown], context_tokens=len(prompt), seconds=round(time.perf_counter() - started, 3))
+    return result
+
+
+def passage_source(s: Shown) -> Source:
+    """A shown passage cited at its best line, quoted."""
+    lines = s.text.split("\n")
+    at = min(max(s.passage.focus - s.lo, 0), len(lines) - 1)
+    return Source(s.passage.path, s.lo + at, None, s.passage.page, lines[at].strip(), None, s.lo, s.hi, s.passage.score, s.passage.cite(s.lo + at))
+
+
+def _free_answer(memory, prompt: list[int], shown: list[Shown], use_memory: bool, max_tokens: int) -> Answer:
+    """The model's own greedy answer; passages containing it are cited first."""
+    from ttt_read.generate import generate
+
+    tokenizer = memory.tokenizer
+    stops = frozenset(tokenizer.token_to_id(t) for t in (tok.END_OF_TEXT, tok.QUESTION, tok.FILE))
     session = memory.session(learn=False, use_memory=use_memory)
-    generated, logprob = [], 0.0
-    with torch.no_grad():
-        logits = session.feed(prompt)
-        for _ in range(max_tokens):
-            logp = torch.log_softmax(logits.float().cpu(), -1)
-            token = int(logp.argmax())
-            if token in stops:
-                break
-            generated.append(token)
-            logprob += float(logp[token])
-            logits = session.feed([token])
+    generated = list(generate(session, prompt, max_tokens, temperature=0.0, stop=stops))
     text = tokenizer.decode(generated).strip()
-    sources = [
-        Source(p.path, p.focus, lo, hi, p.page, p.score, p.cite())
-        for p, lo, hi in sorted(shown, key=lambda s: (normalize(text) not in normalize(s[0].text) or not text, -s[0].score))
-    ]
-    scores = {
-        "retrieval": [p.score for p, _, _ in shown],
-        "answer_logprob": round(logprob / len(generated), 4) if generated else None,
-        "answer_tokens": len(generated),
-        "context_tokens": len(prompt),
-        "seconds": round(time.perf_counter() - started, 3),
-    }
-    if not math.isfinite(scores["answer_logprob"] or 0.0):
-        scores["answer_logprob"] = None
-    return Answer(text, sources, scores, notice)
+    ordered = sorted(shown, key=lambda s: (not text or normalize(text) not in normalize(s.passage.text), -s.passage.score))
+    return Answer(text, bool(text), None, False, [passage_source(s) for s in ordered], {"answer_tokens": len(generated)})

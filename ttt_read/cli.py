@@ -202,31 +202,42 @@ def continue_(
 @app.command()
 def ask(
     mem: Annotated[Path, typer.Argument(help="Snapshot to ask (a .mem file or a NAME).", **SNAPSHOT_ARG)],
-    question: Annotated[str, typer.Argument(help="The question.")],
-    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", help="Longest answer, in tokens.")] = 64,
+    question: Annotated[Optional[str], typer.Argument(help="The question; without one, questions are read at a prompt (Ctrl-D leaves).")] = None,
+    free: Annotated[bool, typer.Option("--free", help="Let the model write its answer instead of quoting a span of the sources.")] = False,
+    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", help="Longest --free answer, in tokens.")] = 64,
     passages: Annotated[int, typer.Option("-k", "--passages", help="Notepad passages to put before the question.")] = 3,
-    no_notepad: Annotated[bool, typer.Option("--no-notepad", help="Do not look anything up in the notepad.")] = False,
+    no_notepad: Annotated[bool, typer.Option("--no-notepad", help="Do not look anything up in the notepad (implies --free).")] = False,
     no_memory: Annotated[bool, typer.Option("--no-memory", help="Use the model's initial fast weights, not the read ones.")] = False,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
     as_json: JsonOpt = False,
 ):
-    """Answer QUESTION from MEM: notepad passages in the window, read weights in the model."""
+    """Answer QUESTION from MEM with a span quoted from its sources (path:line:col), or "not found in NAME"."""
     from ttt_read import engine
-    from ttt_read.answer import answer
+    from ttt_read.answer import answer, span_head
+    from ttt_read.ask_output import print_answer, prompt_loop
 
     if max_tokens < 1 or passages < 0:
         raise TTTReadError("-n must be at least 1 and -k at least 0", ExitCode.USAGE)
     memory = engine.open_memory(mem, model, device)
-    result = answer(memory, question, use_notepad=not no_notepad, use_memory=not no_memory, max_tokens=max_tokens, k=passages)
-    if result.notice:
-        _err(f"ttt-read: note: {result.notice}")
-    if as_json:
-        _emit_json({"question": question, **result.to_dict()})
-        return
-    print(result.text)
-    if result.sources:
-        print("sources: " + ", ".join(s.cite for s in result.sources))
+    if not (free or no_notepad):
+        span_head(memory, model)
+    noted: set[str] = set()
+
+    def respond(text: str) -> None:
+        result = answer(memory, text, use_notepad=not no_notepad, use_memory=not no_memory, free=free, max_tokens=max_tokens, k=passages)
+        if result.notice and result.notice not in noted:
+            noted.add(result.notice)
+            _err(f"ttt-read: note: {result.notice}")
+        if as_json:
+            _emit_json({"question": text, **result.to_dict()})
+        else:
+            print_answer(result, mem.stem)
+
+    if question is None:
+        prompt_loop(respond)
+    else:
+        respond(question)
 
 
 @app.command()
@@ -567,6 +578,35 @@ def train_run(
         _err(json.dumps(record))
 
 
+@train_app.command("span")
+def train_span(
+    paths: Annotated[list[Path], typer.Argument(help="Directories whose children (and files) are the training documents: code and prose.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Head file to write (default: span_head.safetensors beside the model).")] = None,
+    exclude: Annotated[list[str], typer.Option(help="Skip documents with a path part matching this glob (repeatable): hold evaluation sets out.")] = [],
+    documents: Annotated[int, typer.Option(help="Most documents to draw questions from.")] = 120,
+    questions: Annotated[int, typer.Option(help="Questions per document.")] = 24,
+    seed: Annotated[int, typer.Option(help="Seed for documents and questions.")] = 0,
+    time_budget: Annotated[Optional[float], typer.Option(help="Stop drawing examples after 70% of this many seconds.")] = None,
+    read: Annotated[bool, typer.Option("--read", help="Score with each document's read fast weights (ask then uses the snapshot's); slower.")] = False,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+):
+    """Train the span head that picks grounded answers (and its "not found" calibration) for a model."""
+    from ttt_read import checkpoint
+    from ttt_read.span import head_path
+    from ttt_read.train.span import train_span_head
+
+    for path in paths:
+        if not path.exists():
+            raise TTTReadError(f"{path}: no such file or directory", ExitCode.INPUT)
+    out = output or head_path(checkpoint.resolve(model).path)
+    result = train_span_head(paths, out, model_name=model, exclude=exclude, max_documents=documents, questions=questions, seed=seed, time_budget=time_budget, read=read, on_progress=_err)
+    if as_json:
+        _emit_json(result)
+    else:
+        _err(json.dumps(result))
+
+
 @train_app.command("export")
 def train_export(
     run_dir: Annotated[Path, typer.Argument(help="Run directory to export.")],
@@ -685,17 +725,25 @@ def eval_qa(
     seed: Annotated[int, typer.Option(help="Seed for choosing the questions.")] = 0,
     max_tokens: Annotated[int, typer.Option(help="Longest answer, in tokens.")] = 48,
     passages: Annotated[int, typer.Option("-k", "--passages", help="Notepad passages per question.")] = 3,
+    setting: Annotated[list[str], typer.Option("--setting", help="Only these settings (repeatable): grounded, grounded-notepad, free, free-memory.")] = [],
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: JsonOpt = False,
 ):
-    """QA accuracy with and without reading and the notepad, on synthesised questions."""
-    from ttt_read.evaluate_qa import evaluate_qa, qa_table
+    """Grounded and free answers side by side, and "not found" on unanswerable questions, on synthesised questions."""
+    from ttt_read.evaluate_qa import SETTINGS, evaluate_qa, qa_table
 
     if questions < 1:
         raise TTTReadError("-n must be at least 1", ExitCode.USAGE)
-    result = evaluate_qa(paths, questions, model, device, seed, max_tokens, passages, on_progress=None if quiet else _err)
+    unknown = [s for s in setting if s not in SETTINGS]
+    if unknown:
+        raise TTTReadError(f"--setting {unknown[0]}: not one of {', '.join(SETTINGS)}", ExitCode.USAGE)
+    for path in paths:
+        if not path.exists():
+            raise TTTReadError(f"{path}: no such file or directory", ExitCode.INPUT)
+    chosen = [s for s in SETTINGS if s in setting] or list(SETTINGS)
+    result = evaluate_qa(paths, questions, model, device, seed, max_tokens, passages, chosen, on_progress=None if quiet else _err)
     if as_json:
         _emit_json(result)
     else:

@@ -1,24 +1,28 @@
-"""`eval-qa`: does reading (and the notepad) let the model answer questions about a document?
+"""`eval-qa`: does `ask` answer questions about a document, and say "not found" when it should?
 
 For each document (one path: a file or a directory, read as `ingest` reads it), the same
-generator that meta-training uses (`qa.synthesize`) writes N questions with known answers
-and sources. The document is ingested into a temporary snapshot, and every question is
-asked in four settings:
+generator that training uses (`qa.synthesize`) writes N questions with known answers and
+sources: code facts, "which function ...?" and "what does option -x do?" as a user asks,
+headings, definitions and cloze sentences. Each other document's questions whose answer and
+names are absent from this one are its unanswerable questions (up to N/2). The document is
+ingested into a temporary snapshot, and every question is asked in four settings:
 
-- no reading, no notepad: the base model's initial fast weights, no passages (the window
-  holds only the snapshot's tail, as `eval`'s reading-off setting does);
-- memory only: the read fast weights, no passages;
-- notepad only: the initial fast weights, with the retrieved passages in the window;
-- memory + notepad: both, which is what `ask` does.
+- grounded, memory + notepad: what `ask` does (a span of the shown passages, or "not found");
+- grounded, notepad only: the same with the initial fast weights (what the memory adds);
+- free, memory + notepad: what `ask --free` does (the model writes its answer);
+- free, memory only: the read fast weights, no passages.
 
-Scores: exact match and answer-contained (the gold answer appears in the model's answer)
-after normalising case, whitespace and quotes; for notepad settings, how often a correct
-answer cites a passage from the right file, and how often retrieval found that file at all.
+Scores over the answerable questions: exact match and answer-contained (the gold answer
+appears in the answer) after normalising case, whitespace and quotes; how often a correct
+answer cites the right file and how often retrieval found that file at all. For the grounded
+settings, "not found" recall (unanswerable questions refused), precision (refusals that were
+unanswerable) and the share of answerable questions wrongly refused.
 """
 
 from __future__ import annotations
 
 import random
+import statistics
 import tempfile
 import time
 from collections import defaultdict
@@ -28,12 +32,12 @@ from pathlib import Path
 from ttt_read import qa as qa_mod
 from ttt_read.answer import answer, normalize
 
-SCHEMA_VERSION = 1
-SETTINGS = {  # key: (label, use_memory, use_notepad)
-    "baseline": ("no reading, no notepad", False, False),
-    "memory": ("memory only", True, False),
-    "notepad": ("notepad only", False, True),
-    "memory+notepad": ("memory + notepad", True, True),
+SCHEMA_VERSION = 2
+SETTINGS = {  # key: (label, use_memory, use_notepad, free)
+    "grounded": ("grounded: memory + notepad", True, True, False),
+    "grounded-notepad": ("grounded: notepad only", False, True, False),
+    "free": ("free: memory + notepad", True, True, True),
+    "free-memory": ("free: memory only", True, False, True),
 }
 
 
@@ -55,69 +59,86 @@ def evaluate_qa(
     seed: int = 0,
     max_tokens: int = 48,
     k: int = 3,
+    settings: Sequence[str] = tuple(SETTINGS),
     on_progress: Callable[[str], None] | None = None,
 ) -> dict:
     from ttt_read import engine, sources
 
     say = on_progress or (lambda message: None)
     records, documents = [], []
+    texts = [sources.collect([Path(p)]).render() for p in paths]
+    asked = [qa_mod.synthesize(text, random.Random(f"{seed}/{i}/{p}"), n_questions) for i, (p, text) in enumerate(zip(paths, texts))]
     with tempfile.TemporaryDirectory(prefix="ttt-read-eval-qa-") as tmp:
         for index, path in enumerate(paths):
-            collection = sources.collect([Path(path)])
-            questions = qa_mod.synthesize(collection.render(), random.Random(f"{seed}/{index}/{path}"), n_questions)
-            doc = {"path": str(path), "files": len(collection.files), "questions": len(questions)}
+            others = [q for j, qs in enumerate(asked) if j != index for q in qs if qa_mod.absent_from(q, texts[index])]
+            unanswerable = random.Random(f"{seed}/absent/{index}").sample(others, min(len(others), n_questions // 2))
+            doc = {"path": str(path), "questions": len(asked[index]), "unanswerable": len(unanswerable)}
             documents.append(doc)
-            if not questions:
+            if not asked[index]:
                 say(f"{path}: no questions could be synthesised, skipped")
                 continue
             out = Path(tmp) / f"doc{index}.mem"
-            say(f"{path}: reading {len(collection.files)} files")
+            say(f"{path}: reading")
             metadata = engine.ingest([Path(path)], out, model_name, device, engine.ReadSettings(), force=True)
-            doc.update(tokens=metadata["tokens"], read_seconds=metadata["read_seconds"], model=metadata["base"]["name"])
+            doc.update(files=len([e for e in metadata["manifest"] if "skipped" not in e]), tokens=metadata["tokens"], model=metadata["base"]["name"])
             memory = engine.open_memory(out, model_name, device)
-            for number, item in enumerate(questions):
-                say(f"{path}: question {number + 1}/{len(questions)}")
+            items = [(q, True) for q in asked[index]] + [(q, False) for q in unanswerable]
+            for number, (item, answerable) in enumerate(items):
+                say(f"{path}: question {number + 1}/{len(items)}")
                 answers = {}
-                for key, (_, use_memory, use_notepad) in SETTINGS.items():
+                for key in settings:
+                    _, use_memory, use_notepad, free = SETTINGS[key]
                     started = time.perf_counter()
-                    result = answer(memory, item.question, use_notepad=use_notepad, use_memory=use_memory, max_tokens=max_tokens, k=k)
-                    exact, contained = score(result.text, item.answer)
+                    result = answer(memory, item.question, use_notepad=use_notepad, use_memory=use_memory, free=free, max_tokens=max_tokens, k=k)
+                    exact, contained = score(result.text, item.answer) if answerable else (False, False)
                     answers[key] = {
                         "text": result.text,
+                        "found": result.found,
+                        "confidence": result.confidence,
                         "exact": exact,
                         "contained": contained,
                         "sources": [s.cite for s in result.sources],
                         "cites_file": any(s.path == item.path for s in result.sources),
                         "seconds": round(time.perf_counter() - started, 3),
                     }
-                records.append({"document": str(path), **item.to_dict(), "gold": item.answer, "answers": answers})
-    return {"schema_version": SCHEMA_VERSION, **summarize(records), "documents": documents, "questions_per_document": n_questions, "seed": seed, "questions": records}
+                records.append({"document": str(path), **item.to_dict(), "answerable": answerable, "gold": item.answer if answerable else None, "answers": answers})
+    return {"schema_version": SCHEMA_VERSION, **summarize(records, settings), "documents": documents, "questions_per_document": n_questions, "seed": seed, "questions": records}
 
 
-def summarize(records: list[dict]) -> dict:
-    settings = {}
-    for key, (label, use_memory, use_notepad) in SETTINGS.items():
-        rows = [r["answers"][key] for r in records]
+def summarize(records: list[dict], settings: Sequence[str] = tuple(SETTINGS)) -> dict:
+    out = {}
+    for key in settings:
+        label, use_memory, use_notepad, free = SETTINGS[key]
+        rows = [r["answers"][key] for r in records if r["answerable"]]
+        absent = [r["answers"][key] for r in records if not r["answerable"]]
         correct = [a for a in rows if a["contained"]]
+        refused = [a for a in rows if not a["found"]]
+        refused_absent = [a for a in absent if not a["found"]]
         by_kind = defaultdict(lambda: [0, 0])
         for r in records:
-            by_kind[r["kind"]][0] += r["answers"][key]["contained"]
-            by_kind[r["kind"]][1] += 1
-        settings[key] = {
+            if r["answerable"]:
+                by_kind[r["kind"]][0] += r["answers"][key]["contained"]
+                by_kind[r["kind"]][1] += 1
+        out[key] = {
             "label": label,
             "use_memory": use_memory,
             "use_notepad": use_notepad,
+            "free": free,
             "questions": len(rows),
+            "unanswerable": len(absent),
             "exact": _rate(sum(a["exact"] for a in rows), len(rows)),
             "contained": _rate(len(correct), len(rows)),
             # of the correctly answered questions, how many cite a passage from the answer's file
             "correct_cites_file": _rate(sum(a["cites_file"] for a in correct), len(correct)) if use_notepad else None,
             # of all questions, how often retrieval put a passage from the answer's file in the window
             "retrieved_file": _rate(sum(a["cites_file"] for a in rows), len(rows)) if use_notepad else None,
-            "seconds_per_answer": round(sum(a["seconds"] for a in rows) / len(rows), 3) if rows else None,
+            "not_found_recall": _rate(len(refused_absent), len(absent)) if not free else None,
+            "not_found_precision": _rate(len(refused_absent), len(refused_absent) + len(refused)) if not free else None,
+            "answerable_not_found": _rate(len(refused), len(rows)) if not free else None,
+            "median_seconds": round(statistics.median(a["seconds"] for a in rows + absent), 3) if rows or absent else None,
             "contained_by_kind": {kind: _rate(h, n) for kind, (h, n) in sorted(by_kind.items())},
         }
-    return {"settings": settings}
+    return {"settings": out}
 
 
 def qa_table(result: dict) -> None:
@@ -128,13 +149,17 @@ def qa_table(result: dict) -> None:
         return "-" if value is None else f"{100 * value:.1f}%"
 
     settings = result["settings"]
-    n = next(iter(settings.values()))["questions"]
+    first = next(iter(settings.values()))
     docs = len(result["documents"])
-    table = Table(title=f"QA accuracy, {n} questions from {docs} document{'s' if docs != 1 else ''}")
-    for name in ("setting", "exact", "contained", "correct cite file", "retrieved file", "s/answer"):
+    table = Table(title=f"QA accuracy, {first['questions']} answerable and {first['unanswerable']} unanswerable questions from {docs} document{'s' if docs != 1 else ''}")
+    columns = ("setting", "exact", "contained", "correct cite file", "retrieved file", "not found: recall", "precision", "answerable refused", "median s")
+    for name in columns:
         table.add_column(name, justify="left" if name == "setting" else "right")
     for row in settings.values():
-        table.add_row(row["label"], pct(row["exact"]), pct(row["contained"]), pct(row["correct_cites_file"]), pct(row["retrieved_file"]), f"{row['seconds_per_answer'] or 0:.2f}")
+        table.add_row(
+            row["label"], pct(row["exact"]), pct(row["contained"]), pct(row["correct_cites_file"]), pct(row["retrieved_file"]),
+            pct(row["not_found_recall"]), pct(row["not_found_precision"]), pct(row["answerable_not_found"]), f"{row['median_seconds'] or 0:.2f}",
+        )
     console = Console()
     console.print(table)
     kinds = sorted({k for row in settings.values() for k in row["contained_by_kind"]})
@@ -143,7 +168,7 @@ def qa_table(result: dict) -> None:
         by_kind.add_column("kind")
         counts = defaultdict(int)
         for r in result["questions"]:
-            counts[r["kind"]] += 1
+            counts[r["kind"]] += r["answerable"]
         by_kind.add_column("n", justify="right")
         for row in settings.values():
             by_kind.add_column(row["label"], justify="right")

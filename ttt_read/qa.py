@@ -32,7 +32,10 @@ CODE_SUFFIXES = {
     "c", "h", "cc", "cpp", "cxx", "hpp", "hh", "cs", "swift", "php", "lua", "sh", "bash", "zig", "dart",
 }
 PROSE_SUFFIXES = {"", "md", "markdown", "mdx", "rst", "txt", "text", "adoc", "org"}
-KINDS = ("defined_in", "parameters", "returns", "docstring", "methods", "constant", "imports", "heading", "definition", "cloze")
+KINDS = (
+    "defined_in", "parameters", "returns", "docstring", "which_function", "methods", "constant", "imports",
+    "heading", "definition", "option", "cloze",
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,36 @@ def first_sentence(text: str) -> str | None:
         return None
     m = re.match(r"(.+?[.!?])(?=\s+[A-Z0-9`\"'(\[]|$)", paragraph)
     return m.group(1) if m else paragraph
+
+
+_NOT_VERBS = {
+    "the", "this", "these", "a", "an", "if", "note", "see", "used", "deprecated", "internal", "helper", "base", "class",
+    "for", "in", "example", "examples", "parameters", "description", "options", "is", "was", "has",
+    "its", "it", "as", "on", "all", "any", "each", "when", "with", "by", "to", "from", "only", "also", "new", "default",
+    "no", "not", "abstract", "unless", "there", "where", "some", "most", "many",
+}
+_TEST_NAME = re.compile(r"^(?:Test|Benchmark|Example|Fuzz|test_)")
+
+
+def which_question(kind: str, sentence: str | None, subject: str | None = None) -> str | None:
+    """A user's "which function ...?" from a description in the imperative ("Return the
+    table."), or the third person ("Creates ...", or "Quote returns ..." after the
+    `subject` it names)."""
+    words = (sentence or "").rstrip(".").split()
+    if subject:
+        if len(words) < 3 or words[0] != subject:
+            return None
+        words = words[1:]
+    if not words or not words[0].isalpha() or not words[0][1:].islower() or not words[0][0].isupper() and not subject:
+        return None
+    verb = words[0].lower()
+    if verb in _NOT_VERBS or verb.endswith(("ed", "ing", "ly", "ss")) or len(verb) < 4 or not (sentence or "").endswith("."):
+        return None
+    if not verb.endswith("s"):
+        verb += "es" if verb.endswith(("sh", "ch", "x", "z", "o")) else "s"
+    if not 3 <= len(words) <= 16:
+        return None
+    return f"Which {kind} {verb} {' '.join(words[1:])}?"
 
 
 # --- Python via ast ---------------------------------------------------------------------------
@@ -212,6 +245,8 @@ def _python_qas(seg: Segment, tree: ast.Module, offset: int) -> Iterator[QA]:
         doc = ast.get_docstring(fn)
         if doc and (answer := _short(first_sentence(doc))) and len(answer.split()) >= 3:
             yield QA(f"What does the docstring of `{name}` say?", answer, seg.path, line(fn), "docstring")
+            if question := which_question("method" if owner else "function", answer):
+                yield QA(question, fn.name, seg.path, line(fn), "which_function")
 
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -256,6 +291,7 @@ _OTHER_DEFS = [  # (suffixes, pattern with groups name, params and optionally re
     ({"lua"}, re.compile(r"^[ \t]*(?:local[ \t]+)?function[ \t]+([\w.:]+)[ \t]*\(([^)]*)\)", re.M)),
     ({"sh", "bash"}, re.compile(r"^[ \t]*(?:function[ \t]+)?(\w+)[ \t]*\(\)[ \t]*\{()", re.M)),
 ]
+_GO_DOC = re.compile(r"^((?://[^\n]*\n)+)func[ \t]+(?:\([^)]*\)[ \t]*)?(\w+)[ \t]*\(", re.M)
 _OTHER_TYPES = re.compile(r"^[ \t]*(?:export[ \t]+|pub(?:\([^)]*\))?[ \t]+|public[ \t]+|abstract[ \t]+|final[ \t]+)*(?:class|struct|trait|interface|enum)[ \t]+([A-Za-z_]\w*)", re.M)
 
 
@@ -353,6 +389,11 @@ def _other_code_qas(seg: Segment, suffix: str) -> Iterator[QA]:
                 yield QA(f"What does `{name}` return?", answer, seg.path, at(m.start()), "returns")
     for m in _OTHER_TYPES.finditer(body):
         yield QA(f"Where is `{m.group(1)}` defined?", seg.path, seg.path, at(m.start()), "defined_in")
+    if suffix == "go":
+        for m in _GO_DOC.finditer(body):
+            sentence = first_sentence(" ".join(l.strip().lstrip("/").strip() for l in m.group(1).split("\n")))
+            if not _TEST_NAME.match(m.group(2)) and (question := which_question("function", sentence, subject=m.group(2))):
+                yield QA(question, m.group(2), seg.path, at(m.start(2)), "which_function")
 
 
 # --- prose ------------------------------------------------------------------------------------
@@ -463,8 +504,55 @@ def _salient_word(sentence: str) -> str | None:
     return max(long_words, key=len) if long_words else None
 
 
+_OPTION_LINE = re.compile(r"^[ \t]*(-{1,2}[A-Za-z][\w-]*)(?:,[ \t]*-{1,2}[\w-]+)*(?:[ =]<?[A-Za-z][\w:.-]*>?)?(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$")
+
+
+def _option_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
+    """"What does option `-x` do?" from option lists: the option, then its description
+    starting on the same line and running on while lines continue the sentence."""
+    for i, line in enumerate(lines):
+        m = _OPTION_LINE.match(line)
+        if not m or not m.group(2)[0].isupper():
+            continue
+        text = [m.group(2)]
+        for following in lines[i + 1 : i + 4]:
+            if not following.strip() or _OPTION_LINE.match(following) or re.search(r"[.!?]\s*$", text[-1]):
+                break
+            text.append(following.strip())
+        if (answer := _short(first_sentence(" ".join(text)))) and len(answer.split()) >= 3:
+            yield QA(f"What does option `{m.group(1)}` do?", answer, seg.path, seg.first_line + i, "option")
+
+
+_C_SYNOPSIS = re.compile(r"^(?:\[Function\])?[\w \t*]*?\b([A-Za-z_]\w*[_A-Z0-9]\w*)[ \t]*\(")
+_COMMAND_SYNOPSIS = re.compile(r"^([a-z][\w-]{1,20})[ \t]+[\[<-][^\n]*$")
+
+
+def _synopsis_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
+    """"Which function/command ...?" from manuals: a synopsis line (`int f (...)`, or a
+    command and its options), then within a few lines a description starting with a verb."""
+    for i, line in enumerate(lines):
+        if m := _C_SYNOPSIS.match(line):
+            kind = "function"
+        elif m := _COMMAND_SYNOPSIS.match(line.strip()):
+            kind = "command"
+        else:
+            continue
+        for j in range(i + 1, min(i + 6, len(lines))):
+            if _C_SYNOPSIS.match(lines[j]) or not lines[j].strip():
+                break
+            if ":" in lines[j][:25]:
+                continue
+            description = " ".join(l.strip() for l in lines[j : j + 3])
+            if question := which_question(kind, first_sentence(description)):
+                yield QA(question, m.group(1), seg.path, seg.first_line + i, "which_function")
+            break
+
+
 def _prose_qas(seg: Segment, style: str) -> Iterator[QA]:
     lines = _prose_lines(seg.body)
+    yield from _option_qas(seg, lines)
+    if style in ("pdf", "text"):
+        yield from _synopsis_qas(seg, lines)
     for i, heading in _headings(lines, style):
         found = _paragraph_after(lines, i)
         answer = _short(first_sentence(found[1])) if found else None
@@ -517,6 +605,14 @@ def all_qas(text: str) -> list[QA]:
             seen.add(qa.question)
             out.append(qa)
     return out
+
+
+def absent_from(item: QA, text: str) -> bool:
+    """Whether `item` is unanswerable from `text`: neither its answer nor the names it asks
+    about (in backticks) occur there."""
+    low = text.lower()
+    names = re.findall(r"`([^`]+)`", item.question)
+    return item.answer.lower() not in low and all(n.lower() not in low for n in names)
 
 
 def synthesize(text: str, rng: random.Random, max_pairs: int | None = None, kinds: tuple[str, ...] | None = None) -> list[QA]:

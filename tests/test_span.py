@@ -1,0 +1,147 @@
+"""Grounded answers: candidate units, their places in the window, the span head file, and
+the user-phrased questions that training and eval-qa ask (real tokenizer and checkpoint)."""
+
+from __future__ import annotations
+
+from ttt_read import qa, span
+from ttt_read.notepad import Passage
+from ttt_read.span import Shown
+
+CODE = '''import os
+
+DEFAULT_TIMEOUT = 30
+
+
+def fetch_table(path, *, sep=",", limit=None):
+    """Read a table from a file."""
+    return load(path).split(sep)[:limit]
+
+
+class Store:
+    def put(self, key, value) -> bool:
+        return True
+'''
+
+MANUAL = """Invoking the tool
+The tool reads every file given on its command line. It never writes to them.
+-q      Print nothing but errors.
+--depth N   Descend at most N directories below each given one.
+"""
+
+
+def shown_of(path: str, text: str, focus: int = 1, start: int = 0) -> Shown:
+    lines = text.split("\n")
+    return Shown(Passage(path, 1, len(lines), None, text, 1.0, focus), 1, len(lines), text, start)
+
+
+def units(shown: Shown, kind: str) -> list[str]:
+    return [c.text for c in span.candidates([shown]) if c.kind == kind]
+
+
+def test_candidates_are_the_well_formed_units_of_code():
+    shown = shown_of("pkg/table.py", CODE)
+    assert units(shown, "path") == ["pkg/table.py"]
+    assert units(shown, "parameters") == ['path, *, sep=",", limit=None', "key, value"]
+    assert {"30", "load(path).split(sep)[:limit]", "True", "bool"} <= set(units(shown, "value"))
+    assert {"fetch_table", "DEFAULT_TIMEOUT", "Store", "os"} <= set(units(shown, "name"))
+    assert "Read a table from a file." in [t.strip('"') for t in units(shown, "sentence")]
+    assert "def fetch_table(path, *, sep=\",\", limit=None):" in units(shown, "line")
+
+
+def test_candidates_of_a_manual_and_their_locations():
+    shown = shown_of("guide.txt", MANUAL)
+    assert units(shown, "option") == ["Print nothing but errors.", "Descend at most N directories below each given one."]
+    found = span.candidates([shown])
+    for c in found:
+        if c.begin >= 0:
+            line, col = c.location(shown)
+            assert shown.text.split("\n")[line - 1][col - 1 :].startswith(c.text.split("\n")[0])
+    depth = next(c for c in found if c.kind == "option" and c.text.startswith("Descend"))
+    assert depth.location(shown) == (4, 13)
+
+
+def test_candidate_positions_point_at_their_tokens(model_and_tokenizer):
+    from types import SimpleNamespace
+
+    from ttt_read.answer import layout
+    from ttt_read.notepad import Notepad
+
+    _, tokenizer = model_and_tokenizer
+
+    notepad = Notepad.build([SimpleNamespace(path="pkg/table.py", kind="text", text=CODE)])
+    question = "What parameters does `fetch_table` take?"
+    context, shown = layout(tokenizer, notepad.search(question, 3), question, 512, 48)
+    found = span.candidates(shown)
+    positions = span.candidate_positions(tokenizer, shown, found)
+    for c, (first, last) in zip(found, positions):
+        decoded = tokenizer.decode(context[first : last + 1])
+        assert c.text.split()[0] in decoded and c.text.split()[-1] in decoded, (c, decoded)
+
+
+def test_coverage_counts_the_question_terms_the_passages_hold():
+    shown = [shown_of("pkg/table.py", CODE)]
+    weights = span.query_weights(None, "What does `fetch_table` return?")
+    assert span.coverage(weights, shown) == 1.0
+    weights = span.query_weights(None, "What does `zorblax_widget` return?")
+    assert span.coverage(weights, shown) == 0.25  # of its terms, only `return` is there
+
+
+def test_a_head_for_another_backbone_is_ignored_with_a_notice(tmp_path, checkpoint_info):
+    import torch
+
+    path = tmp_path / span.HEAD_FILE
+    head = span.SpanHead(span.make_head(checkpoint_info.config.d_model), "0" * 64, {"weights": [0, 0, 1], "bias": 0, "threshold": 0.5}, {})
+    head.save(path)
+    loaded, notice = span.load_head(path, "0" * 64, checkpoint_info.config.d_model)
+    assert notice is None and loaded.not_found["threshold"] == 0.5
+    x = torch.randn(3, 5 * checkpoint_info.config.d_model + span.N_LEXICAL)
+    assert torch.equal(loaded.scores(x), head.scores(x))
+    other, notice = span.load_head(path, checkpoint_info.sha256(), checkpoint_info.config.d_model)
+    assert other is None and "another model checkpoint" in notice and "\n" not in notice
+    path.write_bytes(b"not a head")
+    broken, notice = span.load_head(path, "0" * 64, checkpoint_info.config.d_model)
+    assert broken is None and "unreadable" in notice
+
+
+def test_the_bundled_head_matches_the_bundled_checkpoint(checkpoint_info):
+    head, notice = span.load_head(span.head_path(checkpoint_info.path), checkpoint_info.sha256(), checkpoint_info.config.d_model)
+    assert notice is None and 0 < head.not_found["threshold"] < 1
+    assert head.trained_on["held_out"]["answerable"] > 0
+
+
+# --- questions as a user asks them -----------------------------------------------------------
+
+
+def test_which_function_questions_from_docstrings_and_go_comments():
+    found = {q.question: q.answer for q in qa.all_qas("<|file|>pkg/table.py\n" + CODE)}
+    assert found["Which function reads a table from a file?"] == "fetch_table"
+    go = "<|file|>quote.go\n// Quote returns a double-quoted string literal representing s.\nfunc Quote(s string) string {\n\treturn s\n}\n"
+    found = {q.question: q.answer for q in qa.all_qas(go)}
+    assert found["Which function returns a double-quoted string literal representing s?"] == "Quote"
+
+
+def test_option_and_command_questions_from_a_manual():
+    manual = "<|file|>tool.pdf\n[page 1]\n" + MANUAL + "cd [-L] [directory]\nChange the current working directory to directory.\n"
+    found = {q.question: q.answer for q in qa.all_qas(manual)}
+    assert found["What does option `-q` do?"] == "Print nothing but errors."
+    assert found["What does option `--depth` do?"] == "Descend at most N directories below each given one."
+    assert found["Which command changes the current working directory to directory?"] == "cd"
+
+
+def test_unanswerable_means_answer_and_names_absent():
+    item = qa.QA("Where is `fetch_table` defined?", "pkg/table.py", "pkg/table.py", 6, "defined_in")
+    assert not qa.absent_from(item, CODE) and qa.absent_from(item, MANUAL)
+
+
+def test_plain_output_is_answer_then_ripgrep_rows(capsys):
+    from ttt_read.answer import Answer, Source
+    from ttt_read.ask_output import print_answer
+
+    source = Source("pkg/table.py", 6, 17, None, "def fetch_table(path, *, sep=\",\"):", (16, 31), 1, 9, 2.0, "pkg/table.py:6:17")
+    other = Source("pkg/io.py", 3, None, None, "import os", None, 1, 5, 1.0, "pkg/io.py:3")
+    print_answer(Answer("path, *, sep=\",\"", True, 0.9, True, [source, other]), "table")
+    assert capsys.readouterr().out.split("\n") == [
+        'path, *, sep=","', 'pkg/table.py:6:17: def fetch_table(path, *, sep=","):', "pkg/io.py:3: import os", ""
+    ]
+    print_answer(Answer("", False, 0.1, True, [source]), "table")
+    assert capsys.readouterr().out == "not found in table\n"
