@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ttt_read import filekinds
 from ttt_read.errors import ExitCode, TTTReadError
 
 MAGIC = b"TTNP"
@@ -113,14 +114,9 @@ class _Terms:
         return out
 
 
-PROSE_SUFFIXES = frozenset({"", ".md", ".markdown", ".mdx", ".rst", ".txt", ".text", ".adoc"})
-
-
 def has_headings(path: str, kind: str) -> bool:
     """Whether `# ...` lines of a file are headings (prose) rather than comments (code)."""
-    name = path.rpartition("/")[2]
-    suffix = name[name.rfind(".") :].lower() if "." in name.lstrip(".") else ""
-    return kind == "pdf" or suffix in PROSE_SUFFIXES
+    return kind == "pdf" or filekinds.is_prose(path)
 
 
 def defined_names(line: str, headings: bool = True) -> list[str]:

@@ -22,16 +22,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
+from ttt_read import filekinds
 from ttt_read import tokenizer as tok
 
 MAX_ANSWER_CHARS = 160
 MAX_LIST_ITEMS = 12
 
-CODE_SUFFIXES = {
-    "py", "pyi", "js", "jsx", "mjs", "cjs", "ts", "tsx", "go", "rs", "rb", "java", "kt", "kts", "scala",
-    "c", "h", "cc", "cpp", "cxx", "hpp", "hh", "cs", "swift", "php", "lua", "sh", "bash", "zig", "dart",
-}
-PROSE_SUFFIXES = {"", "md", "markdown", "mdx", "rst", "txt", "text", "adoc", "org"}
 KINDS = (
     "defined_in", "parameters", "returns", "docstring", "which_function", "methods", "constant", "imports",
     "heading", "definition", "option", "cloze",
@@ -79,11 +75,6 @@ def _strip_end_of_text(part: str) -> str:
     while part.endswith(tok.END_OF_TEXT):
         part = part[: -len(tok.END_OF_TEXT)]
     return part
-
-
-def _suffix(path: str) -> str:
-    name = path.rpartition("/")[2]
-    return name.rpartition(".")[2].lower() if "." in name.lstrip(".") else ""
 
 
 def _stem(path: str) -> str:
@@ -575,14 +566,14 @@ def _prose_qas(seg: Segment, style: str) -> Iterator[QA]:
 
 
 def _segment_qas(seg: Segment) -> Iterator[QA]:
-    suffix = _suffix(seg.path)
+    suffix = filekinds.suffix(seg.path).lstrip(".")  # the extractors name suffixes without the dot
     looks_pdf = re.search(r"(?m)^\[page \d+\]$", seg.body) is not None
     if suffix in ("py", "pyi") or (not seg.path and _PY_DEF.search(seg.body)):
         parsed = _parse_python(seg.body)
         yield from (_python_qas(seg, *parsed) if parsed else _python_regex_qas(seg))
-    elif suffix in CODE_SUFFIXES:
+    elif filekinds.is_code(seg.path):
         yield from _other_code_qas(seg, suffix)
-    elif suffix in PROSE_SUFFIXES or suffix == "pdf" or looks_pdf:
+    elif filekinds.is_prose(seg.path) or suffix == "pdf" or looks_pdf:
         style = "pdf" if suffix == "pdf" or looks_pdf else "md" if suffix in ("md", "markdown", "mdx") else "rst" if suffix == "rst" else "text"
         yield from _prose_qas(seg, style)
 

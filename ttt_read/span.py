@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ttt_read import tokenizer as tok
-from ttt_read.notepad import Notepad, Passage, defined_names, query_terms, word_terms
+from ttt_read.notepad import DEFINITION, FILE_NAME, Notepad, Passage, defined_names, query_terms, word_terms
 
 HEAD_FILE = "span_head.safetensors"
 HEAD_FORMAT = "ttt-read-span-head-1"
@@ -172,7 +172,7 @@ def _terms(text: str) -> set[str]:
 def query_weights(notepad: Notepad | None, question: str) -> dict[str, float]:
     """The question's terms with their IDF in the snapshot; a term the snapshot never has
     weighs as much as the rarest one (it is what an unanswerable question asks about)."""
-    terms = {t for t in query_terms(question) if not t.startswith("=")}
+    terms = {t for t in query_terms(question) if not t.startswith((DEFINITION, FILE_NAME))}  # words only, no markers
     if notepad is None or not notepad.n_blocks:
         return dict.fromkeys(terms, 1.0)
     rarest = math.log(1 + (notepad.n_blocks + 0.5) / 0.5)

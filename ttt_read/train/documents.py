@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from ttt_read import sources
+from ttt_read import filekinds, sources
 from ttt_read import tokenizer as tok
 from ttt_read.errors import ExitCode, TTTReadError
 from ttt_read.train.licenses import Licenses
@@ -26,9 +26,9 @@ from ttt_read.train.render import HTMLText, info_text, render_man, tidy
 
 # A Python package document holds sources and their docs, not data files or build artifacts.
 PYTHON_INCLUDE = ("*.py", "*.pyi", "*.md", "*.rst", "*.txt")
-PROSE_SUFFIXES = {".html", ".htm", ".txt", ".md", ".rst", ".text", ""}
+HTML_SUFFIXES = (".html", ".htm")
+PAGE_SUFFIXES = filekinds.PROSE_SUFFIXES | set(HTML_SUFFIXES)  # what a documentation tree's pages can be
 TEXT_SUFFIXES = (".txt", ".md", ".rst", ".text")  # preferred over an .html of the same page
-CODE_SUFFIXES = {".py", ".pyi", ".go", ".rs", ".c", ".h", ".cc", ".cpp", ".hpp", ".java", ".js", ".ts", ".rb", ".pl", ".sh"}
 # Index, search and table-of-contents pages are lists of links, not text; changelogs and
 # license texts are boilerplate that every Debian package repeats.
 SKIPPED_PROSE = re.compile(
@@ -108,8 +108,8 @@ def detect(path: Path) -> str:
     code = prose = 0
     for _, names in _walk(path, limit=2000):
         for name in names:
-            code += _suffix(name) in CODE_SUFFIXES
-            prose += _suffix(name) in PROSE_SUFFIXES
+            code += filekinds.is_code(name)
+            prose += filekinds.suffix(name) in PAGE_SUFFIXES
     return "prose" if prose > code else "code"
 
 
@@ -126,11 +126,6 @@ def _is_man_tree(path: Path) -> bool:
 
 def _is_info_tree(path: Path) -> bool:
     return any(_info_part(p.name) for p in path.iterdir())
-
-
-def _suffix(name: str) -> str:
-    """The suffix that says what a file holds, looking through a `.gz`."""
-    return Path(name.removesuffix(".gz")).suffix.lower()
 
 
 def _walk(root: Path, limit: int | None = None) -> Iterator[tuple[Path, list[str]]]:
@@ -389,10 +384,10 @@ def _page_names(names: list[str]) -> list[str]:
     stems = {n.removesuffix(".gz").rsplit(".", 1)[0] for n in names if n.removesuffix(".gz").endswith(TEXT_SUFFIXES)}
     keep = []
     for name in names:
-        suffix = _suffix(name)
-        if suffix not in PROSE_SUFFIXES or SKIPPED_PROSE.fullmatch(name.removesuffix(".gz")):
+        suffix = filekinds.suffix(name)
+        if suffix not in PAGE_SUFFIXES or SKIPPED_PROSE.fullmatch(name.removesuffix(".gz")):
             continue
-        if suffix in (".html", ".htm") and name.removesuffix(".gz").rsplit(".", 1)[0] in stems:
+        if suffix in HTML_SUFFIXES and name.removesuffix(".gz").rsplit(".", 1)[0] in stems:
             continue
         keep.append(name)
     return keep
@@ -401,7 +396,7 @@ def _page_names(names: list[str]) -> list[str]:
 def _page_text(name: str, data: bytes) -> tuple[str, str | None]:
     """A page's text and, for HTML, the href of its rel=next link."""
     text = data.decode("utf-8", errors="replace")
-    if _suffix(name) not in (".html", ".htm"):
+    if filekinds.suffix(name) not in HTML_SUFFIXES:
         return tidy(text), None
     parser = HTMLText()
     parser.feed(text)
