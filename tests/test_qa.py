@@ -1,5 +1,5 @@
-"""QA synthesis on this repository's own modules, `ask` with the notepad, and `eval-qa`,
-end to end with the real checkpoint (whose answers may be poor: the machinery is tested)."""
+"""QA synthesis on the frozen `email` modules (tests/fixtures/), `ask` with the notepad, and
+`eval-qa`, end to end with the real checkpoint (whose answers may be poor: the machinery is tested)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import SOURCES, assert_ok, run_cli
+from conftest import CORPUS, assert_ok, run_cli
 from pdfs import write_pdf
 
 from ttt_read import qa, sources
@@ -21,7 +21,7 @@ from ttt_read.notepad import Notepad
 
 @pytest.fixture(scope="module")
 def repo_text() -> str:
-    return sources.collect([SOURCES]).render()
+    return sources.collect([CORPUS]).render()
 
 
 @pytest.fixture(scope="module")
@@ -33,33 +33,47 @@ def line_of(path: Path, pattern: str) -> int:
     return next(n for n, line in enumerate(path.read_text().split("\n"), start=1) if re.match(pattern, line))
 
 
-# --- synthesis: known facts of this repository ------------------------------------------------
+# --- synthesis: known facts of the frozen `email` files ------------------------------------------
 
 
 def test_where_things_are_defined(repo_qas):
-    where = repo_qas["Where is `parse_pattern` defined?"]
-    assert (where.answer, where.path, where.kind) == ("sources.py", "sources.py", "defined_in")
-    assert where.line == line_of(SOURCES / "sources.py", r"def parse_pattern\(")
-    assert repo_qas["Where is `encode_qa_prompt` defined?"].answer == "tokenizer.py"
-    assert repo_qas["Where is `SourceFile` defined?"].answer == "sources.py"
+    where = repo_qas["Where is `body_line_iterator` defined?"]
+    assert (where.answer, where.path, where.kind) == ("iterators.py", "iterators.py", "defined_in")
+    assert where.line == line_of(CORPUS / "iterators.py", r"def body_line_iterator\(")
+    assert repo_qas["Where is `message_from_string` defined?"].answer == "__init__.py"
+    parser = repo_qas["Where is `BytesParser` defined?"]  # a class
+    assert (parser.answer, parser.line) == ("parser.py", line_of(CORPUS / "parser.py", r"class BytesParser\b"))
+    assert repo_qas["Where is `Message` defined?"].answer == "message.py"
 
 
 def test_signatures_docstrings_and_constants(repo_qas):
-    assert repo_qas["What parameters does `encode_qa_prompt` take?"].answer == "tokenizer, question"
-    assert repo_qas["What does `encode_qa_prompt` return?"].answer == "list[int]"
-    assert repo_qas["What does the docstring of `file_header` say?"].answer == (
-        "The line that introduces each file in a read text, so answers can point at files."
-    )
-    assert repo_qas["What is the value of `FILE`?"].answer == "\"<|file|>\""  # as the file spells it
-    assert repo_qas["What is the value of `END_OF_TEXT`?"].answer == '"<|endoftext|>"'
-    imports = repo_qas["What does module `tokenizer` import?"].answer.split(", ")
-    assert imports[:2] == ["collections.abc", "pathlib"] and "__future__" not in imports
+    assert repo_qas["What parameters does `message_from_string` take?"].answer == "s, *args, **kws"
+    encode = repo_qas["What parameters does `header_encode` take?"]  # defaults are left out
+    assert (encode.answer, encode.path) == ("header_bytes, charset", "base64mime.py")
+    assert encode.line == line_of(CORPUS / "base64mime.py", r"def header_encode\(")
+    assert repo_qas["What does `header_length` return?"].answer == "n"  # no annotation: the one value returned
+    assert repo_qas["What does `Message.is_multipart` return?"].answer == "isinstance(self._payload, list)"
+    assert "What does `encode_base64` return?" not in repo_qas  # it returns nothing
+    doc = repo_qas["What does the docstring of `message_from_file` say?"]
+    assert (doc.answer, doc.path) == ("Read a file and parse its contents into a Message object model.", "__init__.py")
+    assert doc.line == line_of(CORPUS / "__init__.py", r"def message_from_file\(")
+    assert repo_qas["What is the value of `CRLF`?"].answer == "'\\r\\n'"  # as the file spells it
+    assert repo_qas["What is the value of `MISC_LEN`?"].answer == "7"
+    constant = repo_qas["What is the value of `SEMISPACE`?"]
+    assert (constant.answer, constant.path) == ("'; '", "message.py")
+    assert constant.line == line_of(CORPUS / "message.py", r"SEMISPACE = ")
+    assert repo_qas["What does module `base64mime` import?"].answer == "base64, binascii"
+    imports = repo_qas["What does module `message` import?"].answer.split(", ")
+    assert imports[:4] == ["binascii", "re", "quopri", "io"] and imports.count("email") == 1
+    assert "email._policybase" in imports
 
 
 def test_methods_of_a_class_and_of_methods(repo_qas):
-    methods = repo_qas["Which methods does class `QA` have?"]
-    assert methods.answer == "to_dict" and methods.path == "qa.py"
-    assert repo_qas["What parameters does `Notepad.search` take?"].answer == "query, k"
+    methods = repo_qas["Which methods does class `Parser` have?"]
+    assert methods.answer == "__init__, parse, parsestr" and methods.path == "parser.py"
+    assert repo_qas["Which methods does class `NonPrintableDefect` have?"].answer == "__init__, __str__"
+    assert repo_qas["What parameters does `Parser.__init__` take?"].answer == "_class, policy"  # no self
+    assert repo_qas["What parameters does `BytesParser.parse` take?"].answer == "fp, headersonly"
 
 
 def test_a_decoded_training_window_is_split_into_its_files(model_and_tokenizer):
@@ -81,11 +95,14 @@ def test_a_name_defined_in_two_files_asks_nothing():
 def test_a_window_cut_out_of_a_file_still_gives_questions():
     """Meta-training windows start and end mid-file: whole top-level statements are parsed,
     and a text that does not parse at all falls back to regular expressions."""
-    lines = (SOURCES / "tokenizer.py").read_text().split("\n")
-    start = line_of(SOURCES / "tokenizer.py", r"def file_header") - 3
+    lines = (CORPUS / "base64mime.py").read_text().split("\n")
+    start = line_of(CORPUS / "base64mime.py", r"def header_encode\(") - 3
     window = "    return x\n" + "\n".join(lines[start:])  # begins inside some other function
     found = {q.question: q for q in qa.all_qas(window)}
-    assert found["What parameters does `encode_qa_prompt` take?"].answer == "tokenizer, question"
+    assert found["What parameters does `header_encode` take?"].answer == "header_bytes, charset"
+    assert found["What parameters does `body_encode` take?"].answer == "s, maxlinelen, eol"
+    assert found["What does the docstring of `decode` say?"].answer == "Decode a raw base64 string, returning a bytes object."
+    assert "What parameters does `header_length` take?" not in found  # defined before the window
     assert all(q.path == "" for q in found.values())
     assert not any(q.kind == "defined_in" for q in found.values())  # no file header, no file to name
     narrowed = tok.file_header("m.py") + "import os\n\ndef good(a, b: int = 2) -> bool:\n    return True\n\ndef bad(:\n"
@@ -137,7 +154,7 @@ def test_synthesis_is_deterministic_and_mixes_kinds(repo_text):
     assert len({q.kind for q in first}) >= 6
     for q in first:
         assert q.answer and len(q.answer) <= qa.MAX_ANSWER_CHARS
-        assert (SOURCES / q.path).is_file() and q.line >= 1
+        assert (CORPUS / q.path).is_file() and q.line >= 1
 
 
 def test_training_turns_are_the_ask_format(repo_text, model_and_tokenizer):
@@ -155,13 +172,20 @@ def test_training_turns_are_the_ask_format(repo_text, model_and_tokenizer):
 
 
 def test_literal_markers_in_questions_and_passages_stay_text(model_and_tokenizer, tmp_path):
-    """This repository's own tokenizer.py spells the markers out; a passage from it (or a
-    question quoting one) must not inject a control token into the prompt."""
+    """A source file that spells the markers out (as ttt-read's own tokenizer.py does); a
+    passage from it (or a question quoting one) must not inject a control token into the prompt."""
     _, tokenizer = model_and_tokenizer
     special = {tokenizer.token_to_id(t) for t in tok.SPECIAL_TOKENS}
     prompt = tok.encode_qa_prompt(tokenizer, f"What does {tok.ANSWER} mark?")
     assert [i for i in prompt if i in special] == [tokenizer.token_to_id(tok.QUESTION), tokenizer.token_to_id(tok.ANSWER)]
-    (tmp_path / "markers.py").write_text((SOURCES / "tokenizer.py").read_text())
+    (tmp_path / "markers.py").write_text(
+        '"""Markers of the turn format."""\n\n'
+        f'END_OF_TEXT = "{tok.END_OF_TEXT}"\nFILE = "{tok.FILE}"\n'
+        f'QUESTION = "{tok.QUESTION}"  # opens a question\nANSWER = "{tok.ANSWER}"  # opens its answer\nPAD = "{tok.PAD}"\n\n\n'
+        "def question_turn(question):\n"
+        '    """The QUESTION marker, the question, then the ANSWER marker."""\n'
+        '    return QUESTION + question + "\\n" + ANSWER\n'
+    )
     notepad = Notepad.build(sources.collect([tmp_path]).files)
     passages = notepad.search("What is QUESTION?", k=2)
     context, shown = build_context(tokenizer, passages, "What is QUESTION?", 512, 48)
@@ -194,8 +218,8 @@ def cli(capsys, *args) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def qa_tree(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("qa-tree")
-    for name in ("tokenizer.py", "errors.py"):
-        (root / name).write_text((SOURCES / name).read_text())
+    for name in ("__init__.py", "errors.py"):
+        (root / name).write_text((CORPUS / name).read_text())
     write_pdf(root / "guide.pdf", ["Welcome\nThe harbour opens at dawn.", "Tides\nThe spring tide reaches 7 metres at Kestrel Point."])
     return root
 
@@ -210,11 +234,14 @@ def qa_mem(qa_tree, tmp_path_factory) -> Path:
 
 
 def test_ask_json_quotes_a_span_of_the_sources(ttt_home, qa_tree, qa_mem):
-    result = run_cli(ttt_home, "ask", qa_mem, "What parameters does `encode_qa_prompt` take?", "--json")
+    result = run_cli(ttt_home, "ask", qa_mem, "What parameters does `message_from_binary_file` take?", "--json")
     assert_ok(result)
     payload = json.loads(result.stdout)
     assert payload["schema_version"] == 1 and payload["grounded"] is True and 0 <= payload["confidence"] <= 1
-    assert payload["sources"] and payload["sources"][0]["path"] == "tokenizer.py"
+    assert payload["sources"] and payload["sources"][0]["path"] == "__init__.py"
+    top = payload["sources"][0]  # the function's own line, and the span there is its parameter list
+    assert top["line"] == line_of(qa_tree / "__init__.py", r"def message_from_binary_file\(")
+    assert top["span"] is not None and top["quote"][top["span"][0] : top["span"][1]] == "fp, *args, **kws"
     for source in payload["sources"]:
         lines = (qa_tree / source["path"]).read_text().split("\n")
         assert source["quote"].strip() in lines[source["line"] - 1]
@@ -223,7 +250,7 @@ def test_ask_json_quotes_a_span_of_the_sources(ttt_home, qa_tree, qa_mem):
         top = payload["sources"][0]
         line = (qa_tree / top["path"]).read_text().split("\n")[top["line"] - 1]
         assert line[top["col"] - 1 :].startswith(payload["answer"].split("\n")[0])
-        assert top["cite"] == f"tokenizer.py:{top['line']}:{top['col']}"
+        assert top["cite"] == f"__init__.py:{top['line']}:{top['col']}"
         assert top["quote"][top["span"][0] : top["span"][1]] == payload["answer"]
 
 
@@ -253,7 +280,7 @@ def test_interactive_ask_loads_once_and_answers_each_line(ttt_home, qa_mem):
 
     questions = "Where is `zorblax_frobnicate` defined?\n\nWhich function zorblaxes the quuxbar?\n"
     result = subprocess.run(
-        [sys.executable, "-m", "ttt_read", "ask", str(qa_mem)], input=questions, capture_output=True, text=True, env=cli_env(ttt_home), timeout=300
+        [sys.executable, "-m", "ttt_read", "ask", str(qa_mem)], check=False, input=questions, capture_output=True, text=True, env=cli_env(ttt_home), timeout=300
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("not found in qa") == 2 and result.stdout.rstrip().endswith("?")
@@ -264,7 +291,7 @@ def test_the_context_fits_the_window(qa_mem, checkpoint_info):
     from ttt_read.answer import answer
 
     memory = engine.open_memory(qa_mem)
-    result = answer(memory, "Where is `encode_qa_prompt` defined and what does `TTTReadError` hold?", max_tokens=8, k=5)
+    result = answer(memory, "Where is `message_from_string` defined and what does `MessageDefect` hold?", max_tokens=8, k=5)
     window = checkpoint_info.config.window
     assert result.scores["context_tokens"] + min(8, 48) <= window
     assert 1 <= len(result.sources) <= 5
@@ -288,7 +315,7 @@ def test_an_old_snapshot_without_notepad_answers_from_memory_with_a_notice(capsy
     snapshot.write_atomic(old, snapshot.encode(metadata, snap.fast, snap.tail_tokens), force=False)
     assert snapshot.load(old).notepad is None
 
-    code, out, err = cli(capsys, "ask", old, "Where is `encode_qa_prompt` defined?", "-n", "4", "--json")
+    code, out, err = cli(capsys, "ask", old, "Where is `message_from_string` defined?", "-n", "4", "--json")
     assert code == 0
     assert err.strip() == f"ttt-read: note: {NO_NOTEPAD_NOTICE}"
     assert json.loads(out)["sources"] == []
@@ -299,7 +326,7 @@ def test_an_old_snapshot_without_notepad_answers_from_memory_with_a_notice(capsy
 def test_eval_qa_reports_grounded_and_free_with_not_found(capsys, qa_tree, tmp_path, monkeypatch):
     other = tmp_path / "other"
     other.mkdir()
-    (other / "names.py").write_text((SOURCES / "names.py").read_text())
+    (other / "iterators.py").write_text((CORPUS / "iterators.py").read_text())
     code, out, _ = cli(capsys, "eval-qa", qa_tree, other, "-n", "2", "--max-tokens", "2", "--json", "-q")
     assert code == 0
     report = json.loads(out)
