@@ -627,8 +627,8 @@ def eval_(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Documents to read (each path is one document).")] = None,
     corpus: Annotated[Optional[Path], typer.Option(help="Evaluate on this corpus's held-out documents instead.")] = None,
     model: ModelOpt = None,
-    baseline: Annotated[list[str], typer.Option(help="Another checkpoint to compare (repeatable).")] = [],
-    baseline_reading: Annotated[bool, typer.Option("--baseline-reading/--baseline-reading-off", help="Read with the baselines, or score them as plain sliding-window models (a pretrained-only baseline).")] = True,
+    baseline: Annotated[list[str], typer.Option(help="Another checkpoint to compare, reading on (repeatable).")] = [],
+    baseline_off: Annotated[list[str], typer.Option("--baseline-off", help="Another checkpoint to compare as a plain sliding-window model, reading off (repeatable).")] = [],
     reading_lr: Annotated[list[float], typer.Option("--reading-lr", help="Also read at this learning rate (repeatable): a sweep of the reading rate.")] = [],
     max_tokens: Annotated[int, typer.Option(help="Read at most this many tokens per document.")] = 65536,
     min_tokens: Annotated[int, typer.Option(help="Skip documents shorter than this.")] = 0,
@@ -648,11 +648,11 @@ def eval_(
     documents = engine.eval_documents(tokenizer, paths or [], corpus, max_tokens, min_tokens, max_per_kind)
     settings = {f"{info.name} reading off": (main_model, 0.0), f"{info.name} reading on": (main_model, main_model.cfg.inner_lr)}
     settings |= {f"{info.name} reading lr {lr:g}": (main_model, lr) for lr in reading_lr}
-    for other in baseline:
+    for other, reading in [(name, True) for name in baseline] + [(name, False) for name in baseline_off]:
         other_info = checkpoint.resolve(other)
         other_model, _ = checkpoint.load(other_info, device)
-        lr = other_model.cfg.inner_lr if baseline_reading else 0.0
-        settings[f"{other_info.name} reading {'on' if baseline_reading else 'off'}"] = (other_model, lr)
+        lr = other_model.cfg.inner_lr if reading else 0.0
+        settings[f"{other_info.name} reading {'on' if reading else 'off'}"] = (other_model, lr)
     result = evaluate(settings, [ids for _, _, ids in documents], tokenizer=tokenizer, labels=[(kind, name) for kind, name, _ in documents])
     if plot is not None:
         plot_eval(result, plot)
