@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ttt_read import interrupts
 from ttt_read.config import ModelConfig
 from ttt_read.errors import ExitCode, TTTReadError
 
@@ -97,17 +98,21 @@ def load(info: CheckpointInfo, device: str = "cpu", dtype=None):
     from ttt_read import tokenizer as tok
     from ttt_read.model import TTTModel
 
-    try:
-        cfg = info.config
-        state = {}
-        for shard in info.shards():
-            state.update(load_file(shard, device=str(device)))
-        with torch.device("meta"):
-            model = TTTModel(cfg)
-        model.load_state_dict(state, assign=True, strict=True)
-        tokenizer = tok.load(info.path / "tokenizer.json")
-    except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as e:
-        raise TTTReadError(f"{info.path}: broken checkpoint: {_first_line(e)}", ExitCode.MODEL) from e
+    with interrupts.watch() as interrupted:
+        try:
+            cfg = info.config
+            state = {}
+            for shard in info.shards():
+                state.update(load_file(shard, device=str(device)))
+            interrupts.point("model-load")
+            with torch.device("meta"):
+                model = TTTModel(cfg)
+            model.load_state_dict(state, assign=True, strict=True)
+            tokenizer = tok.load(info.path / "tokenizer.json")
+        except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as e:
+            if interrupted:  # Ctrl-C inside safetensors/torch surfaces as one of their errors
+                raise KeyboardInterrupt from None
+            raise TTTReadError(f"{info.path}: broken checkpoint: {_first_line(e)}", ExitCode.MODEL) from e
     if dtype is not None:
         model = model.to(dtype)
     model.eval().requires_grad_(False)

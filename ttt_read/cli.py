@@ -579,9 +579,8 @@ def diff(
     differs (text from the notepads, else --old-path/--new-path); `score` is how much each
     memory prefers the version it read, in nats/token.
 
-    Exit status, as diff(1): 0 the sources are identical, 1 they differ, 2 usage error
-    (including OLD and NEW being the same file), 3 --old-path/--new-path missing,
-    4 a snapshot is missing, corrupt or foreign, or the two were made with different base checkpoints.
+    Exit status, as diff(1): 0 the snapshots are identical (sources and memory), 1 they
+    differ, 2 and up trouble (see `ttt-read help exit-codes`).
     """
     from ttt_read import diff as diff_mod
 
@@ -591,7 +590,7 @@ def diff(
         _emit_json(result)
     else:
         diff_mod.render(result)
-    return ExitCode.OK if result["identical_sources"] else ExitCode.DIFFERENT
+    return ExitCode.OK if result["identical_sources"] and result["weights"]["identical"] else ExitCode.DIFFERENT
 
 
 def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:

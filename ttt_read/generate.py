@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import torch
 
+from ttt_read import interrupts
 from ttt_read.model import FastWeights, TTTModel
 from ttt_read.reading import learn_chunk
 
@@ -92,6 +93,7 @@ def generate(
         if token in stop:
             return
         yield token
+        interrupts.point("generation")
         logits = session.feed([token])
 
 

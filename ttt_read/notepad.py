@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ttt_read import interrupts
 from ttt_read.errors import ExitCode, TTTReadError
 
 MAGIC = b"TTNP"
@@ -376,6 +377,7 @@ class Notepad:
             raise TTTReadError(f"snapshot notepad: version {found} is not supported (this ttt-read reads {VERSION})", ExitCode.SNAPSHOT)
         try:
             payload = lzma.decompress(data[5:])
+            interrupts.point("notepad-decode")
             (n,) = struct.unpack("<I", payload[:4])
             header = json.loads(payload[4 : 4 + n])
             at = 4 + n

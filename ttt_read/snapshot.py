@@ -13,7 +13,6 @@ Files are written atomically and never clobbered without `force`.
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import hashlib
 import json
@@ -25,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ttt_read import interrupts
 from ttt_read.errors import ExitCode, TTTReadError
 
 FORMAT = "ttt-read.mem"
@@ -272,7 +272,9 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
                 os.fsync(f.fileno())
         except OSError as e:  # disk full, quota, I/O error: the temp file goes, the old file stays
             raise TTTReadError(f"{path}: cannot write snapshot: {e.strerror}", ExitCode.OUTPUT) from None
-        with _interrupts_held():  # a Ctrl-C between the rename and the record would misreport it
+        interrupts.point("writing")
+        with interrupts.held():  # a Ctrl-C between the rename and the record would misreport it
+            interrupts.point("rename")
             if force:
                 os.replace(tmp, path)
             else:
@@ -289,22 +291,6 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-@contextlib.contextmanager
-def _interrupts_held():
-    """Hold SIGINT back for the block: a Ctrl-C that arrives meanwhile raises
-    KeyboardInterrupt as the block ends. A no-op where signals cannot be masked (Windows)."""
-    import signal
-
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def remove_stale_temps(path: Path) -> None:
