@@ -10,16 +10,16 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import SELF_FILES, SOURCES, assert_ok, assert_one_error_line, cli_command, cli_env, run_cli, run_cli_reporting_torch
+from conftest import SELF_FILES, SOURCES, assert_ok, assert_one_error_line, cli_command, cli_env, default_sigint, run_cli, run_cli_reporting_torch
 from pdfs import write_pdf, write_scanned_pdf, write_truncated_pdf
 
 from ttt_read.errors import ExitCode
+from ttt_read.interrupts import TEST_VARIABLE
 
 
 @pytest.fixture
@@ -177,7 +177,7 @@ def bad_mem(kind: str, good: Path, root: Path) -> tuple[Path, str]:
 @pytest.mark.parametrize("kind", ["corrupt", "foreign"])
 def test_bad_snapshot_is_refused(ttt_home, self_mem, tmp_path, command, kind):
     path, cause = bad_mem(kind, self_mem, tmp_path)
-    args = [path, "What does ingest do?", "-n", "4"] if command == "ask" else [path]
+    args = [path, "What does ingest do?", "-n", "4"] if command == "ask" else [path, "--verify"]
     result = run_cli(ttt_home, command, *args)
     assert_one_error_line(result, ExitCode.SNAPSHOT, str(path), cause)
     assert result.stdout == ""
@@ -224,31 +224,13 @@ def test_unknown_option_is_a_usage_error(ttt_home, out_dir):
 
 
 def test_ctrl_c_mid_read_leaves_nothing(ttt_home, out_dir):
-    """SIGINT while ingest is at work on a large input (the installed typer package).
-
-    `-X importtime` logs each import to stderr as it happens; `tokenizers` is first imported
-    while the checkpoint loads, after the sources were collected, so the signal lands inside
-    the command, in tokenizing or reading.
-    """
-    import typer
-
+    """A real `ttt-read ingest` sent SIGINT while it reads (the `reading` interrupt point)."""
     out = out_dir / "big.mem"
-    command = cli_command("ingest", Path(typer.__file__).parent, "-o", out, python_flags=("-X", "importtime"))
-    process = subprocess.Popen(command, env=cli_env(ttt_home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        for line in process.stderr:
-            if line.rstrip().endswith("| tokenizers"):
-                break
-        time.sleep(2.0)
-        assert process.poll() is None, "ingest finished before it could be interrupted; use a larger input"
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    errors = "".join(line + "\n" for line in stderr.splitlines() if not line.startswith("import time:"))
-    result = subprocess.CompletedProcess(command, process.returncode, stdout, errors)
-    assert_one_error_line(result, ExitCode.INTERRUPTED, "interrupted")
+    result = subprocess.run(
+        cli_command("ingest", SOURCES, "-o", out), env=cli_env(ttt_home) | {TEST_VARIABLE: "reading"},
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, preexec_fn=default_sigint,
+    )
+    assert_one_error_line(result, ExitCode.INTERRUPTED, "interrupted; nothing was written")
     assert os.listdir(out_dir) == [], "an output or temp file was left behind"
 
 
@@ -261,3 +243,22 @@ def test_help_and_info_never_import_torch(ttt_home, self_mem, args):
     args = [str(self_mem) if a == "MEM" else a for a in args]
     result, report = run_cli_reporting_torch(ttt_home, *args)
     assert report == {"code": 0, "torch": False}, result.stderr
+
+
+# --- diff's exit status, as diff(1) --------------------------------------------------------
+
+
+def test_diff_exits_0_for_identical_snapshots_and_1_for_the_same_sources_read_differently(ttt_home, self_mem, out_dir):
+    copy = out_dir / "copy.mem"
+    shutil.copyfile(self_mem, copy)
+    faster = out_dir / "faster.mem"
+    includes = [arg for name in SELF_FILES for arg in ("--include", name)]
+    assert_ok(run_cli(ttt_home, "ingest", SOURCES, *includes, "--lr", "2", "-o", faster))
+
+    same = run_cli(ttt_home, "diff", self_mem, copy, "--no-knowledge", "--json")
+    differ = run_cli(ttt_home, "diff", self_mem, faster, "--no-knowledge", "--json")
+
+    assert same.returncode == ExitCode.OK, same.stderr
+    assert differ.returncode == ExitCode.DIFFERENT, differ.stderr
+    report = json.loads(differ.stdout)
+    assert report["identical_sources"] and not report["weights"]["identical"]

@@ -254,15 +254,16 @@ def ask(
 @app.command()
 def info(
     mem: Annotated[Path, typer.Argument(help="Snapshot to describe (a .mem file or a NAME).", **SNAPSHOT_ARG)],
+    verify: Annotated[bool, typer.Option("--verify", help="Also read every tensor byte and check the checksum (default: the header alone).")] = False,
     as_json: JsonOpt = False,
 ):
     """Show a snapshot's metadata (reads no model)."""
     from ttt_read import snapshot
 
-    metadata = snapshot.read_metadata(mem)
+    metadata = snapshot.read_metadata(mem, verify=verify)
     snapshot.require_fields(metadata, mem)
     if as_json:
-        _emit_json({"path": str(mem), "bytes": mem.stat().st_size, **metadata})
+        _emit_json({"path": str(mem), "bytes": mem.stat().st_size, "verified": verify, **metadata})
         return
     files = [e for e in metadata["manifest"] if "skipped" not in e]
     skipped = len(metadata["manifest"]) - len(files)
@@ -278,6 +279,7 @@ def info(
     rows = [
         ("snapshot", f"{mem} ({mem.stat().st_size / 2**20:.1f} MiB)"),
         ("size", f"weights {parts['weights'] / 2**20:.1f} MiB, {pad_size}"),
+        ("checksum", "verified" if verify else "not checked (--verify reads the whole file)"),
         ("created", f"{metadata['created']} by ttt-read {metadata['tool_version']}"),
         ("base model", f"{metadata['base']['name']} ({metadata['base']['sha256'][:12]})"),
         ("sources", ", ".join(metadata["sources"])),

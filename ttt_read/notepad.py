@@ -594,13 +594,10 @@ class Notepad:
 
 def snapshot_part_sizes(path: Path) -> dict[str, int]:
     """Bytes of a snapshot's fast weights and notepad, from its safetensors header alone."""
-    with open(path, "rb") as fh:
-        (n,) = struct.unpack("<Q", fh.read(8))
-        header = json.loads(fh.read(n))
+    from ttt_read.snapshot import read_header
+
     sizes = {"weights": 0, "notepad": 0}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
+    for name, entry in read_header(path).table.items():
         start, end = entry["data_offsets"]
         if name.startswith("fast."):
             sizes["weights"] += end - start
