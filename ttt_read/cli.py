@@ -447,7 +447,7 @@ def train_corpus(
     sources: Annotated[list[str], typer.Argument(help="Directories to build from; prefix with code=, prose= or packages= to force the kind.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Corpus directory to write.")],
     vocab: Annotated[int, typer.Option(min=260, max=2**20, help="Tokenizer vocabulary size.")] = 16384,
-    tokenizer: Annotated[Optional[Path], typer.Option(help="Use this tokenizer.json instead of training one.")] = None,
+    tokenizer: Annotated[Optional[Path], typer.Option(callback=validation.readable_file, help="Use this tokenizer.json instead of training one.")] = None,
     max_tokens: Annotated[Optional[int], typer.Option(min=1, help="Cut the longest documents so the corpus holds at most this many tokens.")] = None,
     val_fraction: Annotated[float, typer.Option(min=0, max=0.5, callback=validation.below(0.5), help="Share of documents held out (below 0.5).")] = 0.05,
     min_val_code: Annotated[int, typer.Option(min=0, help="Held-out code documents of >= 32K tokens to guarantee.")] = 5,
@@ -469,10 +469,10 @@ def train_corpus(
 @train_app.command("run")
 def train_run(
     run_dir: Annotated[Path, typer.Argument(help="Run directory; an existing one is resumed.")],
-    corpus: Annotated[Optional[Path], typer.Option(help="Corpus directory (new runs).")] = None,
+    corpus: Annotated[Optional[Path], typer.Option(callback=validation.holding("manifest.json", "tokenizer.json"), help="Corpus directory (new runs).")] = None,
     mode: Annotated[str, typer.Option(callback=validation.choice(("pretrain", "meta")), help="pretrain or meta.")] = "pretrain",
     init: Annotated[Optional[str], typer.Option(help="Start from this checkpoint (e.g. meta-train a pretrained one).")] = None,
-    model_config: Annotated[Optional[str], typer.Option(callback=validation.json_object, help="JSON object of model settings (new runs).")] = None,
+    model_config: Annotated[Optional[str], typer.Option(callback=validation.model_settings, help="JSON object of model settings (new runs).")] = None,
     seq_len: Annotated[int, typer.Option(min=2, max=2**24, help="Tokens per training sequence.")] = 4096,
     batch: Annotated[int, typer.Option(min=1, max=2**16, help="Sequences per step and process.")] = 4,
     steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps.")] = 1000,
@@ -511,9 +511,9 @@ def train_run(
 
 @train_app.command("export")
 def train_export(
-    run_dir: Annotated[Path, typer.Argument(help="Run directory to export.")],
+    run_dir: Annotated[Path, typer.Argument(callback=validation.holding("train.json", "state.pt"), help="Run directory to export.")],
     output: Annotated[Path, typer.Argument(help="Checkpoint directory to write.")],
-    card: Annotated[Optional[Path], typer.Option(help="Model card (markdown) to include.")] = None,
+    card: Annotated[Optional[Path], typer.Option(callback=validation.readable_file, help="Model card (markdown) to include.")] = None,
     as_json: JsonOpt = False,
 ):
     """Write a run's weights as a checkpoint directory (config, tokenizer, shards)."""
@@ -527,7 +527,7 @@ def train_export(
 @app.command(name="eval")
 def eval_(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Documents to read (each path is one document).")] = None,
-    corpus: Annotated[Optional[Path], typer.Option(help="Evaluate on this corpus's held-out documents instead.")] = None,
+    corpus: Annotated[Optional[Path], typer.Option(callback=validation.holding("manifest.json", "tokenizer.json"), help="Evaluate on this corpus's held-out documents instead.")] = None,
     model: ModelOpt = None,
     baseline: Annotated[list[str], typer.Option(help="Another checkpoint to compare, reading on (repeatable).")] = [],
     max_tokens: Annotated[int, typer.Option(min=1, help="Read at most this many tokens per document.")] = 65536,

@@ -20,8 +20,11 @@ import json
 import math
 import sys
 import typing
+from pathlib import Path
 
 import typer
+
+from ttt_read.errors import ExitCode, TTTReadError
 
 NOTE = "ttt-read: note: "
 MAX_TOKENS = 65_536  # the most tokens one command generates
@@ -147,8 +150,36 @@ def int_list(low: int, high: int):
     return parse
 
 
-def json_object(value: str | None) -> dict | None:
-    """A JSON object given on the command line; None stays None."""
+def holding(*names: str):
+    """A directory another command made, holding `names` (a corpus, a training run); a
+    missing one is an input error (exit 3) naming what is missing. None stays None."""
+
+    def check(value: Path | None) -> Path | None:
+        if value is not None:
+            missing = [n for n in names if not (Path(value) / n).is_file()]
+            if missing:
+                raise TTTReadError(f"{value}: no {missing[0]} here ({_what(names)})", ExitCode.INPUT)
+        return value
+
+    return check
+
+
+def readable_file(value: Path | None) -> Path | None:
+    """A file to read (a model card, a tokenizer); None stays None."""
+    if value is not None and not Path(value).is_file():
+        raise TTTReadError(f"{value}: no such file", ExitCode.INPUT)
+    return value
+
+
+def _what(names: tuple[str, ...]) -> str:
+    return "not a training run directory" if "train.json" in names else "not a corpus made by `ttt-read train corpus`"
+
+
+def model_settings(value: str | None) -> dict | None:
+    """Model settings as a JSON object of ModelConfig fields, checked the way the model
+    will check them; None stays None."""
+    from ttt_read.config import ModelConfig
+
     if value is None:
         return None
     try:
@@ -157,6 +188,10 @@ def json_object(value: str | None) -> dict | None:
         raise typer.BadParameter("not valid JSON") from None
     if not isinstance(parsed, dict):
         raise typer.BadParameter("must be a JSON object ({...})")
+    try:
+        ModelConfig(**{"vocab_size": 256, **parsed})
+    except (TypeError, ValueError) as e:
+        raise typer.BadParameter(str(e)) from None
     return parsed
 
 
