@@ -93,6 +93,7 @@ def resolve(name_or_path: str | None) -> CheckpointInfo:
 def load(info: CheckpointInfo, device: str = "cpu", dtype=None):
     """The model (eval mode, weights frozen) and its tokenizer."""
     import torch
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from ttt_read import tokenizer as tok
@@ -109,7 +110,7 @@ def load(info: CheckpointInfo, device: str = "cpu", dtype=None):
                 model = TTTModel(cfg)
             model.load_state_dict(state, assign=True, strict=True)
             tokenizer = tok.load(info.path / "tokenizer.json")
-        except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as e:
+        except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError, SafetensorError) as e:
             if interrupted:  # Ctrl-C inside safetensors/torch surfaces as one of their errors
                 raise KeyboardInterrupt from None
             raise TTTReadError(f"{info.path}: broken checkpoint: {_first_line(e)}", ExitCode.MODEL) from e
