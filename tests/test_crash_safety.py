@@ -254,3 +254,31 @@ def test_ctrl_c_inside_a_library_during_model_load_is_an_interrupt_not_a_broken_
         assert info.value.code == ExitCode.MODEL
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_reading_a_snapshot_while_it_is_replaced_sees_the_old_or_the_new_one(tmp_path):
+    """A writer replaces the snapshot (--force) over and over while this process reads it:
+    every read is one complete snapshot, checksum and tensors valid, never a partial file."""
+    import torch
+
+    versions = [snapshot.encode({"note": str(i)}, [torch.full((64, 64), float(i))], [i] * 512) for i in range(2)]
+    out = tmp_path / "name.mem"
+    snapshot.write_atomic(out, versions[0], force=False)
+    writer = os.fork()
+    if writer == 0:
+        code = 1
+        try:
+            for i in range(200):
+                snapshot.write_atomic(out, versions[i % 2], force=True)
+            code = 0
+        finally:
+            os._exit(code)
+    seen, status = set(), None
+    while status is None:
+        done, raw = os.waitpid(writer, os.WNOHANG)
+        status = os.waitstatus_to_exitcode(raw) if done else None
+        loaded = snapshot.load(out)  # raises on anything partial
+        assert loaded.tail_tokens == [int(loaded.metadata["note"])] * 512
+        seen.add(loaded.metadata["note"])
+    assert status == 0 and seen <= {"0", "1"}
+    assert os.listdir(tmp_path) == ["name.mem"]
