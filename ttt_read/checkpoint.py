@@ -80,7 +80,7 @@ def resolve(name_or_path: str | None) -> CheckpointInfo:
 
         name_or_path = load_settings().model  # config.toml's default model, if any
     name_or_path = name_or_path or os.environ.get("TTT_READ_MODEL") or DEFAULT_MODEL
-    path = Path(name_or_path).expanduser()
+    path = Path(os.path.expanduser(name_or_path))  # `~nobody/x` stays as given (Path.expanduser raises)
     if is_checkpoint(path):
         return CheckpointInfo(path.name, path.resolve(), False)
     for info in reversed(available()):
