@@ -69,7 +69,7 @@ NUMBERS = [
 TEXTS = [
     "", " ", "x", "What does ingest do?", "def ", "-", "--", "-n", "--help", "a\nb", "\t", "\x1b[31m", "\x7f",
     "\udcff\udcfe", "caf\udce9", "\ud800", "x" * 100_000, "%s{}", "[1]", '{"d_model": 1}', "{}", "default",
-    "auto", "cpu", "cuda", "pretrain", "meta", "*.py", "**", "\x00",
+    "auto", "cpu", "cuda", "pretrain", "meta", "*.py", "**", "\x00", "named", "new-name", "a.mem",
 ]
 
 

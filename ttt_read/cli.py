@@ -177,7 +177,10 @@ def _ingest_output(output: Path | None, name: str | None) -> Path:
     from ttt_read.names import path_for
 
     path = path_for(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # TTT_READ_HOME is a file, read-only, ...
+        raise TTTReadError(f"{path.parent}: cannot create the snapshots directory: {e.strerror}", ExitCode.OUTPUT) from None
     return path
 
 
