@@ -262,3 +262,16 @@ def test_diff_exits_0_for_identical_snapshots_and_1_for_the_same_sources_read_di
     assert differ.returncode == ExitCode.DIFFERENT, differ.stderr
     report = json.loads(differ.stdout)
     assert report["identical_sources"] and not report["weights"]["identical"]
+
+
+def test_arguments_that_are_not_utf8_as_a_latin1_terminal_sends_them(ttt_home, self_mem):
+    """Real argv bytes: the question is decoded with U+FFFD and a note; the path keeps its bytes."""
+    result = subprocess.run(
+        [*cli_command("continue", self_mem), b"caf\xe9", "-n", "2"],
+        env=cli_env(ttt_home), capture_output=True, timeout=300, stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr
+    assert result.stdout.startswith("caf\ufffd".encode())
+    assert result.stderr.decode().splitlines() == ["ttt-read: note: PROMPT is not valid UTF-8; undecodable bytes were replaced with U+FFFD"]
+    missing = run_cli(ttt_home, "info", os.fsdecode(b"/no/such/caf\xe9.mem"))
+    assert_one_error_line(missing, ExitCode.SNAPSHOT, "no such snapshot")
