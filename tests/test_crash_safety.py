@@ -268,7 +268,7 @@ def test_reading_a_snapshot_while_it_is_replaced_sees_the_old_or_the_new_one(tmp
     if writer == 0:
         code = 1
         try:
-            for i in range(200):
+            for i in range(40):
                 snapshot.write_atomic(out, versions[i % 2], force=True)
             code = 0
         finally:
