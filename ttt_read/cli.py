@@ -72,6 +72,7 @@ def _err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+# The options before any command (its docstring would replace the app's help, hence none).
 @app.callback(invoke_without_command=True)
 def _top(
     ctx: typer.Context,
