@@ -64,7 +64,7 @@ def evaluate_qa(
     with tempfile.TemporaryDirectory(prefix="ttt-read-eval-qa-") as tmp:
         for index, path in enumerate(paths):
             collection = sources.collect([Path(path)])
-            questions = qa_mod.synthesize(collection.render(), random.Random(f"{seed}/{index}/{path}"), n_questions)
+            questions = qa_mod.synthesize(collection.render(), random.Random(f"{seed}/{index}/{path}".encode("utf-8", "surrogateescape")), n_questions)
             doc = {"path": str(path), "files": len(collection.files), "questions": len(questions)}
             documents.append(doc)
             if not questions:
