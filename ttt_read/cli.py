@@ -586,7 +586,9 @@ def diff(
     memory prefers the version it read, in nats/token.
 
     Exit status, as diff(1): 0 the snapshots are identical (sources and memory), 1 they
-    differ, 2 and up trouble (see `ttt-read help exit-codes`).
+    differ, 2 usage error (including OLD and NEW being the same file), 3 --old-path/--new-path
+    missing, 4 a snapshot is missing, corrupt or foreign, or the two were made with different
+    base checkpoints (see `ttt-read help exit-codes`).
     """
     from ttt_read import diff as diff_mod
 
