@@ -7,7 +7,8 @@ checks, and infinities pass its type check), and no value may hold a NUL charact
 operating system cannot take it as a path or name). The helpers below are the option types
 the declarations in cli.py name: ranges are declared there with typer's `min=`/`max=`
 (shown in `--help`), free text goes through `text` and structured strings through their own
-parser. Every refusal is a click `BadParameter`: exit 2 and one line naming the argument.
+parser. A bad value is a click `BadParameter`: exit 2 and one line naming the argument; a
+missing input another command should have made (a corpus, a training run) is exit 3.
 
 Arguments that are not valid UTF-8 (a Latin-1 terminal's `café`) reach Python as
 surrogate escapes. Paths keep them, so a file with such a name can still be opened; free
@@ -19,7 +20,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-import typing
 from pathlib import Path
 
 import typer
@@ -37,20 +37,14 @@ def harden(command):
     for sub in getattr(command, "commands", {}).values():
         harden(sub)
     for param in command.params:
-        param.callback = _checked(param.callback, _is_float(param))
+        param.callback = _checked(param.callback)
     return command
 
 
-def _is_float(param) -> bool:
-    """Declared as a float (or an optional or repeated one)."""
-    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
-    return annotation is float or float in typing.get_args(annotation)
-
-
-def _checked(callback, is_float: bool):
+def _checked(callback):
     def check(ctx, param, value):
         for item in value if isinstance(value, (list, tuple)) else [value]:
-            if isinstance(item, float) and is_float and not math.isfinite(item):
+            if isinstance(item, float) and not math.isfinite(item):  # only options declared float hold one
                 raise typer.BadParameter(f"{item} is not a finite number", ctx=ctx, param=param)
             if "\x00" in str(item if item is not None else ""):
                 raise typer.BadParameter("contains a NUL character", ctx=ctx, param=param)
