@@ -91,6 +91,14 @@ def cli_command(*args, python_flags: tuple[str, ...] = ()) -> list[str]:
     return [sys.executable, *python_flags, "-m", "ttt_read", *map(str, args)]
 
 
+def default_sigint() -> None:
+    """preexec_fn for a child that must die of Ctrl-C like a user's: SIGINT at its default
+    disposition, whatever the suite inherited (a shell running `pytest &` ignores it)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_cli(home: Path, *args, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run `ttt-read ARGS...` as a user would; stdout and stderr captured as text."""
     return subprocess.run(

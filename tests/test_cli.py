@@ -10,16 +10,16 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import SELF_FILES, SOURCES, assert_ok, assert_one_error_line, cli_command, cli_env, run_cli, run_cli_reporting_torch
+from conftest import SAMPLE_FILES, CORPUS, assert_ok, assert_one_error_line, cli_command, cli_env, default_sigint, run_cli, run_cli_reporting_torch
 from pdfs import write_pdf, write_scanned_pdf, write_truncated_pdf
 
 from ttt_read.errors import ExitCode
+from ttt_read.interrupts import TEST_VARIABLE
 
 
 @pytest.fixture
@@ -39,38 +39,38 @@ def info_json(home: Path, mem: Path) -> dict:
 # --- the happy path ------------------------------------------------------------------------
 
 
-def test_ingest_records_what_it_read(ttt_home, self_mem, checkpoint_info):
-    info, cfg = info_json(ttt_home, self_mem), checkpoint_info.config
+def test_ingest_records_what_it_read(ttt_home, sample_mem, checkpoint_info):
+    info, cfg = info_json(ttt_home, sample_mem), checkpoint_info.config
 
-    assert [e["path"] for e in info["manifest"]] == sorted(SELF_FILES)
+    assert [e["path"] for e in info["manifest"]] == sorted(SAMPLE_FILES)
     for entry in info["manifest"]:
-        assert entry["tokens"] > 0 and entry["bytes"] == (SOURCES / entry["path"]).stat().st_size
+        assert entry["tokens"] > 0 and entry["bytes"] == (CORPUS / entry["path"]).stat().st_size
     assert info["tokens"] == 1 + sum(e["tokens"] for e in info["manifest"])  # plus the opening end-of-text
     assert info["base"] == {"name": checkpoint_info.name, "sha256": checkpoint_info.sha256()}
     assert info["reading"]["lr"] == cfg.inner_lr and info["reading"]["chunk"] == cfg.chunk
     assert len(info["chunk_losses"]) == -(-(info["tokens"] - 1) // cfg.chunk)
-    assert info["format"] == "ttt-read.mem" and info["path"] == str(self_mem)
+    assert info["format"] == "ttt-read.mem" and info["path"] == str(sample_mem)
 
 
-def test_info_prints_a_summary(ttt_home, self_mem):
-    result = run_cli(ttt_home, "info", self_mem)
+def test_info_prints_a_summary(ttt_home, sample_mem):
+    result = run_cli(ttt_home, "info", sample_mem)
     assert_ok(result)
-    assert f"{len(SELF_FILES)} read, 0 skipped" in result.stdout
+    assert f"{len(SAMPLE_FILES)} read, 0 skipped" in result.stdout
     assert "base model" in result.stdout and "default" in result.stdout
 
 
-def test_continue_starts_with_the_prompt_and_is_reproducible(ttt_home, self_mem):
-    runs = [run_cli(ttt_home, "continue", self_mem, "def ", "-n", "8", "--seed", "1") for _ in range(2)]
+def test_continue_starts_with_the_prompt_and_is_reproducible(ttt_home, sample_mem):
+    runs = [run_cli(ttt_home, "continue", sample_mem, "def ", "-n", "8", "--seed", "1") for _ in range(2)]
     for result in runs:
         assert_ok(result)
         assert result.stdout.startswith("def ")
     assert runs[0].stdout == runs[1].stdout
 
 
-def test_ask_answers(ttt_home, self_mem):
-    result = run_cli(ttt_home, "ask", self_mem, "What does ingest do?", "-n", "8")
+def test_ask_answers_with_the_defining_file(ttt_home, sample_mem):
+    result = run_cli(ttt_home, "ask", sample_mem, "Where is `body_line_iterator` defined?")
     assert_ok(result)
-    assert result.stdout.endswith("\n")
+    assert result.stdout.splitlines()[0] == "iterators.py"
 
 
 def test_models_lists_the_bundled_checkpoint(ttt_home, checkpoint_info):
@@ -126,7 +126,7 @@ def run_on_terminal(home: Path, *args, timeout: float = 300) -> tuple[int, str]:
 def test_ingest_on_a_terminal_shows_progress_and_succeeds(ttt_home, out_dir):
     """With stderr on a terminal the progress bar is drawn; it must not break the command."""
     out = out_dir / "tty.mem"
-    code, stderr = run_on_terminal(ttt_home, "ingest", SOURCES / "errors.py", "-o", out)
+    code, stderr = run_on_terminal(ttt_home, "ingest", CORPUS / "errors.py", "-o", out)
     assert "Traceback" not in stderr, stderr
     assert code == 0 and out.is_file(), stderr
     assert "read 1 files" in stderr
@@ -175,9 +175,9 @@ def bad_mem(kind: str, good: Path, root: Path) -> tuple[Path, str]:
 
 @pytest.mark.parametrize("command", ["ask", "info"])
 @pytest.mark.parametrize("kind", ["corrupt", "foreign"])
-def test_bad_snapshot_is_refused(ttt_home, self_mem, tmp_path, command, kind):
-    path, cause = bad_mem(kind, self_mem, tmp_path)
-    args = [path, "What does ingest do?", "-n", "4"] if command == "ask" else [path]
+def test_bad_snapshot_is_refused(ttt_home, sample_mem, tmp_path, command, kind):
+    path, cause = bad_mem(kind, sample_mem, tmp_path)
+    args = [path, "Where is `MessageError` defined?", "-n", "4"] if command == "ask" else [path, "--verify"]
     result = run_cli(ttt_home, command, *args)
     assert_one_error_line(result, ExitCode.SNAPSHOT, str(path), cause)
     assert result.stdout == ""
@@ -199,18 +199,18 @@ def other_checkpoint(checkpoint_info, tmp_path_factory) -> Path:
     return target
 
 
-def test_snapshot_of_another_base_checkpoint_is_refused(ttt_home, self_mem, other_checkpoint):
-    result = run_cli(ttt_home, "ask", self_mem, "What does ingest do?", "-n", "4", "--model", other_checkpoint)
-    assert_one_error_line(result, ExitCode.SNAPSHOT, str(self_mem), "base checkpoint")
+def test_snapshot_of_another_base_checkpoint_is_refused(ttt_home, sample_mem, other_checkpoint):
+    result = run_cli(ttt_home, "ask", sample_mem, "Where is `MessageError` defined?", "-n", "4", "--model", other_checkpoint)
+    assert_one_error_line(result, ExitCode.SNAPSHOT, str(sample_mem), "base checkpoint")
     assert result.stdout == ""
 
 
-def test_existing_output_is_not_clobbered(ttt_home, self_mem, out_dir):
+def test_existing_output_is_not_clobbered(ttt_home, sample_mem, out_dir):
     out = out_dir / "kept.mem"
-    shutil.copyfile(self_mem, out)
+    shutil.copyfile(sample_mem, out)
     before = out.read_bytes()
 
-    result = run_cli(ttt_home, "ingest", SOURCES / "errors.py", "-o", out)
+    result = run_cli(ttt_home, "ingest", CORPUS / "errors.py", "-o", out)
 
     assert_one_error_line(result, ExitCode.EXISTS, str(out), "--force")
     assert out.read_bytes() == before
@@ -218,37 +218,19 @@ def test_existing_output_is_not_clobbered(ttt_home, self_mem, out_dir):
 
 
 def test_unknown_option_is_a_usage_error(ttt_home, out_dir):
-    result = run_cli(ttt_home, "ingest", SOURCES / "errors.py", "-o", out_dir / "x.mem", "--no-such-option")
+    result = run_cli(ttt_home, "ingest", CORPUS / "errors.py", "-o", out_dir / "x.mem", "--no-such-option")
     assert_one_error_line(result, ExitCode.USAGE, "--no-such-option")
     assert os.listdir(out_dir) == []
 
 
 def test_ctrl_c_mid_read_leaves_nothing(ttt_home, out_dir):
-    """SIGINT while ingest is at work on a large input (the installed typer package).
-
-    `-X importtime` logs each import to stderr as it happens; `tokenizers` is first imported
-    while the checkpoint loads, after the sources were collected, so the signal lands inside
-    the command, in tokenizing or reading.
-    """
-    import typer
-
+    """A real `ttt-read ingest` sent SIGINT while it reads (the `reading` interrupt point)."""
     out = out_dir / "big.mem"
-    command = cli_command("ingest", Path(typer.__file__).parent, "-o", out, python_flags=("-X", "importtime"))
-    process = subprocess.Popen(command, env=cli_env(ttt_home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        for line in process.stderr:
-            if line.rstrip().endswith("| tokenizers"):
-                break
-        time.sleep(2.0)
-        assert process.poll() is None, "ingest finished before it could be interrupted; use a larger input"
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    errors = "".join(line + "\n" for line in stderr.splitlines() if not line.startswith("import time:"))
-    result = subprocess.CompletedProcess(command, process.returncode, stdout, errors)
-    assert_one_error_line(result, ExitCode.INTERRUPTED, "interrupted")
+    result = subprocess.run(
+        cli_command("ingest", CORPUS, "-o", out), env=cli_env(ttt_home) | {TEST_VARIABLE: "reading"},
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, preexec_fn=default_sigint,
+    )
+    assert_one_error_line(result, ExitCode.INTERRUPTED, "interrupted; nothing was written")
     assert os.listdir(out_dir) == [], "an output or temp file was left behind"
 
 
@@ -257,7 +239,39 @@ def test_ctrl_c_mid_read_leaves_nothing(ttt_home, out_dir):
 
 
 @pytest.mark.parametrize("args", [["--help"], ["info", "MEM"], ["info", "MEM", "--json"]], ids=["help", "info", "info-json"])
-def test_help_and_info_never_import_torch(ttt_home, self_mem, args):
-    args = [str(self_mem) if a == "MEM" else a for a in args]
+def test_help_and_info_never_import_torch(ttt_home, sample_mem, args):
+    args = [str(sample_mem) if a == "MEM" else a for a in args]
     result, report = run_cli_reporting_torch(ttt_home, *args)
     assert report == {"code": 0, "torch": False}, result.stderr
+
+
+# --- diff's exit status, as diff(1) --------------------------------------------------------
+
+
+def test_diff_exits_0_for_identical_snapshots_and_1_for_the_same_sources_read_differently(ttt_home, sample_mem, out_dir):
+    copy = out_dir / "copy.mem"
+    shutil.copyfile(sample_mem, copy)
+    faster = out_dir / "faster.mem"
+    includes = [arg for name in SAMPLE_FILES for arg in ("--include", name)]
+    assert_ok(run_cli(ttt_home, "ingest", CORPUS, *includes, "--lr", "2", "-o", faster))
+
+    same = run_cli(ttt_home, "diff", sample_mem, copy, "--no-knowledge", "--json")
+    differ = run_cli(ttt_home, "diff", sample_mem, faster, "--no-knowledge", "--json")
+
+    assert same.returncode == ExitCode.OK, same.stderr
+    assert differ.returncode == ExitCode.DIFFERENT, differ.stderr
+    report = json.loads(differ.stdout)
+    assert report["identical_sources"] and not report["weights"]["identical"]
+
+
+def test_arguments_that_are_not_utf8_as_a_latin1_terminal_sends_them(ttt_home, sample_mem):
+    """Real argv bytes: the question is decoded with U+FFFD and a note; the path keeps its bytes."""
+    result = subprocess.run(
+        [*cli_command("continue", sample_mem), b"caf\xe9", "-n", "2"],
+        env=cli_env(ttt_home), capture_output=True, timeout=300, stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr
+    assert result.stdout.startswith("caf\ufffd".encode())
+    assert result.stderr.decode().splitlines() == ["ttt-read: note: PROMPT is not valid UTF-8; undecodable bytes were replaced with U+FFFD"]
+    missing = run_cli(ttt_home, "info", os.fsdecode(b"/no/such/caf\xe9.mem"))
+    assert_one_error_line(missing, ExitCode.SNAPSHOT, "no such snapshot")

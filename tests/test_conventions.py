@@ -8,17 +8,17 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, REPO, assert_ok, cli_command, cli_env, run_cli
+from conftest import CORPUS, REPO, assert_ok, cli_command, cli_env, default_sigint, run_cli
 
 from ttt_read.cli import app
-from ttt_read.errors import ExitCode
+from ttt_read.errors import ExitCode, markdown_table
+from ttt_read.interrupts import TEST_VARIABLE
 
 # Commands whose --json is checked by a run below or in another test (ingest: test_dirs.py);
 # train corpus/run/export/span need a corpus and a training run, so only their option is checked;
@@ -103,20 +103,11 @@ def test_json_output_parses_on_every_command_that_runs_quickly(ttt_home, sample_
 
 
 def interrupted_ingest(home: Path, out: Path) -> subprocess.CompletedProcess:
-    """`ingest` sent SIGINT once it is inside the command (its engine module imported)."""
-    command = cli_command("ingest", CORPUS, "-o", out, python_flags=("-X", "importtime"))
-    process = subprocess.Popen(command, env=cli_env(home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        for line in process.stderr:
-            if line.rstrip().endswith("| ttt_read.engine"):
-                break
-        process.send_signal(signal.SIGINT)
-        stdout, stderr = process.communicate(timeout=120)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    stderr = "".join(line + "\n" for line in stderr.splitlines() if not line.startswith("import time:"))
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    """`ingest` sent SIGINT while it reads (the `reading` interrupt point)."""
+    return subprocess.run(
+        cli_command("ingest", CORPUS / "errors.py", "-o", out), env=cli_env(home) | {TEST_VARIABLE: "reading"},
+        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, preexec_fn=default_sigint,
+    )
 
 
 def test_help_exit_codes_is_what_the_commands_do(ttt_home, sample_mem, changed_mem, tmp_path):
@@ -161,8 +152,7 @@ def test_help_exit_codes_is_what_the_commands_do(ttt_home, sample_mem, changed_m
 def test_readme_exit_code_table_matches():
     readme = (REPO / "README.md").read_text()
     section = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
-    codes = [int(m) for m in re.findall(r"^\| (\d+) \|", section, re.M)]
-    assert codes == [int(c) for c in ExitCode]
+    assert markdown_table() in section, "the README's table is not errors.markdown_table() word for word"
     assert "ttt-read help exit-codes" in section
 
 

@@ -4,8 +4,8 @@ Every input must end in success or in a TTTReadError with its documented exit co
 another exception, never a hang (each example runs under a 10 s alarm), never a crash.
 Inputs are mutations of real files: a snapshot written by `engine.ingest`, PDFs from
 tests/pdfs.py. The .mem mutations cut, flip, overwrite, insert and delete bytes, set the
-header length, nest the header JSON, rewrite metadata fields with a valid or stale checksum
-and rewrite the tensor table (which the checksum does not cover).
+header length, nest the header JSON, and rewrite metadata fields or the tensor table, with
+a stale checksum or a valid one recomputed (a checksum is no signature).
 
 CI runs a short, derandomized pass (a few hundred examples). The long run:
 
@@ -33,7 +33,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import SOURCES, cli_env, run_cli
+from conftest import CORPUS, cli_env, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pdfs import write_pdf, write_scanned_pdf
@@ -115,7 +115,7 @@ def real_mem(tmp_path_factory) -> bytes:
 
     root = tmp_path_factory.mktemp("fuzz-src")
     (root / "src").mkdir()
-    (root / "src" / "errors.py").write_text((SOURCES / "errors.py").read_text()[:1500])
+    (root / "src" / "errors.py").write_text((CORPUS / "errors.py").read_text()[:1500])
     write_pdf(root / "src" / "notes.pdf", ["Snapshots are written atomically.", "Second page."])
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TTT_READ_HOME", str(root / "home"))
@@ -134,6 +134,12 @@ def split(raw: bytes) -> tuple[dict, dict, bytes]:
     (n,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8 : 8 + n])
     return header, json.loads(header["__metadata__"]["ttt_read"]), raw[8 + n :]
+
+
+def resign(header: dict, metadata: dict, data: bytes) -> None:
+    """Put a valid checksum for the (edited) metadata and tensor table into `header`."""
+    metadata["checksum"] = snapshot._checksum(metadata, {k: v for k, v in header.items() if k != "__metadata__"}, data)
+    header["__metadata__"]["ttt_read"] = json.dumps(metadata, allow_nan=True)
 
 
 def join(header: dict, data: bytes) -> bytes:
@@ -211,11 +217,11 @@ def mem_mutation(draw, raw: bytes, bytes_only: bool = False) -> bytes:
             del target[key]
         elif isinstance(target, (dict, list)):
             target[key] = draw(json_values)
-        if draw(st.booleans()):  # a valid checksum: only the field checks can tell
-            metadata["checksum"] = snapshot._checksum(metadata, data)
         header["__metadata__"]["ttt_read"] = json.dumps(metadata, allow_nan=True)
+        if draw(st.booleans()):  # a valid checksum: only the field checks can tell
+            resign(header, metadata, data)
         return join(header, data)
-    # "table": the tensor table, which the checksum does not cover
+    # "table": the tensor table; half the time with a valid checksum, so the table checks must tell
     name = draw(st.sampled_from(sorted(k for k in header if k != "__metadata__")))
     field = draw(st.sampled_from(["dtype", "shape", "data_offsets", "entry", "drop", "add"]))
     if field == "dtype":
@@ -230,6 +236,8 @@ def mem_mutation(draw, raw: bytes, bytes_only: bool = False) -> bytes:
         del header[name]
     else:
         header[draw(st.text(min_size=1, max_size=8))] = draw(json_values)
+    if draw(st.booleans()):
+        resign(header, metadata, data)
     return join(header, data)
 
 
@@ -239,7 +247,7 @@ def info_in_process(path: Path, as_json: bool) -> str:
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        cli.info(path, as_json)
+        cli.info(path, verify=True, as_json=as_json)
     return out.getvalue()
 
 
@@ -334,10 +342,11 @@ def test_hostile_mem_files_fail_fast(tmp_path, kind):
 
 
 def test_checksum_valid_snapshot_with_retyped_tensors_is_refused(real_mem, tmp_path):
-    """The checksum covers the bytes, not the table that types them: F32 weights relabelled as
-    I32 (same size) pass the checksum and must still be refused."""
-    header, _, data = split(real_mem)
+    """A checksum is no signature: F32 weights relabelled as I32 (same size) under a
+    recomputed checksum pass the checksum and must still be refused."""
+    header, metadata, data = split(real_mem)
     header["fast.0"]["dtype"] = "I32"
+    resign(header, metadata, data)
     path = tmp_path / "retyped.mem"
     path.write_bytes(join(header, data))
     snapshot.read_metadata(path)  # the checksum does match

@@ -110,11 +110,79 @@ BROKEN_FILES = {
 }
 
 
-@pytest.mark.parametrize("loader", LOADERS)
+@pytest.mark.parametrize("loader", [*LOADERS, "read_header"])
 @pytest.mark.parametrize("case", BROKEN_FILES)
 def test_bad_files_are_snapshot_errors(mem, loader, case):
     BROKEN_FILES[case](mem, mem.read_bytes())
-    snapshot_error(LOADERS[loader], mem)
+    snapshot_error(LOADERS.get(loader, snapshot.read_header), mem)
+
+
+def with_table(raw: bytes, change) -> bytes:
+    """`raw` with its safetensors tensor table edited by `change(table)`; data and metadata kept."""
+    length = header_length(raw)
+    header = json.loads(raw[8 : 8 + length])
+    change(header)
+    head = json.dumps(header).encode()
+    return struct.pack("<Q", len(head)) + head + raw[8 + length :]
+
+
+@pytest.mark.parametrize("loader", LOADERS)
+def test_checksum_covers_the_tensor_table(mem, loader):
+    """Same bytes, other types: the int64 tail read as float64 would pass a data-only checksum."""
+
+    def retype(header):
+        header["tail_tokens"]["dtype"] = "F64"
+
+    mem.write_bytes(with_table(mem.read_bytes(), retype))
+    assert "checksum" in str(snapshot_error(LOADERS[loader], mem))
+
+
+def test_a_version_1_snapshot_loads_with_a_one_line_note(tmp_path, parts, monkeypatch, capsys):
+    path = tmp_path / "v1.mem"
+    monkeypatch.setattr(snapshot, "VERSION", 1)  # what an older ttt-read wrote
+    snapshot.write_atomic(path, snapshot.encode(*parts), force=False)
+    monkeypatch.undo()
+
+    loaded = snapshot.load(path)
+
+    assert loaded.metadata["format_version"] == 1 and loaded.tail_tokens == parts[2]
+    note = capsys.readouterr().err.splitlines()
+    assert len(note) == 1 and str(path) in note[0] and "format version 1" in note[0], note
+
+
+class CountingFile:
+    """A file that counts the bytes read from it."""
+
+    def __init__(self, f):
+        self.f, self.bytes_read = f, 0
+
+    def read(self, n=-1):
+        data = self.f.read(n)
+        self.bytes_read += len(data)
+        return data
+
+    def fileno(self):
+        return self.f.fileno()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.f.close()
+
+
+def test_reading_the_header_reads_no_tensor_bytes(mem, monkeypatch):
+    """What `ls` and `info` do: the header's few KiB, whatever the snapshot's size."""
+    opened = []
+    real_open = snapshot._open
+    monkeypatch.setattr(snapshot, "_open", lambda path: opened.append(CountingFile(real_open(path))) or opened[-1])
+
+    header = snapshot.read_header(mem)
+
+    assert header.metadata["note"] == MARKER and set(header.table) >= {"fast.0", "tail_tokens"}
+    assert opened[0].bytes_read == header.data_start == 8 + header_length(mem.read_bytes()) < mem.stat().st_size
+    snapshot.read_metadata(mem)  # verifying reads it all
+    assert opened[1].bytes_read == mem.stat().st_size
 
 
 def test_future_version_is_named(tmp_path):
@@ -144,7 +212,16 @@ def test_write_atomic_with_force_replaces(tmp_path, mem):
     assert sorted(os.listdir(tmp_path)) == [mem.name], "a temp file was left behind"
 
 
-def test_ctrl_c_during_the_rename_surfaces_after_the_write_is_recorded(tmp_path, monkeypatch):
+@pytest.fixture
+def sigint_raises():
+    """SIGINT raises KeyboardInterrupt here, whatever disposition the suite was started
+    with (a shell running `pytest &` leaves it ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_during_the_rename_surfaces_after_the_write_is_recorded(tmp_path, monkeypatch, sigint_raises):
     """A Ctrl-C that lands while the snapshot is linked into place is raised only once the
     write is in COMMITTED, so `main` can say the snapshot was written (the crash test once
     caught `nothing was written` for a snapshot that was)."""

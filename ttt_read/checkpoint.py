@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ttt_read import interrupts
 from ttt_read.config import ModelConfig
 from ttt_read.errors import ExitCode, TTTReadError
 
@@ -103,7 +104,7 @@ def resolve(name_or_path: str | None) -> CheckpointInfo:
 
         name_or_path = load_settings().model  # config.toml's default model, if any
     name_or_path = name_or_path or os.environ.get("TTT_READ_MODEL") or DEFAULT_MODEL
-    path = Path(name_or_path).expanduser()
+    path = Path(os.path.expanduser(name_or_path))  # `~nobody/x` stays as given (Path.expanduser raises)
     if is_checkpoint(path):
         return CheckpointInfo(path.name, path.resolve(), False)
     for info in reversed(available()):
@@ -116,27 +117,32 @@ def resolve(name_or_path: str | None) -> CheckpointInfo:
 def load(info: CheckpointInfo, device: str = "cpu", dtype=None):
     """The model (eval mode, weights frozen) and its tokenizer; imported weights in fp32."""
     import torch
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     from ttt_read import hf_import
     from ttt_read import tokenizer as tok
     from ttt_read.model import TTTModel
 
-    try:
-        cfg = info.config
-        record = info.imported
-        if record:
-            state = hf_import.load_state(record, cfg, device)
-        else:
-            state = {}
-            for shard in info.shards():
-                state.update(load_file(shard, device=str(device)))
-        with torch.device("meta"):
-            model = TTTModel(cfg)
-        model.load_state_dict(state, assign=True, strict=True)
-        tokenizer = tok.load(info.tokenizer_path, end_of_text_id=record.end_of_text_id if record else None)
-    except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError) as e:
-        raise TTTReadError(f"{info.path}: broken checkpoint: {_first_line(e)}", ExitCode.MODEL) from e
+    with interrupts.watch() as interrupted:
+        try:
+            cfg = info.config
+            record = info.imported
+            if record:
+                state = hf_import.load_state(record, cfg, device)
+            else:
+                state = {}
+                for shard in info.shards():
+                    state.update(load_file(shard, device=str(device)))
+            interrupts.point("model-load")
+            with torch.device("meta"):
+                model = TTTModel(cfg)
+            model.load_state_dict(state, assign=True, strict=True)
+            tokenizer = tok.load(info.tokenizer_path, end_of_text_id=record.end_of_text_id if record else None)
+        except (OSError, ValueError, RuntimeError, KeyError, TypeError, json.JSONDecodeError, SafetensorError) as e:
+            if interrupted:  # Ctrl-C inside safetensors/torch surfaces as one of their errors
+                raise KeyboardInterrupt from None
+            raise TTTReadError(f"{info.path}: broken checkpoint: {_first_line(e)}", ExitCode.MODEL) from e
     if dtype is not None:
         model = model.to(dtype)
     model.eval().requires_grad_(False)

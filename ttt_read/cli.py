@@ -17,7 +17,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from ttt_read import validation
 from ttt_read.errors import ExitCode, TTTReadError
+from ttt_read.settings import DEVICES
 
 app = typer.Typer(
     name="ttt-read",
@@ -26,10 +28,11 @@ app = typer.Typer(
     add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Checkpoint name or directory (default: a snapshot's own base; else $TTT_READ_MODEL, config.toml's model, or the bundled one).")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="auto, cpu or cuda (auto: config.toml's device, else cuda when available).")]
+DeviceOpt = Annotated[str, typer.Option("--device", callback=validation.choice(DEVICES), help="auto, cpu or cuda (auto: config.toml's device, else cuda when available).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 
@@ -69,6 +72,31 @@ def _err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+# The options before any command (its docstring would replace the app's help, hence none).
+@app.callback(invoke_without_command=True)
+def _top(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit (with --json: also the default checkpoint's name and hash).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --version: print it as JSON.")] = False,
+):
+    if not version:
+        if ctx.invoked_subcommand is None:
+            raise TTTReadError("missing command (see 'ttt-read --help')", ExitCode.USAGE)
+        if as_json:
+            raise TTTReadError("--json before the command goes with --version only; put it after the command", ExitCode.USAGE)
+        return
+    from ttt_read import __version__
+
+    if as_json:
+        from ttt_read import checkpoint
+
+        info = checkpoint.resolve(None)
+        _emit_json({"version": __version__, "checkpoint": {"name": info.name, "path": str(info.path), "sha256": info.sha256()}})
+    else:
+        print(f"ttt-read {__version__}")
+    raise typer.Exit()
+
+
 @app.command()
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files and directories to read.")],
@@ -76,12 +104,12 @@ def ingest(
     name: Annotated[Optional[str], typer.Option("--name", help="Keep the snapshot in the data directory as NAME (see `ttt-read ls`); any command then takes NAME for a .mem path.")] = None,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
-    lr: Annotated[Optional[float], typer.Option(help="Reading learning rate (default: config.toml's reading.lr, else the checkpoint's; with --update, the update's rate: default half OLD's).")] = None,
-    chunk: Annotated[Optional[int], typer.Option(help="Tokens per reading update (default: config.toml's reading.chunk, else the checkpoint's).")] = None,
+    lr: Annotated[Optional[float], typer.Option(min=0, help="Reading learning rate (default: config.toml's reading.lr, else the checkpoint's; with --update, the update's rate: default half OLD's).")] = None,
+    chunk: Annotated[Optional[int], typer.Option(min=1, max=65536, help="Tokens per reading update (default: config.toml's reading.chunk, else the checkpoint's).")] = None,
     include: Annotated[list[str], typer.Option(help="Only read files matching this glob (repeatable).")] = [],
     exclude: Annotated[list[str], typer.Option(help="Skip files matching this glob (repeatable).")] = [],
-    max_file_bytes: Annotated[int, typer.Option(help="Skip text files larger than this many bytes (PDFs: --max-pdf-bytes).")] = 2_000_000,
-    max_pdf_bytes: Annotated[int, typer.Option(help="Skip PDFs larger than this many bytes (their own cap: compressed streams and images make them large for their text).")] = 64_000_000,
+    max_file_bytes: Annotated[int, typer.Option(min=0, help="Skip text files larger than this many bytes (PDFs: --max-pdf-bytes).")] = 2_000_000,
+    max_pdf_bytes: Annotated[int, typer.Option(min=0, help="Skip PDFs larger than this many bytes (their own cap: compressed streams and images make them large for their text).")] = 64_000_000,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing snapshot.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     update: Annotated[Optional[Path], typer.Option("--update", metavar="OLD.mem", help="Start from OLD.mem's memory (a file or a snapshot NAME); read only files added or changed since it (by sha256).", callback=_snapshot_arg, autocompletion=_complete_names)] = None,
@@ -107,10 +135,6 @@ def ingest(
 
         conf = load_settings()
         lr, chunk = (conf.lr if lr is None else lr), (conf.chunk if chunk is None else chunk)
-    if chunk is not None and chunk < 1:
-        raise TTTReadError(f"--chunk {chunk}: must be at least 1", ExitCode.USAGE)
-    if lr is not None and not (math.isfinite(lr) and lr >= 0):
-        raise TTTReadError(f"--lr {lr}: must be a finite number >= 0", ExitCode.USAGE)
     settings = engine.ReadSettings(lr, chunk, include, exclude, max_file_bytes, max_pdf_bytes)
     with ReadProgress(enabled=not quiet) as progress:
         if update is not None:
@@ -153,7 +177,10 @@ def _ingest_output(output: Path | None, name: str | None) -> Path:
     from ttt_read.names import path_for
 
     path = path_for(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:  # TTT_READ_HOME is a file, read-only, ...
+        raise TTTReadError(f"{path.parent}: cannot create the snapshots directory: {e.strerror}", ExitCode.OUTPUT) from None
     return path
 
 
@@ -172,11 +199,11 @@ def _generate(mem: Path, prompt_ids_of, model, device, max_tokens, temperature, 
 @app.command(name="continue")
 def continue_(
     mem: Annotated[Path, typer.Argument(help="Snapshot to continue from (a .mem file or a NAME).", **SNAPSHOT_ARG)],
-    prompt: Annotated[str, typer.Argument(help="Text to continue.")],
-    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", help="Tokens to generate.")] = 200,
-    temperature: Annotated[float, typer.Option(help="0 for greedy.")] = 0.8,
-    top_p: Annotated[float, typer.Option(help="Nucleus sampling mass.")] = 0.95,
-    seed: Annotated[int, typer.Option(help="Sampling seed.")] = 0,
+    prompt: Annotated[str, typer.Argument(help="Text to continue.", callback=validation.text)],
+    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", min=0, max=validation.MAX_TOKENS, help="Tokens to generate.")] = 200,
+    temperature: Annotated[float, typer.Option(min=0, max=100, callback=validation.greedy_or_at_least(0.01), help="0 for greedy, else 0.01 to 100.")] = 0.8,
+    top_p: Annotated[float, typer.Option(min=0, max=1, callback=validation.above(0), help="Nucleus sampling mass, above 0.")] = 0.95,
+    seed: Annotated[int, typer.Option(min=0, max=validation.MAX_SEED, help="Sampling seed.")] = 0,
     no_learn: Annotated[bool, typer.Option("--no-learn", help="Freeze the memory while generating.")] = False,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
@@ -202,10 +229,10 @@ def continue_(
 @app.command()
 def ask(
     mem: Annotated[Path, typer.Argument(help="Snapshot to ask (a .mem file or a NAME).", **SNAPSHOT_ARG)],
-    question: Annotated[Optional[str], typer.Argument(help="The question; without one, questions are read at a prompt (Ctrl-D leaves).")] = None,
+    question: Annotated[Optional[str], typer.Argument(help="The question; without one, questions are read at a prompt (Ctrl-D leaves).", callback=validation.text)] = None,
     free: Annotated[bool, typer.Option("--free", help="Let the model write its answer instead of quoting a span of the sources.")] = False,
-    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", help="Longest --free answer, in tokens.")] = 64,
-    passages: Annotated[int, typer.Option("-k", "--passages", help="Notepad passages to put before the question.")] = 3,
+    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", min=1, max=validation.MAX_TOKENS, help="Longest --free answer, in tokens.")] = 64,
+    passages: Annotated[int, typer.Option("-k", "--passages", min=0, max=validation.MAX_PASSAGES, help="Notepad passages to put before the question.")] = 3,
     no_notepad: Annotated[bool, typer.Option("--no-notepad", help="Do not look anything up in the notepad (implies --free).")] = False,
     no_memory: Annotated[bool, typer.Option("--no-memory", help="Use the model's initial fast weights, not the read ones.")] = False,
     model: ModelOpt = None,
@@ -217,8 +244,6 @@ def ask(
     from ttt_read.answer import answer, span_head
     from ttt_read.ask_output import print_answer, prompt_loop
 
-    if max_tokens < 1 or passages < 0:
-        raise TTTReadError("-n must be at least 1 and -k at least 0", ExitCode.USAGE)
     memory = engine.open_memory(mem, model, device)
     if not (free or no_notepad):
         span_head(memory, model)
@@ -243,15 +268,16 @@ def ask(
 @app.command()
 def info(
     mem: Annotated[Path, typer.Argument(help="Snapshot to describe (a .mem file or a NAME).", **SNAPSHOT_ARG)],
+    verify: Annotated[bool, typer.Option("--verify", help="Also read every tensor byte and check the checksum (default: the header alone).")] = False,
     as_json: JsonOpt = False,
 ):
     """Show a snapshot's metadata (reads no model)."""
     from ttt_read import snapshot
 
-    metadata = snapshot.read_metadata(mem)
+    metadata = snapshot.read_metadata(mem, verify=verify)
     snapshot.require_fields(metadata, mem)
     if as_json:
-        _emit_json({"path": str(mem), "bytes": mem.stat().st_size, **metadata})
+        _emit_json({"path": str(mem), "bytes": mem.stat().st_size, "verified": verify, **metadata})
         return
     files = [e for e in metadata["manifest"] if "skipped" not in e]
     skipped = len(metadata["manifest"]) - len(files)
@@ -267,6 +293,7 @@ def info(
     rows = [
         ("snapshot", f"{mem} ({mem.stat().st_size / 2**20:.1f} MiB)"),
         ("size", f"weights {parts['weights'] / 2**20:.1f} MiB, {pad_size}"),
+        ("checksum", "verified" if verify else "not checked (--verify reads the whole file)"),
         ("created", f"{metadata['created']} by ttt-read {metadata['tool_version']}"),
         ("base model", f"{metadata['base']['name']} ({metadata['base']['sha256'][:12]})"),
         ("sources", ", ".join(metadata["sources"])),
@@ -466,8 +493,8 @@ def help_exit_codes(as_json: JsonOpt = False):
 def bench(
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
-    lengths: Annotated[Optional[str], typer.Option(help="Comma-separated text lengths in tokens (default: 8K on CPU; 8K..1M on CUDA).")] = None,
-    decode_tokens: Annotated[int, typer.Option(help="Tokens to time for decoding.")] = 32,
+    lengths: Annotated[Optional[str], typer.Option(callback=validation.int_list(1, 2**24), help="Comma-separated text lengths in tokens (default: 8K on CPU; 8K..1M on CUDA).")] = None,
+    decode_tokens: Annotated[int, typer.Option(min=1, max=validation.MAX_TOKENS, help="Tokens to time for decoding.")] = 32,
     no_baselines: Annotated[bool, typer.Option("--no-baselines", help="Time reading only.")] = False,
     as_json: JsonOpt = False,
 ):
@@ -478,11 +505,7 @@ def bench(
 
     device = engine.pick_device(device)
     base, _ = checkpoint.load(checkpoint.resolve(model), device)
-    default = "8192,32768,131072,524288,1048576" if device == "cuda" else "8192"
-    try:
-        sizes = [int(x) for x in (lengths or default).split(",")]
-    except ValueError:
-        raise TTTReadError(f"--lengths {lengths!r}: expected comma-separated integers", ExitCode.USAGE) from None
+    sizes = lengths or ([8192, 32768, 131072, 524288, 1048576] if device == "cuda" else [8192])
     result = bench_mod.run(base, sizes, decode_tokens, baselines=not no_baselines)
     if as_json:
         _emit_json(result)
@@ -498,12 +521,12 @@ app.add_typer(train_app, name="train")
 def train_corpus(
     sources: Annotated[list[str], typer.Argument(help="Directories to build from; prefix with code=, prose= or packages= to force the kind.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Corpus directory to write.")],
-    vocab: Annotated[int, typer.Option(help="Tokenizer vocabulary size.")] = 16384,
-    tokenizer: Annotated[Optional[Path], typer.Option(help="Use this tokenizer.json instead of training one.")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(help="Cut the longest documents so the corpus holds at most this many tokens.")] = None,
-    val_fraction: Annotated[float, typer.Option(help="Share of documents held out (below 0.5).")] = 0.05,
-    min_val_code: Annotated[int, typer.Option(help="Held-out code documents of >= 32K tokens to guarantee.")] = 5,
-    min_val_prose: Annotated[int, typer.Option(help="Held-out prose documents of >= 32K tokens to guarantee.")] = 3,
+    vocab: Annotated[int, typer.Option(min=260, max=2**20, help="Tokenizer vocabulary size.")] = 16384,
+    tokenizer: Annotated[Optional[Path], typer.Option(callback=validation.readable_file, help="Use this tokenizer.json instead of training one.")] = None,
+    max_tokens: Annotated[Optional[int], typer.Option(min=1, help="Cut the longest documents so the corpus holds at most this many tokens.")] = None,
+    val_fraction: Annotated[float, typer.Option(min=0, max=0.5, callback=validation.below(0.5), help="Share of documents held out (below 0.5).")] = 0.05,
+    min_val_code: Annotated[int, typer.Option(min=0, help="Held-out code documents of >= 32K tokens to guarantee.")] = 5,
+    min_val_prose: Annotated[int, typer.Option(min=0, help="Held-out prose documents of >= 32K tokens to guarantee.")] = 3,
     exclude: Annotated[list[str], typer.Option(help="Skip files matching this gitignore-style glob (repeatable).")] = [],
     as_json: JsonOpt = False,
 ):
@@ -521,26 +544,26 @@ def train_corpus(
 @train_app.command("run")
 def train_run(
     run_dir: Annotated[Path, typer.Argument(help="Run directory; an existing one is resumed.")],
-    corpus: Annotated[Optional[Path], typer.Option(help="Corpus directory (new runs).")] = None,
-    mode: Annotated[str, typer.Option(help="pretrain or meta.")] = "pretrain",
+    corpus: Annotated[Optional[Path], typer.Option(callback=validation.holding("manifest.json", "tokenizer.json"), help="Corpus directory (new runs).")] = None,
+    mode: Annotated[str, typer.Option(callback=validation.choice(("pretrain", "meta")), help="pretrain or meta.")] = "pretrain",
     init: Annotated[Optional[str], typer.Option(help="Start from this checkpoint (e.g. meta-train a pretrained one).")] = None,
-    model_config: Annotated[Optional[str], typer.Option(help="JSON object of model settings (new runs).")] = None,
-    seq_len: Annotated[int, typer.Option(help="Tokens per training sequence.")] = 4096,
-    batch: Annotated[int, typer.Option(help="Sequences per step and process.")] = 4,
-    steps: Annotated[int, typer.Option(help="Total optimizer steps.")] = 1000,
-    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 3e-3,
-    warmup: Annotated[int, typer.Option(help="Warmup steps.")] = 50,
-    seed: Annotated[int, typer.Option(help="Seed for weights and data.")] = 0,
-    qa_fraction: Annotated[float, typer.Option(help="Share of sequences ending in QA turns about their text.")] = 0.0,
-    qa_budget: Annotated[int, typer.Option(help="Most tokens of QA turns at the end of such a sequence.")] = 384,
-    qa_grounded: Annotated[float, typer.Option(help="Share of QA turns preceded by their notepad passages, as ask lays them out.")] = 0.0,
-    answer_weight: Annotated[float, typer.Option(help="Loss weight of an answer token relative to a text token.")] = 1.0,
-    inner_lr: Annotated[Optional[float], typer.Option(help="Reading lr to meta-train for (default: --init's, else 1.0).")] = None,
-    inner_lr_warmup: Annotated[float, typer.Option(help="Share of steps warming the reading lr up from 0.1x; 0 when continuing a meta-trained model.")] = 0.1,
-    save_every: Annotated[int, typer.Option(help="Steps between saved states.")] = 50,
-    max_steps: Annotated[Optional[int], typer.Option(help="Stop after this many steps in this call.")] = None,
-    time_budget: Annotated[Optional[float], typer.Option(help="Stop and save after this many seconds.")] = None,
-    threads: Annotated[Optional[int], typer.Option(min=1, help="CPU threads for torch (default: torch's choice).")] = None,
+    model_config: Annotated[Optional[str], typer.Option(callback=validation.model_settings, help="JSON object of model settings (new runs).")] = None,
+    seq_len: Annotated[int, typer.Option(min=2, max=2**24, help="Tokens per training sequence.")] = 4096,
+    batch: Annotated[int, typer.Option(min=1, max=2**16, help="Sequences per step and process.")] = 4,
+    steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps.")] = 1000,
+    lr: Annotated[float, typer.Option(min=0, callback=validation.above(0), help="Peak learning rate.")] = 3e-3,
+    warmup: Annotated[int, typer.Option(min=0, help="Warmup steps.")] = 50,
+    seed: Annotated[int, typer.Option(min=0, max=validation.MAX_SEED, help="Seed for weights and data.")] = 0,
+    qa_fraction: Annotated[float, typer.Option(min=0, max=1, help="Share of sequences ending in QA turns about their text.")] = 0.0,
+    qa_budget: Annotated[int, typer.Option(min=0, help="Most tokens of QA turns at the end of such a sequence.")] = 384,
+    qa_grounded: Annotated[float, typer.Option(min=0, max=1, help="Share of QA turns preceded by their notepad passages, as ask lays them out.")] = 0.0,
+    answer_weight: Annotated[float, typer.Option(min=0, help="Loss weight of an answer token relative to a text token.")] = 1.0,
+    save_every: Annotated[int, typer.Option(min=1, help="Steps between saved states.")] = 50,
+    max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many steps in this call.")] = None,
+    time_budget: Annotated[Optional[float], typer.Option(min=0, callback=validation.above(0), help="Stop and save after this many seconds.")] = None,
+    inner_lr: Annotated[Optional[float], typer.Option(min=0, callback=validation.above(0), help="Reading lr to meta-train for (default: --init's, else 1.0).")] = None,
+    inner_lr_warmup: Annotated[float, typer.Option(min=0, max=1, help="Share of steps warming the reading lr up from 0.1x; 0 when continuing a meta-trained model.")] = 0.1,
+    threads: Annotated[Optional[int], typer.Option(min=1, max=1024, help="CPU threads for torch (default: torch's choice).")] = None,
     niceness: Annotated[int, typer.Option("--nice", min=0, max=19, help="Lower this process's CPU priority by this much (a background run: 19).")] = 0,
     as_json: JsonOpt = False,
 ):
@@ -564,7 +587,7 @@ def train_run(
         if corpus is None:
             raise TTTReadError(f"{run_dir}: a new run needs --corpus", ExitCode.USAGE)
         cfg = TrainConfig(
-            corpus=str(corpus), mode=mode, init=init, model=json.loads(model_config or "{}"), seq_len=seq_len,
+            corpus=str(corpus), mode=mode, init=init, model=model_config or {}, seq_len=seq_len,
             batch=batch, steps=steps, lr=lr, warmup=warmup, seed=seed, save_every=save_every,
             qa_fraction=qa_fraction, qa_budget=qa_budget, qa_grounded=qa_grounded, answer_weight=answer_weight,
             inner_lr=inner_lr, inner_lr_warmup=inner_lr_warmup,
@@ -609,9 +632,9 @@ def train_span(
 
 @train_app.command("export")
 def train_export(
-    run_dir: Annotated[Path, typer.Argument(help="Run directory to export.")],
+    run_dir: Annotated[Path, typer.Argument(callback=validation.holding("train.json", "state.pt"), help="Run directory to export.")],
     output: Annotated[Path, typer.Argument(help="Checkpoint directory to write.")],
-    card: Annotated[Optional[Path], typer.Option(help="Model card (markdown) to include.")] = None,
+    card: Annotated[Optional[Path], typer.Option(callback=validation.readable_file, help="Model card (markdown) to include.")] = None,
     as_json: JsonOpt = False,
 ):
     """Write a run's weights as a checkpoint directory (config, tokenizer, shards)."""
@@ -625,14 +648,14 @@ def train_export(
 @app.command(name="eval")
 def eval_(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Documents to read (each path is one document).")] = None,
-    corpus: Annotated[Optional[Path], typer.Option(help="Evaluate on this corpus's held-out documents instead.")] = None,
+    corpus: Annotated[Optional[Path], typer.Option(callback=validation.holding("manifest.json", "tokenizer.json"), help="Evaluate on this corpus's held-out documents instead.")] = None,
     model: ModelOpt = None,
     baseline: Annotated[list[str], typer.Option(help="Another checkpoint to compare, reading on (repeatable).")] = [],
     baseline_off: Annotated[list[str], typer.Option("--baseline-off", help="Another checkpoint to compare as a plain sliding-window model, reading off (repeatable).")] = [],
-    reading_lr: Annotated[list[float], typer.Option("--reading-lr", help="Also read at this learning rate (repeatable): a sweep of the reading rate.")] = [],
-    max_tokens: Annotated[int, typer.Option(help="Read at most this many tokens per document.")] = 65536,
-    min_tokens: Annotated[int, typer.Option(help="Skip documents shorter than this.")] = 0,
-    max_per_kind: Annotated[Optional[int], typer.Option(help="At most this many documents of each kind (code, prose).")] = None,
+    reading_lr: Annotated[list[float], typer.Option("--reading-lr", min=0, help="Also read at this learning rate (repeatable): a sweep of the reading rate.")] = [],
+    max_tokens: Annotated[int, typer.Option(min=1, help="Read at most this many tokens per document.")] = 65536,
+    min_tokens: Annotated[int, typer.Option(min=0, help="Skip documents shorter than this.")] = 0,
+    max_per_kind: Annotated[Optional[int], typer.Option(min=1, help="At most this many documents of each kind (code, prose).")] = None,
     device: DeviceOpt = "auto",
     plot: Annotated[Optional[Path], typer.Option(help="Also draw the curves to this PNG (needs matplotlib).")] = None,
     as_json: JsonOpt = False,
@@ -668,11 +691,11 @@ def diff(
     new: Annotated[Path, typer.Argument(help="The newer snapshot (a .mem file or a NAME).", **SNAPSHOT_ARG)],
     old_path: Annotated[Optional[Path], typer.Option("--old-path", help="Directory (or file) with OLD's text, for files not in its notepad.")] = None,
     new_path: Annotated[Optional[Path], typer.Option("--new-path", help="Directory (or file) with NEW's text, for files not in its notepad.")] = None,
-    ask: Annotated[Optional[str], typer.Option("--ask", help="Also answer this question from both snapshots, side by side.")] = None,
-    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", help="Longest --ask answer, in tokens.")] = 64,
+    ask: Annotated[Optional[str], typer.Option("--ask", callback=validation.text, help="Also answer this question from both snapshots, side by side.")] = None,
+    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", min=1, max=validation.MAX_TOKENS, help="Longest --ask answer, in tokens.")] = 64,
     all_files: Annotated[bool, typer.Option("--all", help="Score unchanged files too (slower): the baseline the changed ones stand out from.")] = False,
     no_knowledge: Annotated[bool, typer.Option("--no-knowledge", help="Compare sources and weights only (fast).")] = False,
-    lines: Annotated[int, typer.Option("--lines", help="Lines listed per file and direction.")] = 5,
+    lines: Annotated[int, typer.Option("--lines", min=0, max=10_000, help="Lines listed per file and direction.")] = 5,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
     as_json: JsonOpt = False,
@@ -683,21 +706,20 @@ def diff(
     differs (text from the notepads, else --old-path/--new-path); `score` is how much each
     memory prefers the version it read, in nats/token.
 
-    Exit status, as diff(1): 0 the sources are identical, 1 they differ, 2 usage error
-    (including OLD and NEW being the same file), 3 --old-path/--new-path missing,
-    4 a snapshot is missing, corrupt or foreign, or the two were made with different base checkpoints.
+    Exit status, as diff(1): 0 the snapshots are identical (sources and memory), 1 they
+    differ, 2 usage error (including OLD and NEW being the same file), 3 --old-path/--new-path
+    missing, 4 a snapshot is missing, corrupt or foreign, or the two were made with different
+    base checkpoints (see `ttt-read help exit-codes`).
     """
     from ttt_read import diff as diff_mod
 
-    if lines < 0 or max_tokens < 1:
-        raise TTTReadError("--lines must be at least 0 and -n at least 1", ExitCode.USAGE)
     progress = (lambda i, n, path: _err(f"scoring {i + 1}/{n} {path}")) if sys.stderr.isatty() and not as_json else None
     result = diff_mod.compare(old, new, model, device, old_path, new_path, not no_knowledge, all_files, lines, ask, max_tokens, progress)
     if as_json:
         _emit_json(result)
     else:
         diff_mod.render(result)
-    return ExitCode.OK if result["identical_sources"] else ExitCode.DIFFERENT
+    return ExitCode.OK if result["identical_sources"] and result["weights"]["identical"] else ExitCode.DIFFERENT
 
 
 def _click_exceptions() -> tuple[tuple[type, ...], tuple[type, ...]]:
@@ -721,10 +743,10 @@ def _usage_line(error) -> str:
 @app.command(name="eval-qa")
 def eval_qa(
     paths: Annotated[list[Path], typer.Argument(help="Documents (each path is one document: a file or a directory).")],
-    questions: Annotated[int, typer.Option("-n", "--questions", help="Questions synthesised per document.")] = 20,
-    seed: Annotated[int, typer.Option(help="Seed for choosing the questions.")] = 0,
-    max_tokens: Annotated[int, typer.Option(help="Longest answer, in tokens.")] = 48,
-    passages: Annotated[int, typer.Option("-k", "--passages", help="Notepad passages per question.")] = 3,
+    questions: Annotated[int, typer.Option("-n", "--questions", min=1, max=10_000, help="Questions synthesised per document.")] = 20,
+    seed: Annotated[int, typer.Option(min=0, max=validation.MAX_SEED, help="Seed for choosing the questions.")] = 0,
+    max_tokens: Annotated[int, typer.Option(min=1, max=validation.MAX_TOKENS, help="Longest answer, in tokens.")] = 48,
+    passages: Annotated[int, typer.Option("-k", "--passages", min=0, max=validation.MAX_PASSAGES, help="Notepad passages per question.")] = 3,
     setting: Annotated[list[str], typer.Option("--setting", help="Only these settings (repeatable): grounded, grounded-notepad, free, free-memory.")] = [],
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
@@ -734,8 +756,6 @@ def eval_qa(
     """Grounded and free answers side by side, and "not found" on unanswerable questions, on synthesised questions."""
     from ttt_read.evaluate_qa import SETTINGS, evaluate_qa, qa_table
 
-    if questions < 1:
-        raise TTTReadError("-n must be at least 1", ExitCode.USAGE)
     unknown = [s for s in setting if s not in SETTINGS]
     if unknown:
         raise TTTReadError(f"--setting {unknown[0]}: not one of {', '.join(SETTINGS)}", ExitCode.USAGE)
@@ -757,10 +777,14 @@ def _written_since(start: int) -> list:
 
 
 def main(argv: list[str] | None = None) -> None:
+    for stream in (sys.stdout, sys.stderr):  # a path that is not UTF-8 is printed, never a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     click_errors, aborts = _click_exceptions()
     committed = len(_written_since(0))
     try:
-        code = app(args=argv, prog_name="ttt-read", standalone_mode=False)
+        command = validation.harden(typer.main.get_command(app))
+        code = command.main(args=argv, prog_name="ttt-read", standalone_mode=False)
     except TTTReadError as e:
         _err(f"ttt-read: error: {e}")
         code = e.code

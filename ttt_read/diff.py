@@ -16,8 +16,8 @@
    both memories read alike; the whole text for added and removed files; 0 for unchanged
    ones. Files and lines are listed most changed first.
 
-Everything here reads snapshots and never writes. The exit status follows diff(1): 0 when
-the sources are identical, 1 when they differ; bad input raises `TTTReadError`.
+Everything here reads snapshots and never writes; bad input raises `TTTReadError`. The exit
+status (errors.ExitCode) follows diff(1): 1 when the sources or the memories differ.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from pathlib import Path
 
 def _home() -> Path | None:
     home = os.environ.get("TTT_READ_HOME")
-    return Path(home).expanduser() if home else None
+    return Path(os.path.expanduser(home)) if home else None  # `~nobody` stays as given (Path.expanduser raises)
 
 
 def data_dir() -> Path:

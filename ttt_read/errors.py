@@ -8,15 +8,18 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
+    """Every exit status ttt-read can end with; `meaning` is the one description of each,
+    printed by `ttt-read help exit-codes` and copied into the README by `markdown_table`."""
+
     OK = 0
-    DIFFERENT = 1  # diff: the snapshots differ, like diff(1)
-    USAGE = 2  # bad arguments or options
-    INPUT = 3  # a path to read is missing, unreadable or holds nothing readable
-    SNAPSHOT = 4  # a .mem file is corrupt, foreign, or made with another base checkpoint
-    EXISTS = 5  # the output exists and --force was not given
-    MODEL = 6  # the checkpoint is missing or broken
-    OUTPUT = 7  # the snapshot cannot be written (permissions, read-only file system, disk full)
-    INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+    DIFFERENT = 1
+    USAGE = 2
+    INPUT = 3
+    SNAPSHOT = 4
+    EXISTS = 5
+    MODEL = 6
+    OUTPUT = 7
+    INTERRUPTED = 130  # as shells report SIGINT
 
     @property
     def meaning(self) -> str:
@@ -24,16 +27,22 @@ class ExitCode(IntEnum):
 
 
 _MEANINGS = {
-    ExitCode.OK: "success",
-    ExitCode.DIFFERENT: "diff: the two snapshots have different sources",
-    ExitCode.USAGE: "usage error: bad arguments or options (or a bad config.toml)",
-    ExitCode.INPUT: "input error: a path is missing, unreadable, or holds nothing readable",
-    ExitCode.SNAPSHOT: "snapshot error: missing, corrupt, foreign, or made with another base checkpoint",
-    ExitCode.EXISTS: "output exists: pass --force to overwrite",
-    ExitCode.MODEL: "model error: checkpoint missing or broken",
+    ExitCode.OK: "success (diff: the two snapshots are identical, in sources and in memory)",
+    ExitCode.DIFFERENT: "diff: the two snapshots differ, in their sources or in their memories (as diff(1): differences are not an error)",
+    ExitCode.USAGE: "usage error: a bad argument or option, named in the message (or a bad config.toml)",
+    ExitCode.INPUT: "input error: a path to read is missing, unreadable, or holds nothing readable",
+    ExitCode.SNAPSHOT: "snapshot error: a .mem file is missing, corrupt, foreign, or made with another base checkpoint",
+    ExitCode.EXISTS: "output exists: pass --force to overwrite it",
+    ExitCode.MODEL: "model error: the checkpoint is missing or broken",
     ExitCode.OUTPUT: "output error: the snapshot cannot be written (permissions, read-only file system, disk full)",
-    ExitCode.INTERRUPTED: "interrupted (Ctrl-C); no output was written (unless the message says it was completed just before)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C): nothing was written, unless the message says a snapshot was completed just before",
 }
+
+
+def markdown_table() -> str:
+    """The README's exit-code table, generated from `ExitCode` (a test keeps them equal)."""
+    rows = [f"| {int(code)} | {code.meaning} |" for code in ExitCode]
+    return "\n".join(["| code | meaning |", "| --- | --- |", *rows]) + "\n"
 
 
 class TTTReadError(Exception):

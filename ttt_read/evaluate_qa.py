@@ -67,7 +67,7 @@ def evaluate_qa(
     say = on_progress or (lambda message: None)
     records, documents = [], []
     texts = [sources.collect([Path(p)]).render() for p in paths]
-    asked = [qa_mod.synthesize(text, random.Random(f"{seed}/{i}/{p}"), n_questions) for i, (p, text) in enumerate(zip(paths, texts))]
+    asked = [qa_mod.synthesize(text, random.Random(f"{seed}/{i}/{p}".encode("utf-8", "surrogateescape")), n_questions) for i, (p, text) in enumerate(zip(paths, texts))]
     with tempfile.TemporaryDirectory(prefix="ttt-read-eval-qa-") as tmp:
         for index, path in enumerate(paths):
             others = [q for j, qs in enumerate(asked) if j != index for q in qs if qa_mod.absent_from(q, texts[index])]

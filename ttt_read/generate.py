@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import torch
 
+from ttt_read import interrupts
 from ttt_read.errors import ExitCode, TTTReadError
 from ttt_read.model import FastWeights, TTTModel
 from ttt_read.reading import learn_chunk
@@ -109,6 +110,7 @@ def generate(
         if token in stop:
             return
         yield token
+        interrupts.point("generation")
         logits = session.feed([token])
 
 

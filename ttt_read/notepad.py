@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ttt_read import filekinds
+from ttt_read import filekinds, interrupts
 from ttt_read.errors import ExitCode, TTTReadError
 
 MAGIC = b"TTNP"
@@ -381,6 +381,7 @@ class Notepad:
             raise TTTReadError(f"snapshot notepad: version {found} is not supported (this ttt-read reads {VERSION})", ExitCode.SNAPSHOT)
         try:
             payload = lzma.decompress(data[5:])
+            interrupts.point("notepad-decode")
             (n,) = struct.unpack("<I", payload[:4])
             header = json.loads(payload[4 : 4 + n])
             at = 4 + n
@@ -597,13 +598,10 @@ class Notepad:
 
 def snapshot_part_sizes(path: Path) -> dict[str, int]:
     """Bytes of a snapshot's fast weights and notepad, from its safetensors header alone."""
-    with open(path, "rb") as fh:
-        (n,) = struct.unpack("<Q", fh.read(8))
-        header = json.loads(fh.read(n))
+    from ttt_read.snapshot import read_header
+
     sizes = {"weights": 0, "notepad": 0}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
+    for name, entry in read_header(path).table.items():
         start, end = entry["data_offsets"]
         if name.startswith("fast."):
             sizes["weights"] += end - start

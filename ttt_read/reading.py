@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import torch
 
+from ttt_read import interrupts
 from ttt_read import kernels as ops
 from ttt_read.model import FastWeights, KVCache, TTTModel
 
@@ -146,6 +147,7 @@ def read(
             chunk_losses[:, index] = mean
             if finite is not None:
                 applied[:, index] = finite
+            interrupts.point("reading")
             if on_chunk is not None:
                 on_chunk(index, n_chunks, mean)
     return ReadResult(

@@ -4,31 +4,36 @@ Tensors: the fast weights (`fast.0`, `fast.1`, ...), `tail_tokens`, the last win
 the text, so generation resumes right after it, and optionally `notepad`, the compressed
 read text with its search index (bytes as uint8), for exact recall. The safetensors header carries one JSON
 metadata document (format, base checkpoint identity, reading hyperparameters, manifest,
-loss curve) whose `checksum` covers the metadata and every tensor byte.
+loss curve) whose `checksum` covers the metadata, the tensor table (names, types, shapes,
+offsets: format version 2) and every tensor byte. Version 1 checksums left the table out;
+such files still load, with a note.
 
-Reading the metadata needs no torch and no safetensors: the header is parsed by hand, which
-keeps `info` instant and lets the loader reject a hostile file before any decoder sees it.
-Files are written atomically and never clobbered without `force`.
+Reading the metadata needs no torch and no safetensors: the header is parsed by hand (here
+only), which keeps `info` and `ls` instant (they read the header, not the tensors) and lets
+the loader reject a hostile file before any decoder sees it. Files are written atomically
+and never clobbered without `force`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import hashlib
 import json
 import os
 import stat
 import struct
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ttt_read import interrupts
 from ttt_read.errors import ExitCode, TTTReadError
 
 FORMAT = "ttt-read.mem"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)  # the format versions this ttt-read loads
 MAX_HEADER_BYTES = 64 * 2**20
 COMMITTED: list[Path] = []  # every snapshot this process has renamed into place, in order
 
@@ -41,43 +46,54 @@ class Snapshot:
     notepad: bytes | None = None
 
 
-def _checksum(metadata: dict, data: bytes) -> str:
-    body = {k: v for k, v in metadata.items() if k != "checksum"}
-    digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+def _canonical(value) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _checksum(metadata: dict, table: dict, data: bytes) -> str:
+    """sha256 of the metadata (less the checksum), the tensor table (version 2 on) and the data."""
+    digest = hashlib.sha256(_canonical({k: v for k, v in metadata.items() if k != "checksum"}))
+    if metadata.get("format_version") != 1:
+        digest.update(_canonical(table))
     digest.update(data)
     return digest.hexdigest()
 
 
-def _split(raw: bytes, path: Path) -> tuple[dict, bytes]:
-    """Header JSON and data section of a safetensors file, validated by hand."""
-    if len(raw) < 8:
+@dataclass
+class Header:
+    metadata: dict
+    table: dict  # tensor name -> {"dtype", "shape", "data_offsets"}, checked to lie inside the data
+    data_start: int  # byte offset of the data section in the file
+
+
+def _parse_header(prefix: bytes, file_size: int, path: Path) -> Header:
+    """The validated header of a safetensors file, from its first bytes (at least the
+    8-byte length and the JSON it announces) and the file's size."""
+    if file_size < 8 or len(prefix) < 8:
         raise TTTReadError(f"{path}: not a ttt-read snapshot (file too short)", ExitCode.SNAPSHOT)
-    (length,) = struct.unpack("<Q", raw[:8])
-    if length > min(MAX_HEADER_BYTES, len(raw) - 8):
+    (length,) = struct.unpack("<Q", prefix[:8])
+    if length > min(MAX_HEADER_BYTES, file_size - 8) or len(prefix) < 8 + length:
         raise TTTReadError(f"{path}: not a ttt-read snapshot (bad header length)", ExitCode.SNAPSHOT)
     try:
-        header = json.loads(raw[8 : 8 + length])
-        metadata = json.loads(header["__metadata__"]["ttt_read"])
-    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: JSON nested too deep
+        header = json.loads(prefix[8 : 8 + length])
+        metadata = json.loads(header.pop("__metadata__")["ttt_read"])
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):  # RecursionError: JSON nested too deep
         raise TTTReadError(f"{path}: not a ttt-read snapshot (no ttt-read metadata)", ExitCode.SNAPSHOT) from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise TTTReadError(f"{path}: not a ttt-read snapshot (foreign format)", ExitCode.SNAPSHOT)
-    if metadata.get("format_version") != VERSION:
+    if metadata.get("format_version") not in READS:
         raise TTTReadError(
             f"{path}: snapshot format version {metadata.get('format_version')!r} is not supported (this ttt-read reads {VERSION})",
             ExitCode.SNAPSHOT,
         )
-    data = raw[8 + length :]
-    _check_tensor_table(header, len(data), path)
+    _check_tensor_table(header, file_size - 8 - length, path)
     _check_fields(metadata, path)
-    return metadata, data
+    return Header(metadata, header, 8 + length)
 
 
-def _check_tensor_table(header: dict, n_data: int, path: Path) -> None:
+def _check_tensor_table(table: dict, n_data: int, path: Path) -> None:
     """Every tensor entry well-formed and inside the data, before any decoder sees it."""
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
+    for entry in table.values():
         ok = isinstance(entry, dict) and isinstance(entry.get("dtype"), str) and isinstance(entry.get("shape"), list)
         offsets = entry.get("data_offsets") if ok else None
         ok = ok and all(type(n) is int and n >= 0 for n in entry["shape"])
@@ -158,9 +174,9 @@ def require_fields(metadata: dict, path: Path, fields=INFO_FIELDS) -> None:
         raise TTTReadError(f"{path}: snapshot metadata lacks the base checkpoint", ExitCode.SNAPSHOT)
 
 
-def _read(path: Path) -> bytes:
-    """The file's bytes; a FIFO or device is refused before it is read (it could block
-    forever or never end)."""
+def _open(path: Path):
+    """The snapshot file opened for reading; a FIFO or device is refused before it is read
+    (it could block forever or never end)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
@@ -174,27 +190,52 @@ def _read(path: Path) -> bytes:
         os.close(fd)
         what = "is a directory" if stat.S_ISDIR(mode) else "not a regular file"
         raise TTTReadError(f"{path}: {what}, not a snapshot", ExitCode.SNAPSHOT)
-    with open(fd, "rb") as f:
+    return open(fd, "rb")
+
+
+def _reading(path: Path, read):
+    """`read(file)` on the open snapshot, an OSError being one line about `path`."""
+    with _open(path) as f:
         try:
-            return f.read()
+            return read(f)
         except OSError as e:
             raise TTTReadError(f"{path}: cannot read snapshot: {e.strerror}", ExitCode.SNAPSHOT) from None
 
 
-def read_metadata(path: Path, verify: bool = True) -> dict:
-    """The snapshot's metadata, checksum verified, without importing torch."""
-    metadata, data = _split(_read(path), path)
-    if verify and metadata.get("checksum") != _checksum(metadata, data):
+def read_header(path: Path) -> Header:
+    """Metadata and tensor table from the header alone: a few KiB read, whatever the size."""
+
+    def head(f) -> Header:
+        size = os.fstat(f.fileno()).st_size
+        prefix = f.read(8)
+        if len(prefix) == 8:
+            prefix += f.read(min(struct.unpack("<Q", prefix)[0], MAX_HEADER_BYTES))
+        return _parse_header(prefix, size, path)
+
+    return _reading(path, head)
+
+
+def _read_verified(path: Path) -> tuple[Header, bytes]:
+    """The header and the whole file, checksum verified (a version-1 file with a note)."""
+    raw = _reading(path, lambda f: f.read())
+    header = _parse_header(raw, len(raw), path)
+    if header.metadata.get("checksum") != _checksum(header.metadata, header.table, raw[header.data_start :]):
         raise TTTReadError(f"{path}: snapshot is corrupt (checksum mismatch)", ExitCode.SNAPSHOT)
-    return metadata
+    if header.metadata["format_version"] == 1:
+        print(f"ttt-read: note: {path}: snapshot format version 1 (its checksum leaves the tensor table out); ingest again to upgrade", file=sys.stderr)
+    return header, raw
+
+
+def read_metadata(path: Path, verify: bool = True) -> dict:
+    """The snapshot's metadata without importing torch: checksum verified (the whole file
+    read), or with `verify=False` from the header alone."""
+    return (_read_verified(path)[0] if verify else read_header(path)).metadata
 
 
 def load(path: Path, base_sha256: str | None = None) -> Snapshot:
     """Load and verify a snapshot; refuse one made with another base checkpoint."""
-    raw = _read(path)
-    metadata, data = _split(raw, path)
-    if metadata.get("checksum") != _checksum(metadata, data):
-        raise TTTReadError(f"{path}: snapshot is corrupt (checksum mismatch)", ExitCode.SNAPSHOT)
+    header, raw = _read_verified(path)
+    metadata = header.metadata
     base = metadata.get("base", {})
     if base_sha256 is not None and base.get("sha256") != base_sha256:
         raise TTTReadError(
@@ -213,7 +254,7 @@ def load(path: Path, base_sha256: str | None = None) -> Snapshot:
         notepad = tensors.get("notepad")
     except Exception as e:  # the checksum matched, so this is a well-formed foreign file
         raise TTTReadError(f"{path}: snapshot tensors are unreadable ({type(e).__name__})", ExitCode.SNAPSHOT) from None
-    # The checksum covers the data bytes, not the tensor table that types them.
+    # A checksum is no signature: a crafted file can carry a valid one for any table.
     typed = all(w.dtype == torch.float32 and w.dim() == 2 for w in fast) and tail.dtype == torch.int64 and tail.dim() == 1
     if not typed or (notepad is not None and (notepad.dtype != torch.uint8 or notepad.dim() != 1)):
         raise TTTReadError(f"{path}: snapshot tensors have the wrong type or shape", ExitCode.SNAPSHOT)
@@ -231,8 +272,8 @@ def encode(metadata: dict, fast: list, tail_tokens: list[int], notepad: bytes | 
         tensors["notepad"] = torch.frombuffer(bytearray(notepad), dtype=torch.uint8)
     metadata = {**metadata, "format": FORMAT, "format_version": VERSION, "n_fast": len(fast), "checksum": ""}
     raw = save_tensors(tensors, metadata={"ttt_read": json.dumps(metadata)})
-    _, data = _split(raw, Path("<new snapshot>"))
-    metadata["checksum"] = _checksum(metadata, data)
+    header = _parse_header(raw, len(raw), Path("<new snapshot>"))  # the table and data do not depend on the metadata
+    metadata["checksum"] = _checksum(metadata, header.table, raw[header.data_start :])
     return save_tensors(tensors, metadata={"ttt_read": json.dumps(metadata)})
 
 
@@ -272,7 +313,9 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
                 os.fsync(f.fileno())
         except OSError as e:  # disk full, quota, I/O error: the temp file goes, the old file stays
             raise TTTReadError(f"{path}: cannot write snapshot: {e.strerror}", ExitCode.OUTPUT) from None
-        with _interrupts_held():  # a Ctrl-C between the rename and the record would misreport it
+        interrupts.point("writing")
+        with interrupts.held():  # a Ctrl-C between the rename and the record would misreport it
+            interrupts.point("rename")
             if force:
                 os.replace(tmp, path)
             else:
@@ -289,22 +332,6 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-@contextlib.contextmanager
-def _interrupts_held():
-    """Hold SIGINT back for the block: a Ctrl-C that arrives meanwhile raises
-    KeyboardInterrupt as the block ends. A no-op where signals cannot be masked (Windows)."""
-    import signal
-
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def remove_stale_temps(path: Path) -> None:

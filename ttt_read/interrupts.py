@@ -1,0 +1,63 @@
+"""Ctrl-C handling shared by the stages that must report it as "interrupted" (exit 130).
+
+`watch()` notes a SIGINT that arrives during a block, for libraries that turn the
+KeyboardInterrupt raised inside their callbacks into an error of their own (safetensors and
+torch report it as a ValueError about storage shapes). `held()` defers SIGINT over a block
+that must not be split (a rename and its record).
+
+`point(name)` is a test hook: with `TTT_READ_TEST_SIGNAL_AT=NAME` (or `NAME:KILL`) in the
+environment the process sends itself SIGINT (or SIGKILL) on reaching that point, so tests
+interrupt each stage exactly where they mean to instead of at a time that may miss it.
+Points: model-load, notepad-decode, reading, writing, rename, generation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+
+TEST_VARIABLE = "TTT_READ_TEST_SIGNAL_AT"
+
+
+def point(name: str) -> None:
+    wanted, _, how = os.environ.get(TEST_VARIABLE, "").partition(":")
+    if wanted == name:
+        os.kill(os.getpid(), signal.SIGKILL if how == "KILL" else signal.SIGINT)
+
+
+@contextlib.contextmanager
+def watch():
+    """Yield a list that is non-empty once SIGINT arrived inside the block (the interrupt
+    itself still raises as usual). Only the main thread can install handlers; elsewhere the
+    list stays empty."""
+    seen: list[bool] = []
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
+        yield seen
+        return
+
+    def note(signum, frame):
+        seen.append(True)
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def held():
+    """Hold SIGINT back for the block: a Ctrl-C that arrives meanwhile raises
+    KeyboardInterrupt as the block ends. A no-op where signals cannot be masked (Windows)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
