@@ -14,6 +14,7 @@ also what a snapshot without a notepad gets. The passages shown are the answer's
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -47,7 +48,7 @@ class Source:
 class Answer:
     text: str
     found: bool
-    confidence: float | None  # grounded: the calibrated probability that the answer is supported
+    confidence: float | None  # grounded: calibrated probability the answer is supported; free: mean token probability
     grounded: bool
     sources: list[Source] = field(default_factory=list)
     scores: dict = field(default_factory=dict)
@@ -201,7 +202,11 @@ def _free_answer(memory, prompt: list[int], shown: list[Shown], use_memory: bool
     tokenizer = memory.tokenizer
     stops = frozenset(tokenizer.token_to_id(t) for t in (tok.END_OF_TEXT, tok.QUESTION, tok.FILE))
     session = memory.session(learn=False, use_memory=use_memory)
-    generated = list(generate(session, prompt, max_tokens, temperature=0.0, stop=stops))
+    logprobs: list[float] = []
+    generated = list(generate(session, prompt, max_tokens, temperature=0.0, stop=stops, logprobs=logprobs))
     text = tokenizer.decode(generated).strip()
     ordered = sorted(shown, key=lambda s: (not text or normalize(text) not in normalize(s.passage.text), -s.passage.score))
-    return Answer(text, bool(text), None, False, [passage_source(s) for s in ordered], {"answer_tokens": len(generated)})
+    mean = sum(logprobs) / len(logprobs) if logprobs else None
+    confidence = round(math.exp(mean), 4) if mean is not None else None  # the tokens' geometric-mean probability
+    scores = {"answer_tokens": len(generated), "answer_logprob": None if mean is None else round(mean, 4)}
+    return Answer(text, bool(text), confidence, False, [passage_source(s) for s in ordered], scores)

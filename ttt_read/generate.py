@@ -101,14 +101,19 @@ def generate(
     top_p: float = 0.95,
     seed: int = 0,
     stop: frozenset[int] = frozenset(),
+    logprobs: list[float] | None = None,
 ) -> Iterator[int]:
-    """Yield up to `max_tokens` sampled token ids, ending early at a stop token."""
+    """Yield up to `max_tokens` sampled token ids, ending early at a stop token; `logprobs`,
+    when given, collects each yielded token's log-probability under the model (how sure it
+    was, whatever the temperature)."""
     generator = torch.Generator().manual_seed(seed)
     logits = session.feed(prompt)
     for _ in range(max_tokens):
         token = sample(logits.cpu(), temperature, top_p, generator)
         if token in stop:
             return
+        if logprobs is not None:
+            logprobs.append(float(torch.log_softmax(logits.float().flatten(), -1)[token]))
         yield token
         interrupts.point("generation")
         logits = session.feed([token])

@@ -51,13 +51,20 @@ def watch():
 
 @contextlib.contextmanager
 def held():
-    """Hold SIGINT back for the block: a Ctrl-C that arrives meanwhile raises
-    KeyboardInterrupt as the block ends. A no-op where signals cannot be masked (Windows)."""
-    if not hasattr(signal, "pthread_sigmask"):
+    """Hold SIGINT back for the block: one that arrives meanwhile is delivered to the previous
+    handler (KeyboardInterrupt, usually) as the block ends. A handler that notes the signal,
+    not a signal mask: a mask is per thread, and the kernel may hand SIGINT to any other thread
+    of the process (torch's, a test runner's), whose delivery then raises mid-block. Outside
+    the main thread, or where Ctrl-C is ignored, the block runs as it is."""
+    previous = signal.getsignal(signal.SIGINT)
+    if threading.current_thread() is not threading.main_thread() or not callable(previous):
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    caught: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        previous(signal.SIGINT, None)
