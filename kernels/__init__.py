@@ -28,7 +28,9 @@ def reference_ops() -> set[str]:
     """The ops `TTT_READ_REFERENCE_OPS` sends to the reference."""
     names = {name.strip() for name in os.environ.get("TTT_READ_REFERENCE_OPS", "").split(",") if name.strip()}
     if names - set(OPS):
-        raise ValueError(f"TTT_READ_REFERENCE_OPS: unknown ops {sorted(names - set(OPS))}; expected some of {', '.join(OPS)}")
+        raise ValueError(
+            f"TTT_READ_REFERENCE_OPS: unknown ops {sorted(names - set(OPS))}; expected some of {', '.join(OPS)}"
+        )
     return names
 
 
@@ -89,9 +91,7 @@ def linear_cross_entropy(
     return _impl("cross_entropy", h).linear_cross_entropy(h, embedding, targets, ignore_index)
 
 
-def clipped_sgd(
-    weights: list[torch.Tensor], grads: list[torch.Tensor], lr: float | torch.Tensor
-) -> list[torch.Tensor]:
+def clipped_sgd(weights: list[torch.Tensor], grads: list[torch.Tensor], lr: float | torch.Tensor) -> list[torch.Tensor]:
     return _impl("sgd", grads[0]).clipped_sgd(weights, grads, lr)
 
 

@@ -48,9 +48,7 @@ def rope(x: torch.Tensor, positions: torch.Tensor, theta: float) -> torch.Tensor
     return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1).to(x.dtype)
 
 
-def window_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor
-) -> torch.Tensor:
+def window_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Attention of each chunk's queries over that chunk's key buffer.
 
     q: [B, H, n, c, D] (RoPE applied); k, v: [B, H, n, W + c, D]; mask: bool, broadcastable
@@ -80,9 +78,7 @@ def linear_cross_entropy(
     return flat.view(targets.shape)
 
 
-def clipped_sgd(
-    weights: list[torch.Tensor], grads: list[torch.Tensor], lr: float | torch.Tensor
-) -> list[torch.Tensor]:
+def clipped_sgd(weights: list[torch.Tensor], grads: list[torch.Tensor], lr: float | torch.Tensor) -> list[torch.Tensor]:
     """One inner step `W - lr * g * min(1, 1/||g||)` with the norm taken per sequence.
 
     Every tensor has a leading batch dimension; ||g|| is the global L2 norm over all fast
@@ -91,7 +87,4 @@ def clipped_sgd(
     """
     squares = sum(_wide(g).pow(2).flatten(1).sum(1) for g in grads)
     scale = lr * torch.clamp(squares.sqrt().clamp_min(1e-12).reciprocal(), max=1.0)
-    return [
-        w - (scale.view(-1, *[1] * (g.dim() - 1)) * _wide(g)).to(w.dtype)
-        for w, g in zip(weights, grads)
-    ]
+    return [w - (scale.view(-1, *[1] * (g.dim() - 1)) * _wide(g)).to(w.dtype) for w, g in zip(weights, grads)]

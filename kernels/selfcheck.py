@@ -45,7 +45,11 @@ def _cases(op: str, cfg: ModelConfig, device: str):
         return [(scale * torch.randn(s, device=device)).to(dtype).requires_grad_() for s in shapes]
 
     if op == "norm":
-        return (lambda x, w: kernel.rms_norm(x, w, cfg.norm_eps)), (lambda x, w: reference.rms_norm(x, w, cfg.norm_eps)), leaves((1, c, d), (d,))
+        return (
+            (lambda x, w: kernel.rms_norm(x, w, cfg.norm_eps)),
+            (lambda x, w: reference.rms_norm(x, w, cfg.norm_eps)),
+            leaves((1, c, d), (d,)),
+        )
     if op == "swiglu":
         shapes = [(1, c, d), (1, d, cfg.prime_hidden), (1, d, cfg.prime_hidden), (1, cfg.prime_hidden, d)]
         return kernel.swiglu, reference.swiglu, [leaves(shapes[0])[0], *leaves(*shapes[1:], scale=0.02)]
@@ -110,7 +114,8 @@ def run(cfg: ModelConfig, device: str = "cuda", *, timeout: float = 300.0, ops=O
         env["TRITON_INTERPRET"] = "1"
     command = [sys.executable, "-m", f"{__package__}.selfcheck", cfg.to_json(), "--device", device, "--op"]
     processes = {
-        op: subprocess.Popen([*command, op], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for op in ops
+        op: subprocess.Popen([*command, op], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for op in ops
     }
     results = {}
     for op, process in processes.items():

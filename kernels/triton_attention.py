@@ -91,7 +91,9 @@ def _backward_rows(DO, LSE, DELTA, pid, offs_m, rows, row_mask, C):
 
 
 @triton.jit
-def _probabilities(q, k, lse, offs_m, offs_n, mask_base, smr, C, W, first_filled, qk_scale, HAS_MASK: tl.constexpr, ACC: tl.constexpr):
+def _probabilities(
+    q, k, lse, offs_m, offs_n, mask_base, smr, C, W, first_filled, qk_scale, HAS_MASK: tl.constexpr, ACC: tl.constexpr
+):
     """The forward's attention probabilities of a (query block, key block) tile, recomputed."""
     s = tl.dot(q, tl.trans(k), input_precision="ieee", out_dtype=ACC) * qk_scale
     p = tl.exp2(s - lse[:, None])
@@ -207,7 +209,9 @@ class _Launch:
     def __init__(self, q, k, v, mask, cache_length):
         # One dtype for the dots: 16-bit queries (autocast) take 16-bit keys and values, so
         # fp32 cached keys never push the tiles off the tensor cores.
-        dtype = q.dtype if q.element_size() == 2 else torch.promote_types(torch.promote_types(q.dtype, k.dtype), v.dtype)
+        dtype = (
+            q.dtype if q.element_size() == 2 else torch.promote_types(torch.promote_types(q.dtype, k.dtype), v.dtype)
+        )
         self.q = q.to(dtype).contiguous()
         self.k, self.v = (t if t.stride(-1) == 1 else t.contiguous() for t in (k.to(dtype), v.to(dtype)))
         B, H, N, C, D = q.shape

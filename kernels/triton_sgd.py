@@ -27,9 +27,7 @@ def _sum_squares(G, PARTIAL, total, BLOCK: tl.constexpr, ACC: tl.constexpr):
 
 
 @triton.jit
-def _update(
-    W, G, LR, PARTIAL, OUT, total, n_partial, BLOCK: tl.constexpr, BLOCK_P: tl.constexpr, ACC: tl.constexpr
-):
+def _update(W, G, LR, PARTIAL, OUT, total, n_partial, BLOCK: tl.constexpr, BLOCK_P: tl.constexpr, ACC: tl.constexpr):
     """Grid (blocks, B): re-add sequence b's partial sums, then `w - lr * min(1, 1/||g||) * g`."""
     b = tl.program_id(1).to(tl.int64)
     p = tl.arange(0, BLOCK_P)
@@ -93,9 +91,7 @@ class _ClippedSGD(torch.autograd.Function):
         return -(clip * inner), *d_new, *d_grads
 
 
-def clipped_sgd(
-    weights: list[torch.Tensor], grads: list[torch.Tensor], lr: float | torch.Tensor
-) -> list[torch.Tensor]:
+def clipped_sgd(weights: list[torch.Tensor], grads: list[torch.Tensor], lr: float | torch.Tensor) -> list[torch.Tensor]:
     """Drop-in for `reference.clipped_sgd`; all weights share one dtype. lr: float, scalar or [B]."""
     B, dtype = grads[0].shape[0], compute_dtype(grads[0].dtype)
     if isinstance(lr, torch.Tensor):

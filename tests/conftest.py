@@ -117,12 +117,17 @@ print(json.dumps({"code": code, "torch": "torch" in sys.modules}), file=sys.stde
 """
 
 
-def run_cli_reporting_torch(home: Path, *args, extra_env: dict | None = None) -> tuple[subprocess.CompletedProcess, dict]:
+def run_cli_reporting_torch(
+    home: Path, *args, extra_env: dict | None = None
+) -> tuple[subprocess.CompletedProcess, dict]:
     """Run the CLI in-process in a fresh interpreter; the report says its exit code and
     whether torch ended up imported (help, info and completion must stay instant)."""
     result = subprocess.run(
         [sys.executable, "-c", _TORCH_REPORTING_DRIVER, *map(str, args)],
-        env=cli_env(home) | (extra_env or {}), capture_output=True, text=True, timeout=60,
+        env=cli_env(home) | (extra_env or {}),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     return result, json.loads(result.stderr.strip().splitlines()[-1])
 
@@ -198,7 +203,13 @@ def tree_state(root: Path) -> dict[str, tuple]:
             path = Path(dirpath) / name
             st = path.lstat()
             digest = hashlib.sha256(path.read_bytes()).hexdigest() if stat.S_ISREG(st.st_mode) else None
-            state[str(path.relative_to(root))] = (stat.S_IFMT(st.st_mode), st.st_mode, st.st_size, st.st_mtime_ns, digest)
+            state[str(path.relative_to(root))] = (
+                stat.S_IFMT(st.st_mode),
+                st.st_mode,
+                st.st_size,
+                st.st_mtime_ns,
+                digest,
+            )
     return state
 
 

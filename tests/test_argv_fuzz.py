@@ -63,13 +63,64 @@ CHEAP_DEFAULTS = {
     "train run": ["--steps", "1", "--seq-len", "16", "--batch", "1"],
 }
 NUMBERS = [
-    "nan", "NaN", "inf", "-inf", "-1", "0", "-0.0", "1", "2", "0.5", "3.5", "1e308", "1e-320", "-1e308",
-    "9223372036854775808", "1" + "0" * 30, "0x10", "1_0", " 3", "", "abc", "1,2", "٣",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "-1",
+    "0",
+    "-0.0",
+    "1",
+    "2",
+    "0.5",
+    "3.5",
+    "1e308",
+    "1e-320",
+    "-1e308",
+    "9223372036854775808",
+    "1" + "0" * 30,
+    "0x10",
+    "1_0",
+    " 3",
+    "",
+    "abc",
+    "1,2",
+    "٣",
 ]
 TEXTS = [
-    "", " ", "x", "What does ingest do?", "def ", "-", "--", "-n", "--help", "a\nb", "\t", "\x1b[31m", "\x7f",
-    "\udcff\udcfe", "caf\udce9", "\ud800", "x" * 100_000, "%s{}", "[1]", '{"d_model": 1}', "{}", "default",
-    "auto", "cpu", "cuda", "pretrain", "meta", "*.py", "**", "\x00", "named", "new-name", "a.mem",
+    "",
+    " ",
+    "x",
+    "What does ingest do?",
+    "def ",
+    "-",
+    "--",
+    "-n",
+    "--help",
+    "a\nb",
+    "\t",
+    "\x1b[31m",
+    "\x7f",
+    "\udcff\udcfe",
+    "caf\udce9",
+    "\ud800",
+    "x" * 100_000,
+    "%s{}",
+    "[1]",
+    '{"d_model": 1}',
+    "{}",
+    "default",
+    "auto",
+    "cpu",
+    "cuda",
+    "pretrain",
+    "meta",
+    "*.py",
+    "**",
+    "\x00",
+    "named",
+    "new-name",
+    "a.mem",
 ]
 
 
@@ -162,13 +213,51 @@ def world(tmp_path_factory, sample_mem) -> dict:
     os.chdir(files)  # "" and "." are the small files, never the repository
     yield {
         "root": root,
-        "paths": [files / "small.py", files / "tree", files / "empty-dir", files / "binary.bin", files / "-dash.py", odd,
-                  files / "fifo", files / "loop", root / "missing", Path("/dev/null"), Path("/dev/zero"), ""],
-        "mems": [good, mems / "truncated.mem", mems / "flipped.mem", mems / "empty.mem", mems / "v1.mem", "named",
-                 "no-such-name", files / "fifo", files / "tree", root / "missing.mem", Path("/dev/null")],
-        "outputs": [outputs, existing, Path("/dev/null"), Path("/proc/x.mem"), root / "no-dir" / "x.mem", files / "fifo"],
+        "paths": [
+            files / "small.py",
+            files / "tree",
+            files / "empty-dir",
+            files / "binary.bin",
+            files / "-dash.py",
+            odd,
+            files / "fifo",
+            files / "loop",
+            root / "missing",
+            Path("/dev/null"),
+            Path("/dev/zero"),
+            "",
+        ],
+        "mems": [
+            good,
+            mems / "truncated.mem",
+            mems / "flipped.mem",
+            mems / "empty.mem",
+            mems / "v1.mem",
+            "named",
+            "no-such-name",
+            files / "fifo",
+            files / "tree",
+            root / "missing.mem",
+            Path("/dev/null"),
+        ],
+        "outputs": [
+            outputs,
+            existing,
+            Path("/dev/null"),
+            Path("/proc/x.mem"),
+            root / "no-dir" / "x.mem",
+            files / "fifo",
+        ],
         "fresh_outputs": outputs,
-        "models": ["default", "no-such-model", str(truncated_model), str(wrong_shape), str(files / "tree"), "~nobody-here/x", ""],
+        "models": [
+            "default",
+            "no-such-model",
+            str(truncated_model),
+            str(wrong_shape),
+            str(files / "tree"),
+            "~nobody-here/x",
+            "",
+        ],
         "homes": [good_home, garbage_home, typed_home, file_home, homes / "missing", Path("/proc/ttt-read")],
     }
     os.chdir(cwd)
@@ -178,7 +267,9 @@ def world(tmp_path_factory, sample_mem) -> dict:
 def one_load_per_checkpoint():
     """The bundled model loaded once and shared (it is frozen: nothing writes to it)."""
     real = checkpoint.load
-    cached = functools.lru_cache(maxsize=4)(lambda path, device: real(checkpoint.CheckpointInfo(path.name, path, False), device))
+    cached = functools.lru_cache(maxsize=4)(
+        lambda path, device: real(checkpoint.CheckpointInfo(path.name, path, False), device)
+    )
 
     def load(info, device="cpu", dtype=None):
         return real(info, device, dtype) if dtype is not None else cached(info.path, str(device))
@@ -193,7 +284,9 @@ def report():
     yield
     target = os.environ.get("TTT_READ_FUZZ_REPORT")
     if target:
-        Path(target).write_text(json.dumps({"invocations": sum(COUNTS.values()), "exit_codes": dict(COUNTS), "slowest": SLOWEST}, indent=2))
+        Path(target).write_text(
+            json.dumps({"invocations": sum(COUNTS.values()), "exit_codes": dict(COUNTS), "slowest": SLOWEST}, indent=2)
+        )
 
 
 # --- drawing a command line ----------------------------------------------------------------
@@ -261,10 +354,14 @@ def invocation(draw, world: dict) -> tuple[list[str], dict]:
                 options += [flag, draw(value(kind, world))]
     argv += CHEAP_DEFAULTS.get(name, []) + options
     if draw(st.integers(0, 9)) == 0:  # now and then a stray token
-        argv.insert(draw(st.integers(0, len(argv))), draw(st.sampled_from(["--no-such-option", "extra", "-h", "--", "-"])))
+        argv.insert(
+            draw(st.integers(0, len(argv))), draw(st.sampled_from(["--no-such-option", "extra", "-h", "--", "-"]))
+        )
     env = {
         "TTT_READ_HOME": str(draw(st.sampled_from(world["homes"]))),
-        "TTT_READ_MODEL": draw(st.sampled_from([None, None, None, "default", "no-such-model", str(world["models"][2])])),
+        "TTT_READ_MODEL": draw(
+            st.sampled_from([None, None, None, "default", "no-such-model", str(world["models"][2])])
+        ),
     }
     return argv, env
 
@@ -342,7 +439,9 @@ def test_every_command_line_ends_in_a_documented_exit_code(world):
         assert code in DOCUMENTED, f"exit {code} is not documented: {argv!r} {env} {stderr}"
 
     one()
-    print(f"\nargv fuzz: {sum(COUNTS.values())} invocations, exit codes {dict(sorted(COUNTS.items()))}, slowest {SLOWEST}")
+    print(
+        f"\nargv fuzz: {sum(COUNTS.values())} invocations, exit codes {dict(sorted(COUNTS.items()))}, slowest {SLOWEST}"
+    )
 
 
 # --- the command lines a user reported ------------------------------------------------------
@@ -373,7 +472,9 @@ def test_bad_values_are_usage_errors_naming_the_argument(world, args, named):
 @pytest.mark.parametrize("text", ["\udcff\udcfe", "caf\udce9"], ids=["ask-ff-fe", "cafe-latin1"])
 @pytest.mark.parametrize("command", ["ask", "continue"])
 def test_text_that_is_not_utf8_is_decoded_with_a_note(world, command, text):
-    code, stderr = run_main([command, str(world["mems"][0]), text, "-n", "2"], {"TTT_READ_HOME": str(world["homes"][0])})
+    code, stderr = run_main(
+        [command, str(world["mems"][0]), text, "-n", "2"], {"TTT_READ_HOME": str(world["homes"][0])}
+    )
     assert code == ExitCode.OK, stderr
     argument = "QUESTION" if command == "ask" else "PROMPT"
     assert f"{argument} is not valid UTF-8; undecodable bytes were replaced with U+FFFD" in stderr
@@ -382,7 +483,10 @@ def test_text_that_is_not_utf8_is_decoded_with_a_note(world, command, text):
 @pytest.mark.parametrize("model", ["truncated-shard", "wrong-shape"])
 def test_a_broken_checkpoint_is_exit_6(world, model):
     path = next(m for m in world["models"] if m.endswith(model))
-    code, stderr = run_main(["eval", str(world["paths"][0]), "--max-tokens", "64", "--model", path], {"TTT_READ_HOME": str(world["homes"][0])})
+    code, stderr = run_main(
+        ["eval", str(world["paths"][0]), "--max-tokens", "64", "--model", path],
+        {"TTT_READ_HOME": str(world["homes"][0])},
+    )
     assert code == ExitCode.MODEL and "broken checkpoint" in stderr and len(stderr.splitlines()) == 1, stderr
 
 

@@ -79,5 +79,8 @@ def test_ask_without_notepad_answers_from_the_memory(mems, capsys):
         assert code == 0
         answers[flags] = json.loads(out)
     assert answers[()]["sources"] == answers[("--no-memory",)]["sources"] == []
-    with_memory, without = answers[()]["scores"]["answer_logprob"], answers[("--no-memory",)]["scores"]["answer_logprob"]
+    with_memory, without = (
+        answers[()]["scores"]["answer_logprob"],
+        answers[("--no-memory",)]["scores"]["answer_logprob"],
+    )
     assert with_memory != without, "ask gave the same answer, to the bit, with and without the memory"

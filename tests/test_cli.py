@@ -15,7 +15,17 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_FILES, CORPUS, assert_ok, assert_one_error_line, cli_command, cli_env, default_sigint, run_cli, run_cli_reporting_torch
+from conftest import (
+    CORPUS,
+    SAMPLE_FILES,
+    assert_ok,
+    assert_one_error_line,
+    cli_command,
+    cli_env,
+    default_sigint,
+    run_cli,
+    run_cli_reporting_torch,
+)
 from pdfs import write_pdf, write_scanned_pdf, write_truncated_pdf
 
 from ttt_read.errors import ExitCode
@@ -103,7 +113,9 @@ def run_on_terminal(home: Path, *args, timeout: float = 300) -> tuple[int, str]:
     import select
 
     master, slave = pty.openpty()
-    process = subprocess.Popen(cli_command(*args), env=cli_env(home), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    process = subprocess.Popen(
+        cli_command(*args), env=cli_env(home), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave
+    )
     os.close(slave)
     received, deadline = b"", time.monotonic() + timeout
     try:
@@ -200,7 +212,9 @@ def other_checkpoint(checkpoint_info, tmp_path_factory) -> Path:
 
 
 def test_snapshot_of_another_base_checkpoint_is_refused(ttt_home, sample_mem, other_checkpoint):
-    result = run_cli(ttt_home, "ask", sample_mem, "Where is `MessageError` defined?", "-n", "4", "--model", other_checkpoint)
+    result = run_cli(
+        ttt_home, "ask", sample_mem, "Where is `MessageError` defined?", "-n", "4", "--model", other_checkpoint
+    )
     assert_one_error_line(result, ExitCode.SNAPSHOT, str(sample_mem), "base checkpoint")
     assert result.stdout == ""
 
@@ -227,8 +241,13 @@ def test_ctrl_c_mid_read_leaves_nothing(ttt_home, out_dir):
     """A real `ttt-read ingest` sent SIGINT while it reads (the `reading` interrupt point)."""
     out = out_dir / "big.mem"
     result = subprocess.run(
-        cli_command("ingest", CORPUS, "-o", out), env=cli_env(ttt_home) | {TEST_VARIABLE: "reading"},
-        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, preexec_fn=default_sigint,
+        cli_command("ingest", CORPUS, "-o", out),
+        env=cli_env(ttt_home) | {TEST_VARIABLE: "reading"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=default_sigint,
     )
     assert_one_error_line(result, ExitCode.INTERRUPTED, "interrupted; nothing was written")
     assert os.listdir(out_dir) == [], "an output or temp file was left behind"
@@ -237,8 +256,9 @@ def test_ctrl_c_mid_read_leaves_nothing(ttt_home, out_dir):
 # --- startup stays light -------------------------------------------------------------------
 
 
-
-@pytest.mark.parametrize("args", [["--help"], ["info", "MEM"], ["info", "MEM", "--json"]], ids=["help", "info", "info-json"])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["info", "MEM"], ["info", "MEM", "--json"]], ids=["help", "info", "info-json"]
+)
 def test_help_and_info_never_import_torch(ttt_home, sample_mem, args):
     args = [str(sample_mem) if a == "MEM" else a for a in args]
     result, report = run_cli_reporting_torch(ttt_home, *args)
@@ -248,7 +268,9 @@ def test_help_and_info_never_import_torch(ttt_home, sample_mem, args):
 # --- diff's exit status, as diff(1) --------------------------------------------------------
 
 
-def test_diff_exits_0_for_identical_snapshots_and_1_for_the_same_sources_read_differently(ttt_home, sample_mem, out_dir):
+def test_diff_exits_0_for_identical_snapshots_and_1_for_the_same_sources_read_differently(
+    ttt_home, sample_mem, out_dir
+):
     copy = out_dir / "copy.mem"
     shutil.copyfile(sample_mem, copy)
     faster = out_dir / "faster.mem"
@@ -268,10 +290,15 @@ def test_arguments_that_are_not_utf8_as_a_latin1_terminal_sends_them(ttt_home, s
     """Real argv bytes: the question is decoded with U+FFFD and a note; the path keeps its bytes."""
     result = subprocess.run(
         [*cli_command("continue", sample_mem), b"caf\xe9", "-n", "2"],
-        env=cli_env(ttt_home), capture_output=True, timeout=300, stdin=subprocess.DEVNULL,
+        env=cli_env(ttt_home),
+        capture_output=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
     )
     assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr
     assert result.stdout.startswith("caf\ufffd".encode())
-    assert result.stderr.decode().splitlines() == ["ttt-read: note: PROMPT is not valid UTF-8; undecodable bytes were replaced with U+FFFD"]
+    assert result.stderr.decode().splitlines() == [
+        "ttt-read: note: PROMPT is not valid UTF-8; undecodable bytes were replaced with U+FFFD"
+    ]
     missing = run_cli(ttt_home, "info", os.fsdecode(b"/no/such/caf\xe9.mem"))
     assert_one_error_line(missing, ExitCode.SNAPSHOT, "no such snapshot")

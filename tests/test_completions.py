@@ -52,7 +52,11 @@ def test_completions_json(ttt_home):
 
 def complete_bash(home: Path, *words: str) -> list[str]:
     """What the bash protocol returns for the command line `words` (the last one being completed)."""
-    env = cli_env(home) | {"_TTT_READ_COMPLETE": "complete_bash", "COMP_WORDS": " ".join(words), "COMP_CWORD": str(len(words) - 1)}
+    env = cli_env(home) | {
+        "_TTT_READ_COMPLETE": "complete_bash",
+        "COMP_WORDS": " ".join(words),
+        "COMP_CWORD": str(len(words) - 1),
+    }
     result = subprocess.run([sys.executable, "-m", "ttt_read"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     return result.stdout.split()
@@ -81,7 +85,7 @@ def test_real_bash_runs_the_committed_script(ttt_home):
     bin_dir = Path(sys.executable).parent
     assert (bin_dir / "ttt-read").exists(), "the ttt-read entry point is not installed next to python"
     script = f"""
-source {COMPLETIONS / 'ttt-read.bash'}
+source {COMPLETIONS / "ttt-read.bash"}
 complete -p ttt-read >&2
 COMP_WORDS=(ttt-read in); COMP_CWORD=1
 _ttt_read_completion ttt-read in ttt-read
@@ -91,7 +95,9 @@ _ttt_read_completion ttt-read "" ttt-read
 printf '%s\\n' "${{COMPREPLY[@]}}"
 """
     env = cli_env(ttt_home) | {"PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
-    result = subprocess.run(["bash", "--norc", "--noprofile", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "_ttt_read_completion" in result.stderr  # `complete -p`: the function is registered for ttt-read
     lines = result.stdout.split()
@@ -108,7 +114,10 @@ LIGHT = {
     "ask-help": (["ask", "--help"], {}),
     "completions": (["completions", "bash"], {}),
     "complete-commands": ([], {"_TTT_READ_COMPLETE": "complete_bash", "COMP_WORDS": "ttt-read ", "COMP_CWORD": "1"}),
-    "complete-options": ([], {"_TTT_READ_COMPLETE": "complete_bash", "COMP_WORDS": "ttt-read ingest --", "COMP_CWORD": "2"}),
+    "complete-options": (
+        [],
+        {"_TTT_READ_COMPLETE": "complete_bash", "COMP_WORDS": "ttt-read ingest --", "COMP_CWORD": "2"},
+    ),
     "complete-zsh": ([], {"_TTT_READ_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "ttt-read in"}),
     "help-exit-codes": (["help", "exit-codes"], {}),
     "ls": (["ls", "--json"], {}),

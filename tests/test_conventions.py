@@ -105,8 +105,13 @@ def test_json_output_parses_on_every_command_that_runs_quickly(ttt_home, sample_
 def interrupted_ingest(home: Path, out: Path) -> subprocess.CompletedProcess:
     """`ingest` sent SIGINT while it reads (the `reading` interrupt point)."""
     return subprocess.run(
-        cli_command("ingest", CORPUS / "errors.py", "-o", out), env=cli_env(home) | {TEST_VARIABLE: "reading"},
-        capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, preexec_fn=default_sigint,
+        cli_command("ingest", CORPUS / "errors.py", "-o", out),
+        env=cli_env(home) | {TEST_VARIABLE: "reading"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=default_sigint,
     )
 
 
@@ -133,11 +138,15 @@ def test_help_exit_codes_is_what_the_commands_do(ttt_home, sample_mem, changed_m
         ExitCode.INPUT: lambda: run_cli(ttt_home, "ingest", tmp_path / "missing", "-o", tmp_path / "x.mem"),
         ExitCode.SNAPSHOT: lambda: run_cli(ttt_home, "info", corrupt),
         ExitCode.EXISTS: lambda: run_cli(ttt_home, "ingest", one_file, "-o", existing),
-        ExitCode.MODEL: lambda: run_cli(ttt_home, "ingest", one_file, "-o", tmp_path / "y.mem", "--model", "no-such-model"),
+        ExitCode.MODEL: lambda: run_cli(
+            ttt_home, "ingest", one_file, "-o", tmp_path / "y.mem", "--model", "no-such-model"
+        ),
         ExitCode.OUTPUT: lambda: run_cli(ttt_home, "ingest", one_file, "-o", unwritable / "x.mem"),
         ExitCode.INTERRUPTED: lambda: interrupted_ingest(ttt_home, tmp_path / "z.mem"),
     }
-    assert set(scenarios) == set(ExitCode), "every documented code needs a scenario, and no scenario an undocumented code"
+    assert set(scenarios) == set(ExitCode), (
+        "every documented code needs a scenario, and no scenario an undocumented code"
+    )
     for code, run in scenarios.items():
         result = run()
         assert "Traceback" not in result.stderr, result.stderr
@@ -176,7 +185,9 @@ def on_a_terminal(code: str, env: dict) -> bytes:
     import select
 
     master, slave = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave)
+    process = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave
+    )
     os.close(slave)
     received, deadline = b"", time.monotonic() + 60
     try:
@@ -230,4 +241,7 @@ def test_skipped_reading_updates_are_reported_and_never_poison_the_memory(ttt_ho
     assert info["skipped_updates"] >= 1 and f"{info['skipped_updates']} of {len(info['chunk_losses'])}" in warning[0]
     assert all(torch.isfinite(w).all() for w in snapshot.load(out).fast)
     for bad in ("nan", "inf", "-1"):
-        assert run_cli(ttt_home, "ingest", text, "-o", tmp_path / "b.mem", "--lr", bad, timeout=120).returncode == ExitCode.USAGE
+        assert (
+            run_cli(ttt_home, "ingest", text, "-o", tmp_path / "b.mem", "--lr", bad, timeout=120).returncode
+            == ExitCode.USAGE
+        )

@@ -27,7 +27,8 @@ def python_source(seed: int, functions: int = 40) -> str:
 
 def prose(seed: int, sentences: int = 60) -> str:
     return " ".join(
-        f"The {WORDS[(seed + i) % 19]} reads the {WORDS[(seed * 3 + i) % 19]} page {seed}.{i}." for i in range(sentences)
+        f"The {WORDS[(seed + i) % 19]} reads the {WORDS[(seed * 3 + i) % 19]} page {seed}.{i}."
+        for i in range(sentences)
     )
 
 

@@ -34,7 +34,7 @@ from ttt_read import names, snapshot
 from ttt_read.errors import ExitCode
 from ttt_read.interrupts import TEST_VARIABLE
 
-WORKER = r'''
+WORKER = r"""
 import json, os, signal, sys, traceback
 
 import torch  # imported before any fork, and no torch op is run here: the children fork warm and safe
@@ -98,7 +98,7 @@ for key, force in (("race_new", False), ("race_force", True)):
     pids = [spawn(argv, out + f".{n}.log") for n in range(2)]
     results[key] = [status(os.waitpid(pid, 0)[1]) for pid in pids]
 print(json.dumps(results))
-'''
+"""
 
 INGEST_POINTS = ("model-load", "reading", "writing", "rename")
 ANSWER_POINTS = {"ask": ("model-load", "notepad-decode"), "continue": ("model-load", "generation")}
@@ -117,7 +117,9 @@ def crash_runs(tmp_path_factory):
             (home / "data" / "snapshots").mkdir(parents=True)
             out = home / "data" / "snapshots" / "out.mem"
             at = point if sig == "INT" else f"{point}:KILL"
-            trials.append({"command": "ingest", "at": at, "signal": sig, "point": point, "out": str(out), "home": str(home)})
+            trials.append(
+                {"command": "ingest", "at": at, "signal": sig, "point": point, "out": str(out), "home": str(home)}
+            )
     for command, points in ANSWER_POINTS.items():
         trials += [{"command": command, "at": point, "signal": "INT", "point": point} for point in points]
     for i, trial in enumerate(trials):
@@ -133,7 +135,11 @@ def crash_runs(tmp_path_factory):
         "race_new": str(root / "race" / "new.mem"),
     }
     result = subprocess.run(
-        [sys.executable, "-c", WORKER, json.dumps(plan)], env=cli_env(root / "home"), capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", WORKER, json.dumps(plan)],
+        env=cli_env(root / "home"),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     return plan, json.loads(result.stdout)
@@ -167,7 +173,10 @@ def test_interrupted_ingest_leaves_the_old_or_the_new_snapshot_never_a_partial_o
             continue
         assert trial["status"] == -9, where
         written = trial["point"] in ("writing", "rename")  # killed after the temp file was complete
-        assert len(extra) == written and all(re.fullmatch(r"\.out\.mem\.\d+\..+\.tmp", n) for n in extra), (extra, where)
+        assert len(extra) == written and all(re.fullmatch(r"\.out\.mem\.\d+\..+\.tmp", n) for n in extra), (
+            extra,
+            where,
+        )
         monkeypatch.setenv("TTT_READ_HOME", trial["home"])
         assert [e["name"] for e in names.listing()] == ["out"]  # what a killed run leaves is never the snapshot
         assert names.resolve("out") == out
@@ -176,7 +185,9 @@ def test_interrupted_ingest_leaves_the_old_or_the_new_snapshot_never_a_partial_o
 def test_interrupted_ask_and_continue_say_so_in_one_line(crash_runs):
     _, results = crash_runs
     answered = [t for t in results["trials"] if t["command"] != "ingest"]
-    assert {(t["command"], t["point"]) for t in answered} == {(c, p) for c, points in ANSWER_POINTS.items() for p in points}
+    assert {(t["command"], t["point"]) for t in answered} == {
+        (c, p) for c, points in ANSWER_POINTS.items() for p in points
+    }
     for trial in answered:
         log = Path(trial["log"]).read_text()
         assert "Traceback" not in log and trial["status"] == ExitCode.INTERRUPTED, f"{trial}: {log}"
@@ -248,7 +259,9 @@ def test_ctrl_c_inside_a_library_during_model_load_is_an_interrupt_not_a_broken_
     try:
         with pytest.raises(KeyboardInterrupt):
             checkpoint.load(checkpoint.resolve(checkpoint.DEFAULT_MODEL))
-        monkeypatch.setattr(safetensors.torch, "load_file", lambda *a, **k: (_ for _ in ()).throw(ValueError("bad shard")))
+        monkeypatch.setattr(
+            safetensors.torch, "load_file", lambda *a, **k: (_ for _ in ()).throw(ValueError("bad shard"))
+        )
         with pytest.raises(checkpoint.TTTReadError) as info:  # the same error without Ctrl-C: broken
             checkpoint.load(checkpoint.resolve(checkpoint.DEFAULT_MODEL))
         assert info.value.code == ExitCode.MODEL

@@ -20,7 +20,11 @@ from ttt_read.errors import ExitCode
 
 V1_FILES = sorted(p.name for p in DIFF_V1.iterdir())
 # How v2 differs from v1, by the size of the edit (lines of v2 that are not in v1).
-EDITED = {"tool.py": "rewritten output loop, two new functions", "fnmatch.py": "a new function", "scanner.py": "one line"}
+EDITED = {
+    "tool.py": "rewritten output loop, two new functions",
+    "fnmatch.py": "a new function",
+    "scanner.py": "one line",
+}
 ADDED, REMOVED, UNCHANGED = "multipart.py", "colorsys.py", "bisect.py"
 
 # The knowledge ranking of `diff v1.mem v2.mem --all` with the bundled checkpoint, recorded
@@ -93,7 +97,9 @@ def test_edits_additions_and_removals_are_reported_in_sources(changed_json):
     sources = result["sources"]
     assert code == ExitCode.DIFFERENT and not result["identical_sources"]
     assert [e["path"] for e in sources["changed"]] == sorted(EDITED)
-    assert all(e["old_sha256"] != e["new_sha256"] and e["old_tokens"] > 0 and e["new_tokens"] > 0 for e in sources["changed"])
+    assert all(
+        e["old_sha256"] != e["new_sha256"] and e["old_tokens"] > 0 and e["new_tokens"] > 0 for e in sources["changed"]
+    )
     assert [e["path"] for e in sources["added"]] == [ADDED] and [e["path"] for e in sources["removed"]] == [REMOVED]
     assert sources["unchanged"] == 1
 
@@ -120,7 +126,10 @@ def test_knowledge_ranks_files_by_score_in_the_recorded_order(changed_json):
     assert [f["path"] for f in files] == RANKING
     by_path = files_by_path(result)
     assert {p: f["status"] for p, f in by_path.items()} == {
-        **dict.fromkeys(EDITED, "changed"), ADDED: "added", REMOVED: "removed", UNCHANGED: "unchanged"
+        **dict.fromkeys(EDITED, "changed"),
+        ADDED: "added",
+        REMOVED: "removed",
+        UNCHANGED: "unchanged",
     }
     assert all(by_path[p]["score"] > 0 for p in RANKING[:-1])
     unchanged = by_path[UNCHANGED]  # one text, scored once: the two directions cancel exactly
@@ -136,13 +145,18 @@ def test_a_changed_file_scores_the_gain_on_its_changed_lines(changed_json):
     for path in EDITED:
         f = files_by_path(result)[path]
         edit = [part for part in f["changed_lines"].values() if part["tokens"]]
-        assert f["score"] == pytest.approx(sum(p["gain"] * p["tokens"] for p in edit) / sum(p["tokens"] for p in edit), abs=2e-6)
+        assert f["score"] == pytest.approx(
+            sum(p["gain"] * p["tokens"] for p in edit) / sum(p["tokens"] for p in edit), abs=2e-6
+        )
         assert f["changed_lines"]["added"]["lines"] > 0 and f["new_text"]["tokens"] > 0 and f["old_text"]["tokens"] > 0
         lines = f["new_knows_better"]
         assert all(line["gain_nats"] > 0 for line in lines)
         assert [line["gain_nats"] for line in lines] == sorted((line["gain_nats"] for line in lines), reverse=True)
     tool = files_by_path(result)["tool.py"]
-    assert tool["changed_lines"]["added"]["tokens"] > 10 * files_by_path(result)["scanner.py"]["changed_lines"]["added"]["tokens"]
+    assert (
+        tool["changed_lines"]["added"]["tokens"]
+        > 10 * files_by_path(result)["scanner.py"]["changed_lines"]["added"]["tokens"]
+    )
 
 
 def test_new_knows_its_changed_lines_better_than_the_lines_both_read(changed_json):
@@ -190,7 +204,9 @@ def test_score_text_counts_every_text_token(model_and_tokenizer):
     text = "def f(x):\n    return 'héllo<|endoftext|>'  # ü\n\n\nx = 1"
     scored = diff.score_text(model, tokenizer, fast, "a/b.py", text, "cpu")
     ids = tok.encode_file(tokenizer, "a/b.py", text)
-    assert [tokenizer.token_to_id(tok.FILE)] + diff.encode_with_offsets(tokenizer, "a/b.py", text).ids == ids  # as ingest reads it
+    assert [tokenizer.token_to_id(tok.FILE)] + diff.encode_with_offsets(
+        tokenizer, "a/b.py", text
+    ).ids == ids  # as ingest reads it
     header = 1 + len(tokenizer.encode("a/b.py\n", add_special_tokens=False).ids)  # the FILE marker and the path line
     assert scored.tokens == len(ids) - header
     assert len(scored.count) == 1 + len(text.split("\n")) and scored.count[1] > 0 and scored.count[5] > 0
@@ -254,7 +270,9 @@ def test_ask_answers_from_both_side_by_side(mems, capsys):
     from ttt_read import diff
 
     a, _, b = mems
-    code, out, _ = run_in_process(capsys, "diff", a, b, "--no-knowledge", "--ask", "What does bisect_left return?", "-n", "4", "--json")
+    code, out, _ = run_in_process(
+        capsys, "diff", a, b, "--no-knowledge", "--ask", "What does bisect_left return?", "-n", "4", "--json"
+    )
     result = json.loads(out)
     assert code == ExitCode.DIFFERENT and result["knowledge"] is None
     assert result["ask"]["question"] == "What does bisect_left return?"
@@ -294,7 +312,9 @@ def test_different_base_checkpoints_exit_4(mems, other_base_mem, capsys):
 
 def test_update_refuses_another_base(other_base_mem, tmp_path, capsys):
     out = tmp_path / "u.mem"
-    code, _, err = run_in_process(capsys, "ingest", "--update", other_base_mem, DIFF_V1, "-o", out, "-q", "--model", "default")
+    code, _, err = run_in_process(
+        capsys, "ingest", "--update", other_base_mem, DIFF_V1, "-o", out, "-q", "--model", "default"
+    )
     assert code == ExitCode.SNAPSHOT and not out.exists()
     one_line(err, str(other_base_mem), "base checkpoint")
 
@@ -324,7 +344,9 @@ def test_snapshot_without_a_manifest_exit_4(mems, tmp_path, capsys):
     code, out, err = run_in_process(capsys, "diff", mems[0], crafted)
     assert code == ExitCode.SNAPSHOT and out == ""
     one_line(err, str(crafted), "manifest")
-    code, _, err = run_in_process(capsys, "ingest", "--update", crafted, DIFF_V1 / "scanner.py", "-o", tmp_path / "u.mem")
+    code, _, err = run_in_process(
+        capsys, "ingest", "--update", crafted, DIFF_V1 / "scanner.py", "-o", tmp_path / "u.mem"
+    )
     assert code == ExitCode.SNAPSHOT and not (tmp_path / "u.mem").exists()
     one_line(err, str(crafted), "manifest")
 

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import CORPUS, REPO, assert_ok, run_cli, take
 
 README = REPO / "README.md"
@@ -56,7 +55,9 @@ def test_bits_per_byte_is_nats_per_token_over_bytes(model_and_tokenizer, readme,
     table = token_bytes(tokenizer)
     texts = [scored_bytes(d, table) for d in documents]
     assert readme[1].startswith(texts[0])  # a cut document covers a prefix of its text
-    result = evaluate({"off": (model, 0.0), "on": (model, model.cfg.inner_lr)}, documents, tokenizer=tokenizer, labels=labels)
+    result = evaluate(
+        {"off": (model, 0.0), "on": (model, model.cfg.inner_lr)}, documents, tokenizer=tokenizer, labels=labels
+    )
 
     assert result["bytes"] == sum(map(len, texts))
     assert result["xz_bits_per_byte"] == pytest.approx(sum(map(xz_bits, texts)) / result["bytes"], rel=1e-12)

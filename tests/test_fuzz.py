@@ -153,7 +153,23 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=8,
 )
-TOKENS = [b"{", b"}", b"[", b"]", b'"', b",", b":", b"null", b"-1", b"1e309", b"NaN", b"\x00", b"\xff", b"\\u", b"99999999999999999999"]
+TOKENS = [
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b'"',
+    b",",
+    b":",
+    b"null",
+    b"-1",
+    b"1e309",
+    b"NaN",
+    b"\x00",
+    b"\xff",
+    b"\\u",
+    b"99999999999999999999",
+]
 
 
 BYTE_KINDS = ["truncate", "flip", "overwrite", "insert", "delete", "length"]
@@ -188,7 +204,21 @@ def mem_mutation(draw, raw: bytes, bytes_only: bool = False) -> bytes:
         return bytes(out)
     if kind == "length":
         length = draw(
-            st.sampled_from([0, 1, 2, hlen - 9, hlen - 7, hlen, len(raw), snapshot.MAX_HEADER_BYTES, snapshot.MAX_HEADER_BYTES + 1, 2**63, 2**64 - 1])
+            st.sampled_from(
+                [
+                    0,
+                    1,
+                    2,
+                    hlen - 9,
+                    hlen - 7,
+                    hlen,
+                    len(raw),
+                    snapshot.MAX_HEADER_BYTES,
+                    snapshot.MAX_HEADER_BYTES + 1,
+                    2**63,
+                    2**64 - 1,
+                ]
+            )
             | st.integers(0, 2**64 - 1)
         )
         return struct.pack("<Q", length) + raw[8:]
@@ -201,7 +231,21 @@ def mem_mutation(draw, raw: bytes, bytes_only: bool = False) -> bytes:
             return join(header, data)
         return struct.pack("<Q", len(body)) + body + data
     if kind == "metadata":
-        path = draw(st.sampled_from(sorted(metadata) + ["manifest.0", "manifest.0.path", "base.name", "base.sha256", "reading.lr", "notepad.text_bytes", "parent", "update"]))
+        path = draw(
+            st.sampled_from(
+                sorted(metadata)
+                + [
+                    "manifest.0",
+                    "manifest.0.path",
+                    "base.name",
+                    "base.sha256",
+                    "reading.lr",
+                    "notepad.text_bytes",
+                    "parent",
+                    "update",
+                ]
+            )
+        )
         target, key = metadata, path
         if "." in path:
             first, rest = path.split(".", 1)
@@ -225,11 +269,15 @@ def mem_mutation(draw, raw: bytes, bytes_only: bool = False) -> bytes:
     name = draw(st.sampled_from(sorted(k for k in header if k != "__metadata__")))
     field = draw(st.sampled_from(["dtype", "shape", "data_offsets", "entry", "drop", "add"]))
     if field == "dtype":
-        header[name]["dtype"] = draw(st.sampled_from(["F32", "F16", "BF16", "F64", "I64", "I32", "U8", "BOOL", "F8_E4M3", "X", ""]) | json_values)
+        header[name]["dtype"] = draw(
+            st.sampled_from(["F32", "F16", "BF16", "F64", "I64", "I32", "U8", "BOOL", "F8_E4M3", "X", ""]) | json_values
+        )
     elif field == "shape":
         header[name]["shape"] = draw(st.lists(st.integers(-2, 2**40), max_size=4) | json_values)
     elif field == "data_offsets":
-        header[name]["data_offsets"] = draw(st.lists(st.integers(-2, len(data) + 2), min_size=0, max_size=3) | json_values)
+        header[name]["data_offsets"] = draw(
+            st.lists(st.integers(-2, len(data) + 2), min_size=0, max_size=3) | json_values
+        )
     elif field == "entry":
         header[name] = draw(json_values)
     elif field == "drop":
@@ -383,10 +431,41 @@ def pdf_seeds(tmp_path_factory) -> list[bytes]:
 
 
 PDF_TOKENS = [
-    b"obj", b"endobj", b"stream", b"endstream", b"xref", b"trailer", b"startxref", b"%%EOF", b"<<", b">>", b"[", b"]",
-    b"R", b"0 0 R", b"/Filter /FlateDecode", b"/Length 999999999", b"/Length -1", b"/Count 2147483647",
-    b"/Kids [1 0 R]", b"/Parent 2 0 R", b"/Type /Pages", b"/Encrypt 1 0 R", b"(", b")", b"\\", b"Tj", b"TJ", b"BT", b"ET",
-    b"99999999999999999999", b"-0", b"1e308", b"/ToUnicode", b"<FEFF D800>", b"/ObjStm",
+    b"obj",
+    b"endobj",
+    b"stream",
+    b"endstream",
+    b"xref",
+    b"trailer",
+    b"startxref",
+    b"%%EOF",
+    b"<<",
+    b">>",
+    b"[",
+    b"]",
+    b"R",
+    b"0 0 R",
+    b"/Filter /FlateDecode",
+    b"/Length 999999999",
+    b"/Length -1",
+    b"/Count 2147483647",
+    b"/Kids [1 0 R]",
+    b"/Parent 2 0 R",
+    b"/Type /Pages",
+    b"/Encrypt 1 0 R",
+    b"(",
+    b")",
+    b"\\",
+    b"Tj",
+    b"TJ",
+    b"BT",
+    b"ET",
+    b"99999999999999999999",
+    b"-0",
+    b"1e308",
+    b"/ToUnicode",
+    b"<FEFF D800>",
+    b"/ObjStm",
 ]
 
 
@@ -483,7 +562,10 @@ def test_multi_gigabyte_file_is_skipped_by_size_without_reading(tmp_path):
     with time_limit("text", 5.0):
         got = sources.collect([big.parent])
     assert [f.path for f in got.files] == ["ok.txt"]
-    assert {s.path: s.reason for s in got.skipped} == {"huge.log": "larger than 2.0 MB cap", "huge.pdf": "larger than 64.0 MB PDF cap"}
+    assert {s.path: s.reason for s in got.skipped} == {
+        "huge.log": "larger than 2.0 MB cap",
+        "huge.pdf": "larger than 64.0 MB PDF cap",
+    }
 
 
 def test_pdfs_have_their_own_larger_cap(tmp_path):
@@ -547,6 +629,10 @@ def test_unreadable_mem_is_a_snapshot_error(ttt_home, tmp_path):
     fifo = tmp_path / "pipe.mem"
     os.mkfifo(fifo)
     result = subprocess.run(
-        [sys.executable, "-m", "ttt_read", "info", str(fifo)], env=cli_env(ttt_home), capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "ttt_read", "info", str(fifo)],
+        env=cli_env(ttt_home),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == ExitCode.SNAPSHOT and "not a regular file" in result.stderr, result.stderr

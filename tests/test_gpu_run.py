@@ -13,10 +13,18 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
-TOY_MODEL = {"d_model": 32, "n_layers": 2, "n_heads": 2, "mlp_hidden": 48, "prime_hidden": 40, "n_suffix": 1, "window": 16, "chunk": 8}
+TOY_MODEL = {
+    "d_model": 32,
+    "n_layers": 2,
+    "n_heads": 2,
+    "mlp_hidden": 48,
+    "prime_hidden": 40,
+    "n_suffix": 1,
+    "window": 16,
+    "chunk": 8,
+}
 MAX_FILES, MAX_FILE_BYTES = 8, 16 * 2**20  # what comes back from a slot
 
 
@@ -47,7 +55,9 @@ def test_slot_rehearsal(prose_shard, tmp_path):
         "--prose-shard", str(prose_shard), "--kernel-tests", "test_clipped_sgd and float",
         "--eval-tokens", "600", "--eval-per-kind", "1", "--bench-lengths", "64,128",
     ]  # fmt: skip
-    env = {k: v for k, v in os.environ.items() if k not in ("TTT_READ_KERNELS", "TTT_READ_REFERENCE_OPS", "TTT_READ_MODEL")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("TTT_READ_KERNELS", "TTT_READ_REFERENCE_OPS", "TTT_READ_MODEL")
+    }
     done = subprocess.run(command, env=env | {"PYTHON": sys.executable}, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
@@ -79,6 +89,7 @@ def test_failing_kernel_tests_blame_their_ops():
     """A failing per-op test sends its op to the reference; a failing end-to-end test or a
     crashed test run sends every op; a run out of time leaves the choice to the self-check."""
     from ttt_read.kernels import OPS
+
     from ttt_read.train.gpu_run import failing_ops
 
     per_op = (

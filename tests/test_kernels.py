@@ -18,10 +18,13 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 
+from ttt_read.kernels import (
+    reference,  # noqa: E402
+    window_mask,  # noqa: E402
+)
+
 from ttt_read import kernels as ops  # noqa: E402
 from ttt_read.config import ModelConfig  # noqa: E402
-from ttt_read.kernels import reference  # noqa: E402
-from ttt_read.kernels import window_mask  # noqa: E402
 from ttt_read.model import TTTModel  # noqa: E402
 from ttt_read.reading import read  # noqa: E402
 
@@ -334,7 +337,15 @@ def test_reading_matches_reference(meta, device, monkeypatch):
 
 ON_GPU = pytest.mark.skipif(INTERPRET or not torch.cuda.is_available(), reason="needs a CUDA GPU, no interpreter")
 BUNDLED_SHAPE = ModelConfig(
-    vocab_size=16384, d_model=128, n_layers=8, n_heads=2, mlp_hidden=384, prime_hidden=256, n_suffix=2, window=512, chunk=256
+    vocab_size=16384,
+    d_model=128,
+    n_layers=8,
+    n_heads=2,
+    mlp_hidden=384,
+    prime_hidden=256,
+    n_suffix=2,
+    window=512,
+    chunk=256,
 )
 
 

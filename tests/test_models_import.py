@@ -23,7 +23,14 @@ from ttt_read.errors import ExitCode, TTTReadError
 transformers = pytest.importorskip("transformers")
 
 WINDOW, CHUNK = 128, 16
-SHAPE = dict(vocab_size=320, hidden_size=64, intermediate_size=96, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2)
+SHAPE = dict(
+    vocab_size=320,
+    hidden_size=64,
+    intermediate_size=96,
+    num_hidden_layers=4,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+)
 FAMILIES = {  # what each family adds: Llama ties its head, Qwen2 has q/k/v biases, Qwen3 QK-norm and a wider head
     "llama": ("LlamaConfig", "LlamaForCausalLM", {"tie_word_embeddings": True}),
     "qwen2": ("Qwen2Config", "Qwen2ForCausalLM", {"tie_word_embeddings": False}),
@@ -62,7 +69,9 @@ def train_tokenizer(out: Path) -> None:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator([(CORPUS / name).read_text() for name in ("errors.py", "encoders.py", "message.py")], trainer)
+    tokenizer.train_from_iterator(
+        [(CORPUS / name).read_text() for name in ("errors.py", "encoders.py", "message.py")], trainer
+    )
     tokenizer.save(str(out / "tokenizer.json"))
 
 
@@ -73,7 +82,9 @@ def make_checkpoint(family: str, out: Path, dtype: str = "float32") -> Path:
 
     config_class, model_class, extra = FAMILIES[family]
     torch.manual_seed(len(family))
-    model = getattr(transformers, model_class)(getattr(transformers, config_class)(**SHAPE, **extra, eos_token_id=0, bos_token_id=0))
+    model = getattr(transformers, model_class)(
+        getattr(transformers, config_class)(**SHAPE, **extra, eos_token_id=0, bos_token_id=0)
+    )
     with torch.no_grad():
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.1)
@@ -166,7 +177,9 @@ def test_bf16_sharded_checkpoint_imports_and_matches(tmp_path, ttt_home, home_en
 @pytest.mark.parametrize("family", FAMILIES)
 def test_ingest_ask_and_eval_run_on_each_family(family, imported, ttt_home, tmp_path):
     mem = tmp_path / f"{family}.mem"
-    assert_ok(cli(ttt_home, "ingest", CORPUS / "errors.py", CORPUS / "encoders.py", "-o", mem, "--model", imported[family]))
+    assert_ok(
+        cli(ttt_home, "ingest", CORPUS / "errors.py", CORPUS / "encoders.py", "-o", mem, "--model", imported[family])
+    )
     answer = cli(ttt_home, "ask", mem, "Which error is raised when a message is malformed?", "-n", "4", "--json")
     assert_ok(answer)
     assert json.loads(answer.stdout)["sources"], "the notepad found no passage"
@@ -187,7 +200,9 @@ def test_continue_diff_info_and_bench_run_on_an_imported_model(imported, ttt_hom
     info = cli(ttt_home, "info", new)
     assert_ok(info)
     assert "weights" in info.stdout and "base model  llama" in info.stdout
-    bench = cli(ttt_home, "bench", "--model", "llama", "--lengths", "64", "--decode-tokens", "2", "--no-baselines", "--json")
+    bench = cli(
+        ttt_home, "bench", "--model", "llama", "--lengths", "64", "--decode-tokens", "2", "--no-baselines", "--json"
+    )
     assert_ok(bench)
 
 
@@ -280,14 +295,30 @@ def test_models_lists_and_imports_from_the_huggingface_cache(hf_dirs, ttt_home, 
     models = {m["name"]: m for m in json.loads(cli(ttt_home, "models", "--json").stdout)["models"]}
     assert models["tiny-llama"]["kind"] == "imported"
     assert models["tiny-llama"]["path"] == str(snapshot)
-    assert sorted(p.name for p in (ttt_home / "data" / "models" / "tiny-llama").iterdir()) == ["config.json", "import.json"]
+    assert sorted(p.name for p in (ttt_home / "data" / "models" / "tiny-llama").iterdir()) == [
+        "config.json",
+        "import.json",
+    ]
 
 
 def test_prime_fast_weights_start_at_the_original_model(hf_dirs, ttt_home, home_env):
     """Zero-initialised prime MLPs add nothing until reading changes them."""
     import torch
 
-    assert_ok(cli(ttt_home, "models", "import", hf_dirs["llama"], "--name", "llama-prime", "--fast-weights", "prime", "--window", WINDOW))
+    assert_ok(
+        cli(
+            ttt_home,
+            "models",
+            "import",
+            hf_dirs["llama"],
+            "--name",
+            "llama-prime",
+            "--fast-weights",
+            "prime",
+            "--window",
+            WINDOW,
+        )
+    )
     model, tokenizer = loaded("llama-prime")
     reference = transformers.LlamaForCausalLM.from_pretrained(hf_dirs["llama"], dtype=torch.float32).eval()
     ids = torch.tensor([tokenizer.encode(TEXT).ids])
@@ -310,13 +341,42 @@ def test_foreign_tokenizer_prompts_are_plain_text(imported, home_env):
 
 def test_meta_training_starts_from_an_imported_model(imported, hf_dirs, ttt_home, tmp_path):
     corpus, run = tmp_path / "corpus", tmp_path / "run"
-    assert_ok(cli(
-        ttt_home, "train", "corpus", CORPUS, "-o", corpus, "--tokenizer", hf_dirs["llama"] / "tokenizer.json",
-        "--min-val-code", "0", "--min-val-prose", "0",
-    ))
+    assert_ok(
+        cli(
+            ttt_home,
+            "train",
+            "corpus",
+            CORPUS,
+            "-o",
+            corpus,
+            "--tokenizer",
+            hf_dirs["llama"] / "tokenizer.json",
+            "--min-val-code",
+            "0",
+            "--min-val-prose",
+            "0",
+        )
+    )
     result = cli(
-        ttt_home, "train", "run", run, "--corpus", corpus, "--mode", "meta", "--init", "llama",
-        "--steps", "1", "--seq-len", "64", "--batch", "1", "--warmup", "1", "--json",
+        ttt_home,
+        "train",
+        "run",
+        run,
+        "--corpus",
+        corpus,
+        "--mode",
+        "meta",
+        "--init",
+        "llama",
+        "--steps",
+        "1",
+        "--seq-len",
+        "64",
+        "--batch",
+        "1",
+        "--warmup",
+        "1",
+        "--json",
     )
     assert_ok(result)
     last = json.loads(result.stdout)["last"]

@@ -53,8 +53,12 @@ def test_listing_shows_damage_and_ignores_temp_files(home):
 def test_ingest_needs_exactly_one_destination(ttt_home, tmp_path):
     (tmp_path / "a.txt").write_text("hello\n")
     for args in ([], ["-o", tmp_path / "a.mem", "--name", "a"]):
-        assert_one_error_line(run_cli(ttt_home, "ingest", tmp_path / "a.txt", *args, timeout=120), ExitCode.USAGE, "--name")
-    assert_one_error_line(run_cli(ttt_home, "ingest", tmp_path / "a.txt", "--name", "../x", timeout=120), ExitCode.USAGE, "--name")
+        assert_one_error_line(
+            run_cli(ttt_home, "ingest", tmp_path / "a.txt", *args, timeout=120), ExitCode.USAGE, "--name"
+        )
+    assert_one_error_line(
+        run_cli(ttt_home, "ingest", tmp_path / "a.txt", "--name", "../x", timeout=120), ExitCode.USAGE, "--name"
+    )
 
 
 def test_named_ingest_with_config_defaults_writes_only_its_snapshot_and_cache(home, tmp_path):

@@ -64,7 +64,12 @@ class Text(NamedTuple):
 
 def lines_matching(pattern: str) -> set[tuple[str, int]]:
     """(file, line) of every line of the corpus's modules that matches `pattern`."""
-    return {(p.name, n) for p in CORPUS.glob("*.py") for n, line in enumerate(p.read_text().split("\n"), 1) if re.search(pattern, line)}
+    return {
+        (p.name, n)
+        for p in CORPUS.glob("*.py")
+        for n, line in enumerate(p.read_text().split("\n"), 1)
+        if re.search(pattern, line)
+    }
 
 
 # --- terms -----------------------------------------------------------------------------------
@@ -139,7 +144,10 @@ def test_a_constant_is_found_where_it_is_set(corpus_pad):
 
 
 def test_an_alias_is_not_a_definition():
-    files = [Text("classes.py", "class Charset:\n    pass\n"), Text("header.py", "import charset as _charset\nCharset = _charset.Charset\n")]
+    files = [
+        Text("classes.py", "class Charset:\n    pass\n"),
+        Text("header.py", "import charset as _charset\nCharset = _charset.Charset\n"),
+    ]
     best = Notepad.build(files).search("Where is `Charset` defined?", k=1)[0]
     assert (best.path, best.focus) == ("classes.py", 1)
 
@@ -193,8 +201,12 @@ def test_the_index_costs_at_most_half_the_compressed_text(corpus_pad, tmp_path):
     # prose: the architecture notes, and a PDF of the modules' docstrings
     notes = Notepad.build(sources.collect([CORPUS / "architecture.rst"]).files).stats()
     assert notes["overhead_ratio"] <= 0.5, notes
-    docs = [ast.get_docstring(node) or "" for p in sorted(CORPUS.glob("*.py")) for node in ast.walk(ast.parse(p.read_text()))
-            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))]
+    docs = [
+        ast.get_docstring(node) or ""
+        for p in sorted(CORPUS.glob("*.py"))
+        for node in ast.walk(ast.parse(p.read_text()))
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+    ]
     docs = [d.encode("latin-1", "replace").decode("latin-1") for d in docs if d]
     pdf = write_pdf(tmp_path / "docs.pdf", docs)
     prose = Notepad.build(sources.collect([pdf]).files).stats()
@@ -202,7 +214,11 @@ def test_the_index_costs_at_most_half_the_compressed_text(corpus_pad, tmp_path):
 
 
 def test_unicode_odd_files_and_empty_text_survive(tmp_path):
-    files = [Text("naïve/ünïcode.md", "# Überschrift\nGrüße aus Köln, straße_name = 1\n"), Text("empty.txt", ""), Text("no-newline.py", "x = 1")]
+    files = [
+        Text("naïve/ünïcode.md", "# Überschrift\nGrüße aus Köln, straße_name = 1\n"),
+        Text("empty.txt", ""),
+        Text("no-newline.py", "x = 1"),
+    ]
     pad = Notepad.from_bytes(Notepad.build(files).to_bytes())
     assert [f.text for f in pad.files] == [f.text for f in files]
     hit = pad.search("Grüße aus Köln", k=1)[0]
@@ -211,7 +227,12 @@ def test_unicode_odd_files_and_empty_text_survive(tmp_path):
 
 @pytest.mark.parametrize(
     "damage",
-    [lambda b: b"XXXX" + b[4:], lambda b: b[:4] + bytes([VERSION + 1]) + b[5:], lambda b: b[:40], lambda b: b[:5] + lzma.compress(b"{}")],
+    [
+        lambda b: b"XXXX" + b[4:],
+        lambda b: b[:4] + bytes([VERSION + 1]) + b[5:],
+        lambda b: b[:40],
+        lambda b: b[:5] + lzma.compress(b"{}"),
+    ],
     ids=["magic", "version", "truncated", "garbage"],
 )
 def test_damaged_bytes_are_a_snapshot_error(corpus_pad, damage):

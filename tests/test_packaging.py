@@ -50,8 +50,22 @@ def wheel(tmp_path_factory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
     isolation = ["--no-build-isolation"] if has_setuptools() else []  # offline when the venv has setuptools
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-cache-dir", "-q", *isolation, str(src), "-w", str(dist)],
-        capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-cache-dir",
+            "-q",
+            *isolation,
+            str(src),
+            "-w",
+            str(dist),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     [built] = dist.glob("ttt_read-*.whl")
@@ -62,11 +76,19 @@ def test_wheel_holds_package_model_kernels_and_completions(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"ttt_read/{p.relative_to(REPO / 'ttt_read').as_posix()}" for p in (REPO / "ttt_read").rglob("*.py")}
     expected |= {f"ttt_read/kernels/{p.name}" for p in (REPO / "kernels").glob("*.py")}
-    expected |= {"ttt_read/models/__init__.py", "ttt_read/models/default/config.json", "ttt_read/models/default/tokenizer.json"}
+    expected |= {
+        "ttt_read/models/__init__.py",
+        "ttt_read/models/default/config.json",
+        "ttt_read/models/default/tokenizer.json",
+    }
     expected |= {f"ttt_read/completions/{name}" for name in COMPLETION_FILES.values()}
     assert expected - names == set(), f"missing from the wheel: {sorted(expected - names)}"
     shards = {n for n in names if n.startswith("ttt_read/models/default/model-") and n.endswith(".safetensors")}
-    assert shards == {f"ttt_read/models/default/{p.name}" for p in (REPO / "models" / "default").glob("model-*.safetensors")} != set()
+    assert (
+        shards
+        == {f"ttt_read/models/default/{p.name}" for p in (REPO / "models" / "default").glob("model-*.safetensors")}
+        != set()
+    )
     assert not [n for n in names if n.startswith(("tests/", ".venv/", "runs/", "data/")) or "__pycache__" in n]
 
 
@@ -90,23 +112,39 @@ def test_wheel_metadata_declares_the_entry_point_and_dependencies(wheel):
         assert any(r.startswith(dependency) for r in requires), (dependency, requires)
 
 
-@pytest.mark.skipif(os.environ.get("TTT_READ_TEST_INSTALL") != "1", reason="set TTT_READ_TEST_INSTALL=1 (minutes: a fresh venv with torch)")
+@pytest.mark.skipif(
+    os.environ.get("TTT_READ_TEST_INSTALL") != "1",
+    reason="set TTT_READ_TEST_INSTALL=1 (minutes: a fresh venv with torch)",
+)
 def test_pip_install_into_a_fresh_venv_gives_a_working_ttt_read(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
     copy_sources(src)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "-c", str(REPO / ".ci" / "cpu-constraints.txt"), str(src)]
+    pip = [
+        str(venv / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "-c",
+        str(REPO / ".ci" / "cpu-constraints.txt"),
+        str(src),
+    ]
     result = subprocess.run(pip, capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr[-4000:]
     exe = venv / "bin" / "ttt-read"
     work = tmp_path / "elsewhere"  # run outside the repository: nothing may come from the source tree
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TTT_READ_MODEL")} | {"TTT_READ_HOME": str(tmp_path / "home")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TTT_READ_MODEL")} | {
+        "TTT_READ_HOME": str(tmp_path / "home")
+    }
 
     def run(*args):
-        done = subprocess.run([str(exe), *map(str, args)], cwd=work, env=env, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            [str(exe), *map(str, args)], cwd=work, env=env, capture_output=True, text=True, timeout=600
+        )
         assert done.returncode == 0 and "Traceback" not in done.stderr, (args, done.stderr)
         return done.stdout
 
@@ -116,13 +154,21 @@ def test_pip_install_into_a_fresh_venv_gives_a_working_ttt_read(tmp_path):
     site = Path(model["path"]).parents[2]
     assert (site / "ttt_read" / "kernels" / "__init__.py").is_file()
     for shell, name in COMPLETION_FILES.items():
-        assert run("completions", shell) == (site / "ttt_read" / "completions" / name).read_text() == (REPO / "completions" / name).read_text()
+        assert (
+            run("completions", shell)
+            == (site / "ttt_read" / "completions" / name).read_text()
+            == (REPO / "completions" / name).read_text()
+        )
     (work / "notes.txt").write_text("The config file is parsed in settings.py.\n")
     run("ingest", work / "notes.txt", "--name", "notes", "-q")
     info = json.loads(run("info", "notes", "--json"))
     assert info["manifest"][0]["path"] == "notes.txt" and info["base"]["name"] == "default"
     probe = subprocess.run(
         [str(venv / "bin" / "python"), "-c", "import ttt_read, ttt_read.kernels; print(ttt_read.__file__)"],
-        cwd=work, env=env, capture_output=True, text=True, timeout=300,
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert Path(probe.stdout.strip()).is_relative_to(venv), probe.stdout

@@ -78,15 +78,29 @@ def test_methods_of_a_class_and_of_methods(repo_qas):
 
 def test_a_decoded_training_window_is_split_into_its_files(model_and_tokenizer):
     _, tokenizer = model_and_tokenizer
-    text = tok.END_OF_TEXT + tok.file_header("pkg/a.py") + "LIMIT = 3\n" + tok.file_header("b.md") + "# Title\n\nThe quay opens at dawn for boats.\n"
+    text = (
+        tok.END_OF_TEXT
+        + tok.file_header("pkg/a.py")
+        + "LIMIT = 3\n"
+        + tok.file_header("b.md")
+        + "# Title\n\nThe quay opens at dawn for boats.\n"
+    )
     decoded = tokenizer.decode(tokenizer.encode(text, add_special_tokens=False).ids, skip_special_tokens=False)
-    assert [(s.path, s.body) for s in qa.split_files(decoded)] == [("pkg/a.py", "LIMIT = 3\n"), ("b.md", "# Title\n\nThe quay opens at dawn for boats.\n")]
+    assert [(s.path, s.body) for s in qa.split_files(decoded)] == [
+        ("pkg/a.py", "LIMIT = 3\n"),
+        ("b.md", "# Title\n\nThe quay opens at dawn for boats.\n"),
+    ]
     found = {q.question: q for q in qa.all_qas(decoded)}
     assert found["What is the value of `LIMIT`?"].path == "pkg/a.py"
 
 
 def test_a_name_defined_in_two_files_asks_nothing():
-    text = tok.file_header("a.py") + "def twice(x):\n    return x\n" + tok.file_header("b.py") + "def twice(y):\n    return y\n"
+    text = (
+        tok.file_header("a.py")
+        + "def twice(x):\n    return x\n"
+        + tok.file_header("b.py")
+        + "def twice(y):\n    return y\n"
+    )
     questions = {q.question for q in qa.all_qas(text)}
     assert "Where is `twice` defined?" not in questions
     assert "What parameters does `twice` take?" not in questions
@@ -101,14 +115,20 @@ def test_a_window_cut_out_of_a_file_still_gives_questions():
     found = {q.question: q for q in qa.all_qas(window)}
     assert found["What parameters does `header_encode` take?"].answer == "header_bytes, charset"
     assert found["What parameters does `body_encode` take?"].answer == "s, maxlinelen, eol"
-    assert found["What does the docstring of `decode` say?"].answer == "Decode a raw base64 string, returning a bytes object."
+    assert (
+        found["What does the docstring of `decode` say?"].answer
+        == "Decode a raw base64 string, returning a bytes object."
+    )
     assert "What parameters does `header_length` take?" not in found  # defined before the window
     assert all(q.path == "" for q in found.values())
     assert not any(q.kind == "defined_in" for q in found.values())  # no file header, no file to name
     narrowed = tok.file_header("m.py") + "import os\n\ndef good(a, b: int = 2) -> bool:\n    return True\n\ndef bad(:\n"
     assert qa._parse_python(qa.split_files(narrowed)[0].body) is not None
     assert {q.question: q.answer for q in qa.all_qas(narrowed)}["What parameters does `good` take?"] == "a, b"
-    broken = tok.file_header("m.py") + 'def good(a, b: int = 2) -> bool:\n    """Say yes to all. Always."""\n    return (True\n'
+    broken = (
+        tok.file_header("m.py")
+        + 'def good(a, b: int = 2) -> bool:\n    """Say yes to all. Always."""\n    return (True\n'
+    )
     assert qa._parse_python(qa.split_files(broken)[0].body) is None
     regex = {q.question: q.answer for q in qa.all_qas(broken)}
     assert regex["What parameters does `good` take?"] == "a, b"
@@ -119,9 +139,12 @@ def test_a_window_cut_out_of_a_file_still_gives_questions():
 
 def test_other_languages_by_regex():
     text = (
-        tok.file_header("src/lib.rs") + "pub fn scale(v: f64, by: f64) -> f64 {\n    v * by\n}\npub struct Meter(f64);\n"
-        + tok.file_header("main.go") + "package main\n\nfunc (s *Server) Listen(addr string) error {\n\treturn nil\n}\n"
-        + tok.file_header("web/app.ts") + "export async function fetchUser(id: string) {\n}\n"
+        tok.file_header("src/lib.rs")
+        + "pub fn scale(v: f64, by: f64) -> f64 {\n    v * by\n}\npub struct Meter(f64);\n"
+        + tok.file_header("main.go")
+        + "package main\n\nfunc (s *Server) Listen(addr string) error {\n\treturn nil\n}\n"
+        + tok.file_header("web/app.ts")
+        + "export async function fetchUser(id: string) {\n}\n"
     )
     found = {q.question: q.answer for q in qa.all_qas(text)}
     assert found["Where is `scale` defined?"] == "src/lib.rs"
@@ -139,8 +162,14 @@ def test_prose_headings_definitions_and_cloze(tmp_path):
     (tmp_path / "rules.md").write_text(md)
     found = {q.question: q for q in qa.all_qas(sources.collect([tmp_path]).render())}
     heading = found['What is the first sentence under the heading "Harbour rules"?']
-    assert (heading.answer, heading.path, heading.line) == ("Boats must moor at the north quay before noon.", "rules.md", 3)
-    assert found['What is the first sentence under the heading "1 Introduction"?'].answer.startswith("A lighthouse is a tower")
+    assert (heading.answer, heading.path, heading.line) == (
+        "Boats must moor at the north quay before noon.",
+        "rules.md",
+        3,
+    )
+    assert found['What is the first sentence under the heading "1 Introduction"?'].answer.startswith(
+        "A lighthouse is a tower"
+    )
     assert found["What is a lighthouse?"].answer == "A lighthouse is a tower that guides ships at night."
     cloze = found['Fill in the blank: "The keeper lit ____ lamps in 1887 along the coast."']
     assert cloze.answer == "42" and cloze.path == "coast.pdf" and cloze.kind == "cloze"
@@ -177,7 +206,10 @@ def test_literal_markers_in_questions_and_passages_stay_text(model_and_tokenizer
     _, tokenizer = model_and_tokenizer
     special = {tokenizer.token_to_id(t) for t in tok.SPECIAL_TOKENS}
     prompt = tok.encode_qa_prompt(tokenizer, f"What does {tok.ANSWER} mark?")
-    assert [i for i in prompt if i in special] == [tokenizer.token_to_id(tok.QUESTION), tokenizer.token_to_id(tok.ANSWER)]
+    assert [i for i in prompt if i in special] == [
+        tokenizer.token_to_id(tok.QUESTION),
+        tokenizer.token_to_id(tok.ANSWER),
+    ]
     (tmp_path / "markers.py").write_text(
         '"""Markers of the turn format."""\n\n'
         f'END_OF_TEXT = "{tok.END_OF_TEXT}"\nFILE = "{tok.FILE}"\n'
@@ -220,7 +252,10 @@ def qa_tree(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("qa-tree")
     for name in ("__init__.py", "errors.py"):
         (root / name).write_text((CORPUS / name).read_text())
-    write_pdf(root / "guide.pdf", ["Welcome\nThe harbour opens at dawn.", "Tides\nThe spring tide reaches 7 metres at Kestrel Point."])
+    write_pdf(
+        root / "guide.pdf",
+        ["Welcome\nThe harbour opens at dawn.", "Tides\nThe spring tide reaches 7 metres at Kestrel Point."],
+    )
     return root
 
 
@@ -263,11 +298,23 @@ def test_ask_says_not_found_for_a_name_the_snapshot_lacks(capsys, qa_mem):
 
 
 def test_ask_free_prints_the_answer_then_page_citations(capsys, qa_mem, checkpoint_info):
-    code, out, err = cli(capsys, "ask", qa_mem, "How high does the spring tide reach at Kestrel Point?", "--free", "-n", "4")
+    code, out, err = cli(
+        capsys, "ask", qa_mem, "How high does the spring tide reach at Kestrel Point?", "--free", "-n", "4"
+    )
     assert code == 0 and err == ""
     rows = out.rstrip("\n").split("\n")[1:]  # the answer, then a row per passage shown
     assert any(r.startswith("guide.pdf:") and "(page 2): " in r and "Kestrel Point" in r for r in rows)
-    code, out, _ = cli(capsys, "ask", qa_mem, "How high does the spring tide reach?", "-n", "4", "--no-notepad", "--no-memory", "--json")
+    code, out, _ = cli(
+        capsys,
+        "ask",
+        qa_mem,
+        "How high does the spring tide reach?",
+        "-n",
+        "4",
+        "--no-notepad",
+        "--no-memory",
+        "--json",
+    )
     payload = json.loads(out)
     assert code == 0 and payload["sources"] == [] and payload["grounded"] is False
 
@@ -280,7 +327,13 @@ def test_interactive_ask_loads_once_and_answers_each_line(ttt_home, qa_mem):
 
     questions = "Where is `zorblax_frobnicate` defined?\n\nWhich function zorblaxes the quuxbar?\n"
     result = subprocess.run(
-        [sys.executable, "-m", "ttt_read", "ask", str(qa_mem)], check=False, input=questions, capture_output=True, text=True, env=cli_env(ttt_home), timeout=300
+        [sys.executable, "-m", "ttt_read", "ask", str(qa_mem)],
+        check=False,
+        input=questions,
+        capture_output=True,
+        text=True,
+        env=cli_env(ttt_home),
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("not found in qa") == 2 and result.stdout.rstrip().endswith("?")
@@ -291,7 +344,9 @@ def test_the_context_fits_the_window(qa_mem, checkpoint_info):
     from ttt_read.answer import answer
 
     memory = engine.open_memory(qa_mem)
-    result = answer(memory, "Where is `message_from_string` defined and what does `MessageDefect` hold?", max_tokens=8, k=5)
+    result = answer(
+        memory, "Where is `message_from_string` defined and what does `MessageDefect` hold?", max_tokens=8, k=5
+    )
     window = checkpoint_info.config.window
     assert result.scores["context_tokens"] + min(8, 48) <= window
     assert 1 <= len(result.sources) <= 5

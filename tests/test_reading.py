@@ -49,7 +49,9 @@ def one_shot_losses(model, long_text) -> torch.Tensor:
     [("default", None), ("odd", None), ("default", 2), ("odd", 3)],
     ids=["default-chunk", "odd-chunk", "default-chunk-2-chunk-segments", "odd-chunk-3-chunk-segments"],
 )
-def test_reading_without_learning_equals_one_sliding_window_pass(model, long_text, one_shot_losses, chunk_name, segment_chunks):
+def test_reading_without_learning_equals_one_sliding_window_pass(
+    model, long_text, one_shot_losses, chunk_name, segment_chunks
+):
     chunk = chunk_sizes(model.cfg)[chunk_name]
     n = len(long_text) - 1
     assert n >= 4 * model.cfg.window and n % chunk, "the text must span 4 windows and end in a ragged chunk"
@@ -93,7 +95,9 @@ def test_attention_cannot_see_past_its_horizon(model, horizon_case):
 
     assert (before[changed_at] - after[changed_at]).abs() > 1e-6, "the edit must matter right after it"
     assert torch.equal(before[: changed_at - 1], after[: changed_at - 1]), "no loss may depend on a later token"
-    assert torch.equal(before[unreachable_from:], after[unreachable_from:]), "a token beyond the window stack leaked through"
+    assert torch.equal(before[unreachable_from:], after[unreachable_from:]), (
+        "a token beyond the window stack leaked through"
+    )
 
 
 def test_memory_carries_a_token_past_the_horizon(model, horizon_case):
@@ -138,8 +142,11 @@ def test_reading_memory_does_not_grow_with_the_text():
     """A read holds the window, not the text: 8x more tokens may cost only a little more
     peak memory (it once grew by ~60 KB per token, 12 GB for a 200K-token codebase, as
     per-chunk results pinned glibc's heap between chunks' logits: 0.6 vs 2.4 GB here)."""
+
     def peak_kib(tokens: int) -> int:
-        done = subprocess.run([sys.executable, "-c", PEAK_MEMORY_SCRIPT, str(tokens)], capture_output=True, text=True, check=True)
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK_MEMORY_SCRIPT, str(tokens)], capture_output=True, text=True, check=True
+        )
         return int(done.stdout.split()[-1])
 
     short, long = peak_kib(4096), peak_kib(32768)

@@ -29,7 +29,12 @@ def parts(model, code_tokens):
     """Real snapshot contents: the fast weights after reading two chunks of code, and its tail."""
     tokens = take(code_tokens, 2 * model.cfg.chunk + 1)
     fast = [w[0] for w in read(model, as_batch(tokens), lr=model.cfg.inner_lr).state.fast]
-    metadata = {"base": {"name": "default", "sha256": "ab" * 32}, "note": MARKER, "tokens": len(tokens), "chunk_losses": [7.5, 7.25]}
+    metadata = {
+        "base": {"name": "default", "sha256": "ab" * 32},
+        "note": MARKER,
+        "tokens": len(tokens),
+        "chunk_losses": [7.5, 7.25],
+    }
     return metadata, fast, tokens[-model.cfg.window :]
 
 
@@ -104,7 +109,9 @@ BROKEN_FILES = {
     "random-bytes": lambda p, raw: p.write_bytes(random.Random(0).randbytes(4096)),
     "safetensors-without-our-metadata": lambda p, raw: foreign_header(p, None),
     "safetensors-of-another-format": lambda p, raw: foreign_header(p, {"format": "other.mem", "format_version": 1}),
-    "future-format-version": lambda p, raw: foreign_header(p, {"format": snapshot.FORMAT, "format_version": snapshot.VERSION + 1}),
+    "future-format-version": lambda p, raw: foreign_header(
+        p, {"format": snapshot.FORMAT, "format_version": snapshot.VERSION + 1}
+    ),
     "directory": lambda p, raw: (p.unlink(), p.mkdir()),
     "missing": lambda p, raw: p.unlink(),
 }

@@ -45,12 +45,15 @@ def test_candidates_are_the_well_formed_units_of_code():
     assert {"30", "load(path).split(sep)[:limit]", "True", "bool"} <= set(units(shown, "value"))
     assert {"fetch_table", "DEFAULT_TIMEOUT", "Store", "os"} <= set(units(shown, "name"))
     assert "Read a table from a file." in [t.strip('"') for t in units(shown, "sentence")]
-    assert "def fetch_table(path, *, sep=\",\", limit=None):" in units(shown, "line")
+    assert 'def fetch_table(path, *, sep=",", limit=None):' in units(shown, "line")
 
 
 def test_candidates_of_a_manual_and_their_locations():
     shown = shown_of("guide.txt", MANUAL)
-    assert units(shown, "option") == ["Print nothing but errors.", "Descend at most N directories below each given one."]
+    assert units(shown, "option") == [
+        "Print nothing but errors.",
+        "Descend at most N directories below each given one.",
+    ]
     found = span.candidates([shown])
     for c in found:
         if c.begin >= 0:
@@ -90,7 +93,12 @@ def test_a_head_for_another_backbone_is_ignored_with_a_notice(tmp_path, checkpoi
     import torch
 
     path = tmp_path / span.HEAD_FILE
-    head = span.SpanHead(span.make_head(checkpoint_info.config.d_model), "0" * 64, {"weights": [0, 0, 1], "bias": 0, "threshold": 0.5}, {})
+    head = span.SpanHead(
+        span.make_head(checkpoint_info.config.d_model),
+        "0" * 64,
+        {"weights": [0, 0, 1], "bias": 0, "threshold": 0.5},
+        {},
+    )
     head.save(path)
     loaded, notice = span.load_head(path, "0" * 64, checkpoint_info.config.d_model)
     assert notice is None and loaded.not_found["threshold"] == 0.5
@@ -104,7 +112,9 @@ def test_a_head_for_another_backbone_is_ignored_with_a_notice(tmp_path, checkpoi
 
 
 def test_the_bundled_head_matches_the_bundled_checkpoint(checkpoint_info):
-    head, notice = span.load_head(span.head_path(checkpoint_info.path), checkpoint_info.sha256(), checkpoint_info.config.d_model)
+    head, notice = span.load_head(
+        span.head_path(checkpoint_info.path), checkpoint_info.sha256(), checkpoint_info.config.d_model
+    )
     assert notice is None and 0 < head.not_found["threshold"] < 1
     assert head.trained_on["held_out"]["answerable"] > 0
 
@@ -121,7 +131,11 @@ def test_which_function_questions_from_docstrings_and_go_comments():
 
 
 def test_option_and_command_questions_from_a_manual():
-    manual = "<|file|>tool.pdf\n[page 1]\n" + MANUAL + "cd [-L] [directory]\nChange the current working directory to directory.\n"
+    manual = (
+        "<|file|>tool.pdf\n[page 1]\n"
+        + MANUAL
+        + "cd [-L] [directory]\nChange the current working directory to directory.\n"
+    )
     found = {q.question: q.answer for q in qa.all_qas(manual)}
     assert found["What does option `-q` do?"] == "Print nothing but errors."
     assert found["What does option `--depth` do?"] == "Descend at most N directories below each given one."
@@ -137,11 +151,16 @@ def test_plain_output_is_answer_then_ripgrep_rows(capsys):
     from ttt_read.answer import Answer, Source
     from ttt_read.ask_output import print_answer
 
-    source = Source("pkg/table.py", 6, 17, None, "def fetch_table(path, *, sep=\",\"):", (16, 31), 1, 9, 2.0, "pkg/table.py:6:17")
+    source = Source(
+        "pkg/table.py", 6, 17, None, 'def fetch_table(path, *, sep=","):', (16, 31), 1, 9, 2.0, "pkg/table.py:6:17"
+    )
     other = Source("pkg/io.py", 3, None, None, "import os", None, 1, 5, 1.0, "pkg/io.py:3")
-    print_answer(Answer("path, *, sep=\",\"", True, 0.9, True, [source, other]), "table")
+    print_answer(Answer('path, *, sep=","', True, 0.9, True, [source, other]), "table")
     assert capsys.readouterr().out.split("\n") == [
-        'path, *, sep=","', 'pkg/table.py:6:17: def fetch_table(path, *, sep=","):', "pkg/io.py:3: import os", ""
+        'path, *, sep=","',
+        'pkg/table.py:6:17: def fetch_table(path, *, sep=","):',
+        "pkg/io.py:3: import os",
+        "",
     ]
     print_answer(Answer("", False, 0.1, True, [source]), "table")
     assert capsys.readouterr().out == "not found in table\n"

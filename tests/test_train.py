@@ -11,17 +11,25 @@ from pathlib import Path
 import pytest
 import torch
 
+from ttt_read import kernels
 from ttt_read import tokenizer as tok
 from ttt_read.answer import ANSWER_RESERVE
 from ttt_read.config import ModelConfig
-from ttt_read import kernels
 from ttt_read.model import TTTModel
 from ttt_read.reading import read
-from ttt_read.train.corpus import build_corpus
-from ttt_read.train.corpus import TokenCorpus
+from ttt_read.train.corpus import TokenCorpus, build_corpus
 from ttt_read.train.loop import TrainConfig, batch_tokens, export, train
 
-TINY_MODEL = {"d_model": 32, "n_layers": 4, "n_heads": 2, "mlp_hidden": 64, "prime_hidden": 32, "n_suffix": 1, "window": 32, "chunk": 16}
+TINY_MODEL = {
+    "d_model": 32,
+    "n_layers": 4,
+    "n_heads": 2,
+    "mlp_hidden": 64,
+    "prime_hidden": 32,
+    "n_suffix": 1,
+    "window": 32,
+    "chunk": 16,
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +43,18 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def tiny_config(corpus: Path, mode: str) -> TrainConfig:
-    return TrainConfig(corpus=str(corpus), mode=mode, model=TINY_MODEL, seq_len=96, batch=2, steps=6, lr=1e-2, warmup=2, save_every=100, log_every=1)
+    return TrainConfig(
+        corpus=str(corpus),
+        mode=mode,
+        model=TINY_MODEL,
+        seq_len=96,
+        batch=2,
+        steps=6,
+        lr=1e-2,
+        warmup=2,
+        save_every=100,
+        log_every=1,
+    )
 
 
 def weights(run_dir: Path) -> dict:
@@ -122,9 +141,32 @@ def test_export_writes_the_reading_lr_the_run_trained_for(corpus, tmp_path):
 def test_two_process_torchrun_keeps_replicas_identical(corpus, tmp_path):
     run = tmp_path / "ddp"
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29531",
-        "-m", "ttt_read", "train", "run", str(run), "--corpus", str(corpus), "--mode", "meta",
-        "--model-config", json.dumps(TINY_MODEL), "--seq-len", "96", "--batch", "1", "--steps", "3", "--warmup", "1",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29531",
+        "-m",
+        "ttt_read",
+        "train",
+        "run",
+        str(run),
+        "--corpus",
+        str(corpus),
+        "--mode",
+        "meta",
+        "--model-config",
+        json.dumps(TINY_MODEL),
+        "--seq-len",
+        "96",
+        "--batch",
+        "1",
+        "--steps",
+        "3",
+        "--warmup",
+        "1",
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 0, done.stderr[-2000:]
@@ -145,18 +187,26 @@ def test_qa_sequences_end_in_questions_about_their_own_text(corpus):
         first_question = row.index(question)
         assert first_question >= cfg.seq_len + 1 - cfg.qa_budget
         text_before = tokenizer.decode(row[:first_question], skip_special_tokens=False)
-        answer = tokenizer.decode(row[first_question:], skip_special_tokens=False).split(tok.ANSWER)[1].split(tok.END_OF_TEXT)[0]
+        answer = (
+            tokenizer.decode(row[first_question:], skip_special_tokens=False)
+            .split(tok.ANSWER)[1]
+            .split(tok.END_OF_TEXT)[0]
+        )
         assert answer.strip() and answer.strip().split()[0].strip(",.;:()") in text_before
 
 
 def test_answer_tokens_alone_carry_the_answer_weight(corpus):
     """Over several batches (a short window may offer nothing to ask, and which windows are
     drawn follows the repository's own text), exactly the answer tokens weigh 5."""
-    cfg = dataclasses.replace(tiny_config(corpus, "meta"), seq_len=400, qa_fraction=1.0, qa_budget=160, answer_weight=5.0)
+    cfg = dataclasses.replace(
+        tiny_config(corpus, "meta"), seq_len=400, qa_fraction=1.0, qa_budget=160, answer_weight=5.0
+    )
     tokenizer = tok.load(corpus / "tokenizer.json")
     answered = 0
     for step in range(8):
-        batch, weights = batch_tokens(TokenCorpus(corpus, "train"), cfg, step=step, rank=0, tokenizer=tokenizer, context=32)
+        batch, weights = batch_tokens(
+            TokenCorpus(corpus, "train"), cfg, step=step, rank=0, tokenizer=tokenizer, context=32
+        )
         assert set(weights.unique().tolist()) <= {1.0, 5.0}
         for row, w in zip(batch.tolist(), weights.tolist()):
             weighted = [token for token, weight in zip(row[1:], w) if weight == 5.0]
@@ -172,7 +222,9 @@ def test_grounded_turns_put_the_answer_passage_in_the_window(corpus):
     fitted in the attention window with room for the answer; retrieval is real, so most (not
     necessarily all) passages hold their answer."""
     context = 256
-    cfg = dataclasses.replace(tiny_config(corpus, "meta"), batch=4, seq_len=2400, qa_fraction=1.0, qa_budget=1200, qa_grounded=1.0)
+    cfg = dataclasses.replace(
+        tiny_config(corpus, "meta"), batch=4, seq_len=2400, qa_fraction=1.0, qa_budget=1200, qa_grounded=1.0
+    )
     tokenizer = tok.load(corpus / "tokenizer.json")
     batch, _ = batch_tokens(TokenCorpus(corpus, "train"), cfg, step=0, rank=0, tokenizer=tokenizer, context=context)
     end, answer_marker = tokenizer.token_to_id(tok.END_OF_TEXT), tokenizer.token_to_id(tok.ANSWER)

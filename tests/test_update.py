@@ -16,7 +16,9 @@ from ttt_read.errors import ExitCode
 
 V1_FILES = sorted(p.name for p in DIFF_V1.iterdir())
 V2_FILES = sorted(p.name for p in DIFF_V2.iterdir())
-READ = sorted(p.name for p in DIFF_V2.iterdir() if p.name not in V1_FILES or p.read_bytes() != (DIFF_V1 / p.name).read_bytes())
+READ = sorted(
+    p.name for p in DIFF_V2.iterdir() if p.name not in V1_FILES or p.read_bytes() != (DIFF_V1 / p.name).read_bytes()
+)
 CARRIED = sorted(set(V2_FILES) - set(READ))
 REMOVED = sorted(set(V1_FILES) - set(V2_FILES))
 
@@ -59,7 +61,12 @@ def test_update_reads_only_added_and_changed_files(updated, old_mem):
 
     _, metadata, _, _ = updated
     old = snapshot.read_metadata(old_mem)
-    assert metadata["update"] == {"lr": old["reading"]["lr"] * UPDATE_LR_SCALE, "read": READ, "carried": len(CARRIED), "removed": REMOVED}
+    assert metadata["update"] == {
+        "lr": old["reading"]["lr"] * UPDATE_LR_SCALE,
+        "read": READ,
+        "carried": len(CARRIED),
+        "removed": REMOVED,
+    }
     entries = {e["path"]: e for e in metadata["manifest"]}
     assert sorted(entries) == V2_FILES
     for path in CARRIED:  # carried as it was
@@ -141,7 +148,14 @@ def test_update_with_nothing_changed_keeps_the_memory(old_mem, versions, tmp_pat
 def test_cli_update_and_info_show_the_lineage(old_mem, updated, capsys):
     out, _, code, err = updated
     assert code in (None, ExitCode.OK) and "Traceback" not in err
-    one_line(err, f"updated {old_mem}", f"read {len(READ)} new or changed files", f"carried {len(CARRIED)}", f"{len(REMOVED)} removed", str(out))
+    one_line(
+        err,
+        f"updated {old_mem}",
+        f"read {len(READ)} new or changed files",
+        f"carried {len(CARRIED)}",
+        f"{len(REMOVED)} removed",
+        str(out),
+    )
     code, stdout, _ = run_in_process(capsys, "info", out)
     assert code == ExitCode.OK
     assert f"parent      {old_mem.absolute()}" in stdout and "update 1 since a full read" in stdout
@@ -168,10 +182,26 @@ def test_cli_update_lr_sets_the_update_rate_only(old_mem, versions, tmp_path, ca
     from ttt_read import snapshot
 
     _, v2, _ = versions
-    code, stdout, _ = run_in_process(capsys, "ingest", "--update", old_mem, v2, "-o", tmp_path / "slow.mem", "--lr", "0.125", "--json", "--device", "cpu")
+    code, stdout, _ = run_in_process(
+        capsys,
+        "ingest",
+        "--update",
+        old_mem,
+        v2,
+        "-o",
+        tmp_path / "slow.mem",
+        "--lr",
+        "0.125",
+        "--json",
+        "--device",
+        "cpu",
+    )
     assert code == ExitCode.OK
     metadata = json.loads(stdout)
-    assert metadata["update"]["lr"] == 0.125 and metadata["reading"]["lr"] == snapshot.read_metadata(old_mem)["reading"]["lr"]
+    assert (
+        metadata["update"]["lr"] == 0.125
+        and metadata["reading"]["lr"] == snapshot.read_metadata(old_mem)["reading"]["lr"]
+    )
     code, stdout, _ = run_in_process(capsys, "info", tmp_path / "slow.mem")
     assert "at lr=0.125" in stdout
 

@@ -36,7 +36,8 @@ def training_files(lib: Path) -> list[Path]:
     """The stdlib's Python files minus the held-out package, tests and installed packages,
     so that reading `asyncio` is reading code the model has not seen."""
     return sorted(
-        path for path in lib.rglob("*.py")
+        path
+        for path in lib.rglob("*.py")
         if HELD_OUT not in path.parts and "test" not in str(path) and "site-packages" not in path.parts
     )
 
@@ -49,8 +50,10 @@ def train_tokenizer(files: list[Path]):
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=2048, special_tokens=["<|endoftext|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=2048,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tokenizer.train_from_iterator((path.read_text(errors="ignore") for path in files[::4]), trainer)
     return tokenizer
@@ -71,9 +74,17 @@ def tiny_llama(lib: Path, out: Path, seconds: float | None, max_steps: int | Non
     data = torch.tensor(ids)
     print("train tokens", len(data), flush=True)
     config = transformers.LlamaConfig(
-        vocab_size=tokenizer.get_vocab_size(), hidden_size=128, intermediate_size=384, num_hidden_layers=4,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256, tie_word_embeddings=True,
-        rope_theta=10000.0, eos_token_id=0, bos_token_id=0,
+        vocab_size=tokenizer.get_vocab_size(),
+        hidden_size=128,
+        intermediate_size=384,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+        rope_theta=10000.0,
+        eos_token_id=0,
+        bos_token_id=0,
     )
     torch.manual_seed(0)
     model = transformers.LlamaForCausalLM(config)
@@ -83,7 +94,7 @@ def tiny_llama(lib: Path, out: Path, seconds: float | None, max_steps: int | Non
     start, step = time.time(), 0
     while (seconds is None or time.time() - start < seconds) and (max_steps is None or step < max_steps):
         starts = [rng.randrange(len(data) - seq - 1) for _ in range(batch)]
-        batch_ids = torch.stack([data[offset:offset + seq] for offset in starts])
+        batch_ids = torch.stack([data[offset : offset + seq] for offset in starts])
         for group in optimizer.param_groups:
             group["lr"] = peak_lr * min(1, (step + 1) / warmup)
         loss = model(input_ids=batch_ids, labels=batch_ids).loss
@@ -107,9 +118,18 @@ def smol_shape(out: Path, tokenizer: Path) -> None:
     import transformers
 
     config = transformers.LlamaConfig(
-        vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
-        num_key_value_heads=3, tie_word_embeddings=True, rope_theta=100000.0, rms_norm_eps=1e-5,
-        max_position_embeddings=8192, eos_token_id=0, bos_token_id=0,
+        vocab_size=49152,
+        hidden_size=576,
+        intermediate_size=1536,
+        num_hidden_layers=30,
+        num_attention_heads=9,
+        num_key_value_heads=3,
+        tie_word_embeddings=True,
+        rope_theta=100000.0,
+        rms_norm_eps=1e-5,
+        max_position_embeddings=8192,
+        eos_token_id=0,
+        bos_token_id=0,
     )
     torch.manual_seed(0)
     model = transformers.LlamaForCausalLM(config).to(torch.bfloat16)
@@ -128,7 +148,7 @@ def held_out_documents(lib: Path, tokenizer, length: int):
     for path in sorted((lib / HELD_OUT).glob("*.py")):
         ids = engine.tokenize(tokenizer, sources.collect([path]))[0]
         if len(ids) >= length + 1:
-            documents.append(ids[:length + 1])
+            documents.append(ids[: length + 1])
     return torch.tensor(documents)
 
 
@@ -152,11 +172,19 @@ def reading(lib: Path, names: list[str], rates: list[float], length: int) -> Non
             with torch.no_grad() if rate == 0 else torch.enable_grad():
                 result = read(model, documents, lr=rate)
             losses = result.token_losses
-            print(json.dumps({
-                "model": name, "lr": rate, "mean": round(losses.mean().item(), 4),
-                "beyond_window": round(losses[:, model.cfg.window:].mean().item(), 4),
-                "last_2k": round(losses[:, -2048:].mean().item(), 4), "skipped": result.skipped_updates,
-            }), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "model": name,
+                        "lr": rate,
+                        "mean": round(losses.mean().item(), 4),
+                        "beyond_window": round(losses[:, model.cfg.window :].mean().item(), 4),
+                        "last_2k": round(losses[:, -2048:].mean().item(), 4),
+                        "skipped": result.skipped_updates,
+                    }
+                ),
+                flush=True,
+            )
 
 
 def speed(name: str, length: int) -> None:
@@ -176,8 +204,10 @@ def speed(name: str, length: int) -> None:
     cpu, wall = time.process_time(), time.perf_counter()
     read(model, tokens, lr=config.inner_lr)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    print(f"{name}: {length} tokens, W={config.window}, b={config.chunk}: "
-          f"{length / cpu:.1f} tokens per CPU-second (1 thread), {length / wall:.1f} per wall second")
+    print(
+        f"{name}: {length} tokens, W={config.window}, b={config.chunk}: "
+        f"{length / cpu:.1f} tokens per CPU-second (1 thread), {length / wall:.1f} per wall second"
+    )
 
 
 def main() -> None:

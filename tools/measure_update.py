@@ -44,7 +44,9 @@ def commits_touching(repo: Path, subdir: str, limit: int, *log_filters: str) -> 
     """The latest `limit` commits that change `subdir` (and pass `log_filters`), newest first."""
     return subprocess.run(
         ["git", "-C", str(repo), "log", "--format=%h", f"-n{limit}", *log_filters, "--", subdir],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
 
 
@@ -59,7 +61,10 @@ def history(repo: Path, subdir: str, pairs: list[tuple[str, str]], work: Path) -
     pooled = {}  # "ranking, NEW = kind" -> per commit pair: (changed files' values, unchanged files' values)
     edits = []  # per changed file: the full re-read's gain on its added lines (None without any)
     for i, (old_rev, new_rev) in enumerate(pairs):
-        old_tree, new_tree = git_tree(repo, subdir, old_rev, work / f"{i}-old"), git_tree(repo, subdir, new_rev, work / f"{i}-new")
+        old_tree, new_tree = (
+            git_tree(repo, subdir, old_rev, work / f"{i}-old"),
+            git_tree(repo, subdir, new_rev, work / f"{i}-new"),
+        )
         old, full, upd = work / f"{i}-old.mem", work / f"{i}-full.mem", work / f"{i}-update.mem"
         engine.ingest([old_tree], old, device="cpu")  # also warms the process up before the timed runs
         full_meta, full_wall, full_cpu = timed(lambda: engine.ingest([new_tree], full, device="cpu"))
@@ -71,7 +76,9 @@ def history(repo: Path, subdir: str, pairs: list[tuple[str, str]], work: Path) -
             changed = [f for f in knowledge["files"] if f["status"] == "changed"]
             unchanged = [f for f in knowledge["files"] if f["status"] == "unchanged"]
             for key, value in RANKINGS.items():
-                pooled.setdefault(f"{key}, NEW = {kind}", []).append(([value(f) for f in changed], [value(f) for f in unchanged]))
+                pooled.setdefault(f"{key}, NEW = {kind}", []).append(
+                    ([value(f) for f in changed], [value(f) for f in unchanged])
+                )
             aucs[kind] = ", ".join(f"by {key} {knowledge['separation_auc'][key]}" for key in RANKINGS)
             if kind == "full re-read":
                 edits += [f["changed_lines"]["added"]["gain"] for f in changed if f["changed_lines"]]
@@ -79,7 +86,8 @@ def history(repo: Path, subdir: str, pairs: list[tuple[str, str]], work: Path) -
         quality = diff.compare(full, upd, device="cpu", all_files=True, lines=0)["knowledge"]["new_version"]
         print(
             f"\n{old_rev}..{new_rev}: {len(changed)} changed, {len(unchanged)} unchanged files; "
-            + "; ".join(f"AUC with NEW = {kind}: {text}" for kind, text in aucs.items()) + "\n"
+            + "; ".join(f"AUC with NEW = {kind}: {text}" for kind, text in aucs.items())
+            + "\n"
             f"  update read {upd_meta['tokens']:,} of {full_meta['tokens']:,} tokens ({100 * changed_share:.1f}%): "
             f"wall {upd_wall:.1f}s vs {full_wall:.1f}s (ratio {upd_wall / full_wall:.3f}), "
             f"cpu {upd_cpu:.1f}s vs {full_cpu:.1f}s (ratio {upd_cpu / full_cpu:.3f}), "
@@ -89,13 +97,17 @@ def history(repo: Path, subdir: str, pairs: list[tuple[str, str]], work: Path) -
             f"(OLD not updated: {stale:.4f})"
         )
     known = [g for g in edits if g is not None]
-    print(f"changed files whose added lines the full re-read knows better than OLD: {sum(g > 0 for g in known)} of {len(known)}")
+    print(
+        f"changed files whose added lines the full re-read knows better than OLD: {sum(g > 0 for g in known)} of {len(known)}"
+    )
     for key, per_pair in pooled.items():
         counted = [(p, n) for p, n in per_pair if p and n]
         total = sum(len(p) * len(n) for p, n in counted)
         if total:
             wins = sum(diff.auc(p, n) * len(p) * len(n) for p, n in counted)
-            print(f"pooled AUC by {key}: {wins / total:.4f} over {total} (changed, unchanged) file pairs in {len(counted)} commit pairs")
+            print(
+                f"pooled AUC by {key}: {wins / total:.4f} over {total} (changed, unchanged) file pairs in {len(counted)} commit pairs"
+            )
 
 
 def chain(repo: Path, subdir: str, depth: int, work: Path) -> None:
@@ -131,7 +143,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="measure-update-") as tmp:
         if args.command == "history":
             pairs = (
-                [tuple(pair.split("..")) for pair in args.revs.split(",")] if args.revs
+                [tuple(pair.split("..")) for pair in args.revs.split(",")]
+                if args.revs
                 else [(f"{c}^", c) for c in commits_touching(args.repo, args.subdir, args.pairs, "--diff-filter=M")]
             )
             history(args.repo, args.subdir, pairs, Path(tmp))

@@ -125,7 +125,9 @@ def trim_passage(tokenizer, passage: Passage, budget: int) -> tuple[list[int], i
     return encode(lo, hi), passage.line_start + lo, passage.line_start + hi - 1, "\n".join(lines[lo:hi])
 
 
-def layout(tokenizer, passages: list[Passage], question: str, window: int, max_tokens: int) -> tuple[list[int], list[Shown]]:
+def layout(
+    tokenizer, passages: list[Passage], question: str, window: int, max_tokens: int
+) -> tuple[list[int], list[Shown]]:
     """The ids placed before the question and the passages as shown, best first (placed
     best last, nearest the question), trimmed so that they, the question and the answer
     fit in `window` tokens. Each passage gets a share of the room in proportion to its
@@ -148,7 +150,9 @@ def layout(tokenizer, passages: list[Passage], question: str, window: int, max_t
     return context, [Shown(p, lo, hi, text, starts[i]) for i, (_, p, lo, hi, text) in enumerate(trimmed_all)]
 
 
-def build_context(tokenizer, passages: list[Passage], question: str, window: int, max_tokens: int) -> tuple[list[int], list[tuple[Passage, int, int]]]:
+def build_context(
+    tokenizer, passages: list[Passage], question: str, window: int, max_tokens: int
+) -> tuple[list[int], list[tuple[Passage, int, int]]]:
     """`layout`'s ids, with each shown passage as (passage, first line, last line)."""
     context, shown = layout(tokenizer, passages, question, window, max_tokens)
     return context, [(s.passage, s.lo, s.hi) for s in shown]
@@ -184,7 +188,11 @@ def answer(
         result = grounded_answer(memory, notepad, question, prompt, shown, use_memory)
         notice = notice or span_head(memory)[1]
     result.notice = notice
-    result.scores.update(retrieval=[s.passage.score for s in shown], context_tokens=len(prompt), seconds=round(time.perf_counter() - started, 3))
+    result.scores.update(
+        retrieval=[s.passage.score for s in shown],
+        context_tokens=len(prompt),
+        seconds=round(time.perf_counter() - started, 3),
+    )
     return result
 
 
@@ -192,7 +200,18 @@ def passage_source(s: Shown) -> Source:
     """A shown passage cited at its best line, quoted."""
     lines = s.text.split("\n")
     at = min(max(s.passage.focus - s.lo, 0), len(lines) - 1)
-    return Source(s.passage.path, s.lo + at, None, s.passage.page, lines[at].strip(), None, s.lo, s.hi, s.passage.score, s.passage.cite(s.lo + at))
+    return Source(
+        s.passage.path,
+        s.lo + at,
+        None,
+        s.passage.page,
+        lines[at].strip(),
+        None,
+        s.lo,
+        s.hi,
+        s.passage.score,
+        s.passage.cite(s.lo + at),
+    )
 
 
 def _free_answer(memory, prompt: list[int], shown: list[Shown], use_memory: bool, max_tokens: int) -> Answer:
@@ -205,7 +224,9 @@ def _free_answer(memory, prompt: list[int], shown: list[Shown], use_memory: bool
     logprobs: list[float] = []
     generated = list(generate(session, prompt, max_tokens, temperature=0.0, stop=stops, logprobs=logprobs))
     text = tokenizer.decode(generated).strip()
-    ordered = sorted(shown, key=lambda s: (not text or normalize(text) not in normalize(s.passage.text), -s.passage.score))
+    ordered = sorted(
+        shown, key=lambda s: (not text or normalize(text) not in normalize(s.passage.text), -s.passage.score)
+    )
     mean = sum(logprobs) / len(logprobs) if logprobs else None
     confidence = round(math.exp(mean), 4) if mean is not None else None  # the tokens' geometric-mean probability
     scores = {"answer_tokens": len(generated), "answer_logprob": None if mean is None else round(mean, 4)}

@@ -126,7 +126,9 @@ def run(model: TTTModel, lengths: Sequence[int], decode_tokens: int = 32, baseli
         row["reading_vs_shortest"] = row["reading_tok_s"] / first
     decode_ms, decode_cpu_ms = decode_ms_per_token(model, decode_tokens)
     return {
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)",
+        "device": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"cpu ({torch.get_num_threads()} threads)",
         "kernels": os.environ.get("TTT_READ_KERNELS", "auto"),
         "rows": rows,
         "decode_ms_per_token": decode_ms,

@@ -31,8 +31,22 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Checkpoint name or directory (default: a snapshot's own base; else $TTT_READ_MODEL, config.toml's model, or the bundled one).")]
-DeviceOpt = Annotated[str, typer.Option("--device", callback=validation.choice(DEVICES), help="auto, cpu or cuda (auto: config.toml's device, else cuda when available).")]
+ModelOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--model",
+        "-m",
+        help="Checkpoint name or directory (default: a snapshot's own base; else $TTT_READ_MODEL, config.toml's model, or the bundled one).",
+    ),
+]
+DeviceOpt = Annotated[
+    str,
+    typer.Option(
+        "--device",
+        callback=validation.choice(DEVICES),
+        help="auto, cpu or cuda (auto: config.toml's device, else cuda when available).",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 
 
@@ -76,14 +90,21 @@ def _err(message: str) -> None:
 @app.callback(invoke_without_command=True)
 def _top(
     ctx: typer.Context,
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit (with --json: also the default checkpoint's name and hash).")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit (with --json: also the default checkpoint's name and hash)."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="With --version: print it as JSON.")] = False,
 ):
     if not version:
         if ctx.invoked_subcommand is None:
             raise TTTReadError("missing command (see 'ttt-read --help')", ExitCode.USAGE)
         if as_json:
-            raise TTTReadError("--json before the command goes with --version only; put it after the command", ExitCode.USAGE)
+            raise TTTReadError(
+                "--json before the command goes with --version only; put it after the command", ExitCode.USAGE
+            )
         return
     from ttt_read import __version__
 
@@ -91,7 +112,9 @@ def _top(
         from ttt_read import checkpoint
 
         info = checkpoint.resolve(None)
-        _emit_json({"version": __version__, "checkpoint": {"name": info.name, "path": str(info.path), "sha256": info.sha256()}})
+        _emit_json(
+            {"version": __version__, "checkpoint": {"name": info.name, "path": str(info.path), "sha256": info.sha256()}}
+        )
     else:
         print(f"ttt-read {__version__}")
     raise typer.Exit()
@@ -101,18 +124,54 @@ def _top(
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files and directories to read.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Snapshot file to write (.mem).")] = None,
-    name: Annotated[Optional[str], typer.Option("--name", help="Keep the snapshot in the data directory as NAME (see `ttt-read ls`); any command then takes NAME for a .mem path.")] = None,
+    name: Annotated[
+        Optional[str],
+        typer.Option(
+            "--name",
+            help="Keep the snapshot in the data directory as NAME (see `ttt-read ls`); any command then takes NAME for a .mem path.",
+        ),
+    ] = None,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
-    lr: Annotated[Optional[float], typer.Option(min=0, help="Reading learning rate (default: config.toml's reading.lr, else the checkpoint's; with --update, the update's rate: default half OLD's).")] = None,
-    chunk: Annotated[Optional[int], typer.Option(min=1, max=65536, help="Tokens per reading update (default: config.toml's reading.chunk, else the checkpoint's).")] = None,
+    lr: Annotated[
+        Optional[float],
+        typer.Option(
+            min=0,
+            help="Reading learning rate (default: config.toml's reading.lr, else the checkpoint's; with --update, the update's rate: default half OLD's).",
+        ),
+    ] = None,
+    chunk: Annotated[
+        Optional[int],
+        typer.Option(
+            min=1,
+            max=65536,
+            help="Tokens per reading update (default: config.toml's reading.chunk, else the checkpoint's).",
+        ),
+    ] = None,
     include: Annotated[list[str], typer.Option(help="Only read files matching this glob (repeatable).")] = [],
     exclude: Annotated[list[str], typer.Option(help="Skip files matching this glob (repeatable).")] = [],
-    max_file_bytes: Annotated[int, typer.Option(min=0, help="Skip text files larger than this many bytes (PDFs: --max-pdf-bytes).")] = 2_000_000,
-    max_pdf_bytes: Annotated[int, typer.Option(min=0, help="Skip PDFs larger than this many bytes (their own cap: compressed streams and images make them large for their text).")] = 64_000_000,
+    max_file_bytes: Annotated[
+        int, typer.Option(min=0, help="Skip text files larger than this many bytes (PDFs: --max-pdf-bytes).")
+    ] = 2_000_000,
+    max_pdf_bytes: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Skip PDFs larger than this many bytes (their own cap: compressed streams and images make them large for their text).",
+        ),
+    ] = 64_000_000,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing snapshot.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
-    update: Annotated[Optional[Path], typer.Option("--update", metavar="OLD.mem", help="Start from OLD.mem's memory (a file or a snapshot NAME); read only files added or changed since it (by sha256).", callback=_snapshot_arg, autocompletion=_complete_names)] = None,
+    update: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--update",
+            metavar="OLD.mem",
+            help="Start from OLD.mem's memory (a file or a snapshot NAME); read only files added or changed since it (by sha256).",
+            callback=_snapshot_arg,
+            autocompletion=_complete_names,
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ):
     """Read PATHS into the model's fast weights and save them as a .mem snapshot.
@@ -159,7 +218,8 @@ def ingest(
             _err(
                 f"updated {update}: read {len(done['read'])} new or changed files, {metadata['tokens']:,} tokens in "
                 f"{metadata['read_seconds']:.1f}s; carried {done['carried']} unchanged"
-                + (f"; {len(done['removed'])} removed (not unlearned)" if done["removed"] else "") + f" -> {output}"
+                + (f"; {len(done['removed'])} removed (not unlearned)" if done["removed"] else "")
+                + f" -> {output}"
             )
             return
         _err(
@@ -180,7 +240,9 @@ def _ingest_output(output: Path | None, name: str | None) -> Path:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:  # TTT_READ_HOME is a file, read-only, ...
-        raise TTTReadError(f"{path.parent}: cannot create the snapshots directory: {e.strerror}", ExitCode.OUTPUT) from None
+        raise TTTReadError(
+            f"{path.parent}: cannot create the snapshots directory: {e.strerror}", ExitCode.OUTPUT
+        ) from None
     return path
 
 
@@ -200,9 +262,18 @@ def _generate(mem: Path, prompt_ids_of, model, device, max_tokens, temperature, 
 def continue_(
     mem: Annotated[Path, typer.Argument(help="Snapshot to continue from (a .mem file or a NAME).", **SNAPSHOT_ARG)],
     prompt: Annotated[str, typer.Argument(help="Text to continue.", callback=validation.text)],
-    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", min=0, max=validation.MAX_TOKENS, help="Tokens to generate.")] = 200,
-    temperature: Annotated[float, typer.Option(min=0, max=100, callback=validation.greedy_or_at_least(0.01), help="0 for greedy, else 0.01 to 100.")] = 0.8,
-    top_p: Annotated[float, typer.Option(min=0, max=1, callback=validation.above(0), help="Nucleus sampling mass, above 0.")] = 0.95,
+    max_tokens: Annotated[
+        int, typer.Option("-n", "--max-tokens", min=0, max=validation.MAX_TOKENS, help="Tokens to generate.")
+    ] = 200,
+    temperature: Annotated[
+        float,
+        typer.Option(
+            min=0, max=100, callback=validation.greedy_or_at_least(0.01), help="0 for greedy, else 0.01 to 100."
+        ),
+    ] = 0.8,
+    top_p: Annotated[
+        float, typer.Option(min=0, max=1, callback=validation.above(0), help="Nucleus sampling mass, above 0.")
+    ] = 0.95,
     seed: Annotated[int, typer.Option(min=0, max=validation.MAX_SEED, help="Sampling seed.")] = 0,
     no_learn: Annotated[bool, typer.Option("--no-learn", help="Freeze the memory while generating.")] = False,
     model: ModelOpt = None,
@@ -215,7 +286,9 @@ def continue_(
     def prompt_ids(tokenizer):
         return tokenizer.encode(prompt, add_special_tokens=False).ids
 
-    _, session, pieces = _generate(mem, prompt_ids, model, device, max_tokens, temperature, top_p, seed, not no_learn, [tok.END_OF_TEXT])
+    _, session, pieces = _generate(
+        mem, prompt_ids, model, device, max_tokens, temperature, top_p, seed, not no_learn, [tok.END_OF_TEXT]
+    )
     if as_json:
         _emit_json({"prompt": prompt, "text": "".join(pieces), "updates": session.updates})
         return
@@ -229,12 +302,31 @@ def continue_(
 @app.command()
 def ask(
     mem: Annotated[Path, typer.Argument(help="Snapshot to ask (a .mem file or a NAME).", **SNAPSHOT_ARG)],
-    question: Annotated[Optional[str], typer.Argument(help="The question; without one, questions are read at a prompt (Ctrl-D leaves).", callback=validation.text)] = None,
-    free: Annotated[bool, typer.Option("--free", help="Let the model write its answer instead of quoting a span of the sources.")] = False,
-    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", min=1, max=validation.MAX_TOKENS, help="Longest --free answer, in tokens.")] = 64,
-    passages: Annotated[int, typer.Option("-k", "--passages", min=0, max=validation.MAX_PASSAGES, help="Notepad passages to put before the question.")] = 3,
-    no_notepad: Annotated[bool, typer.Option("--no-notepad", help="Do not look anything up in the notepad (implies --free).")] = False,
-    no_memory: Annotated[bool, typer.Option("--no-memory", help="Use the model's initial fast weights, not the read ones.")] = False,
+    question: Annotated[
+        Optional[str],
+        typer.Argument(
+            help="The question; without one, questions are read at a prompt (Ctrl-D leaves).", callback=validation.text
+        ),
+    ] = None,
+    free: Annotated[
+        bool, typer.Option("--free", help="Let the model write its answer instead of quoting a span of the sources.")
+    ] = False,
+    max_tokens: Annotated[
+        int,
+        typer.Option("-n", "--max-tokens", min=1, max=validation.MAX_TOKENS, help="Longest --free answer, in tokens."),
+    ] = 64,
+    passages: Annotated[
+        int,
+        typer.Option(
+            "-k", "--passages", min=0, max=validation.MAX_PASSAGES, help="Notepad passages to put before the question."
+        ),
+    ] = 3,
+    no_notepad: Annotated[
+        bool, typer.Option("--no-notepad", help="Do not look anything up in the notepad (implies --free).")
+    ] = False,
+    no_memory: Annotated[
+        bool, typer.Option("--no-memory", help="Use the model's initial fast weights, not the read ones.")
+    ] = False,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
     as_json: JsonOpt = False,
@@ -250,7 +342,15 @@ def ask(
     noted: set[str] = set()
 
     def respond(text: str) -> None:
-        result = answer(memory, text, use_notepad=not no_notepad, use_memory=not no_memory, free=free, max_tokens=max_tokens, k=passages)
+        result = answer(
+            memory,
+            text,
+            use_notepad=not no_notepad,
+            use_memory=not no_memory,
+            free=free,
+            max_tokens=max_tokens,
+            k=passages,
+        )
         if result.notice and result.notice not in noted:
             noted.add(result.notice)
             _err(f"ttt-read: note: {result.notice}")
@@ -268,7 +368,12 @@ def ask(
 @app.command()
 def info(
     mem: Annotated[Path, typer.Argument(help="Snapshot to describe (a .mem file or a NAME).", **SNAPSHOT_ARG)],
-    verify: Annotated[bool, typer.Option("--verify", help="Also read every tensor byte and check the checksum (default: the header alone).")] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify", help="Also read every tensor byte and check the checksum (default: the header alone)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ):
     """Show a snapshot's metadata (reads no model)."""
@@ -288,7 +393,10 @@ def info(
     pad = metadata.get("notepad")
     pad_size = (
         f"notepad {parts['notepad'] / 2**10:,.1f} KiB ({pad['text_bytes'] / 2**10:,.1f} KiB of text, index +{100 * pad['overhead_ratio']:.0f}% of it compressed)"
-        if parts["notepad"] and pad and {"text_bytes", "overhead_ratio"} <= pad.keys() else f"notepad {parts['notepad'] / 2**10:,.1f} KiB" if parts["notepad"] else "no notepad"
+        if parts["notepad"] and pad and {"text_bytes", "overhead_ratio"} <= pad.keys()
+        else f"notepad {parts['notepad'] / 2**10:,.1f} KiB"
+        if parts["notepad"]
+        else "no notepad"
     )
     rows = [
         ("snapshot", f"{mem} ({mem.stat().st_size / 2**20:.1f} MiB)"),
@@ -300,13 +408,25 @@ def info(
         ("files", f"{len(files)} read, {skipped} skipped"),
         ("tokens", f"{metadata['tokens']:,}"),
         ("reading", ", ".join(f"{k}={v}" for k, v in metadata["reading"].items())),
-        ("loss", f"first chunk {losses[0]:.3f}, last chunk {losses[-1]:.3f}, mean {float('nan') if metadata.get('mean_loss') is None else metadata['mean_loss']:.3f}" if losses else "-"),
+        (
+            "loss",
+            f"first chunk {losses[0]:.3f}, last chunk {losses[-1]:.3f}, mean {float('nan') if metadata.get('mean_loss') is None else metadata['mean_loss']:.3f}"
+            if losses
+            else "-",
+        ),
     ]
     if metadata.get("parent"):
         parent, done = metadata["parent"], metadata.get("update", {})
-        rows.append(("parent", f"{parent['path']} ({parent['sha256'][:12]}), update {parent.get('depth', 1)} since a full read"))
+        rows.append(
+            ("parent", f"{parent['path']} ({parent['sha256'][:12]}), update {parent.get('depth', 1)} since a full read")
+        )
         rate = f" at lr={done['lr']}" if "lr" in done else ""
-        rows.append(("update", f"read {len(done.get('read', []))} new or changed files{rate}, carried {done.get('carried', 0)}, {len(done.get('removed', []))} removed"))
+        rows.append(
+            (
+                "update",
+                f"read {len(done.get('read', []))} new or changed files{rate}, carried {done.get('carried', 0)}, {len(done.get('removed', []))} removed",
+            )
+        )
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key:<{width}}  {value}")
@@ -334,8 +454,18 @@ def models_list(as_json: JsonOpt = False):
         record = i.imported
         kind = "bundled" if i.bundled else "imported" if record else "user"
         size = record.weight_bytes if record else sum(s.stat().st_size for s in i.shards())
-        entries.append({"name": i.name, "path": str(record.source if record else i.path), "bundled": i.bundled, "kind": kind, "parameters_mib": round(size / 2**20, 1)})
-    cached = [{"repo": m.repo, "path": str(m.path), "architecture": m.architecture} for m in hf_cache.supported_models()]
+        entries.append(
+            {
+                "name": i.name,
+                "path": str(record.source if record else i.path),
+                "bundled": i.bundled,
+                "kind": kind,
+                "parameters_mib": round(size / 2**20, 1),
+            }
+        )
+    cached = [
+        {"repo": m.repo, "path": str(m.path), "architecture": m.architecture} for m in hf_cache.supported_models()
+    ]
     if as_json:
         _emit_json({"models": entries, "huggingface_cache": cached})
         return
@@ -347,12 +477,32 @@ def models_list(as_json: JsonOpt = False):
 
 @models_app.command("import")
 def models_import(
-    source: Annotated[str, typer.Argument(help="Checkpoint directory (config.json, tokenizer.json, safetensors), or ORG/NAME of a model in the local Hugging Face cache.")],
-    name: Annotated[Optional[str], typer.Option("--name", help="Name to use with --model (default: the directory's or repository's name).")] = None,
-    window: Annotated[Optional[int], typer.Option(help="Reading window W in tokens, how far back attention sees (default 4096, less for a model trained on shorter texts).")] = None,
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="Checkpoint directory (config.json, tokenizer.json, safetensors), or ORG/NAME of a model in the local Hugging Face cache."
+        ),
+    ],
+    name: Annotated[
+        Optional[str],
+        typer.Option("--name", help="Name to use with --model (default: the directory's or repository's name)."),
+    ] = None,
+    window: Annotated[
+        Optional[int],
+        typer.Option(
+            help="Reading window W in tokens, how far back attention sees (default 4096, less for a model trained on shorter texts)."
+        ),
+    ] = None,
     chunk: Annotated[Optional[int], typer.Option(help="Tokens per reading update, b (default 512).")] = None,
-    fast_weights: Annotated[Optional[str], typer.Option(help="mlp (default): the last quarter of the blocks' MLPs learn in place; prime: new zero-initialised MLPs do.")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Default reading learning rate of the model (default 1.0).")] = None,
+    fast_weights: Annotated[
+        Optional[str],
+        typer.Option(
+            help="mlp (default): the last quarter of the blocks' MLPs learn in place; prime: new zero-initialised MLPs do."
+        ),
+    ] = None,
+    lr: Annotated[
+        Optional[float], typer.Option(help="Default reading learning rate of the model (default 1.0).")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an imported model of the same name.")] = False,
     as_json: JsonOpt = False,
 ):
@@ -367,14 +517,21 @@ def models_import(
     if not path.is_dir():
         path = hf_cache.locate(source) if "/" in source and not source.startswith((".", "/", "~")) else None
         if path is None:
-            raise TTTReadError(f"{source}: no such directory, nor a model in the local Hugging Face cache", ExitCode.INPUT)
+            raise TTTReadError(
+                f"{source}: no such directory, nor a model in the local Hugging Face cache", ExitCode.INPUT
+            )
     name = name or source.rstrip("/").split("/")[-1]
     if not is_name(name) or name.endswith(".mem"):
-        raise TTTReadError(f"--name {name!r}: a name is letters, digits, '.', '_' and '-', starting with a letter or digit", ExitCode.USAGE)
+        raise TTTReadError(
+            f"--name {name!r}: a name is letters, digits, '.', '_' and '-', starting with a letter or digit",
+            ExitCode.USAGE,
+        )
     if any(v is not None and v < 1 for v in (window, chunk)) or (lr is not None and lr < 0):
         raise TTTReadError("--window and --chunk must be positive, --lr not negative", ExitCode.USAGE)
     if fast_weights is not None and fast_weights not in FAST_WEIGHT_KINDS:
-        raise TTTReadError(f"--fast-weights {fast_weights!r}: expected one of {', '.join(FAST_WEIGHT_KINDS)}", ExitCode.USAGE)
+        raise TTTReadError(
+            f"--fast-weights {fast_weights!r}: expected one of {', '.join(FAST_WEIGHT_KINDS)}", ExitCode.USAGE
+        )
     given = {"window": window, "chunk": chunk, "fast_weights": fast_weights, "inner_lr": lr}
     settings = hf_import.ImportSettings(**{k: v for k, v in given.items() if v is not None})
     out_dir = checkpoint.user_dir() / name
@@ -383,11 +540,19 @@ def models_import(
             raise TTTReadError(f"{out_dir}: a model named {name!r} exists; pass --force to replace it", ExitCode.EXISTS)
         shutil.rmtree(out_dir)
     record = hf_import.import_checkpoint(path, out_dir, settings)
-    payload = {"name": name, "path": str(out_dir), "source": str(record.source), "architecture": record.architecture, "fingerprint": record.fingerprint}
+    payload = {
+        "name": name,
+        "path": str(out_dir),
+        "source": str(record.source),
+        "architecture": record.architecture,
+        "fingerprint": record.fingerprint,
+    }
     if as_json:
         _emit_json(payload)
     else:
-        print(f"imported {record.architecture} from {record.source} as {name!r} (fingerprint {record.fingerprint[:12]}); use --model {name}")
+        print(
+            f"imported {record.architecture} from {record.source} as {name!r} (fingerprint {record.fingerprint[:12]}); use --model {name}"
+        )
 
 
 # --- named snapshots, directories, completion scripts, reference ---------------------------
@@ -493,8 +658,16 @@ def help_exit_codes(as_json: JsonOpt = False):
 def bench(
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
-    lengths: Annotated[Optional[str], typer.Option(callback=validation.int_list(1, 2**24), help="Comma-separated text lengths in tokens (default: 8K on CPU; 8K..1M on CUDA).")] = None,
-    decode_tokens: Annotated[int, typer.Option(min=1, max=validation.MAX_TOKENS, help="Tokens to time for decoding.")] = 32,
+    lengths: Annotated[
+        Optional[str],
+        typer.Option(
+            callback=validation.int_list(1, 2**24),
+            help="Comma-separated text lengths in tokens (default: 8K on CPU; 8K..1M on CUDA).",
+        ),
+    ] = None,
+    decode_tokens: Annotated[
+        int, typer.Option(min=1, max=validation.MAX_TOKENS, help="Tokens to time for decoding.")
+    ] = 32,
     no_baselines: Annotated[bool, typer.Option("--no-baselines", help="Time reading only.")] = False,
     as_json: JsonOpt = False,
 ):
@@ -519,23 +692,49 @@ app.add_typer(train_app, name="train")
 
 @train_app.command("corpus")
 def train_corpus(
-    sources: Annotated[list[str], typer.Argument(help="Directories to build from; prefix with code=, prose= or packages= to force the kind.")],
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="Directories to build from; prefix with code=, prose= or packages= to force the kind."),
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Corpus directory to write.")],
     vocab: Annotated[int, typer.Option(min=260, max=2**20, help="Tokenizer vocabulary size.")] = 16384,
-    tokenizer: Annotated[Optional[Path], typer.Option(callback=validation.readable_file, help="Use this tokenizer.json instead of training one.")] = None,
-    max_tokens: Annotated[Optional[int], typer.Option(min=1, help="Cut the longest documents so the corpus holds at most this many tokens.")] = None,
-    val_fraction: Annotated[float, typer.Option(min=0, max=0.5, callback=validation.below(0.5), help="Share of documents held out (below 0.5).")] = 0.05,
-    min_val_code: Annotated[int, typer.Option(min=0, help="Held-out code documents of >= 32K tokens to guarantee.")] = 5,
-    min_val_prose: Annotated[int, typer.Option(min=0, help="Held-out prose documents of >= 32K tokens to guarantee.")] = 3,
-    exclude: Annotated[list[str], typer.Option(help="Skip files matching this gitignore-style glob (repeatable).")] = [],
+    tokenizer: Annotated[
+        Optional[Path],
+        typer.Option(callback=validation.readable_file, help="Use this tokenizer.json instead of training one."),
+    ] = None,
+    max_tokens: Annotated[
+        Optional[int],
+        typer.Option(min=1, help="Cut the longest documents so the corpus holds at most this many tokens."),
+    ] = None,
+    val_fraction: Annotated[
+        float,
+        typer.Option(min=0, max=0.5, callback=validation.below(0.5), help="Share of documents held out (below 0.5)."),
+    ] = 0.05,
+    min_val_code: Annotated[
+        int, typer.Option(min=0, help="Held-out code documents of >= 32K tokens to guarantee.")
+    ] = 5,
+    min_val_prose: Annotated[
+        int, typer.Option(min=0, help="Held-out prose documents of >= 32K tokens to guarantee.")
+    ] = 3,
+    exclude: Annotated[
+        list[str], typer.Option(help="Skip files matching this gitignore-style glob (repeatable).")
+    ] = [],
     as_json: JsonOpt = False,
 ):
     """Turn directories into long tokenized training documents with a held-out split."""
     from ttt_read.train.corpus import build_corpus
 
     manifest = build_corpus(
-        sources, output, vocab_size=vocab, tokenizer_path=tokenizer, val_fraction=val_fraction,
-        min_val_code=min_val_code, min_val_prose=min_val_prose, max_tokens=max_tokens, exclude=exclude, progress=_err,
+        sources,
+        output,
+        vocab_size=vocab,
+        tokenizer_path=tokenizer,
+        val_fraction=val_fraction,
+        min_val_code=min_val_code,
+        min_val_prose=min_val_prose,
+        max_tokens=max_tokens,
+        exclude=exclude,
+        progress=_err,
     )
     if as_json:
         _emit_json(manifest)
@@ -544,27 +743,68 @@ def train_corpus(
 @train_app.command("run")
 def train_run(
     run_dir: Annotated[Path, typer.Argument(help="Run directory; an existing one is resumed.")],
-    corpus: Annotated[Optional[Path], typer.Option(callback=validation.holding("manifest.json", "tokenizer.json"), help="Corpus directory (new runs).")] = None,
-    mode: Annotated[str, typer.Option(callback=validation.choice(("pretrain", "meta")), help="pretrain or meta.")] = "pretrain",
-    init: Annotated[Optional[str], typer.Option(help="Start from this checkpoint (e.g. meta-train a pretrained one).")] = None,
-    model_config: Annotated[Optional[str], typer.Option(callback=validation.model_settings, help="JSON object of model settings (new runs).")] = None,
+    corpus: Annotated[
+        Optional[Path],
+        typer.Option(
+            callback=validation.holding("manifest.json", "tokenizer.json"), help="Corpus directory (new runs)."
+        ),
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(callback=validation.choice(("pretrain", "meta")), help="pretrain or meta.")
+    ] = "pretrain",
+    init: Annotated[
+        Optional[str], typer.Option(help="Start from this checkpoint (e.g. meta-train a pretrained one).")
+    ] = None,
+    model_config: Annotated[
+        Optional[str],
+        typer.Option(callback=validation.model_settings, help="JSON object of model settings (new runs)."),
+    ] = None,
     seq_len: Annotated[int, typer.Option(min=2, max=2**24, help="Tokens per training sequence.")] = 4096,
     batch: Annotated[int, typer.Option(min=1, max=2**16, help="Sequences per step and process.")] = 4,
     steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps.")] = 1000,
     lr: Annotated[float, typer.Option(min=0, callback=validation.above(0), help="Peak learning rate.")] = 3e-3,
     warmup: Annotated[int, typer.Option(min=0, help="Warmup steps.")] = 50,
     seed: Annotated[int, typer.Option(min=0, max=validation.MAX_SEED, help="Seed for weights and data.")] = 0,
-    qa_fraction: Annotated[float, typer.Option(min=0, max=1, help="Share of sequences ending in QA turns about their text.")] = 0.0,
+    qa_fraction: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of sequences ending in QA turns about their text.")
+    ] = 0.0,
     qa_budget: Annotated[int, typer.Option(min=0, help="Most tokens of QA turns at the end of such a sequence.")] = 384,
-    qa_grounded: Annotated[float, typer.Option(min=0, max=1, help="Share of QA turns preceded by their notepad passages, as ask lays them out.")] = 0.0,
-    answer_weight: Annotated[float, typer.Option(min=0, help="Loss weight of an answer token relative to a text token.")] = 1.0,
+    qa_grounded: Annotated[
+        float,
+        typer.Option(min=0, max=1, help="Share of QA turns preceded by their notepad passages, as ask lays them out."),
+    ] = 0.0,
+    answer_weight: Annotated[
+        float, typer.Option(min=0, help="Loss weight of an answer token relative to a text token.")
+    ] = 1.0,
     save_every: Annotated[int, typer.Option(min=1, help="Steps between saved states.")] = 50,
     max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many steps in this call.")] = None,
-    time_budget: Annotated[Optional[float], typer.Option(min=0, callback=validation.above(0), help="Stop and save after this many seconds.")] = None,
-    inner_lr: Annotated[Optional[float], typer.Option(min=0, callback=validation.above(0), help="Reading lr to meta-train for (default: --init's, else 1.0).")] = None,
-    inner_lr_warmup: Annotated[float, typer.Option(min=0, max=1, help="Share of steps warming the reading lr up from 0.1x; 0 when continuing a meta-trained model.")] = 0.1,
-    threads: Annotated[Optional[int], typer.Option(min=1, max=1024, help="CPU threads for torch (default: torch's choice).")] = None,
-    niceness: Annotated[int, typer.Option("--nice", min=0, max=19, help="Lower this process's CPU priority by this much (a background run: 19).")] = 0,
+    time_budget: Annotated[
+        Optional[float],
+        typer.Option(min=0, callback=validation.above(0), help="Stop and save after this many seconds."),
+    ] = None,
+    inner_lr: Annotated[
+        Optional[float],
+        typer.Option(
+            min=0, callback=validation.above(0), help="Reading lr to meta-train for (default: --init's, else 1.0)."
+        ),
+    ] = None,
+    inner_lr_warmup: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=1,
+            help="Share of steps warming the reading lr up from 0.1x; 0 when continuing a meta-trained model.",
+        ),
+    ] = 0.1,
+    threads: Annotated[
+        Optional[int], typer.Option(min=1, max=1024, help="CPU threads for torch (default: torch's choice).")
+    ] = None,
+    niceness: Annotated[
+        int,
+        typer.Option(
+            "--nice", min=0, max=19, help="Lower this process's CPU priority by this much (a background run: 19)."
+        ),
+    ] = 0,
     as_json: JsonOpt = False,
 ):
     """Pretrain or meta-train; resumable, and data-parallel under torchrun.
@@ -587,10 +827,23 @@ def train_run(
         if corpus is None:
             raise TTTReadError(f"{run_dir}: a new run needs --corpus", ExitCode.USAGE)
         cfg = TrainConfig(
-            corpus=str(corpus), mode=mode, init=init, model=model_config or {}, seq_len=seq_len,
-            batch=batch, steps=steps, lr=lr, warmup=warmup, seed=seed, save_every=save_every,
-            qa_fraction=qa_fraction, qa_budget=qa_budget, qa_grounded=qa_grounded, answer_weight=answer_weight,
-            inner_lr=inner_lr, inner_lr_warmup=inner_lr_warmup,
+            corpus=str(corpus),
+            mode=mode,
+            init=init,
+            model=model_config or {},
+            seq_len=seq_len,
+            batch=batch,
+            steps=steps,
+            lr=lr,
+            warmup=warmup,
+            seed=seed,
+            save_every=save_every,
+            qa_fraction=qa_fraction,
+            qa_budget=qa_budget,
+            qa_grounded=qa_grounded,
+            answer_weight=answer_weight,
+            inner_lr=inner_lr,
+            inner_lr_warmup=inner_lr_warmup,
         )
     record = train(run_dir, cfg, max_steps=max_steps, time_budget=time_budget)
     if os.environ.get("RANK", "0") != "0":
@@ -603,14 +856,30 @@ def train_run(
 
 @train_app.command("span")
 def train_span(
-    paths: Annotated[list[Path], typer.Argument(help="Directories whose children (and files) are the training documents: code and prose.")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Head file to write (default: span_head.safetensors beside the model).")] = None,
-    exclude: Annotated[list[str], typer.Option(help="Skip documents with a path part matching this glob (repeatable): hold evaluation sets out.")] = [],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Directories whose children (and files) are the training documents: code and prose."),
+    ],
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", help="Head file to write (default: span_head.safetensors beside the model)."),
+    ] = None,
+    exclude: Annotated[
+        list[str],
+        typer.Option(help="Skip documents with a path part matching this glob (repeatable): hold evaluation sets out."),
+    ] = [],
     documents: Annotated[int, typer.Option(help="Most documents to draw questions from.")] = 120,
     questions: Annotated[int, typer.Option(help="Questions per document.")] = 24,
     seed: Annotated[int, typer.Option(help="Seed for documents and questions.")] = 0,
-    time_budget: Annotated[Optional[float], typer.Option(help="Stop drawing examples after 70% of this many seconds.")] = None,
-    read: Annotated[bool, typer.Option("--read", help="Score with each document's read fast weights (ask then uses the snapshot's); slower.")] = False,
+    time_budget: Annotated[
+        Optional[float], typer.Option(help="Stop drawing examples after 70% of this many seconds.")
+    ] = None,
+    read: Annotated[
+        bool,
+        typer.Option(
+            "--read", help="Score with each document's read fast weights (ask then uses the snapshot's); slower."
+        ),
+    ] = False,
     model: ModelOpt = None,
     as_json: JsonOpt = False,
 ):
@@ -623,7 +892,18 @@ def train_span(
         if not path.exists():
             raise TTTReadError(f"{path}: no such file or directory", ExitCode.INPUT)
     out = output or head_path(checkpoint.resolve(model).path)
-    result = train_span_head(paths, out, model_name=model, exclude=exclude, max_documents=documents, questions=questions, seed=seed, time_budget=time_budget, read=read, on_progress=_err)
+    result = train_span_head(
+        paths,
+        out,
+        model_name=model,
+        exclude=exclude,
+        max_documents=documents,
+        questions=questions,
+        seed=seed,
+        time_budget=time_budget,
+        read=read,
+        on_progress=_err,
+    )
     if as_json:
         _emit_json(result)
     else:
@@ -632,9 +912,13 @@ def train_span(
 
 @train_app.command("export")
 def train_export(
-    run_dir: Annotated[Path, typer.Argument(callback=validation.holding("train.json", "state.pt"), help="Run directory to export.")],
+    run_dir: Annotated[
+        Path, typer.Argument(callback=validation.holding("train.json", "state.pt"), help="Run directory to export.")
+    ],
     output: Annotated[Path, typer.Argument(help="Checkpoint directory to write.")],
-    card: Annotated[Optional[Path], typer.Option(callback=validation.readable_file, help="Model card (markdown) to include.")] = None,
+    card: Annotated[
+        Optional[Path], typer.Option(callback=validation.readable_file, help="Model card (markdown) to include.")
+    ] = None,
     as_json: JsonOpt = False,
 ):
     """Write a run's weights as a checkpoint directory (config, tokenizer, shards)."""
@@ -647,15 +931,36 @@ def train_export(
 
 @app.command(name="eval")
 def eval_(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Documents to read (each path is one document).")] = None,
-    corpus: Annotated[Optional[Path], typer.Option(callback=validation.holding("manifest.json", "tokenizer.json"), help="Evaluate on this corpus's held-out documents instead.")] = None,
+    paths: Annotated[
+        Optional[list[Path]], typer.Argument(help="Documents to read (each path is one document).")
+    ] = None,
+    corpus: Annotated[
+        Optional[Path],
+        typer.Option(
+            callback=validation.holding("manifest.json", "tokenizer.json"),
+            help="Evaluate on this corpus's held-out documents instead.",
+        ),
+    ] = None,
     model: ModelOpt = None,
     baseline: Annotated[list[str], typer.Option(help="Another checkpoint to compare, reading on (repeatable).")] = [],
-    baseline_off: Annotated[list[str], typer.Option("--baseline-off", help="Another checkpoint to compare as a plain sliding-window model, reading off (repeatable).")] = [],
-    reading_lr: Annotated[list[float], typer.Option("--reading-lr", min=0, help="Also read at this learning rate (repeatable): a sweep of the reading rate.")] = [],
+    baseline_off: Annotated[
+        list[str],
+        typer.Option(
+            "--baseline-off",
+            help="Another checkpoint to compare as a plain sliding-window model, reading off (repeatable).",
+        ),
+    ] = [],
+    reading_lr: Annotated[
+        list[float],
+        typer.Option(
+            "--reading-lr", min=0, help="Also read at this learning rate (repeatable): a sweep of the reading rate."
+        ),
+    ] = [],
     max_tokens: Annotated[int, typer.Option(min=1, help="Read at most this many tokens per document.")] = 65536,
     min_tokens: Annotated[int, typer.Option(min=0, help="Skip documents shorter than this.")] = 0,
-    max_per_kind: Annotated[Optional[int], typer.Option(min=1, help="At most this many documents of each kind (code, prose).")] = None,
+    max_per_kind: Annotated[
+        Optional[int], typer.Option(min=1, help="At most this many documents of each kind (code, prose).")
+    ] = None,
     device: DeviceOpt = "auto",
     plot: Annotated[Optional[Path], typer.Option(help="Also draw the curves to this PNG (needs matplotlib).")] = None,
     as_json: JsonOpt = False,
@@ -669,14 +974,22 @@ def eval_(
     device = engine.pick_device(device)
     main_model, tokenizer = checkpoint.load(info, device)
     documents = engine.eval_documents(tokenizer, paths or [], corpus, max_tokens, min_tokens, max_per_kind)
-    settings = {f"{info.name} reading off": (main_model, 0.0), f"{info.name} reading on": (main_model, main_model.cfg.inner_lr)}
+    settings = {
+        f"{info.name} reading off": (main_model, 0.0),
+        f"{info.name} reading on": (main_model, main_model.cfg.inner_lr),
+    }
     settings |= {f"{info.name} reading lr {lr:g}": (main_model, lr) for lr in reading_lr}
     for other, reading in [(name, True) for name in baseline] + [(name, False) for name in baseline_off]:
         other_info = checkpoint.resolve(other)
         other_model, _ = checkpoint.load(other_info, device)
         lr = other_model.cfg.inner_lr if reading else 0.0
         settings[f"{other_info.name} reading {'on' if reading else 'off'}"] = (other_model, lr)
-    result = evaluate(settings, [ids for _, _, ids in documents], tokenizer=tokenizer, labels=[(kind, name) for kind, name, _ in documents])
+    result = evaluate(
+        settings,
+        [ids for _, _, ids in documents],
+        tokenizer=tokenizer,
+        labels=[(kind, name) for kind, name, _ in documents],
+    )
     if plot is not None:
         plot_eval(result, plot)
     if as_json:
@@ -689,12 +1002,31 @@ def eval_(
 def diff(
     old: Annotated[Path, typer.Argument(help="The older snapshot (a .mem file or a NAME).", **SNAPSHOT_ARG)],
     new: Annotated[Path, typer.Argument(help="The newer snapshot (a .mem file or a NAME).", **SNAPSHOT_ARG)],
-    old_path: Annotated[Optional[Path], typer.Option("--old-path", help="Directory (or file) with OLD's text, for files not in its notepad.")] = None,
-    new_path: Annotated[Optional[Path], typer.Option("--new-path", help="Directory (or file) with NEW's text, for files not in its notepad.")] = None,
-    ask: Annotated[Optional[str], typer.Option("--ask", callback=validation.text, help="Also answer this question from both snapshots, side by side.")] = None,
-    max_tokens: Annotated[int, typer.Option("-n", "--max-tokens", min=1, max=validation.MAX_TOKENS, help="Longest --ask answer, in tokens.")] = 64,
-    all_files: Annotated[bool, typer.Option("--all", help="Score unchanged files too (slower): the baseline the changed ones stand out from.")] = False,
-    no_knowledge: Annotated[bool, typer.Option("--no-knowledge", help="Compare sources and weights only (fast).")] = False,
+    old_path: Annotated[
+        Optional[Path],
+        typer.Option("--old-path", help="Directory (or file) with OLD's text, for files not in its notepad."),
+    ] = None,
+    new_path: Annotated[
+        Optional[Path],
+        typer.Option("--new-path", help="Directory (or file) with NEW's text, for files not in its notepad."),
+    ] = None,
+    ask: Annotated[
+        Optional[str],
+        typer.Option(
+            "--ask", callback=validation.text, help="Also answer this question from both snapshots, side by side."
+        ),
+    ] = None,
+    max_tokens: Annotated[
+        int,
+        typer.Option("-n", "--max-tokens", min=1, max=validation.MAX_TOKENS, help="Longest --ask answer, in tokens."),
+    ] = 64,
+    all_files: Annotated[
+        bool,
+        typer.Option("--all", help="Score unchanged files too (slower): the baseline the changed ones stand out from."),
+    ] = False,
+    no_knowledge: Annotated[
+        bool, typer.Option("--no-knowledge", help="Compare sources and weights only (fast).")
+    ] = False,
     lines: Annotated[int, typer.Option("--lines", min=0, max=10_000, help="Lines listed per file and direction.")] = 5,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
@@ -714,7 +1046,9 @@ def diff(
     from ttt_read import diff as diff_mod
 
     progress = (lambda i, n, path: _err(f"scoring {i + 1}/{n} {path}")) if sys.stderr.isatty() and not as_json else None
-    result = diff_mod.compare(old, new, model, device, old_path, new_path, not no_knowledge, all_files, lines, ask, max_tokens, progress)
+    result = diff_mod.compare(
+        old, new, model, device, old_path, new_path, not no_knowledge, all_files, lines, ask, max_tokens, progress
+    )
     if as_json:
         _emit_json(result)
     else:
@@ -743,11 +1077,20 @@ def _usage_line(error) -> str:
 @app.command(name="eval-qa")
 def eval_qa(
     paths: Annotated[list[Path], typer.Argument(help="Documents (each path is one document: a file or a directory).")],
-    questions: Annotated[int, typer.Option("-n", "--questions", min=1, max=10_000, help="Questions synthesised per document.")] = 20,
+    questions: Annotated[
+        int, typer.Option("-n", "--questions", min=1, max=10_000, help="Questions synthesised per document.")
+    ] = 20,
     seed: Annotated[int, typer.Option(min=0, max=validation.MAX_SEED, help="Seed for choosing the questions.")] = 0,
     max_tokens: Annotated[int, typer.Option(min=1, max=validation.MAX_TOKENS, help="Longest answer, in tokens.")] = 48,
-    passages: Annotated[int, typer.Option("-k", "--passages", min=0, max=validation.MAX_PASSAGES, help="Notepad passages per question.")] = 3,
-    setting: Annotated[list[str], typer.Option("--setting", help="Only these settings (repeatable): grounded, grounded-notepad, free, free-memory.")] = [],
+    passages: Annotated[
+        int, typer.Option("-k", "--passages", min=0, max=validation.MAX_PASSAGES, help="Notepad passages per question.")
+    ] = 3,
+    setting: Annotated[
+        list[str],
+        typer.Option(
+            "--setting", help="Only these settings (repeatable): grounded, grounded-notepad, free, free-memory."
+        ),
+    ] = [],
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
@@ -763,7 +1106,9 @@ def eval_qa(
         if not path.exists():
             raise TTTReadError(f"{path}: no such file or directory", ExitCode.INPUT)
     chosen = [s for s in SETTINGS if s in setting] or list(SETTINGS)
-    result = evaluate_qa(paths, questions, model, device, seed, max_tokens, passages, chosen, on_progress=None if quiet else _err)
+    result = evaluate_qa(
+        paths, questions, model, device, seed, max_tokens, passages, chosen, on_progress=None if quiet else _err
+    )
     if as_json:
         _emit_json(result)
     else:
@@ -798,5 +1143,9 @@ def main(argv: list[str] | None = None) -> None:
         code = ExitCode.INTERRUPTED
     if code == ExitCode.INTERRUPTED:  # newer typers turn Ctrl-C into a returned 130 themselves
         written = _written_since(committed)  # Ctrl-C can land just after the snapshot was renamed into place
-        _err(f"ttt-read: interrupted after {written[-1]} was completely written" if written else "ttt-read: interrupted; nothing was written")
+        _err(
+            f"ttt-read: interrupted after {written[-1]} was completely written"
+            if written
+            else "ttt-read: interrupted; nothing was written"
+        )
     sys.exit(int(code or 0))

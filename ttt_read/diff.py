@@ -49,7 +49,9 @@ def check_pair(old: Path, new: Path) -> tuple[dict, dict]:
     except OSError:
         same = False
     if same:
-        raise TTTReadError(f"{old} and {new} are the same file: give two different snapshots to compare", ExitCode.USAGE)
+        raise TTTReadError(
+            f"{old} and {new} are the same file: give two different snapshots to compare", ExitCode.USAGE
+        )
     meta_old, meta_new = snapshot.read_metadata(old), snapshot.read_metadata(new)
     snapshot.require_fields(meta_old, old)
     snapshot.require_fields(meta_new, new)
@@ -87,8 +89,12 @@ def compare_sources(meta_old: dict, meta_new: dict) -> dict:
     """Files added, removed and changed between the two manifests (read files only)."""
     old = {e["path"]: e for e in meta_old["manifest"] if "skipped" not in e}
     new = {e["path"]: e for e in meta_new["manifest"] if "skipped" not in e}
-    added = [{"path": p, "sha256": new[p]["sha256"], "tokens": new[p].get("tokens")} for p in sorted(new.keys() - old.keys())]
-    removed = [{"path": p, "sha256": old[p]["sha256"], "tokens": old[p].get("tokens")} for p in sorted(old.keys() - new.keys())]
+    added = [
+        {"path": p, "sha256": new[p]["sha256"], "tokens": new[p].get("tokens")} for p in sorted(new.keys() - old.keys())
+    ]
+    removed = [
+        {"path": p, "sha256": old[p]["sha256"], "tokens": old[p].get("tokens")} for p in sorted(old.keys() - new.keys())
+    ]
     changed = [
         {
             "path": p,
@@ -133,7 +139,9 @@ def compare_weights(fast_old: list, fast_new: list, initial: list, n_prefix: int
     rows = []
     for i, (o, n, w0) in enumerate(zip(fast_old, fast_new, initial)):
         block = i // len(MATRICES)
-        rows.append({"block": n_prefix + block, "suffix_block": block, "matrix": MATRICES[i % len(MATRICES)], **stats(o, n, w0)})
+        rows.append(
+            {"block": n_prefix + block, "suffix_block": block, "matrix": MATRICES[i % len(MATRICES)], **stats(o, n, w0)}
+        )
     flat = lambda ws: torch.cat([w.reshape(-1).double() for w in ws])  # noqa: E731
     return {
         "identical": all(torch.equal(o, n) for o, n in zip(fast_old, fast_new)),
@@ -182,7 +190,9 @@ def score_text(model, tokenizer, fast_pair: list, path: str, text: str, device: 
     ids = [tokenizer.token_to_id(tok.END_OF_TEXT), tokenizer.token_to_id(tok.FILE)] + encoding.ids
     cfg = model.cfg
     tokens = torch.tensor(ids, device=device).view(1, -1).repeat(2, 1)
-    state = ReaderState(fast_pair, model.empty_caches(2, cfg.n_layers - cfg.n_suffix), model.empty_caches(2, cfg.n_suffix))
+    state = ReaderState(
+        fast_pair, model.empty_caches(2, cfg.n_layers - cfg.n_suffix), model.empty_caches(2, cfg.n_suffix)
+    )
     with torch.no_grad(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
         losses = read(model, tokens, lr=0.0, state=state).token_losses.double().cpu().tolist()
     header = len(path) + 1
@@ -237,14 +247,16 @@ def _line_report(scored: Scored, sign: float, limit: int, changed: set[int] = fr
     out = []
     for gain, i in rows[:limit]:
         snippet = lines[i - 1].strip()
-        out.append({
-            "line": i,
-            "gain_nats": round(gain, 6),
-            "gain_per_token": round(gain / scored.count[i], 6),
-            "tokens": scored.count[i],
-            "changed": i in changed,
-            "text": snippet[:SNIPPET_CHARS] + ("…" if len(snippet) > SNIPPET_CHARS else ""),
-        })
+        out.append(
+            {
+                "line": i,
+                "gain_nats": round(gain, 6),
+                "gain_per_token": round(gain / scored.count[i], 6),
+                "tokens": scored.count[i],
+                "changed": i in changed,
+                "text": snippet[:SNIPPET_CHARS] + ("…" if len(snippet) > SNIPPET_CHARS else ""),
+            }
+        )
     return out
 
 
@@ -252,7 +264,12 @@ def _side(scored: Scored | None, sign: float) -> dict | None:
     if scored is None or not scored.tokens:
         return None
     old, new = scored.mean("old"), scored.mean("new")
-    return {"tokens": scored.tokens, "loss_old": round(old, 6), "loss_new": round(new, 6), "gain": round(sign * (old - new), 6)}
+    return {
+        "tokens": scored.tokens,
+        "loss_old": round(old, 6),
+        "loss_new": round(new, 6),
+        "gain": round(sign * (old - new), 6),
+    }
 
 
 class TextSource:
@@ -294,8 +311,19 @@ class TextSource:
         return None, f"not found under {self.root}"
 
 
-def compare_knowledge(model, tokenizer, fast_old, fast_new, sources: dict, old_texts: TextSource, new_texts: TextSource,
-                      device: str, all_files: bool = False, lines: int = 5, on_file=None) -> dict:
+def compare_knowledge(
+    model,
+    tokenizer,
+    fast_old,
+    fast_new,
+    sources: dict,
+    old_texts: TextSource,
+    new_texts: TextSource,
+    device: str,
+    all_files: bool = False,
+    lines: int = 5,
+    on_file=None,
+) -> dict:
     """Score the files that differ (and with `all_files` the unchanged ones too) under both
     memories; files sorted by score, most changed first."""
     import torch
@@ -321,25 +349,33 @@ def compare_knowledge(model, tokenizer, fast_old, fast_new, sources: dict, old_t
         if old_text is None and new_text is None:
             continue
         scored_new = score_text(model, tokenizer, fast_pair, path, new_text, device) if new_text is not None else None
-        scored_old = scored_new if old_text is not None and old_text == new_text else (
-            score_text(model, tokenizer, fast_pair, path, old_text, device) if old_text is not None else None
+        scored_old = (
+            scored_new
+            if old_text is not None and old_text == new_text
+            else (score_text(model, tokenizer, fast_pair, path, old_text, device) if old_text is not None else None)
         )
         new_side, old_side = _side(scored_new, +1.0), _side(scored_old, -1.0)
         added, removed = (set(), set())
         if scored_new is not None and scored_old is not None and scored_new is not scored_old:
             added, removed = changed_lines(old_text, new_text)
         # The lines that differ: how much better NEW knows its added lines, OLD its removed ones.
-        edit = {"added": _lines_gain(scored_new, added, +1.0), "removed": _lines_gain(scored_old, removed, -1.0)} if added or removed else None
-        files.append({
-            "path": path,
-            "status": status,
-            "score": round(_score(new_side, old_side, edit), 6),
-            "new_text": new_side,
-            "old_text": old_side,
-            "changed_lines": edit,
-            "new_knows_better": _line_report(scored_new, +1.0, lines, added) if scored_new else [],
-            "old_knows_better": _line_report(scored_old, -1.0, lines, removed) if scored_old else [],
-        })
+        edit = (
+            {"added": _lines_gain(scored_new, added, +1.0), "removed": _lines_gain(scored_old, removed, -1.0)}
+            if added or removed
+            else None
+        )
+        files.append(
+            {
+                "path": path,
+                "status": status,
+                "score": round(_score(new_side, old_side, edit), 6),
+                "new_text": new_side,
+                "old_text": old_side,
+                "changed_lines": edit,
+                "new_knows_better": _line_report(scored_new, +1.0, lines, added) if scored_new else [],
+                "old_knows_better": _line_report(scored_old, -1.0, lines, removed) if scored_old else [],
+            }
+        )
     files.sort(key=lambda f: (-f["score"], f["path"]))
     result = {"files": files, "notes": notes}
     if all_files:
@@ -400,9 +436,20 @@ def separation(files: list[dict]) -> dict:
 # --- the whole diff ------------------------------------------------------------------------
 
 
-def compare(old: Path, new: Path, model_name: str | None = None, device: str = "auto", old_path: Path | None = None,
-            new_path: Path | None = None, knowledge: bool = True, all_files: bool = False, lines: int = 5,
-            question: str | None = None, max_tokens: int = 64, on_file=None) -> dict:
+def compare(
+    old: Path,
+    new: Path,
+    model_name: str | None = None,
+    device: str = "auto",
+    old_path: Path | None = None,
+    new_path: Path | None = None,
+    knowledge: bool = True,
+    all_files: bool = False,
+    lines: int = 5,
+    question: str | None = None,
+    max_tokens: int = 64,
+    on_file=None,
+) -> dict:
     """The three layers (and optionally both answers to `question`) as one JSON-able dict."""
     from ttt_read import checkpoint
     from ttt_read.engine import Memory, check_fits, pick_device
@@ -416,7 +463,9 @@ def compare(old: Path, new: Path, model_name: str | None = None, device: str = "
     result["identical_sources"] = sources["identical"]
     result["sources"] = {k: v for k, v in sources.items() if k != "unchanged_paths"}
     keys = ("lr", "chunk", "window")
-    result["reading_settings_differ"] = [k for k in keys if meta_old.get("reading", {}).get(k) != meta_new.get("reading", {}).get(k)]
+    result["reading_settings_differ"] = [
+        k for k in keys if meta_old.get("reading", {}).get(k) != meta_new.get("reading", {}).get(k)
+    ]
 
     info = checkpoint.resolve(model_name or meta_old.get("base", {}).get("name"))
     base_sha = info.sha256()
@@ -431,7 +480,17 @@ def compare(old: Path, new: Path, model_name: str | None = None, device: str = "
         old_texts = TextSource(snap_old.notepad, old_path, meta_old["manifest"])
         new_texts = TextSource(snap_new.notepad, new_path, meta_new["manifest"])
         result["knowledge"] = compare_knowledge(
-            model, tokenizer, snap_old.fast, snap_new.fast, sources, old_texts, new_texts, device, all_files, lines, on_file
+            model,
+            tokenizer,
+            snap_old.fast,
+            snap_new.fast,
+            sources,
+            old_texts,
+            new_texts,
+            device,
+            all_files,
+            lines,
+            on_file,
         )
     else:
         result["knowledge"] = None
@@ -468,12 +527,26 @@ def render(result: dict, console=None) -> None:
     if sources["identical"]:
         console.print(f"sources: identical ({sources['unchanged']} files)")
     else:
-        table = Table(title=f"sources: {len(sources['added'])} added, {len(sources['removed'])} removed, "
-                            f"{len(sources['changed'])} changed, {sources['unchanged']} unchanged")
-        for name, justify in (("", "left"), ("file", "left"), ("tokens OLD", "right"), ("tokens NEW", "right"), ("sha256", "left")):
+        table = Table(
+            title=f"sources: {len(sources['added'])} added, {len(sources['removed'])} removed, "
+            f"{len(sources['changed'])} changed, {sources['unchanged']} unchanged"
+        )
+        for name, justify in (
+            ("", "left"),
+            ("file", "left"),
+            ("tokens OLD", "right"),
+            ("tokens NEW", "right"),
+            ("sha256", "left"),
+        ):
             table.add_column(name, justify=justify)
         for e in sources["changed"]:
-            table.add_row("~", e["path"], _fmt(e["old_tokens"], ","), _fmt(e["new_tokens"], ","), f"{e['old_sha256'][:8]} -> {e['new_sha256'][:8]}")
+            table.add_row(
+                "~",
+                e["path"],
+                _fmt(e["old_tokens"], ","),
+                _fmt(e["new_tokens"], ","),
+                f"{e['old_sha256'][:8]} -> {e['new_sha256'][:8]}",
+            )
         for e in sources["added"]:
             table.add_row("+", e["path"], "-", _fmt(e["tokens"], ","), e["sha256"][:8])
         for e in sources["removed"]:
@@ -486,23 +559,40 @@ def render(result: dict, console=None) -> None:
     for name in ("block", "matrix", "change", "|OLD-W0|", "|NEW-W0|", "cosine"):
         table.add_column(name, justify="right")
     for row in weights["matrices"] + [{"block": "all", "matrix": "", **weights["total"]}]:
-        table.add_row(str(row["block"]), row["matrix"], _fmt(row["relative_change"], ".4f"), _fmt(row["old_update_norm"], ".3f"),
-                      _fmt(row["new_update_norm"], ".3f"), _fmt(row["update_cosine"], ".4f"))
+        table.add_row(
+            str(row["block"]),
+            row["matrix"],
+            _fmt(row["relative_change"], ".4f"),
+            _fmt(row["old_update_norm"], ".3f"),
+            _fmt(row["new_update_norm"], ".3f"),
+            _fmt(row["update_cosine"], ".4f"),
+        )
     console.print(table)
 
     knowledge = result.get("knowledge")
     if knowledge is not None:
         if knowledge["files"]:
             table = Table(title="knowledge: loss (nats/token) of each memory on each version, most changed first")
-            table.add_column("file", overflow="fold", min_width=min(24, max(len(f["path"]) for f in knowledge["files"])))
+            table.add_column(
+                "file", overflow="fold", min_width=min(24, max(len(f["path"]) for f in knowledge["files"]))
+            )
             table.add_column("")
             for name in ("new: OLD", "NEW", "NEW +", "old: OLD", "NEW", "OLD +", "score"):
                 table.add_column(name, justify="right", no_wrap=True)
             marks = {"changed": "~", "added": "+", "removed": "-", "unchanged": "="}
             for f in knowledge["files"]:
                 n, o = f["new_text"] or {}, f["old_text"] or {}
-                table.add_row(f["path"], marks[f["status"]], _fmt(n.get("loss_old")), _fmt(n.get("loss_new")), _fmt(n.get("gain"), "+.3f"),
-                              _fmt(o.get("loss_old")), _fmt(o.get("loss_new")), _fmt(o.get("gain"), "+.3f"), _fmt(f["score"], "+.3f"))
+                table.add_row(
+                    f["path"],
+                    marks[f["status"]],
+                    _fmt(n.get("loss_old")),
+                    _fmt(n.get("loss_new")),
+                    _fmt(n.get("gain"), "+.3f"),
+                    _fmt(o.get("loss_old")),
+                    _fmt(o.get("loss_new")),
+                    _fmt(o.get("gain"), "+.3f"),
+                    _fmt(f["score"], "+.3f"),
+                )
             console.print(table)
             for f in knowledge["files"]:
                 if f["status"] == "unchanged":
@@ -510,25 +600,40 @@ def render(result: dict, console=None) -> None:
                 edit = f.get("changed_lines")
                 if edit:
                     a, r = edit["added"], edit["removed"]
-                    console.print(f"{f['path']}: on its {a['lines']} new lines NEW knows better by {_fmt(a['gain'], '+.3f')}/tok, "
-                                  f"on its {r['lines']} old lines OLD by {_fmt(r['gain'], '+.3f')}/tok", markup=False, highlight=False)
-                for key, label in (("new_knows_better", "NEW knows better (new text)"), ("old_knows_better", "OLD knows better (old text)")):
+                    console.print(
+                        f"{f['path']}: on its {a['lines']} new lines NEW knows better by {_fmt(a['gain'], '+.3f')}/tok, "
+                        f"on its {r['lines']} old lines OLD by {_fmt(r['gain'], '+.3f')}/tok",
+                        markup=False,
+                        highlight=False,
+                    )
+                for key, label in (
+                    ("new_knows_better", "NEW knows better (new text)"),
+                    ("old_knows_better", "OLD knows better (old text)"),
+                ):
                     if f[key]:
                         console.print(f"{label}, * = a line that changed:")
                         for line in f[key]:
                             mark = "*" if line.get("changed") else " "
-                            console.print(f" {mark}{f['path']}:{line['line']}  {line['gain_per_token']:+.3f}/tok x{line['tokens']}  {line['text']}",
-                                          markup=False, highlight=False, soft_wrap=True)
+                            console.print(
+                                f" {mark}{f['path']}:{line['line']}  {line['gain_per_token']:+.3f}/tok x{line['tokens']}  {line['text']}",
+                                markup=False,
+                                highlight=False,
+                                soft_wrap=True,
+                            )
         elif sources["identical"]:
             console.print("knowledge: no file differs (pass --all to score every file)")
         for note in knowledge["notes"]:
             console.print(f"note: {note}", markup=False, highlight=False)
         if knowledge.get("separation_auc"):
             s = knowledge["separation_auc"]
-            console.print(f"changed vs unchanged files: AUC {_fmt(s['score'])} by score, {_fmt(s['new_gain'])} by NEW's gain alone")
+            console.print(
+                f"changed vs unchanged files: AUC {_fmt(s['score'])} by score, {_fmt(s['new_gain'])} by NEW's gain alone"
+            )
         if knowledge.get("new_version"):
             v = knowledge["new_version"]
-            console.print(f"whole new version ({v['files']} files, {v['tokens']:,} tokens): OLD {v['loss_old']:.4f}, NEW {v['loss_new']:.4f} nats/token")
+            console.print(
+                f"whole new version ({v['files']} files, {v['tokens']:,} tokens): OLD {v['loss_old']:.4f}, NEW {v['loss_new']:.4f} nats/token"
+            )
 
     if "ask" in result:
         ask = result["ask"]

@@ -32,7 +32,12 @@ def collect(paths: Sequence[Path], settings: ReadSettings) -> sources.Collection
     from ttt_read.dirs import cache_dir
 
     return sources.collect(
-        paths, settings.include, settings.exclude, settings.max_file_bytes, settings.max_pdf_bytes, cache_dir() / "pdf-text"
+        paths,
+        settings.include,
+        settings.exclude,
+        settings.max_file_bytes,
+        settings.max_pdf_bytes,
+        cache_dir() / "pdf-text",
     )
 
 
@@ -59,7 +64,10 @@ def tokenize(tokenizer, collection: sources.Collection) -> tuple[list[int], list
         encoded = tok.encode_file(tokenizer, f.path, f.text)
         counts[f.path] = len(encoded)
         ids += encoded
-    manifest = [{**entry, "tokens": counts[entry["path"]]} if "skipped" not in entry else entry for entry in collection.manifest()]
+    manifest = [
+        {**entry, "tokens": counts[entry["path"]]} if "skipped" not in entry else entry
+        for entry in collection.manifest()
+    ]
     return ids, manifest
 
 
@@ -130,14 +138,19 @@ def open_memory(path: Path, model_name: str | None = None, device: str = "auto")
     return Memory(model, tokenizer, snap)
 
 
-def eval_documents(tokenizer, paths, corpus, max_tokens: int, min_tokens: int, max_per_kind: int | None) -> list[tuple[str, str, list[int]]]:
+def eval_documents(
+    tokenizer, paths, corpus, max_tokens: int, min_tokens: int, max_per_kind: int | None
+) -> list[tuple[str, str, list[int]]]:
     """(kind, name, token ids) of the documents to evaluate on: each given path read as
     `ingest` would (kind "path"), or a corpus's held-out split; cut to `max_tokens`, shorter
     than `min_tokens` dropped, at most `max_per_kind` of each kind (code, prose)."""
     if corpus is not None:
         from ttt_read.train.corpus import TokenCorpus
 
-        found = [(entry["kind"], entry["name"], ids[:max_tokens].tolist()) for entry, ids in TokenCorpus(corpus, "val").iter_documents()]
+        found = [
+            (entry["kind"], entry["name"], ids[:max_tokens].tolist())
+            for entry, ids in TokenCorpus(corpus, "val").iter_documents()
+        ]
     elif paths:
         found = [("path", str(p), tokenize(tokenizer, sources.collect([p]))[0][:max_tokens]) for p in paths]
     else:

@@ -71,7 +71,9 @@ def xz_bits(data: bytes) -> int:
 
 
 @torch.no_grad()
-def document_losses(model: TTTModel, documents: Sequence[Sequence[int]], lr: float, chunk: int | None = None) -> list[torch.Tensor]:
+def document_losses(
+    model: TTTModel, documents: Sequence[Sequence[int]], lr: float, chunk: int | None = None
+) -> list[torch.Tensor]:
     """Per-token losses (nats, fp64 on the CPU) of each document, each read from W_0."""
     device = model.embed.weight.device
     losses = []
@@ -110,7 +112,15 @@ def evaluate(
     counts = _by_position([torch.ones(len(b), dtype=torch.float64) for b in byte_lengths], longest)
     nbytes = _by_position(byte_lengths, longest)
     per_document = [
-        {"kind": kind, "name": name, "tokens": len(doc) - 1, "bytes": len(text), "xz_bits": bits, "xz_bits_per_byte": bits / len(text), "bits_per_byte": {}}
+        {
+            "kind": kind,
+            "name": name,
+            "tokens": len(doc) - 1,
+            "bytes": len(text),
+            "xz_bits": bits,
+            "xz_bits_per_byte": bits / len(text),
+            "bits_per_byte": {},
+        }
         for (kind, name), doc, text, bits in zip(labels, documents, texts, xz)
     ]
     rows = {}
@@ -176,7 +186,14 @@ def paired(per_document: Sequence[dict], settings: Sequence[str]) -> list[dict]:
             bpb = [d["bits_per_byte"][b] - d["bits_per_byte"][a] for d in per_document]
             long = [d["loss_beyond_8k"] for d in per_document if d["loss_beyond_8k"][a] is not None]
             beyond = [d[b] - d[a] for d in long]
-            pairs.append({"a": a, "b": b, "bits_per_byte": mean_interval(bpb), "loss_beyond_8k": mean_interval(beyond) if beyond else None})
+            pairs.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "bits_per_byte": mean_interval(bpb),
+                    "loss_beyond_8k": mean_interval(beyond) if beyond else None,
+                }
+            )
     return pairs
 
 
@@ -190,6 +207,9 @@ def by_kind(per_document: Sequence[dict]) -> dict:
             "documents": len(docs),
             "bytes": total,
             "xz_bits_per_byte": sum(d["xz_bits"] for d in docs) / total,
-            "bits_per_byte": {name: sum(d["bits_per_byte"][name] * d["bytes"] for d in docs) / total for name in docs[0]["bits_per_byte"]},
+            "bits_per_byte": {
+                name: sum(d["bits_per_byte"][name] * d["bytes"] for d in docs) / total
+                for name in docs[0]["bits_per_byte"]
+            },
         }
     return kinds

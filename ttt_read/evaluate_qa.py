@@ -67,7 +67,10 @@ def evaluate_qa(
     say = on_progress or (lambda message: None)
     records, documents = [], []
     texts = [sources.collect([Path(p)]).render() for p in paths]
-    asked = [qa_mod.synthesize(text, random.Random(f"{seed}/{i}/{p}".encode("utf-8", "surrogateescape")), n_questions) for i, (p, text) in enumerate(zip(paths, texts))]
+    asked = [
+        qa_mod.synthesize(text, random.Random(f"{seed}/{i}/{p}".encode("utf-8", "surrogateescape")), n_questions)
+        for i, (p, text) in enumerate(zip(paths, texts))
+    ]
     with tempfile.TemporaryDirectory(prefix="ttt-read-eval-qa-") as tmp:
         for index, path in enumerate(paths):
             others = [q for j, qs in enumerate(asked) if j != index for q in qs if qa_mod.absent_from(q, texts[index])]
@@ -80,7 +83,11 @@ def evaluate_qa(
             out = Path(tmp) / f"doc{index}.mem"
             say(f"{path}: reading")
             metadata = engine.ingest([Path(path)], out, model_name, device, engine.ReadSettings(), force=True)
-            doc.update(files=len([e for e in metadata["manifest"] if "skipped" not in e]), tokens=metadata["tokens"], model=metadata["base"]["name"])
+            doc.update(
+                files=len([e for e in metadata["manifest"] if "skipped" not in e]),
+                tokens=metadata["tokens"],
+                model=metadata["base"]["name"],
+            )
             memory = engine.open_memory(out, model_name, device)
             items = [(q, True) for q in asked[index]] + [(q, False) for q in unanswerable]
             for number, (item, answerable) in enumerate(items):
@@ -89,7 +96,15 @@ def evaluate_qa(
                 for key in settings:
                     _, use_memory, use_notepad, free = SETTINGS[key]
                     started = time.perf_counter()
-                    result = answer(memory, item.question, use_notepad=use_notepad, use_memory=use_memory, free=free, max_tokens=max_tokens, k=k)
+                    result = answer(
+                        memory,
+                        item.question,
+                        use_notepad=use_notepad,
+                        use_memory=use_memory,
+                        free=free,
+                        max_tokens=max_tokens,
+                        k=k,
+                    )
                     exact, contained = score(result.text, item.answer) if answerable else (False, False)
                     answers[key] = {
                         "text": result.text,
@@ -101,8 +116,23 @@ def evaluate_qa(
                         "cites_file": any(s.path == item.path for s in result.sources),
                         "seconds": round(time.perf_counter() - started, 3),
                     }
-                records.append({"document": str(path), **item.to_dict(), "answerable": answerable, "gold": item.answer if answerable else None, "answers": answers})
-    return {"schema_version": SCHEMA_VERSION, **summarize(records, settings), "documents": documents, "questions_per_document": n_questions, "seed": seed, "questions": records}
+                records.append(
+                    {
+                        "document": str(path),
+                        **item.to_dict(),
+                        "answerable": answerable,
+                        "gold": item.answer if answerable else None,
+                        "answers": answers,
+                    }
+                )
+    return {
+        "schema_version": SCHEMA_VERSION,
+        **summarize(records, settings),
+        "documents": documents,
+        "questions_per_document": n_questions,
+        "seed": seed,
+        "questions": records,
+    }
 
 
 def summarize(records: list[dict], settings: Sequence[str] = tuple(SETTINGS)) -> dict:
@@ -135,7 +165,9 @@ def summarize(records: list[dict], settings: Sequence[str] = tuple(SETTINGS)) ->
             "not_found_recall": _rate(len(refused_absent), len(absent)) if not free else None,
             "not_found_precision": _rate(len(refused_absent), len(refused_absent) + len(refused)) if not free else None,
             "answerable_not_found": _rate(len(refused), len(rows)) if not free else None,
-            "median_seconds": round(statistics.median(a["seconds"] for a in rows + absent), 3) if rows or absent else None,
+            "median_seconds": round(statistics.median(a["seconds"] for a in rows + absent), 3)
+            if rows or absent
+            else None,
             "contained_by_kind": {kind: _rate(h, n) for kind, (h, n) in sorted(by_kind.items())},
         }
     return {"settings": out}
@@ -151,14 +183,33 @@ def qa_table(result: dict) -> None:
     settings = result["settings"]
     first = next(iter(settings.values()))
     docs = len(result["documents"])
-    table = Table(title=f"QA accuracy, {first['questions']} answerable and {first['unanswerable']} unanswerable questions from {docs} document{'s' if docs != 1 else ''}")
-    columns = ("setting", "exact", "contained", "correct cite file", "retrieved file", "not found: recall", "precision", "answerable refused", "median s")
+    table = Table(
+        title=f"QA accuracy, {first['questions']} answerable and {first['unanswerable']} unanswerable questions from {docs} document{'s' if docs != 1 else ''}"
+    )
+    columns = (
+        "setting",
+        "exact",
+        "contained",
+        "correct cite file",
+        "retrieved file",
+        "not found: recall",
+        "precision",
+        "answerable refused",
+        "median s",
+    )
     for name in columns:
         table.add_column(name, justify="left" if name == "setting" else "right")
     for row in settings.values():
         table.add_row(
-            row["label"], pct(row["exact"]), pct(row["contained"]), pct(row["correct_cites_file"]), pct(row["retrieved_file"]),
-            pct(row["not_found_recall"]), pct(row["not_found_precision"]), pct(row["answerable_not_found"]), f"{row['median_seconds'] or 0:.2f}",
+            row["label"],
+            pct(row["exact"]),
+            pct(row["contained"]),
+            pct(row["correct_cites_file"]),
+            pct(row["retrieved_file"]),
+            pct(row["not_found_recall"]),
+            pct(row["not_found_precision"]),
+            pct(row["answerable_not_found"]),
+            f"{row['median_seconds'] or 0:.2f}",
         )
     console = Console()
     console.print(table)
@@ -173,5 +224,7 @@ def qa_table(result: dict) -> None:
         for row in settings.values():
             by_kind.add_column(row["label"], justify="right")
         for kind in kinds:
-            by_kind.add_row(kind, str(counts[kind]), *[pct(row["contained_by_kind"].get(kind)) for row in settings.values()])
+            by_kind.add_row(
+                kind, str(counts[kind]), *[pct(row["contained_by_kind"].get(kind)) for row in settings.values()]
+            )
         console.print(by_kind)

@@ -50,7 +50,9 @@ class Session:
         after the context: an empty prompt continues the text the memory read)."""
         if not tokens:
             if self.logits is None:
-                raise TTTReadError("nothing to continue from: the prompt is empty and the snapshot holds no text", ExitCode.USAGE)
+                raise TTTReadError(
+                    "nothing to continue from: the prompt is empty and the snapshot holds no text", ExitCode.USAGE
+                )
             return self.logits
         if not self.learn:
             return self._forward(tokens)

@@ -44,7 +44,11 @@ def grounded_answer(memory, notepad, question: str, prompt: list[int], shown: li
         margin = float(top.values[0] - top.values[1]) if len(found) > 1 else span.LONE_MARGIN
         confidence = head.found_probability(float(probs.max()), margin, cover)
         supported = confidence >= head.not_found["threshold"]
-        scores = {"coverage": round(cover, 4), "span_probability": round(float(probs.max()), 4), "margin": round(margin, 4)}
+        scores = {
+            "coverage": round(cover, 4),
+            "span_probability": round(float(probs.max()), 4),
+            "margin": round(margin, 4),
+        }
     sources = [answer_source(best, shown)] + [passage_source(s) for i, s in enumerate(shown) if i != best.shown]
     return Answer(best.text if supported else "", supported, round(confidence, 4), True, sources, scores)
 
@@ -68,7 +72,9 @@ def answer_source(c: Candidate, shown: list[Shown]) -> Source:
     quote = s.text[quote_start : None if quote_end < 0 else quote_end]
     page = _page_at(s, c.begin)
     cite = f"{p.path} (page {page})" if page is not None else f"{p.path}:{line}:{col}"
-    return Source(p.path, line, col, page, quote, (c.begin - quote_start, c.end - quote_start), s.lo, s.hi, p.score, cite)
+    return Source(
+        p.path, line, col, page, quote, (c.begin - quote_start, c.end - quote_start), s.lo, s.hi, p.score, cite
+    )
 
 
 def _page_at(s: Shown, offset: int) -> int | None:

@@ -42,7 +42,11 @@ def _snapshot(repo_dir: Path) -> Path | None:
     ref = repo_dir / "refs" / "main"
     if ref.is_file() and (snapshots / ref.read_text().strip()).is_dir():
         return snapshots / ref.read_text().strip()
-    revisions = sorted((p for p in snapshots.glob("*") if p.is_dir()), key=lambda p: p.stat().st_mtime) if snapshots.is_dir() else []
+    revisions = (
+        sorted((p for p in snapshots.glob("*") if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        if snapshots.is_dir()
+        else []
+    )
     return revisions[-1] if revisions else None
 
 
@@ -60,8 +64,15 @@ def supported_models() -> list[CachedModel]:
                 architectures = json.loads((snapshot / "config.json").read_text()).get("architectures") or []
             except (OSError, ValueError, AttributeError):
                 continue
-            has_weights = (snapshot / "model.safetensors").is_file() or (snapshot / "model.safetensors.index.json").is_file()
-            if architectures[:1] and architectures[0] in SUPPORTED and has_weights and (snapshot / "tokenizer.json").is_file():
+            has_weights = (snapshot / "model.safetensors").is_file() or (
+                snapshot / "model.safetensors.index.json"
+            ).is_file()
+            if (
+                architectures[:1]
+                and architectures[0] in SUPPORTED
+                and has_weights
+                and (snapshot / "tokenizer.json").is_file()
+            ):
                 found[repo] = CachedModel(repo, snapshot, architectures[0])
     return sorted(found.values(), key=lambda m: m.repo)
 

@@ -109,7 +109,9 @@ def weight_files(source: Path) -> list[str]:
             raise refuse(source, f"{INDEX}: {e}") from None
     if (source / "model.safetensors").is_file():
         return ["model.safetensors"]
-    raise refuse(source, "no model.safetensors or model.safetensors.index.json (only safetensors weights are supported)")
+    raise refuse(
+        source, "no model.safetensors or model.safetensors.index.json (only safetensors weights are supported)"
+    )
 
 
 def hf_names(cfg: ModelConfig) -> Iterator[tuple[str, list[str], bool]]:
@@ -211,9 +213,13 @@ class ImportRecord:
     def load(cls, directory: Path) -> ImportRecord:
         try:
             data = json.loads((directory / RECORD).read_text())
-            return cls(directory=directory, **{k: data[k] for k in _FIELDS if k != "source"}, source=Path(data["source"]))
+            return cls(
+                directory=directory, **{k: data[k] for k in _FIELDS if k != "source"}, source=Path(data["source"])
+            )
         except (OSError, ValueError, KeyError, TypeError) as e:
-            raise TTTReadError(f"{directory / RECORD}: broken import record ({e}); import the model again", ExitCode.MODEL) from None
+            raise TTTReadError(
+                f"{directory / RECORD}: broken import record ({e}); import the model again", ExitCode.MODEL
+            ) from None
 
     def to_json(self) -> str:
         data = {k: getattr(self, k) for k in _FIELDS}
@@ -255,7 +261,9 @@ def import_checkpoint(source: Path, out_dir: Path, settings: ImportSettings = Im
         if cfg.fast_weights == "prime":
             _write_prime(cfg, out_dir / PRIME_FILE)
         config_sha256, tokenizer_sha256 = file_digest(config_path), file_digest(tokenizer_path)
-        parts = [config_sha256, tokenizer_sha256, file_digest(out_dir / "config.json")] + [files[n]["sha256"] for n in names]
+        parts = [config_sha256, tokenizer_sha256, file_digest(out_dir / "config.json")] + [
+            files[n]["sha256"] for n in names
+        ]
         if cfg.fast_weights == "prime":
             parts.append(file_digest(out_dir / PRIME_FILE))
         record = ImportRecord(
@@ -294,9 +302,9 @@ def _check_tensors(source: Path, names: list[str], cfg: ModelConfig) -> None:
     unsupported = dtypes - {"BF16", "F32", "F16"}
     if unsupported:
         raise refuse(source, f"weights of dtype {', '.join(sorted(unsupported))} (only bf16, fp16 and fp32)")
-    from ttt_read.model import TTTModel
-
     import torch
+
+    from ttt_read.model import TTTModel
 
     with torch.device("meta"):
         expected = {k: tuple(v.shape) for k, v in TTTModel(cfg).state_dict().items()}

@@ -149,7 +149,11 @@ class Block(nn.Module):
             self.prime_out = post_norm()
         else:
             self.prime = None
-        self.mlp_in, self.mlp, self.mlp_out = RMSNorm(cfg.d_model, eps), SwiGLU(cfg.d_model, cfg.mlp_hidden), post_norm()
+        self.mlp_in, self.mlp, self.mlp_out = (
+            RMSNorm(cfg.d_model, eps),
+            SwiGLU(cfg.d_model, cfg.mlp_hidden),
+            post_norm(),
+        )
 
     @property
     def fast_mlp(self) -> SwiGLU:

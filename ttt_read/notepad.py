@@ -302,8 +302,15 @@ _FRONT_ENTRY = re.compile(r"([\x01-\x1f])([^\x01-\x1f]*)")
 class Notepad:
     """Texts plus a block-level index; see the module docstring for the layout."""
 
-    def __init__(self, files: list[_File], vocab: list[str], df: np.ndarray, total_terms: int,
-                 postings: dict[str, np.ndarray] | None = None, lazy: tuple | None = None):
+    def __init__(
+        self,
+        files: list[_File],
+        vocab: list[str],
+        df: np.ndarray,
+        total_terms: int,
+        postings: dict[str, np.ndarray] | None = None,
+        lazy: tuple | None = None,
+    ):
         self.files = files
         self.vocab = vocab
         self.index = {t: i for i, t in enumerate(vocab)}
@@ -378,7 +385,9 @@ class Notepad:
             raise TTTReadError("snapshot notepad: not a ttt-read notepad", ExitCode.SNAPSHOT)
         if len(data) < 5 or data[4] != VERSION:
             found = data[4] if len(data) > 4 else "?"
-            raise TTTReadError(f"snapshot notepad: version {found} is not supported (this ttt-read reads {VERSION})", ExitCode.SNAPSHOT)
+            raise TTTReadError(
+                f"snapshot notepad: version {found} is not supported (this ttt-read reads {VERSION})", ExitCode.SNAPSHOT
+            )
         try:
             payload = lzma.decompress(data[5:])
             interrupts.point("notepad-decode")
@@ -548,7 +557,9 @@ class Notepad:
             if score <= 0 or len(passages) >= k:
                 break
             p = self._passage(int(self.block_file[start]), start, last, score, focus)
-            if not any(q.path == p.path and q.line_start <= p.line_end and p.line_start <= q.line_end for q in passages):
+            if not any(
+                q.path == p.path and q.line_start <= p.line_end and p.line_start <= q.line_end for q in passages
+            ):
                 passages.append(p)
         return passages
 

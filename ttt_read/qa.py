@@ -29,8 +29,18 @@ MAX_ANSWER_CHARS = 160
 MAX_LIST_ITEMS = 12
 
 KINDS = (
-    "defined_in", "parameters", "returns", "docstring", "which_function", "methods", "constant", "imports",
-    "heading", "definition", "option", "cloze",
+    "defined_in",
+    "parameters",
+    "returns",
+    "docstring",
+    "which_function",
+    "methods",
+    "constant",
+    "imports",
+    "heading",
+    "definition",
+    "option",
+    "cloze",
 )
 
 
@@ -105,10 +115,55 @@ def first_sentence(text: str) -> str | None:
 
 
 _NOT_VERBS = {
-    "the", "this", "these", "a", "an", "if", "note", "see", "used", "deprecated", "internal", "helper", "base", "class",
-    "for", "in", "example", "examples", "parameters", "description", "options", "is", "was", "has",
-    "its", "it", "as", "on", "all", "any", "each", "when", "with", "by", "to", "from", "only", "also", "new", "default",
-    "no", "not", "abstract", "unless", "there", "where", "some", "most", "many",
+    "the",
+    "this",
+    "these",
+    "a",
+    "an",
+    "if",
+    "note",
+    "see",
+    "used",
+    "deprecated",
+    "internal",
+    "helper",
+    "base",
+    "class",
+    "for",
+    "in",
+    "example",
+    "examples",
+    "parameters",
+    "description",
+    "options",
+    "is",
+    "was",
+    "has",
+    "its",
+    "it",
+    "as",
+    "on",
+    "all",
+    "any",
+    "each",
+    "when",
+    "with",
+    "by",
+    "to",
+    "from",
+    "only",
+    "also",
+    "new",
+    "default",
+    "no",
+    "not",
+    "abstract",
+    "unless",
+    "there",
+    "where",
+    "some",
+    "most",
+    "many",
 }
 _TEST_NAME = re.compile(r"^(?:Test|Benchmark|Example|Fuzz|test_)")
 
@@ -125,7 +180,12 @@ def which_question(kind: str, sentence: str | None, subject: str | None = None) 
     if not words or not words[0].isalpha() or not words[0][1:].islower() or not words[0][0].isupper() and not subject:
         return None
     verb = words[0].lower()
-    if verb in _NOT_VERBS or verb.endswith(("ed", "ing", "ly", "ss")) or len(verb) < 4 or not (sentence or "").endswith("."):
+    if (
+        verb in _NOT_VERBS
+        or verb.endswith(("ed", "ing", "ly", "ss"))
+        or len(verb) < 4
+        or not (sentence or "").endswith(".")
+    ):
         return None
     if not verb.endswith("s"):
         verb += "es" if verb.endswith(("sh", "ch", "x", "z", "o")) else "s"
@@ -145,7 +205,9 @@ def _parse_python(body: str) -> tuple[ast.Module, int] | None:
     except (SyntaxError, ValueError, RecursionError):
         pass
     lines = body.split("\n")
-    top = [i for i, l in enumerate(lines) if re.match(r"(?:async\s+def|def|class|import|from|@|[A-Za-z_]\w*\s*[=:(.])", l)]
+    top = [
+        i for i, l in enumerate(lines) if re.match(r"(?:async\s+def|def|class|import|from|@|[A-Za-z_]\w*\s*[=:(.])", l)
+    ]
     if not top:
         return None
     start = top[0]
@@ -169,8 +231,11 @@ def _unparse(node: ast.AST | None) -> str | None:
 def _parameters(fn: ast.FunctionDef | ast.AsyncFunctionDef, is_method: bool) -> list[str]:
     a = fn.args
     names = [p.arg for p in a.posonlyargs + a.args]
-    if is_method and names and names[0] in ("self", "cls") and not any(
-        isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list
+    if (
+        is_method
+        and names
+        and names[0] in ("self", "cls")
+        and not any(isinstance(d, ast.Name) and d.id == "staticmethod" for d in fn.decorator_list)
     ):
         names = names[1:]
     if a.vararg:
@@ -256,7 +321,12 @@ def _python_qas(seg: Segment, tree: ast.Module, offset: int) -> Iterator[QA]:
                     yield from function(method, node.name)
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            if len(targets) == 1 and isinstance(targets[0], ast.Name) and _constant_name(targets[0].id) and node.value is not None:
+            if (
+                len(targets) == 1
+                and isinstance(targets[0], ast.Name)
+                and _constant_name(targets[0].id)
+                and node.value is not None
+            ):
                 if answer := _short(written(node.value)):
                     yield QA(f"What is the value of `{targets[0].id}`?", answer, seg.path, line(node), "constant")
     imports = _imports(tree)
@@ -274,16 +344,37 @@ _PY_IMPORT = re.compile(r"^(?:import[ \t]+([\w.]+)|from[ \t]+([\w.]+)[ \t]+impor
 _DOC_START = re.compile(r'\s*[rRbBuU]?("""|\'\'\')(.*?)(?:\1|$)', re.S)
 
 _OTHER_DEFS = [  # (suffixes, pattern with groups name, params and optionally returns)
-    ({"js", "jsx", "mjs", "cjs", "ts", "tsx"}, re.compile(r"^[ \t]*(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\*?[ \t]+(\w+)[ \t]*(?:<[^>\n]*>)?\(([^)]*)\)", re.M)),
-    ({"js", "jsx", "mjs", "cjs", "ts", "tsx"}, re.compile(r"^[ \t]*(?:export[ \t]+)?(?:const|let|var)[ \t]+(\w+)[ \t]*=[ \t]*(?:async[ \t]*)?\(([^)]*)\)[ \t]*(?::[^=\n]+)?=>", re.M)),
+    (
+        {"js", "jsx", "mjs", "cjs", "ts", "tsx"},
+        re.compile(
+            r"^[ \t]*(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\*?[ \t]+(\w+)[ \t]*(?:<[^>\n]*>)?\(([^)]*)\)",
+            re.M,
+        ),
+    ),
+    (
+        {"js", "jsx", "mjs", "cjs", "ts", "tsx"},
+        re.compile(
+            r"^[ \t]*(?:export[ \t]+)?(?:const|let|var)[ \t]+(\w+)[ \t]*=[ \t]*(?:async[ \t]*)?\(([^)]*)\)[ \t]*(?::[^=\n]+)?=>",
+            re.M,
+        ),
+    ),
     ({"go"}, re.compile(r"^func[ \t]+(?:\([^)]*\)[ \t]*)?(\w+)[ \t]*\(([^)]*)\)[ \t]*([^{\n]*?)[ \t]*\{", re.M)),
-    ({"rs"}, re.compile(r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?(?:const[ \t]+)?(?:async[ \t]+)?(?:unsafe[ \t]+)?fn[ \t]+(\w+)[ \t]*(?:<[^>\n]*>)?\(([^)]*)\)(?:[ \t]*->[ \t]*([^{;\n]+?))?[ \t]*(?:where|\{|;|$)", re.M)),
+    (
+        {"rs"},
+        re.compile(
+            r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?(?:const[ \t]+)?(?:async[ \t]+)?(?:unsafe[ \t]+)?fn[ \t]+(\w+)[ \t]*(?:<[^>\n]*>)?\(([^)]*)\)(?:[ \t]*->[ \t]*([^{;\n]+?))?[ \t]*(?:where|\{|;|$)",
+            re.M,
+        ),
+    ),
     ({"rb"}, re.compile(r"^[ \t]*def[ \t]+(?:self\.)?(\w+[?!]?)(?:[ \t]*\(([^)]*)\))?", re.M)),
     ({"lua"}, re.compile(r"^[ \t]*(?:local[ \t]+)?function[ \t]+([\w.:]+)[ \t]*\(([^)]*)\)", re.M)),
     ({"sh", "bash"}, re.compile(r"^[ \t]*(?:function[ \t]+)?(\w+)[ \t]*\(\)[ \t]*\{()", re.M)),
 ]
 _GO_DOC = re.compile(r"^((?://[^\n]*\n)+)func[ \t]+(?:\([^)]*\)[ \t]*)?(\w+)[ \t]*\(", re.M)
-_OTHER_TYPES = re.compile(r"^[ \t]*(?:export[ \t]+|pub(?:\([^)]*\))?[ \t]+|public[ \t]+|abstract[ \t]+|final[ \t]+)*(?:class|struct|trait|interface|enum)[ \t]+([A-Za-z_]\w*)", re.M)
+_OTHER_TYPES = re.compile(
+    r"^[ \t]*(?:export[ \t]+|pub(?:\([^)]*\))?[ \t]+|public[ \t]+|abstract[ \t]+|final[ \t]+)*(?:class|struct|trait|interface|enum)[ \t]+([A-Za-z_]\w*)",
+    re.M,
+)
 
 
 def _line_at(body: str, index: int) -> int:
@@ -331,7 +422,11 @@ def _python_regex_qas(seg: Segment) -> Iterator[QA]:
             yield QA(f"What parameters does `{name}` take?", answer, seg.path, at(m.start()), "parameters")
         if rest and rest.group(1) and rest.group(1).strip() != "None" and (answer := _short(rest.group(1))):
             yield QA(f"What does `{name}` return?", answer, seg.path, at(m.start()), "returns")
-        if rest and (doc := _DOC_START.match(body, end + rest.end())) and (answer := _short(first_sentence(doc.group(2)))):
+        if (
+            rest
+            and (doc := _DOC_START.match(body, end + rest.end()))
+            and (answer := _short(first_sentence(doc.group(2))))
+        ):
             if len(answer.split()) >= 3 and doc.group(2).strip():
                 yield QA(f"What does the docstring of `{name}` say?", answer, seg.path, at(m.start()), "docstring")
     for m in _PY_CLASS.finditer(body):
@@ -349,10 +444,16 @@ def _python_regex_qas(seg: Segment) -> Iterator[QA]:
                 if d.group(1) == indent:
                     methods.append(d.group(2))
         if closed and 0 < len(methods) <= MAX_LIST_ITEMS and (answer := _short(", ".join(methods))):
-            yield QA(f"Which methods does class `{name}` have?", answer, seg.path, seg.first_line + first - 1, "methods")
+            yield QA(
+                f"Which methods does class `{name}` have?", answer, seg.path, seg.first_line + first - 1, "methods"
+            )
     for m in _PY_CONST.finditer(body):
         value = m.group(2).split("  #")[0].strip()
-        if value.count("(") == value.count(")") and value.count("[") == value.count("]") and value.count("{") == value.count("}"):
+        if (
+            value.count("(") == value.count(")")
+            and value.count("[") == value.count("]")
+            and value.count("{") == value.count("}")
+        ):
             if answer := _short(value):
                 yield QA(f"What is the value of `{m.group(1)}`?", answer, seg.path, at(m.start()), "constant")
     imports = list(dict.fromkeys(m.group(1) or m.group(2) for m in _PY_IMPORT.finditer(body)))
@@ -383,7 +484,9 @@ def _other_code_qas(seg: Segment, suffix: str) -> Iterator[QA]:
     if suffix == "go":
         for m in _GO_DOC.finditer(body):
             sentence = first_sentence(" ".join(l.strip().lstrip("/").strip() for l in m.group(1).split("\n")))
-            if not _TEST_NAME.match(m.group(2)) and (question := which_question("function", sentence, subject=m.group(2))):
+            if not _TEST_NAME.match(m.group(2)) and (
+                question := which_question("function", sentence, subject=m.group(2))
+            ):
                 yield QA(question, m.group(2), seg.path, at(m.start(2)), "which_function")
 
 
@@ -396,9 +499,47 @@ _DEFINITION = re.compile(
     r"^(An?\s+|The\s+)?([A-Za-z][\w\-]*(?:\s+[\w\-]+){0,2}?)\s+(is|are|refers to|means|denotes)\s+(?:a|an|the|one|any)\s+\S"
 )
 _NOT_TERMS = {
-    "it", "this", "that", "there", "which", "what", "he", "she", "they", "we", "you", "i", "these", "those", "here",
-    "each", "one", "result", "answer", "if", "when", "since", "although", "unless", "whether", "so", "in", "on", "at",
-    "as", "otherwise", "however", "thus", "hence", "also", "then", "now", "following", "former", "latter", "default",
+    "it",
+    "this",
+    "that",
+    "there",
+    "which",
+    "what",
+    "he",
+    "she",
+    "they",
+    "we",
+    "you",
+    "i",
+    "these",
+    "those",
+    "here",
+    "each",
+    "one",
+    "result",
+    "answer",
+    "if",
+    "when",
+    "since",
+    "although",
+    "unless",
+    "whether",
+    "so",
+    "in",
+    "on",
+    "at",
+    "as",
+    "otherwise",
+    "however",
+    "thus",
+    "hence",
+    "also",
+    "then",
+    "now",
+    "following",
+    "former",
+    "latter",
+    "default",
 }
 _SKIP_LINE = re.compile(r"^\s*(?:```|~~~|[|>!<]|[-*+]\s|\d+\.\s|\[page \d+\]$|\.\.\s)")
 _STOP = set(
@@ -442,7 +583,12 @@ def _headings(lines: list[str], style: str) -> Iterator[tuple[int, str]]:
             yield i, m.group(2).strip("*_` ")
         elif style != "md" and _numbered_heading(line):
             yield i, line.strip()
-        elif style in ("rst", "text") and i + 1 < len(lines) and _RST_UNDERLINE.match(lines[i + 1]) and 2 < len(line.strip()) <= len(lines[i + 1].rstrip()):
+        elif (
+            style in ("rst", "text")
+            and i + 1 < len(lines)
+            and _RST_UNDERLINE.match(lines[i + 1])
+            and 2 < len(line.strip()) <= len(lines[i + 1].rstrip())
+        ):
             yield i, line.strip()
 
 
@@ -466,7 +612,10 @@ def _paragraphs(lines: list[str], style: str) -> Iterator[tuple[int, str]]:
     fence, start = False, None
     for i, line in enumerate(lines + [""]):
         plain = (
-            line.strip() and not _MD_HEADING.match(line) and not _SKIP_LINE.match(line) and not _RST_UNDERLINE.match(line)
+            line.strip()
+            and not _MD_HEADING.match(line)
+            and not _SKIP_LINE.match(line)
+            and not _RST_UNDERLINE.match(line)
             and (style == "md" or not _numbered_heading(line))
         )
         if line.lstrip().startswith(("```", "~~~")):
@@ -495,11 +644,13 @@ def _salient_word(sentence: str) -> str | None:
     return max(long_words, key=len) if long_words else None
 
 
-_OPTION_LINE = re.compile(r"^[ \t]*(-{1,2}[A-Za-z][\w-]*)(?:,[ \t]*-{1,2}[\w-]+)*(?:[ =]<?[A-Za-z][\w:.-]*>?)?(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$")
+_OPTION_LINE = re.compile(
+    r"^[ \t]*(-{1,2}[A-Za-z][\w-]*)(?:,[ \t]*-{1,2}[\w-]+)*(?:[ =]<?[A-Za-z][\w:.-]*>?)?(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$"
+)
 
 
 def _option_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
-    """"What does option `-x` do?" from option lists: the option, then its description
+    """ "What does option `-x` do?" from option lists: the option, then its description
     starting on the same line and running on while lines continue the sentence."""
     for i, line in enumerate(lines):
         m = _OPTION_LINE.match(line)
@@ -519,7 +670,7 @@ _COMMAND_SYNOPSIS = re.compile(r"^([a-z][\w-]{1,20})[ \t]+[\[<-][^\n]*$")
 
 
 def _synopsis_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
-    """"Which function/command ...?" from manuals: a synopsis line (`int f (...)`, or a
+    """ "Which function/command ...?" from manuals: a synopsis line (`int f (...)`, or a
     command and its options), then within a few lines a description starting with a verb."""
     for i, line in enumerate(lines):
         if m := _C_SYNOPSIS.match(line):
@@ -548,11 +699,22 @@ def _prose_qas(seg: Segment, style: str) -> Iterator[QA]:
         found = _paragraph_after(lines, i)
         answer = _short(first_sentence(found[1])) if found else None
         if answer and len(answer.split()) >= 4 and answer[-1] in ".!?" and answer[0].isalnum():
-            yield QA(f'What is the first sentence under the heading "{heading}"?', answer, seg.path, seg.first_line + found[0], "heading")
+            yield QA(
+                f'What is the first sentence under the heading "{heading}"?',
+                answer,
+                seg.path,
+                seg.first_line + found[0],
+                "heading",
+            )
     for start, paragraph in _paragraphs(lines, style):
         for sentence in _sentences(paragraph):
             n_words = len(sentence.split())
-            if (m := _DEFINITION.match(sentence)) and _is_term(m.group(2)) and n_words >= 6 and (answer := _short(sentence)):
+            if (
+                (m := _DEFINITION.match(sentence))
+                and _is_term(m.group(2))
+                and n_words >= 6
+                and (answer := _short(sentence))
+            ):
                 article = (m.group(1) or "").lower()
                 verb = "are" if m.group(3) == "are" else "is"
                 yield QA(f"What {verb} {article}{m.group(2)}?", answer, seg.path, seg.first_line + start, "definition")
@@ -574,7 +736,15 @@ def _segment_qas(seg: Segment) -> Iterator[QA]:
     elif filekinds.is_code(seg.path):
         yield from _other_code_qas(seg, suffix)
     elif filekinds.is_prose(seg.path) or suffix == "pdf" or looks_pdf:
-        style = "pdf" if suffix == "pdf" or looks_pdf else "md" if suffix in ("md", "markdown", "mdx") else "rst" if suffix == "rst" else "text"
+        style = (
+            "pdf"
+            if suffix == "pdf" or looks_pdf
+            else "md"
+            if suffix in ("md", "markdown", "mdx")
+            else "rst"
+            if suffix == "rst"
+            else "text"
+        )
         yield from _prose_qas(seg, style)
 
 
@@ -606,7 +776,9 @@ def absent_from(item: QA, text: str) -> bool:
     return item.answer.lower() not in low and all(n.lower() not in low for n in names)
 
 
-def synthesize(text: str, rng: random.Random, max_pairs: int | None = None, kinds: tuple[str, ...] | None = None) -> list[QA]:
+def synthesize(
+    text: str, rng: random.Random, max_pairs: int | None = None, kinds: tuple[str, ...] | None = None
+) -> list[QA]:
     """Up to `max_pairs` QAs about `text`, mixing kinds: each kind shuffled, then taken in
     turns (kinds in a shuffled order), so no single kind crowds the others out."""
     by_kind: dict[str, list[QA]] = defaultdict(list)

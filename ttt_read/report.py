@@ -13,7 +13,9 @@ def eval_table(result: dict) -> None:
 
     settings = result["settings"]
     labels = [b["bucket"] for b in next(iter(settings.values()))["buckets"]]
-    table = Table(title=f"mean loss (nats/token) by position, {result['documents']} documents, {result['tokens']:,} tokens")
+    table = Table(
+        title=f"mean loss (nats/token) by position, {result['documents']} documents, {result['tokens']:,} tokens"
+    )
     table.add_column("setting")
     for label in labels:
         table.add_column(label, justify="right")
@@ -30,7 +32,9 @@ def eval_table(result: dict) -> None:
     if len(result["per_kind"]) > 1:
         for kind, row in result["per_kind"].items():
             settings_bpb = ", ".join(f"{name} {bpb:.3f}" for name, bpb in row["bits_per_byte"].items())
-            console.print(f"{kind} ({row['documents']} documents, {row['bytes']:,} bytes): xz -9e {row['xz_bits_per_byte']:.3f}, {settings_bpb} bits/byte")
+            console.print(
+                f"{kind} ({row['documents']} documents, {row['bytes']:,} bytes): xz -9e {row['xz_bits_per_byte']:.3f}, {settings_bpb} bits/byte"
+            )
     for pair in result["paired"]:
         parts = [("bits/byte", pair["bits_per_byte"]), ("nats/token beyond 8K", pair["loss_beyond_8k"])]
         shown = "; ".join(f"{unit} {_interval(stats)}" for unit, stats in parts if stats is not None)
@@ -49,7 +53,9 @@ def plot_eval(result: dict, path: Path) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise TTTReadError(f"{path}: plotting needs matplotlib (pip install 'ttt-read[plot]')", ExitCode.USAGE) from None
+        raise TTTReadError(
+            f"{path}: plotting needs matplotlib (pip install 'ttt-read[plot]')", ExitCode.USAGE
+        ) from None
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, row in result["settings"].items():
         mids = [(b["start"] + b["end"]) / 2 for b in row["buckets"]]
@@ -72,7 +78,17 @@ def bench_table(result: dict) -> None:
         return "-" if value is None else format(value, spec)
 
     table = Table(title=f"reading speed on {result['device']} (kernels: {result['kernels']})")
-    for name in ("tokens", "reading tok/s", "peak MiB", "full attn tok/s", "full attn MiB", "x full attn", "eager tok/s", "x eager", "x shortest"):
+    for name in (
+        "tokens",
+        "reading tok/s",
+        "peak MiB",
+        "full attn tok/s",
+        "full attn MiB",
+        "x full attn",
+        "eager tok/s",
+        "x eager",
+        "x shortest",
+    ):
         table.add_column(name, justify="right")
     for row in result["rows"]:
         mib = lambda key: None if row.get(key) is None else row[key] / 2**20  # noqa: E731
@@ -89,6 +105,8 @@ def bench_table(result: dict) -> None:
         )
     console = Console()
     console.print(table)
-    console.print(f"decode: {result['decode_ms_per_token']:.1f} ms/token ({result['decode_cpu_ms_per_token']:.1f} CPU-ms/token)")
+    console.print(
+        f"decode: {result['decode_ms_per_token']:.1f} ms/token ({result['decode_cpu_ms_per_token']:.1f} CPU-ms/token)"
+    )
     cpu = ", ".join(f"{row['tokens']:,} tokens {row['reading_tok_per_cpu_s']:,.0f}" for row in result["rows"])
     console.print(f"reading per CPU-second (all threads): {cpu} tokens")

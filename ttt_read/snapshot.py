@@ -133,7 +133,9 @@ def _optional_dict(check):
 FIELD_CHECKS = {
     "base": lambda v: isinstance(v, dict) and all(isinstance(v.get(k), str) for k in ("name", "sha256") if k in v),
     "tokenizer_sha256": lambda v: isinstance(v, str),
-    "reading": lambda v: isinstance(v, dict) and all(_is_number(x) or isinstance(x, str) or x is None for x in v.values()),
+    "reading": lambda v: (
+        isinstance(v, dict) and all(_is_number(x) or isinstance(x, str) or x is None for x in v.values())
+    ),
     "tool_version": lambda v: isinstance(v, str),
     "created": lambda v: isinstance(v, str),
     "sources": _strings,
@@ -145,14 +147,18 @@ FIELD_CHECKS = {
     "read_seconds": _is_number,
     "n_fast": lambda v: _is_int(v) and 0 <= v <= 4096,
     "checksum": lambda v: isinstance(v, str),
-    "notepad": _optional_dict(lambda v: all(_is_number(v[k]) for k in ("text_bytes", "overhead_ratio", "bytes") if k in v)),
+    "notepad": _optional_dict(
+        lambda v: all(_is_number(v[k]) for k in ("text_bytes", "overhead_ratio", "bytes") if k in v)
+    ),
     "parent": _optional_dict(
         lambda v: isinstance(v.get("path"), str) and isinstance(v.get("sha256"), str) and _is_int(v.get("depth", 1))
     ),
-    "update": lambda v: isinstance(v, dict)
-    and _strings(v.get("read", []))
-    and _strings(v.get("removed", []))
-    and _is_int(v.get("carried", 0)),
+    "update": lambda v: (
+        isinstance(v, dict)
+        and _strings(v.get("read", []))
+        and _strings(v.get("removed", []))
+        and _is_int(v.get("carried", 0))
+    ),
 }
 
 # The fields `info` shows: a snapshot without them was not written by `ingest`.
@@ -222,7 +228,10 @@ def _read_verified(path: Path) -> tuple[Header, bytes]:
     if header.metadata.get("checksum") != _checksum(header.metadata, header.table, raw[header.data_start :]):
         raise TTTReadError(f"{path}: snapshot is corrupt (checksum mismatch)", ExitCode.SNAPSHOT)
     if header.metadata["format_version"] == 1:
-        print(f"ttt-read: note: {path}: snapshot format version 1 (its checksum leaves the tensor table out); ingest again to upgrade", file=sys.stderr)
+        print(
+            f"ttt-read: note: {path}: snapshot format version 1 (its checksum leaves the tensor table out); ingest again to upgrade",
+            file=sys.stderr,
+        )
     return header, raw
 
 
@@ -255,7 +264,9 @@ def load(path: Path, base_sha256: str | None = None) -> Snapshot:
     except Exception as e:  # the checksum matched, so this is a well-formed foreign file
         raise TTTReadError(f"{path}: snapshot tensors are unreadable ({type(e).__name__})", ExitCode.SNAPSHOT) from None
     # A checksum is no signature: a crafted file can carry a valid one for any table.
-    typed = all(w.dtype == torch.float32 and w.dim() == 2 for w in fast) and tail.dtype == torch.int64 and tail.dim() == 1
+    typed = (
+        all(w.dtype == torch.float32 and w.dim() == 2 for w in fast) and tail.dtype == torch.int64 and tail.dim() == 1
+    )
     if not typed or (notepad is not None and (notepad.dtype != torch.uint8 or notepad.dim() != 1)):
         raise TTTReadError(f"{path}: snapshot tensors have the wrong type or shape", ExitCode.SNAPSHOT)
     return Snapshot(metadata, fast, tail.tolist(), None if notepad is None else notepad.numpy().tobytes())
@@ -342,7 +353,11 @@ def remove_stale_temps(path: Path) -> None:
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         pid = tmp.name[len(path.name) + 2 :].partition(".")[0]
         try:
-            if pid.isdigit() and int(pid) != os.getpid() and (not _alive(int(pid)) or time.time() - tmp.stat().st_mtime > 3600):
+            if (
+                pid.isdigit()
+                and int(pid) != os.getpid()
+                and (not _alive(int(pid)) or time.time() - tmp.stat().st_mtime > 3600)
+            ):
                 tmp.unlink()
         except OSError:
             pass  # gone already, or not ours to delete: never a reason to fail a write

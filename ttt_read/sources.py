@@ -396,7 +396,9 @@ def _pdf_text(data: bytes, sha256: str | None = None, cache: PdfTextCache | None
         text = _LONE_SURROGATE.sub("\ufffd", "".join(_page_texts(_pdf_pages(data), state)))
     if not text:
         # pages that failed (e.g. pypdf's decompression limit against bombs) say why
-        raise _Unreadable(f"no extractable text ({state['error']})" if state["error"] else "no extractable text (scanned PDF?)")
+        raise _Unreadable(
+            f"no extractable text ({state['error']})" if state["error"] else "no extractable text (scanned PDF?)"
+        )
     if cache is not None and sha256 is not None and state["complete"]:
         cache.put(sha256, text)
     return text
@@ -532,9 +534,7 @@ def _labels(paths: Sequence[Path]) -> list[str]:
     path as given where two roots share a name."""
     names = [Path(os.path.abspath(p)).name or str(p) for p in paths]
     counts = Counter(names)
-    return [
-        name if counts[name] == 1 else Path(os.path.normpath(p)).as_posix() for name, p in zip(names, paths)
-    ]
+    return [name if counts[name] == 1 else Path(os.path.normpath(p)).as_posix() for name, p in zip(names, paths)]
 
 
 def _printable(display: str) -> str:
@@ -632,7 +632,9 @@ class _Collector:
             return skip
         real = os.path.realpath(candidate.path)
         if real not in self.seen:
-            result = read_file(candidate.path, candidate.display, self.max_file_bytes, self.max_pdf_bytes, self.pdf_cache)
+            result = read_file(
+                candidate.path, candidate.display, self.max_file_bytes, self.max_pdf_bytes, self.pdf_cache
+            )
             (self.files if isinstance(result, SourceFile) else self.skipped).append(result)
             self.seen[real] = result
         return self.seen[real]

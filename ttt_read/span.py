@@ -60,11 +60,15 @@ _CUES = {name: re.compile(pattern, re.I) for name, pattern in QUESTION_CUES.item
 N_LEXICAL = len(UNIT_KINDS) * (len(QUESTION_CUES) + 1) + 16
 
 _NAME = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*|\d[\d.,_]*\d|\d")
-_DEF_PARAMS = re.compile(r"^\s*(?:[\w.]+\s+)*?(?:def|func|fn|function|sub)\s+(?:\([^)]*\)\s*)?[\w$.]+\s*(?:<[^>\n]*>)?\(")
+_DEF_PARAMS = re.compile(
+    r"^\s*(?:[\w.]+\s+)*?(?:def|func|fn|function|sub)\s+(?:\([^)]*\)\s*)?[\w$.]+\s*(?:<[^>\n]*>)?\("
+)
 _VALUE = re.compile(r"^\s*[\w.\[\]'\"]+\s*(?::[^=\n]+)?=(?!=)\s*(\S.*?)\s*[;,]?\s*$")
 _RETURN = re.compile(r"\breturn\s+(\S.*?)\s*;?\s*$")
 _ARROW = re.compile(r"->\s*([^:{\n]+?)\s*[:{]?\s*$")
-_OPTION = re.compile(r"^\s*((?:-{1,2}[\w?][\w-]*(?:[ =]?<?[\w.\[\]]+>?)?(?:,\s*)?)+)\s{2,}|^\s*(-{1,2}[\w?][\w-]*)\s+(?=[A-Z])")
+_OPTION = re.compile(
+    r"^\s*((?:-{1,2}[\w?][\w-]*(?:[ =]?<?[\w.\[\]]+>?)?(?:,\s*)?)+)\s{2,}|^\s*(-{1,2}[\w?][\w-]*)\s+(?=[A-Z])"
+)
 _SENTENCE = re.compile(r"(?<![^\s\"'(#/*])[A-Z0-9`][^.!?\n]*(?:\n(?![ \t]*\n)[^.!?\n]*)*?[.!?](?=[\s\"')\]]|$)")
 
 
@@ -127,7 +131,9 @@ def candidates(shown: list[Shown]) -> list[Candidate]:
     return out
 
 
-_LINE_MARKS = re.compile(r"^(\s*(?:[rbuRBU]?\"\"\"|[rbuRBU]?\'\'\'|#+|//+|/\*+|\*+|--)?\s*)(.*?)\s*(?:\"\"\"|\'\'\'|\*/)?\s*$")
+_LINE_MARKS = re.compile(
+    r"^(\s*(?:[rbuRBU]?\"\"\"|[rbuRBU]?\'\'\'|#+|//+|/\*+|\*+|--)?\s*)(.*?)\s*(?:\"\"\"|\'\'\'|\*/)?\s*$"
+)
 _AFTER_PARAMS = re.compile(r"\s*(?:->\s*)?([^{:;=\s][^{:;=]*?)\s*[{:;]?\s*$")
 
 
@@ -194,7 +200,9 @@ def question_literals(question: str) -> list[str]:
     return [a or b for a, b in quoted if (a or b).strip() and "____" not in (a or b)]
 
 
-def lexical_features(question: str, weights: dict[str, float], shown: list[Shown], found: list[Candidate]) -> list[list[float]]:
+def lexical_features(
+    question: str, weights: dict[str, float], shown: list[Shown], found: list[Candidate]
+) -> list[list[float]]:
     """One row of N_LEXICAL features per candidate (see the module docstring)."""
     cues = question_cues(question)
     total = sum(weights.values()) or 1.0
@@ -226,7 +234,9 @@ def lexical_features(question: str, weights: dict[str, float], shown: list[Shown
             line_cache[key] = (
                 overlap(own),
                 overlap("\n".join(lines[at : at + 4])),
-                float(any(n.lower() in names or any(t in weights for t in word_terms(n)[:1]) for n in defined_names(own))),
+                float(
+                    any(n.lower() in names or any(t in weights for t in word_terms(n)[:1]) for n in defined_names(own))
+                ),
                 float(any(lit in own for lit in literals)),
                 float(any(lit in line for line in lines[max(at - 3, 0) : at] for lit in literals)),
                 0.0 if above is None else 1 / (1 + above),
@@ -249,10 +259,17 @@ def lexical_features(question: str, weights: dict[str, float], shown: list[Shown
             right = s.text[c.end : c.end + 40].split()
             fits_blank = float(
                 bool(blank.group(1)) and bool(left) and left[-1].strip("\"'`(").lower().endswith(blank.group(1).lower())
-            ) + float(bool(blank.group(2)) and bool(right) and right[0].strip(".,;:\"'`)").lower().startswith(blank.group(2).lower()))
+            ) + float(
+                bool(blank.group(2))
+                and bool(right)
+                and right[0].strip(".,;:\"'`)").lower().startswith(blank.group(2).lower())
+            )
         rank = [1.0 if c.shown == r else 0.0 for r in range(3)]
         rows.append(
-            kind + crossed + rank + [
+            kind
+            + crossed
+            + rank
+            + [
                 math.log1p(len(c.text)) / 5,
                 float(line_no == s.passage.focus),
                 math.log1p(abs(line_no - s.passage.focus)) / 3,
@@ -329,7 +346,16 @@ def window_hidden(model, ids: list[int], fast):
     return h[0, 0]
 
 
-def window_inputs(model, tokenizer, question: str, weights: dict[str, float], prompt: list[int], shown: list[Shown], found: list[Candidate], fast):
+def window_inputs(
+    model,
+    tokenizer,
+    question: str,
+    weights: dict[str, float],
+    prompt: list[int],
+    shown: list[Shown],
+    found: list[Candidate],
+    fast,
+):
     """The head's input rows for the candidates `found` in the window `prompt`."""
     hidden = window_hidden(model, prompt, fast)
     positions = candidate_positions(tokenizer, shown, found)
@@ -391,10 +417,18 @@ def load_head(path: Path, backbone_sha256: str, d_model: int) -> tuple[SpanHead 
         if meta.get("format") != HEAD_FORMAT:
             raise ValueError(f"format {meta.get('format')!r}")
         if meta.get("backbone_sha256") != backbone_sha256:
-            return None, f"{path.name} was trained for another model checkpoint: answering with the best passage's best line (retrain it with `ttt-read train span`)"
+            return (
+                None,
+                f"{path.name} was trained for another model checkpoint: answering with the best passage's best line (retrain it with `ttt-read train span`)",
+            )
         net = make_head(d_model)
         net.load_state_dict(state)
         net.eval()
-        return SpanHead(net, backbone_sha256, json.loads(meta["not_found"]), json.loads(meta.get("trained_on", "{}"))), None
+        return SpanHead(
+            net, backbone_sha256, json.loads(meta["not_found"]), json.loads(meta.get("trained_on", "{}"))
+        ), None
     except Exception as e:  # a damaged head must not stop answering
-        return None, f"{path.name} is unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__}): answering with the best passage's best line"
+        return (
+            None,
+            f"{path.name} is unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__}): answering with the best passage's best line",
+        )

@@ -56,7 +56,11 @@ def encode_qa_prompt(tokenizer, question: str) -> list[int]:
     """The turn `ask` prompts with and QA training uses: QUESTION, the question, ANSWER."""
     if isinstance(tokenizer, PlainMarkers):
         return encode_text(tokenizer, f"Question: {question.strip()}\nAnswer:")
-    return [tokenizer.token_to_id(QUESTION)] + encode_text(tokenizer, question.strip() + "\n") + [tokenizer.token_to_id(ANSWER)]
+    return (
+        [tokenizer.token_to_id(QUESTION)]
+        + encode_text(tokenizer, question.strip() + "\n")
+        + [tokenizer.token_to_id(ANSWER)]
+    )
 
 
 def encode_answer(tokenizer, answer: str) -> list[int]:
@@ -114,7 +118,9 @@ def load(path: Path, *, end_of_text_id: int | None = None):
     if tokenizer.token_to_id(FILE) is not None:
         return tokenizer
     if end_of_text_id is None:
-        end_of_text_id = next((tokenizer.token_to_id(n) for n in FOREIGN_END_OF_TEXT if tokenizer.token_to_id(n) is not None), None)
+        end_of_text_id = next(
+            (tokenizer.token_to_id(n) for n in FOREIGN_END_OF_TEXT if tokenizer.token_to_id(n) is not None), None
+        )
     return PlainMarkers(tokenizer, end_of_text_id)
 
 

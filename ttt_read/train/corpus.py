@@ -53,7 +53,9 @@ def tokenizer_sample(docs: Sequence[Document], val_fraction: float) -> tuple[lis
     return texts, used
 
 
-def _tokenizer(docs: Sequence[Document], vocab_size: int, tokenizer_path: Path | None, val_fraction: float, out_dir: Path, say):
+def _tokenizer(
+    docs: Sequence[Document], vocab_size: int, tokenizer_path: Path | None, val_fraction: float, out_dir: Path, say
+):
     """Load the given tokenizer or train one on a sample of train documents; either way it is
     written to the output directory so the corpus is self-contained."""
     if tokenizer_path is not None:
@@ -256,7 +258,11 @@ def _entry(doc: Document, split: str, tokens: int, full: int) -> dict:
 
 def _totals(entries: list[dict]) -> dict:
     by_split = {s: sum(e["tokens"] for e in entries if e["split"] == s) for s in ("train", "val")}
-    return {"documents": len(entries), "tokens": sum(by_split.values()), **{f"{s}_tokens": n for s, n in by_split.items()}}
+    return {
+        "documents": len(entries),
+        "tokens": sum(by_split.values()),
+        **{f"{s}_tokens": n for s, n in by_split.items()},
+    }
 
 
 # --- reading a built corpus -----------------------------------------------------------------

@@ -192,7 +192,9 @@ def package_documents(root: Path, label: str, reader: SourceFilter) -> list[Docu
     for entry in entries:
         if entry.is_dir() and _is_package_dir(entry):
             files = _collect([entry], include, reader)
-            docs.append(Document(f"{label}/{entry.name}", "code", str(root), reader.licenses.of_package(root, entry), files))
+            docs.append(
+                Document(f"{label}/{entry.name}", "code", str(root), reader.licenses.of_package(root, entry), files)
+            )
     modules = [p for p in entries if p.is_file() and (not include or p.suffix in (".py", ".pyi"))]
     files = [f for p in modules for f in _collect([p], (), reader)]
     for pack in _pack([(f.path, f) for f in files]):

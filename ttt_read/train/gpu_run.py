@@ -188,7 +188,17 @@ def check_kernels(slot: Slot, where: str) -> None:
 
     budget = slot.plan.kernels_s
     tests = slot.start(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_kernels.py", "-k", slot.plan.kernel_tests],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_kernels.py",
+            "-k",
+            slot.plan.kernel_tests,
+        ],
         "kernel-tests",
     )
     check = selfcheck.run(model_config(slot.plan), where, timeout=budget)
@@ -198,7 +208,13 @@ def check_kernels(slot: Slot, where: str) -> None:
     if reference:
         slot.env["TTT_READ_REFERENCE_OPS"] = reference
     summary = re.findall(r"^=* ?(\d+ (?:passed|failed).*?)=*$", output, re.M)
-    slot.record("kernels", tests_exit=rc, tests=summary[-1].strip() if summary else None, selfcheck=check, reference_ops=reference)
+    slot.record(
+        "kernels",
+        tests_exit=rc,
+        tests=summary[-1].strip() if summary else None,
+        selfcheck=check,
+        reference_ops=reference,
+    )
     slot.log(f"kernels: reference for [{reference}]" if reference else "kernels: every Triton kernel passed")
 
 
@@ -297,11 +313,26 @@ def train(slot: Slot) -> bool:
     steps = max(1, int(rate * budget / (plan.seq_len * plan.batch)))
     run_dir = plan.work / "run"
     shutil.rmtree(run_dir, ignore_errors=True)  # an earlier slot's run would be resumed, not replaced
-    args = _train_args(slot, run_dir, steps) + ["--save-every", max(1, steps // 6), "--time-budget", max(1, int(budget)), "--json"]
+    args = _train_args(slot, run_dir, steps) + [
+        "--save-every",
+        max(1, steps // 6),
+        "--time-budget",
+        max(1, int(budget)),
+        "--json",
+    ]
     slot.log(f"train: {rate:,.0f} tokens/s measured, {steps} steps of {plan.batch} x {plan.seq_len} in {budget:.0f} s")
     rc, output = slot.run(args, "train", budget + 60)
     saved = (run_dir / "state.pt").exists()
-    slot.record("train", ok=rc == 0, exit=rc, probe_tokens_per_s=rate, batch=plan.batch, steps_planned=steps, last=(_json_or_none(output) or {}).get("last"), saved=saved)
+    slot.record(
+        "train",
+        ok=rc == 0,
+        exit=rc,
+        probe_tokens_per_s=rate,
+        batch=plan.batch,
+        steps_planned=steps,
+        last=(_json_or_none(output) or {}).get("last"),
+        saved=saved,
+    )
     return saved
 
 
@@ -329,11 +360,21 @@ def bench(slot: Slot, model: Path, where: str) -> None:
         if slot.left() < 10:
             slot.log(f"bench: no time left for {length} tokens")
             break
-        rc, output = slot.run(slot.ttt("bench", "--model", model, "--device", where, "--lengths", length, "--json"), "bench", slot.left() - 5)
+        rc, output = slot.run(
+            slot.ttt("bench", "--model", model, "--device", where, "--lengths", length, "--json"),
+            "bench",
+            slot.left() - 5,
+        )
         result = _json_or_none(output)
         if rc == 0 and result is not None:
             rows += result["rows"]
-            slot.record("bench", device=result["device"], kernels=result["kernels"], decode_ms_per_token=result["decode_ms_per_token"], rows=rows)
+            slot.record(
+                "bench",
+                device=result["device"],
+                kernels=result["kernels"],
+                decode_ms_per_token=result["decode_ms_per_token"],
+                rows=rows,
+            )
         else:
             slot.record("bench", failed_length=int(length), exit=rc)
             break
@@ -406,8 +447,14 @@ def _parser() -> argparse.ArgumentParser:
         if field.name in ("out", "work", "sources"):
             continue
         kind = type(field.default) if field.default is not None else str
-        slot.add_argument(f"--{field.name.replace('_', '-')}", type=Path if field.name == "prose_shard" else kind, default=field.default)
-    slot.add_argument("--source", action="append", default=[], help="corpus source (repeatable); default: this Python's packages")
+        slot.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            type=Path if field.name == "prose_shard" else kind,
+            default=field.default,
+        )
+    slot.add_argument(
+        "--source", action="append", default=[], help="corpus source (repeatable); default: this Python's packages"
+    )
     return parser
 
 

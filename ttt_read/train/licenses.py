@@ -133,7 +133,9 @@ def _dist_family(info: Path) -> str:
         headers = email.parser.HeaderParser().parsestr((info / "METADATA").read_text(errors="replace"))
     except OSError:
         return "unknown"
-    named = [headers.get("License-Expression", "")] + [c for c in headers.get_all("Classifier", []) if c.startswith("License ::")]
+    named = [headers.get("License-Expression", "")] + [
+        c for c in headers.get_all("Classifier", []) if c.startswith("License ::")
+    ]
     families = license_families(" ; ".join(named))
     if not families and headers.get("License"):
         family = license_family_of_text(headers["License"])
@@ -152,7 +154,9 @@ def _top_level_names(info: Path) -> list[str]:
     except OSError:
         return []
     firsts = {line.split(",")[0].split("/")[0] for line in lines}
-    return sorted({Path(f).stem if f.endswith(".py") else f for f in firsts if f and not f.endswith((".dist-info", ".."))})
+    return sorted(
+        {Path(f).stem if f.endswith(".py") else f for f in firsts if f and not f.endswith((".dist-info", ".."))}
+    )
 
 
 def _license_file(directory: Path) -> str | None:

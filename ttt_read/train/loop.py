@@ -116,7 +116,9 @@ def make_optimizer(model: TTTModel, cfg: TrainConfig) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=False)
 
 
-def batch_tokens(corpus: TokenCorpus, cfg: TrainConfig, step: int, rank: int, tokenizer, context: int) -> tuple[torch.Tensor, torch.Tensor]:
+def batch_tokens(
+    corpus: TokenCorpus, cfg: TrainConfig, step: int, rank: int, tokenizer, context: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids [B, seq_len + 1] of one step and the loss weight of each prediction [B, seq_len].
 
     `context` is the model's attention window, which grounded QA turns must fit in.
@@ -133,7 +135,9 @@ def batch_tokens(corpus: TokenCorpus, cfg: TrainConfig, step: int, rank: int, to
     return torch.from_numpy(tokens), torch.from_numpy(answer_weights(tokens, tokenizer, cfg.answer_weight))
 
 
-def step_loss(model: TTTModel, tokens: torch.Tensor, weights: torch.Tensor, cfg: TrainConfig, step: int) -> torch.Tensor:
+def step_loss(
+    model: TTTModel, tokens: torch.Tensor, weights: torch.Tensor, cfg: TrainConfig, step: int
+) -> torch.Tensor:
     """Weighted mean next-token loss: with reading off (pretrain), or after each chunk is
     read by the inner loop (meta: the pre-update loss, differentiated through the updates)."""
     if cfg.mode == "pretrain":
@@ -144,7 +148,9 @@ def step_loss(model: TTTModel, tokens: torch.Tensor, weights: torch.Tensor, cfg:
     return (losses * weights).sum() / weights.sum()
 
 
-def train(run_dir: Path, cfg: TrainConfig | None = None, max_steps: int | None = None, time_budget: float | None = None) -> dict:
+def train(
+    run_dir: Path, cfg: TrainConfig | None = None, max_steps: int | None = None, time_budget: float | None = None
+) -> dict:
     """Train until `cfg.steps`, `max_steps` more steps, or `time_budget` seconds; resumable.
 
     A new run needs `cfg`; an existing run directory resumes with its own configuration.
@@ -196,7 +202,9 @@ def train(run_dir: Path, cfg: TrainConfig | None = None, max_steps: int | None =
                 "loss": round(float(loss.detach()), 4),
                 "grad_norm": round(float(grad_norm), 3),
                 "lr": cfg.learning_rate(step - 1),
-                "tokens_per_s": round(cfg.seq_len * cfg.batch * world * (step - first_step) / (time.perf_counter() - started)),
+                "tokens_per_s": round(
+                    cfg.seq_len * cfg.batch * world * (step - first_step) / (time.perf_counter() - started)
+                ),
                 "elapsed_s": round(time.perf_counter() - started, 1),
             }
             if rank == 0:

@@ -18,7 +18,9 @@ import numpy as np
 from ttt_read import tokenizer as tok
 
 
-def qa_window(window: np.ndarray, tokenizer, budget: int, grounded: float, context: int, rng: random.Random) -> np.ndarray:
+def qa_window(
+    window: np.ndarray, tokenizer, budget: int, grounded: float, context: int, rng: random.Random
+) -> np.ndarray:
     """`window` with its last (at most) `budget` tokens replaced by QA turns about the rest.
 
     Each turn is grounded with probability `grounded`, its passages fitted into `context`

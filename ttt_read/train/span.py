@@ -50,7 +50,9 @@ def documents(paths: Sequence[Path], exclude: Sequence[str], rng: random.Random)
     groups = []
     for path in paths:
         children = sorted(path.iterdir()) if path.is_dir() else [path]
-        kept = [c for c in children if not any(fnmatch.fnmatch(part, pattern) for pattern in exclude for part in c.parts)]
+        kept = [
+            c for c in children if not any(fnmatch.fnmatch(part, pattern) for pattern in exclude for part in c.parts)
+        ]
         rng.shuffle(kept)
         groups.append(kept)
     return [group[i] for i in range(max(map(len, groups), default=0)) for group in groups if i < len(group)]
@@ -96,11 +98,19 @@ def _read(model, tokenizer, files):
     for f in files:
         ids += tok.encode_file(tokenizer, f.path, f.text)
     with torch.no_grad():
-        result = read(model, torch.tensor(ids).view(1, -1), lr=model.cfg.inner_lr, chunk=model.cfg.chunk, state=ReaderState.fresh(model, 1))
+        result = read(
+            model,
+            torch.tensor(ids).view(1, -1),
+            lr=model.cfg.inner_lr,
+            chunk=model.cfg.chunk,
+            state=ReaderState.fresh(model, 1),
+        )
     return result.state.fast
 
 
-def examples_of(model, tokenizer, files, questions: list[qa_mod.QA], unanswerable: list[qa_mod.QA], fast) -> list[Example]:
+def examples_of(
+    model, tokenizer, files, questions: list[qa_mod.QA], unanswerable: list[qa_mod.QA], fast
+) -> list[Example]:
     from ttt_read.answer import ANSWER_RESERVE, PASSAGES, layout, normalize
     from ttt_read.notepad import Notepad
 
@@ -172,7 +182,9 @@ def train_span_head(
             continue
         text = _render(files)
         asked = qa_mod.synthesize(text, rng, questions)
-        calibrating = index < n_calibration + 1  # the first document only supplies the next one's unanswerable questions
+        calibrating = (
+            index < n_calibration + 1
+        )  # the first document only supplies the next one's unanswerable questions
         absent = [q for q in previous if qa_mod.absent_from(q, text)][: max(2, len(asked) // 2)] if calibrating else []
         previous = asked
         if not asked or index == 0:
@@ -185,10 +197,19 @@ def train_span_head(
     net = span.make_head(model.cfg.d_model)
     _fit(net, [e for e in train_set if e.positives], rng, say)
     not_found, held_out = _calibrate(net, calibration)
-    head = span.SpanHead(net, info.sha256(), not_found, {
-        "documents": len(docs), "examples": len(train_set), "calibration_examples": len(calibration),
-        "held_out": held_out, "seconds": round(time.perf_counter() - started, 1), "reads_memory": read,
-    })
+    head = span.SpanHead(
+        net,
+        info.sha256(),
+        not_found,
+        {
+            "documents": len(docs),
+            "examples": len(train_set),
+            "calibration_examples": len(calibration),
+            "held_out": held_out,
+            "seconds": round(time.perf_counter() - started, 1),
+            "reads_memory": read,
+        },
+    )
     head.save(output)
     return {"output": str(output), "backbone": info.name, **head.trained_on, "not_found": not_found}
 
@@ -202,7 +223,10 @@ def _fit(net, examples: list[Example], rng: random.Random, say) -> None:
         rng.shuffle(examples)
         total = 0.0
         for e in examples:
-            keep = e.positives + rng.sample([i for i in range(len(e.inputs)) if i not in e.positives], min(NEGATIVES, len(e.inputs) - len(e.positives)))
+            keep = e.positives + rng.sample(
+                [i for i in range(len(e.inputs)) if i not in e.positives],
+                min(NEGATIVES, len(e.inputs) - len(e.positives)),
+            )
             scores = net(e.inputs[keep].float()).squeeze(-1)
             loss = torch.logsumexp(scores, 0) - torch.logsumexp(scores[: len(e.positives)], 0)
             optimizer.zero_grad()
