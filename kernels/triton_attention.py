@@ -102,7 +102,7 @@ def _probabilities(
 
 @triton.jit
 def _attn_fwd(
-    Q, K, V, O, LSE, MASK,
+    Q, K, V, Out, LSE, MASK,
     skb, skh, skn, skr, svb, svh, svn, svr, smb, smh, smn, smr,
     H, N, C, W, empty_slots, qk_scale,
     D: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr,
@@ -131,7 +131,7 @@ def _attn_fwd(
         acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v, input_precision="ieee", out_dtype=ACC)
         m_i = m_new
     l_i = tl.where(offs_m < C, l_i, 1.0)  # rows past the chunk end see nothing
-    tl.store(O + rows, (acc / l_i[:, None]).to(O.dtype.element_ty), mask=row_mask)
+    tl.store(Out + rows, (acc / l_i[:, None]).to(Out.dtype.element_ty), mask=row_mask)
     tl.store(LSE + pid * C + offs_m, m_i + tl.log2(l_i), mask=offs_m < C)
 
 

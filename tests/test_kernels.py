@@ -18,9 +18,9 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 
-from ttt_read.kernels import (
-    reference,  # noqa: E402
-    window_mask,  # noqa: E402
+from ttt_read.kernels import (  # noqa: E402 - TRITON_INTERPRET must be set before triton is imported
+    reference,
+    window_mask,
 )
 
 from ttt_read import kernels as ops  # noqa: E402

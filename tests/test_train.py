@@ -72,7 +72,7 @@ def test_resumed_run_ends_bit_identical(corpus, tmp_path, mode):
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a)
     losses = [json.loads(line)["loss"] for line in (straight / "log.jsonl").read_text().splitlines()]
-    assert len(losses) == 6 and all(l == l for l in losses)  # finite, one record per step
+    assert len(losses) == 6 and all(loss == loss for loss in losses)  # finite, one record per step
 
 
 def test_meta_training_changes_the_initial_fast_weights(corpus, tmp_path):

@@ -19,6 +19,7 @@ Run from the repository root, on the CPU with one torch thread so that CPU time 
 from __future__ import annotations
 
 import argparse
+import functools
 import subprocess
 import tempfile
 import time
@@ -67,8 +68,8 @@ def history(repo: Path, subdir: str, pairs: list[tuple[str, str]], work: Path) -
         )
         old, full, upd = work / f"{i}-old.mem", work / f"{i}-full.mem", work / f"{i}-update.mem"
         engine.ingest([old_tree], old, device="cpu")  # also warms the process up before the timed runs
-        full_meta, full_wall, full_cpu = timed(lambda: engine.ingest([new_tree], full, device="cpu"))
-        upd_meta, upd_wall, upd_cpu = timed(lambda: engine.update(old, [new_tree], upd, device="cpu"))
+        full_meta, full_wall, full_cpu = timed(functools.partial(engine.ingest, [new_tree], full, device="cpu"))
+        upd_meta, upd_wall, upd_cpu = timed(functools.partial(engine.update, old, [new_tree], upd, device="cpu"))
         changed_share = (upd_meta["tokens"] - 1) / (full_meta["tokens"] - 1)
         aucs = {}
         for kind, new in (("full re-read", full), ("update", upd)):
@@ -98,7 +99,8 @@ def history(repo: Path, subdir: str, pairs: list[tuple[str, str]], work: Path) -
         )
     known = [g for g in edits if g is not None]
     print(
-        f"changed files whose added lines the full re-read knows better than OLD: {sum(g > 0 for g in known)} of {len(known)}"
+        f"changed files whose added lines the full re-read knows better than OLD: {sum(g > 0 for g in known)} of "
+        f"{len(known)}"
     )
     for key, per_pair in pooled.items():
         counted = [(p, n) for p, n in per_pair if p and n]
@@ -106,7 +108,8 @@ def history(repo: Path, subdir: str, pairs: list[tuple[str, str]], work: Path) -
         if total:
             wins = sum(diff.auc(p, n) * len(p) * len(n) for p, n in counted)
             print(
-                f"pooled AUC by {key}: {wins / total:.4f} over {total} (changed, unchanged) file pairs in {len(counted)} commit pairs"
+                f"pooled AUC by {key}: {wins / total:.4f} over {total} (changed, unchanged) file pairs in "
+                f"{len(counted)} commit pairs"
             )
 
 

@@ -250,7 +250,7 @@ class _File:
         if self.kind != "pdf":
             return None
         if self.pages is None:
-            self.pages = [(i, int(m.group(1))) for i, l in enumerate(self.line_list()) if (m := _PAGE.match(l))]
+            self.pages = [(i, int(m.group(1))) for i, line in enumerate(self.line_list()) if (m := _PAGE.match(line))]
         if not self.pages:
             return None
         at = bisect.bisect_right([i for i, _ in self.pages], line - 1) - 1

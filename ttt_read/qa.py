@@ -206,7 +206,9 @@ def _parse_python(body: str) -> tuple[ast.Module, int] | None:
         pass
     lines = body.split("\n")
     top = [
-        i for i, l in enumerate(lines) if re.match(r"(?:async\s+def|def|class|import|from|@|[A-Za-z_]\w*\s*[=:(.])", l)
+        i
+        for i, line in enumerate(lines)
+        if re.match(r"(?:async\s+def|def|class|import|from|@|[A-Za-z_]\w*\s*[=:(.])", line)
     ]
     if not top:
         return None
@@ -347,14 +349,16 @@ _OTHER_DEFS = [  # (suffixes, pattern with groups name, params and optionally re
     (
         {"js", "jsx", "mjs", "cjs", "ts", "tsx"},
         re.compile(
-            r"^[ \t]*(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\*?[ \t]+(\w+)[ \t]*(?:<[^>\n]*>)?\(([^)]*)\)",
+            r"^[ \t]*(?:export[ \t]+)?(?:default[ \t]+)?(?:async[ \t]+)?function\*?[ \t]+(\w+)"
+            r"[ \t]*(?:<[^>\n]*>)?\(([^)]*)\)",
             re.M,
         ),
     ),
     (
         {"js", "jsx", "mjs", "cjs", "ts", "tsx"},
         re.compile(
-            r"^[ \t]*(?:export[ \t]+)?(?:const|let|var)[ \t]+(\w+)[ \t]*=[ \t]*(?:async[ \t]*)?\(([^)]*)\)[ \t]*(?::[^=\n]+)?=>",
+            r"^[ \t]*(?:export[ \t]+)?(?:const|let|var)[ \t]+(\w+)[ \t]*=[ \t]*(?:async[ \t]*)?\(([^)]*)\)"
+            r"[ \t]*(?::[^=\n]+)?=>",
             re.M,
         ),
     ),
@@ -362,7 +366,8 @@ _OTHER_DEFS = [  # (suffixes, pattern with groups name, params and optionally re
     (
         {"rs"},
         re.compile(
-            r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?(?:const[ \t]+)?(?:async[ \t]+)?(?:unsafe[ \t]+)?fn[ \t]+(\w+)[ \t]*(?:<[^>\n]*>)?\(([^)]*)\)(?:[ \t]*->[ \t]*([^{;\n]+?))?[ \t]*(?:where|\{|;|$)",
+            r"^[ \t]*(?:pub(?:\([^)]*\))?[ \t]+)?(?:const[ \t]+)?(?:async[ \t]+)?(?:unsafe[ \t]+)?fn[ \t]+(\w+)"
+            r"[ \t]*(?:<[^>\n]*>)?\(([^)]*)\)(?:[ \t]*->[ \t]*([^{;\n]+?))?[ \t]*(?:where|\{|;|$)",
             re.M,
         ),
     ),
@@ -372,7 +377,8 @@ _OTHER_DEFS = [  # (suffixes, pattern with groups name, params and optionally re
 ]
 _GO_DOC = re.compile(r"^((?://[^\n]*\n)+)func[ \t]+(?:\([^)]*\)[ \t]*)?(\w+)[ \t]*\(", re.M)
 _OTHER_TYPES = re.compile(
-    r"^[ \t]*(?:export[ \t]+|pub(?:\([^)]*\))?[ \t]+|public[ \t]+|abstract[ \t]+|final[ \t]+)*(?:class|struct|trait|interface|enum)[ \t]+([A-Za-z_]\w*)",
+    r"^[ \t]*(?:export[ \t]+|pub(?:\([^)]*\))?[ \t]+|public[ \t]+|abstract[ \t]+|final[ \t]+)*"
+    r"(?:class|struct|trait|interface|enum)[ \t]+([A-Za-z_]\w*)",
     re.M,
 )
 
@@ -483,7 +489,7 @@ def _other_code_qas(seg: Segment, suffix: str) -> Iterator[QA]:
         yield QA(f"Where is `{m.group(1)}` defined?", seg.path, seg.path, at(m.start()), "defined_in")
     if suffix == "go":
         for m in _GO_DOC.finditer(body):
-            sentence = first_sentence(" ".join(l.strip().lstrip("/").strip() for l in m.group(1).split("\n")))
+            sentence = first_sentence(" ".join(line.strip().lstrip("/").strip() for line in m.group(1).split("\n")))
             if not _TEST_NAME.match(m.group(2)) and (
                 question := which_question("function", sentence, subject=m.group(2))
             ):
@@ -496,7 +502,8 @@ _MD_HEADING = re.compile(r"^[ ]{0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _NUMBERED_HEADING = re.compile(r"^(\d+(?:\.\d+)*\.?)[ \t]+([A-Z][^.!?:;]{2,70})$")
 _RST_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+])\1{2,}[ \t]*$")
 _DEFINITION = re.compile(
-    r"^(An?\s+|The\s+)?([A-Za-z][\w\-]*(?:\s+[\w\-]+){0,2}?)\s+(is|are|refers to|means|denotes)\s+(?:a|an|the|one|any)\s+\S"
+    r"^(An?\s+|The\s+)?([A-Za-z][\w\-]*(?:\s+[\w\-]+){0,2}?)\s+"
+    r"(is|are|refers to|means|denotes)\s+(?:a|an|the|one|any)\s+\S"
 )
 _NOT_TERMS = {
     "it",
@@ -604,7 +611,7 @@ def _paragraph_after(lines: list[str], start: int) -> tuple[int, str] | None:
     j = i
     while j < len(lines) and lines[j].strip() and not _MD_HEADING.match(lines[j]) and not _SKIP_LINE.match(lines[j]):
         j += 1
-    return i, " ".join(l.strip() for l in lines[i:j])
+    return i, " ".join(line.strip() for line in lines[i:j])
 
 
 def _paragraphs(lines: list[str], style: str) -> Iterator[tuple[int, str]]:
@@ -623,7 +630,7 @@ def _paragraphs(lines: list[str], style: str) -> Iterator[tuple[int, str]]:
         if plain and not fence and start is None:
             start = i
         elif (not plain or fence) and start is not None:
-            yield start, " ".join(l.strip() for l in lines[start:i])
+            yield start, " ".join(line.strip() for line in lines[start:i])
             start = None
 
 
@@ -645,7 +652,8 @@ def _salient_word(sentence: str) -> str | None:
 
 
 _OPTION_LINE = re.compile(
-    r"^[ \t]*(-{1,2}[A-Za-z][\w-]*)(?:,[ \t]*-{1,2}[\w-]+)*(?:[ =]<?[A-Za-z][\w:.-]*>?)?(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$"
+    r"^[ \t]*(-{1,2}[A-Za-z][\w-]*)(?:,[ \t]*-{1,2}[\w-]+)*(?:[ =]<?[A-Za-z][\w:.-]*>?)?"
+    r"(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$"
 )
 
 
@@ -684,7 +692,7 @@ def _synopsis_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
                 break
             if ":" in lines[j][:25]:
                 continue
-            description = " ".join(l.strip() for l in lines[j : j + 3])
+            description = " ".join(line.strip() for line in lines[j : j + 3])
             if question := which_question(kind, first_sentence(description)):
                 yield QA(question, m.group(1), seg.path, seg.first_line + i, "which_function")
             break

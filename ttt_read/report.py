@@ -33,7 +33,8 @@ def eval_table(result: dict) -> None:
         for kind, row in result["per_kind"].items():
             settings_bpb = ", ".join(f"{name} {bpb:.3f}" for name, bpb in row["bits_per_byte"].items())
             console.print(
-                f"{kind} ({row['documents']} documents, {row['bytes']:,} bytes): xz -9e {row['xz_bits_per_byte']:.3f}, {settings_bpb} bits/byte"
+                f"{kind} ({row['documents']} documents, {row['bytes']:,} bytes): xz -9e "
+                f"{row['xz_bits_per_byte']:.3f}, {settings_bpb} bits/byte"
             )
     for pair in result["paired"]:
         parts = [("bits/byte", pair["bits_per_byte"]), ("nats/token beyond 8K", pair["loss_beyond_8k"])]
@@ -77,6 +78,9 @@ def bench_table(result: dict) -> None:
     def fmt(value, spec):
         return "-" if value is None else format(value, spec)
 
+    def mib(row: dict, key: str) -> float | None:
+        return None if row.get(key) is None else row[key] / 2**20
+
     table = Table(title=f"reading speed on {result['device']} (kernels: {result['kernels']})")
     for name in (
         "tokens",
@@ -91,13 +95,12 @@ def bench_table(result: dict) -> None:
     ):
         table.add_column(name, justify="right")
     for row in result["rows"]:
-        mib = lambda key: None if row.get(key) is None else row[key] / 2**20  # noqa: E731
         table.add_row(
             f"{row['tokens']:,}",
             fmt(row["reading_tok_s"], ",.0f"),
-            fmt(mib("reading_peak_bytes"), ",.0f"),
+            fmt(mib(row, "reading_peak_bytes"), ",.0f"),
             fmt(row.get("full_attention_tok_s"), ",.0f"),
-            fmt(mib("full_attention_peak_bytes"), ",.0f"),
+            fmt(mib(row, "full_attention_peak_bytes"), ",.0f"),
             fmt(row.get("reading_vs_full_attention"), ".2f"),
             fmt(row.get("eager_reading_tok_s"), ",.0f"),
             fmt(row.get("reading_vs_eager"), ".2f"),

@@ -326,9 +326,9 @@ def _read_bytes(path: Path, max_bytes: int, max_pdf_bytes: int | None = None) ->
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise _Unreadable("broken symlink" if os.path.islink(path) else "no such file or directory")
+        raise _Unreadable("broken symlink" if os.path.islink(path) else "no such file or directory") from None
     except OSError as e:
-        raise _Unreadable(_os_reason(e))
+        raise _Unreadable(_os_reason(e)) from None
     if not stat.S_ISREG(st.st_mode):
         raise _Unreadable("not a regular file")
     try:
@@ -343,7 +343,7 @@ def _read_bytes(path: Path, max_bytes: int, max_pdf_bytes: int | None = None) ->
                 raise _too_large(cap, pdf)
             data = head + f.read(max(cap + 1 - len(head), 0))
     except OSError as e:
-        raise _Unreadable(_os_reason(e))
+        raise _Unreadable(_os_reason(e)) from None
     if len(data) > cap:
         raise _too_large(cap, pdf)
     if not data:
@@ -357,7 +357,7 @@ def _decode_text(data: bytes) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _Unreadable("not valid UTF-8 text")
+        raise _Unreadable("not valid UTF-8 text") from None
     if not text:
         raise _Unreadable("empty file")
     return text
@@ -606,7 +606,7 @@ class _Collector:
         try:
             walk = _walk(path)
         except OSError as e:
-            raise TTTReadError(f"{path}: {_os_reason(e)}", ExitCode.INPUT)
+            raise TTTReadError(f"{path}: {_os_reason(e)}", ExitCode.INPUT) from None
         if not walk.candidates:
             reason = "no files to read (all ignored by .gitignore)" if walk.hidden else "empty directory"
             raise TTTReadError(f"{path}: {reason}", ExitCode.INPUT)

@@ -109,7 +109,8 @@ def candidates(shown: list[Shown]) -> list[Candidate]:
     for index, s in enumerate(shown):
         seen: set[tuple[str, str]] = set()
 
-        def add(begin: int, end: int, kind: str) -> None:
+        # called only within this iteration; the defaults bind this passage's values
+        def add(begin: int, end: int, kind: str, index: int = index, s: Shown = s, seen: set = seen) -> None:
             text = s.passage.path if begin < 0 else s.text[begin:end]
             if begin >= 0:
                 stripped = text.strip()
@@ -419,7 +420,8 @@ def load_head(path: Path, backbone_sha256: str, d_model: int) -> tuple[SpanHead 
         if meta.get("backbone_sha256") != backbone_sha256:
             return (
                 None,
-                f"{path.name} was trained for another model checkpoint: answering with the best passage's best line (retrain it with `ttt-read train span`)",
+                f"{path.name} was trained for another model checkpoint: answering with the best passage's best line "
+                "(retrain it with `ttt-read train span`)",
             )
         net = make_head(d_model)
         net.load_state_dict(state)
@@ -430,5 +432,6 @@ def load_head(path: Path, backbone_sha256: str, d_model: int) -> tuple[SpanHead 
     except Exception as e:  # a damaged head must not stop answering
         return (
             None,
-            f"{path.name} is unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__}): answering with the best passage's best line",
+            f"{path.name} is unreadable ({str(e).splitlines()[0] if str(e) else type(e).__name__}): answering with "
+            "the best passage's best line",
         )
