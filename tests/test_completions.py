@@ -5,7 +5,8 @@ The scripts call back into `ttt-read` for the words, so new commands need no new
 regenerate them when typer's templates change (test_committed_script_is_fresh fails):
 
     for sh in bash zsh fish powershell; do
-        ttt-read completions $sh > completions/$(python -c "from ttt_read.cli import COMPLETION_FILES as F; print(F['$sh'])")
+        file=$(python -c "from ttt_read.cli import COMPLETION_FILES as F; print(F['$sh'])")
+        ttt-read completions $sh > completions/$file
     done
 """
 

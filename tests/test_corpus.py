@@ -246,11 +246,15 @@ def test_sources_are_detected_or_named(tree, tmp_path):
 
 
 def test_info_and_html_text():
-    info = "\x1f\nFile: x.info,  Node: Top,  Next: A\n\nIntro text.\n\x1f\nTag Table:\nNode: Top\x7f12\n\x1f\nEnd Tag Table\n"
+    info = (
+        "\x1f\nFile: x.info,  Node: Top,  Next: A\n\nIntro text.\n\x1f\nTag Table:\nNode: Top\x7f12\n\x1f\nEnd "
+        "Tag Table\n"
+    )
     assert render.info_text(info) == "Intro text.\n"
     parser = render.HTMLText()
     parser.feed(
-        "<ul><li>one</li><li>two &amp; three</li></ul><a class='headerlink'>¶</a><table><tr><td>a</td><td>b</td></tr></table>"
+        "<ul><li>one</li><li>two &amp; three</li></ul><a "
+        "class='headerlink'>¶</a><table><tr><td>a</td><td>b</td></tr></table>"
     )
     assert parser.text() == "- one\n- two & three\na b\n"
 

@@ -50,7 +50,8 @@ def test_slot_rehearsal(prose_shard, tmp_path):
     out, work = tmp_path / "out", tmp_path / "work"
     command = [
         "bash", str(REPO / "tools" / "gpu_slot.sh"), str(out), "--work", str(work), "--slot-s", "900",
-        "--train-s", "4", "--model-config", json.dumps(TOY_MODEL), "--seq-len", "64", "--batch", "1", "--probe-steps", "1",
+        "--train-s", "4", "--model-config", json.dumps(TOY_MODEL), "--seq-len", "64", "--batch", "1",
+        "--probe-steps", "1",
         "--source", str(Path(email.__file__).parent), "--source", str(Path(json.__file__).parent),
         "--prose-shard", str(prose_shard), "--kernel-tests", "test_clipped_sgd and float",
         "--eval-tokens", "600", "--eval-per-kind", "1", "--bench-lengths", "64,128",

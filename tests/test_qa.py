@@ -156,7 +156,10 @@ def test_other_languages_by_regex():
 
 
 def test_prose_headings_definitions_and_cloze(tmp_path):
-    page = "1 Introduction\nA lighthouse is a tower that guides ships at night.\nThe keeper lit 42 lamps in 1887 along the coast."
+    page = (
+        "1 Introduction\nA lighthouse is a tower that guides ships at night.\nThe keeper lit 42 lamps in 1887 "
+        "along the coast."
+    )
     write_pdf(tmp_path / "coast.pdf", [page])
     md = "# Harbour rules\n\nBoats must moor at the north quay before noon. Fees are due on arrival.\n"
     (tmp_path / "rules.md").write_text(md)
@@ -213,7 +216,8 @@ def test_literal_markers_in_questions_and_passages_stay_text(model_and_tokenizer
     (tmp_path / "markers.py").write_text(
         '"""Markers of the turn format."""\n\n'
         f'END_OF_TEXT = "{tok.END_OF_TEXT}"\nFILE = "{tok.FILE}"\n'
-        f'QUESTION = "{tok.QUESTION}"  # opens a question\nANSWER = "{tok.ANSWER}"  # opens its answer\nPAD = "{tok.PAD}"\n\n\n'
+        f'QUESTION = "{tok.QUESTION}"  # opens a question\n'
+        f'ANSWER = "{tok.ANSWER}"  # opens its answer\nPAD = "{tok.PAD}"\n\n\n'
         "def question_turn(question):\n"
         '    """The QUESTION marker, the question, then the ANSWER marker."""\n'
         '    return QUESTION + question + "\\n" + ANSWER\n'

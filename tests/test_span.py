@@ -125,7 +125,10 @@ def test_the_bundled_head_matches_the_bundled_checkpoint(checkpoint_info):
 def test_which_function_questions_from_docstrings_and_go_comments():
     found = {q.question: q.answer for q in qa.all_qas("<|file|>pkg/table.py\n" + CODE)}
     assert found["Which function reads a table from a file?"] == "fetch_table"
-    go = "<|file|>quote.go\n// Quote returns a double-quoted string literal representing s.\nfunc Quote(s string) string {\n\treturn s\n}\n"
+    go = (
+        "<|file|>quote.go\n// Quote returns a double-quoted string literal representing s.\nfunc Quote(s string) "
+        "string {\n\treturn s\n}\n"
+    )
     found = {q.question: q.answer for q in qa.all_qas(go)}
     assert found["Which function returns a double-quoted string literal representing s?"] == "Quote"
 

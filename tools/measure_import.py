@@ -17,8 +17,8 @@ order (PYTHON_STDLIB is `python3 -c 'import sysconfig; print(sysconfig.get_paths
     ttt-read info smol.mem
 
 Training is seeded and single-threaded: with the same stdlib (Python 3.11) and torch,
-`--steps 471` gives the README's tiny model bit for bit (`--seconds` stops on a time budget). `tiny-llama` and `smol-shape` need
-`transformers` and `tokenizers`, which ttt-read itself does not.
+`--steps 471` gives the README's tiny model bit for bit (`--seconds` stops on a time budget).
+`tiny-llama` and `smol-shape` need `transformers` and `tokenizers`, which ttt-read itself does not.
 """
 
 from __future__ import annotations

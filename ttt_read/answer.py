@@ -23,7 +23,10 @@ from ttt_read import tokenizer as tok
 from ttt_read.notepad import Notepad, Passage
 from ttt_read.span import Shown
 
-NO_NOTEPAD_NOTICE = "this snapshot has no notepad (made by an older ttt-read): answering from memory only; ingest again for exact recall"
+NO_NOTEPAD_NOTICE = (
+    "this snapshot has no notepad (made by an older ttt-read): answering from memory only; ingest "
+    "again for exact recall"
+)
 ANSWER_RESERVE = 48  # window tokens kept free for the answer itself
 PASSAGES = 3  # notepad passages retrieved per question
 CONTEXT_BEFORE = 1  # lines kept above a passage's best line before filling downward

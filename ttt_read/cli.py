@@ -36,7 +36,10 @@ ModelOpt = Annotated[
     typer.Option(
         "--model",
         "-m",
-        help="Checkpoint name or directory (default: a snapshot's own base; else $TTT_READ_MODEL, config.toml's model, or the bundled one).",
+        help=(
+            "Checkpoint name or directory (default: a snapshot's own base; else $TTT_READ_MODEL, config.toml's "
+            "model, or the bundled one)."
+        ),
     ),
 ]
 DeviceOpt = Annotated[
@@ -128,7 +131,10 @@ def ingest(
         Optional[str],
         typer.Option(
             "--name",
-            help="Keep the snapshot in the data directory as NAME (see `ttt-read ls`); any command then takes NAME for a .mem path.",
+            help=(
+                "Keep the snapshot in the data directory as NAME (see `ttt-read ls`); any command then takes NAME "
+                "for a .mem path."
+            ),
         ),
     ] = None,
     model: ModelOpt = None,
@@ -137,7 +143,10 @@ def ingest(
         Optional[float],
         typer.Option(
             min=0,
-            help="Reading learning rate (default: config.toml's reading.lr, else the checkpoint's; with --update, the update's rate: default half OLD's).",
+            help=(
+                "Reading learning rate (default: config.toml's reading.lr, else the checkpoint's; with --update, "
+                "the update's rate: default half OLD's)."
+            ),
         ),
     ] = None,
     chunk: Annotated[
@@ -157,7 +166,10 @@ def ingest(
         int,
         typer.Option(
             min=0,
-            help="Skip PDFs larger than this many bytes (their own cap: compressed streams and images make them large for their text).",
+            help=(
+                "Skip PDFs larger than this many bytes (their own cap: compressed streams and images make them "
+                "large for their text)."
+            ),
         ),
     ] = 64_000_000,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing snapshot.")] = False,
@@ -167,7 +179,10 @@ def ingest(
         typer.Option(
             "--update",
             metavar="OLD.mem",
-            help="Start from OLD.mem's memory (a file or a snapshot NAME); read only files added or changed since it (by sha256).",
+            help=(
+                "Start from OLD.mem's memory (a file or a snapshot NAME); read only files added or changed since it "
+                "(by sha256)."
+            ),
             callback=_snapshot_arg,
             autocompletion=_complete_names,
         ),
@@ -210,7 +225,8 @@ def ingest(
             _err(f"skipped {entry['path']}: {entry['skipped']}")
         if metadata.get("skipped_updates"):
             _err(
-                f"ttt-read: warning: {metadata['skipped_updates']} of {len(metadata['chunk_losses'])} reading updates skipped: "
+                f"ttt-read: warning: {metadata['skipped_updates']} of {len(metadata['chunk_losses'])} reading "
+                "updates skipped: "
                 "the loss or gradient was not finite (NaN/inf), so the memory kept its weights from before each"
             )
         if update is not None:
@@ -392,7 +408,8 @@ def info(
     parts = snapshot_part_sizes(mem)
     pad = metadata.get("notepad")
     pad_size = (
-        f"notepad {parts['notepad'] / 2**10:,.1f} KiB ({pad['text_bytes'] / 2**10:,.1f} KiB of text, index +{100 * pad['overhead_ratio']:.0f}% of it compressed)"
+        f"notepad {parts['notepad'] / 2**10:,.1f} KiB ({pad['text_bytes'] / 2**10:,.1f} KiB of text, index "
+        f"+{100 * pad['overhead_ratio']:.0f}% of it compressed)"
         if parts["notepad"] and pad and {"text_bytes", "overhead_ratio"} <= pad.keys()
         else f"notepad {parts['notepad'] / 2**10:,.1f} KiB"
         if parts["notepad"]
@@ -410,7 +427,8 @@ def info(
         ("reading", ", ".join(f"{k}={v}" for k, v in metadata["reading"].items())),
         (
             "loss",
-            f"first chunk {losses[0]:.3f}, last chunk {losses[-1]:.3f}, mean {float('nan') if metadata.get('mean_loss') is None else metadata['mean_loss']:.3f}"
+            f"first chunk {losses[0]:.3f}, last chunk {losses[-1]:.3f}, mean "
+            f"{float('nan') if metadata.get('mean_loss') is None else metadata['mean_loss']:.3f}"
             if losses
             else "-",
         ),
@@ -424,7 +442,8 @@ def info(
         rows.append(
             (
                 "update",
-                f"read {len(done.get('read', []))} new or changed files{rate}, carried {done.get('carried', 0)}, {len(done.get('removed', []))} removed",
+                f"read {len(done.get('read', []))} new or changed files{rate}, carried {done.get('carried', 0)}, "
+                f"{len(done.get('removed', []))} removed",
             )
         )
     width = max(len(k) for k, _ in rows)
@@ -480,7 +499,10 @@ def models_import(
     source: Annotated[
         str,
         typer.Argument(
-            help="Checkpoint directory (config.json, tokenizer.json, safetensors), or ORG/NAME of a model in the local Hugging Face cache."
+            help=(
+                "Checkpoint directory (config.json, tokenizer.json, safetensors), or ORG/NAME of a model in the "
+                "local Hugging Face cache."
+            )
         ),
     ],
     name: Annotated[
@@ -490,14 +512,20 @@ def models_import(
     window: Annotated[
         Optional[int],
         typer.Option(
-            help="Reading window W in tokens, how far back attention sees (default 4096, less for a model trained on shorter texts)."
+            help=(
+                "Reading window W in tokens, how far back attention sees (default 4096, less for a model trained on "
+                "shorter texts)."
+            )
         ),
     ] = None,
     chunk: Annotated[Optional[int], typer.Option(help="Tokens per reading update, b (default 512).")] = None,
     fast_weights: Annotated[
         Optional[str],
         typer.Option(
-            help="mlp (default): the last quarter of the blocks' MLPs learn in place; prime: new zero-initialised MLPs do."
+            help=(
+                "mlp (default): the last quarter of the blocks' MLPs learn in place; prime: new "
+                "zero-initialised MLPs do."
+            )
         ),
     ] = None,
     lr: Annotated[
@@ -551,7 +579,8 @@ def models_import(
         _emit_json(payload)
     else:
         print(
-            f"imported {record.architecture} from {record.source} as {name!r} (fingerprint {record.fingerprint[:12]}); use --model {name}"
+            f"imported {record.architecture} from {record.source} as {name!r} (fingerprint "
+            f"{record.fingerprint[:12]}); use --model {name}"
         )
 
 

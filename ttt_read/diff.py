@@ -59,7 +59,8 @@ def check_pair(old: Path, new: Path) -> tuple[dict, dict]:
     if base_old.get("sha256") != base_new.get("sha256"):
         raise TTTReadError(
             f"{old} and {new} were made with different base checkpoints "
-            f"({base_old.get('name')} {str(base_old.get('sha256'))[:12]} vs {base_new.get('name')} {str(base_new.get('sha256'))[:12]}): "
+            f"({base_old.get('name')} {str(base_old.get('sha256'))[:12]} vs {base_new.get('name')} "
+            f"{str(base_new.get('sha256'))[:12]}): "
             "only snapshots of one base can be compared",
             ExitCode.SNAPSHOT,
         )
@@ -601,7 +602,8 @@ def render(result: dict, console=None) -> None:
                 if edit:
                     a, r = edit["added"], edit["removed"]
                     console.print(
-                        f"{f['path']}: on its {a['lines']} new lines NEW knows better by {_fmt(a['gain'], '+.3f')}/tok, "
+                        f"{f['path']}: on its {a['lines']} new lines NEW knows better by "
+                        f"{_fmt(a['gain'], '+.3f')}/tok, "
                         f"on its {r['lines']} old lines OLD by {_fmt(r['gain'], '+.3f')}/tok",
                         markup=False,
                         highlight=False,
@@ -615,7 +617,8 @@ def render(result: dict, console=None) -> None:
                         for line in f[key]:
                             mark = "*" if line.get("changed") else " "
                             console.print(
-                                f" {mark}{f['path']}:{line['line']}  {line['gain_per_token']:+.3f}/tok x{line['tokens']}  {line['text']}",
+                                f" {mark}{f['path']}:{line['line']}  {line['gain_per_token']:+.3f}/tok "
+                                f"x{line['tokens']}  {line['text']}",
                                 markup=False,
                                 highlight=False,
                                 soft_wrap=True,
@@ -627,12 +630,14 @@ def render(result: dict, console=None) -> None:
         if knowledge.get("separation_auc"):
             s = knowledge["separation_auc"]
             console.print(
-                f"changed vs unchanged files: AUC {_fmt(s['score'])} by score, {_fmt(s['new_gain'])} by NEW's gain alone"
+                f"changed vs unchanged files: AUC {_fmt(s['score'])} by score, {_fmt(s['new_gain'])} by NEW's "
+                "gain alone"
             )
         if knowledge.get("new_version"):
             v = knowledge["new_version"]
             console.print(
-                f"whole new version ({v['files']} files, {v['tokens']:,} tokens): OLD {v['loss_old']:.4f}, NEW {v['loss_new']:.4f} nats/token"
+                f"whole new version ({v['files']} files, {v['tokens']:,} tokens): OLD {v['loss_old']:.4f}, NEW "
+                f"{v['loss_new']:.4f} nats/token"
             )
 
     if "ask" in result:

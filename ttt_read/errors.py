@@ -28,14 +28,19 @@ class ExitCode(IntEnum):
 
 _MEANINGS = {
     ExitCode.OK: "success (diff: the two snapshots are identical, in sources and in memory)",
-    ExitCode.DIFFERENT: "diff: the two snapshots differ, in their sources or in their memories (as diff(1): differences are not an error)",
+    ExitCode.DIFFERENT: (
+        "diff: the two snapshots differ, in their sources or in their memories (as diff(1): "
+        "differences are not an error)"
+    ),
     ExitCode.USAGE: "usage error: a bad argument or option, named in the message (or a bad config.toml)",
     ExitCode.INPUT: "input error: a path to read is missing, unreadable, or holds nothing readable",
     ExitCode.SNAPSHOT: "snapshot error: a .mem file is missing, corrupt, foreign, or made with another base checkpoint",
     ExitCode.EXISTS: "output exists: pass --force to overwrite it",
     ExitCode.MODEL: "model error: the checkpoint is missing or broken",
     ExitCode.OUTPUT: "output error: the snapshot cannot be written (permissions, read-only file system, disk full)",
-    ExitCode.INTERRUPTED: "interrupted (Ctrl-C): nothing was written, unless the message says a snapshot was completed just before",
+    ExitCode.INTERRUPTED: (
+        "interrupted (Ctrl-C): nothing was written, unless the message says a snapshot was completed just before"
+    ),
 }
 
 

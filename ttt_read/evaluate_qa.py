@@ -184,7 +184,10 @@ def qa_table(result: dict) -> None:
     first = next(iter(settings.values()))
     docs = len(result["documents"])
     table = Table(
-        title=f"QA accuracy, {first['questions']} answerable and {first['unanswerable']} unanswerable questions from {docs} document{'s' if docs != 1 else ''}"
+        title=(
+            f"QA accuracy, {first['questions']} answerable and {first['unanswerable']} unanswerable questions from "
+            f"{docs} document{'s' if docs != 1 else ''}"
+        )
     )
     columns = (
         "setting",

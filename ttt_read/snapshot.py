@@ -83,7 +83,8 @@ def _parse_header(prefix: bytes, file_size: int, path: Path) -> Header:
         raise TTTReadError(f"{path}: not a ttt-read snapshot (foreign format)", ExitCode.SNAPSHOT)
     if metadata.get("format_version") not in READS:
         raise TTTReadError(
-            f"{path}: snapshot format version {metadata.get('format_version')!r} is not supported (this ttt-read reads {VERSION})",
+            f"{path}: snapshot format version {metadata.get('format_version')!r} is not supported (this ttt-read "
+            f"reads {VERSION})",
             ExitCode.SNAPSHOT,
         )
     _check_tensor_table(header, file_size - 8 - length, path)
@@ -229,7 +230,8 @@ def _read_verified(path: Path) -> tuple[Header, bytes]:
         raise TTTReadError(f"{path}: snapshot is corrupt (checksum mismatch)", ExitCode.SNAPSHOT)
     if header.metadata["format_version"] == 1:
         print(
-            f"ttt-read: note: {path}: snapshot format version 1 (its checksum leaves the tensor table out); ingest again to upgrade",
+            f"ttt-read: note: {path}: snapshot format version 1 (its checksum leaves the tensor table out); ingest "
+            "again to upgrade",
             file=sys.stderr,
         )
     return header, raw

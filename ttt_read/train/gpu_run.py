@@ -239,7 +239,8 @@ def start_corpus(slot: Slot, *, fallback: bool = False) -> subprocess.Popen:
         sources.append(f"prose={prose}")
     tokenizer = Path(plan.init or BUNDLED) / "tokenizer.json"
     args = slot.ttt("train", "corpus", *sources, "-o", plan.work / "corpus", "--tokenizer", tokenizer,
-                    "--max-tokens", plan.corpus_tokens, "--min-val-code", 3, "--min-val-prose", 2, "--json")  # fmt: skip
+                    "--max-tokens", plan.corpus_tokens, "--min-val-code", 3, "--min-val-prose", 2,
+                    "--json")  # fmt: skip
     return slot.start(args, "corpus")
 
 
@@ -262,7 +263,8 @@ def finish_corpus(slot: Slot, process: subprocess.Popen) -> bool:
 def _train_args(slot: Slot, run_dir: Path, steps: int) -> list[str]:
     plan = slot.plan
     args = ["train", "run", run_dir, "--corpus", plan.work / "corpus", "--mode", plan.mode, "--seq-len", plan.seq_len,
-            "--batch", plan.batch, "--steps", steps, "--lr", plan.lr, "--warmup", min(plan.warmup, max(1, steps // 10))]  # fmt: skip
+            "--batch", plan.batch, "--steps", steps, "--lr", plan.lr,
+            "--warmup", min(plan.warmup, max(1, steps // 10))]  # fmt: skip
     args += ["--init", plan.init] if plan.init else ["--model-config", json.dumps(architecture(plan))]
     return slot.ttt(*args)
 
@@ -348,8 +350,9 @@ def evaluate(slot: Slot, model: Path, where: str) -> None:
     plan = slot.plan
     baseline = Path(plan.init or BUNDLED)
     extra = [] if model.resolve() == baseline.resolve() else ["--baseline", baseline]
-    args = slot.ttt("eval", "--corpus", plan.work / "corpus", "--model", model, *extra, "--max-tokens", plan.eval_tokens,
-                    "--min-tokens", plan.eval_tokens, "--max-per-kind", plan.eval_per_kind, "--device", where, "--json")  # fmt: skip
+    args = slot.ttt("eval", "--corpus", plan.work / "corpus", "--model", model, *extra,
+                    "--max-tokens", plan.eval_tokens, "--min-tokens", plan.eval_tokens,
+                    "--max-per-kind", plan.eval_per_kind, "--device", where, "--json")  # fmt: skip
     rc, output = slot.run(args, "eval", min(plan.eval_s, slot.left() - plan.bench_s))
     slot.record("eval", ok=rc == 0, exit=rc, result=_json_or_none(output))
 

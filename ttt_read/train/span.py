@@ -2,9 +2,10 @@
 
 Every example is free: each document (a child of a given directory, or a given file) is cut
 to a few thousand tokens, read into fast weights as `ingest` reads, and indexed as a
-notepad (reading costs time and is optional, see `train_span_head`); `qa.synthesize` asks questions about it, each laid out as `ask` lays it out, and
-the head learns which candidate unit is the gold answer (softmax over the window's
-candidates; every shortest candidate equal to or containing the gold answer counts).
+notepad (reading costs time and is optional, see `train_span_head`); `qa.synthesize` asks
+questions about it, each laid out as `ask` lays it out, and the head learns which candidate
+unit is the gold answer (softmax over the window's candidates; every shortest candidate
+equal to or containing the gold answer counts).
 A fifth of the documents is kept aside for calibration: each also gets the questions of
 the document before it whose answer and names it lacks, as unanswerable ones, and the
 logistic that says "not found" is fitted there, on the trained head's confidence and
