@@ -28,7 +28,6 @@ NO_NOTEPAD_NOTICE = (
     "again for exact recall"
 )
 ANSWER_RESERVE = 48  # window tokens kept free for the answer itself
-PASSAGES = 3  # notepad passages retrieved per question
 CONTEXT_BEFORE = 1  # lines kept above a passage's best line before filling downward
 MIN_SHARE = 24  # a passage that would get fewer window tokens than this is left out
 
@@ -169,7 +168,7 @@ def answer(
     use_memory: bool = True,
     free: bool = False,
     max_tokens: int = 64,
-    k: int = PASSAGES,
+    k: int = tok.PASSAGES,
 ) -> Answer:
     """Answer `question` from `memory` (an `engine.Memory`); see the module docstring."""
     started = time.perf_counter()

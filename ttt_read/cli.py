@@ -17,7 +17,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ttt_read import validation
+from ttt_read import sources, validation
+from ttt_read import tokenizer as tok
 from ttt_read.errors import ExitCode, TTTReadError
 from ttt_read.settings import DEVICES
 
@@ -161,7 +162,7 @@ def ingest(
     exclude: Annotated[list[str], typer.Option(help="Skip files matching this glob (repeatable).")] = [],
     max_file_bytes: Annotated[
         int, typer.Option(min=0, help="Skip text files larger than this many bytes (PDFs: --max-pdf-bytes).")
-    ] = 2_000_000,
+    ] = sources.TEXT_MAX_BYTES,
     max_pdf_bytes: Annotated[
         int,
         typer.Option(
@@ -171,7 +172,7 @@ def ingest(
                 "large for their text)."
             ),
         ),
-    ] = 64_000_000,
+    ] = sources.PDF_MAX_BYTES,
     force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing snapshot.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     update: Annotated[
@@ -297,7 +298,6 @@ def continue_(
     as_json: JsonOpt = False,
 ):
     """Continue PROMPT from the memory in MEM, streaming to stdout."""
-    from ttt_read import tokenizer as tok
 
     def prompt_ids(tokenizer):
         return tokenizer.encode(prompt, add_special_tokens=False).ids
@@ -336,7 +336,7 @@ def ask(
         typer.Option(
             "-k", "--passages", min=0, max=validation.MAX_PASSAGES, help="Notepad passages to put before the question."
         ),
-    ] = 3,
+    ] = tok.PASSAGES,
     no_notepad: Annotated[
         bool, typer.Option("--no-notepad", help="Do not look anything up in the notepad (implies --free).")
     ] = False,
@@ -1113,7 +1113,7 @@ def eval_qa(
     max_tokens: Annotated[int, typer.Option(min=1, max=validation.MAX_TOKENS, help="Longest answer, in tokens.")] = 48,
     passages: Annotated[
         int, typer.Option("-k", "--passages", min=0, max=validation.MAX_PASSAGES, help="Notepad passages per question.")
-    ] = 3,
+    ] = tok.PASSAGES,
     setting: Annotated[
         list[str],
         typer.Option(

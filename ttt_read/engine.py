@@ -23,7 +23,7 @@ class ReadSettings:
     chunk: int | None = None  # None: the checkpoint's chunk size
     include: Sequence[str] = ()
     exclude: Sequence[str] = ()
-    max_file_bytes: int = 2_000_000
+    max_file_bytes: int = sources.TEXT_MAX_BYTES
     max_pdf_bytes: int = sources.PDF_MAX_BYTES
 
 

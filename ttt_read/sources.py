@@ -34,6 +34,7 @@ PDF_TIME_BUDGET_S = 20.0  # wall seconds of extraction per PDF
 # Raw bytes per PDF: PDFs get their own cap, larger than text files', since compressed streams,
 # fonts and images make a PDF big for its text; the text limit above bounds what comes out.
 PDF_MAX_BYTES = 64_000_000
+TEXT_MAX_BYTES = 2_000_000  # per text file: a larger one is data or generated, not reading
 PDF_CACHE_VERSION = 1  # bump when extraction changes what text a PDF gives
 
 
@@ -552,7 +553,7 @@ def collect(
     paths: Sequence[Path],
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
-    max_file_bytes: int = 2_000_000,
+    max_file_bytes: int = TEXT_MAX_BYTES,
     max_pdf_bytes: int = PDF_MAX_BYTES,
     cache_dir: Path | None = None,
 ) -> Collection:

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+PASSAGES = 3  # notepad passages put before a question in an `ask` prompt (and in grounded training turns)
+
 END_OF_TEXT = "<|endoftext|>"
 FILE = "<|file|>"
 QUESTION = "<|question|>"

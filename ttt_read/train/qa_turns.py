@@ -48,9 +48,9 @@ def _notepad_of(segments):
 
 
 def _passages_for(notepad, tokenizer, question: str, context: int) -> list[int]:
-    from ttt_read.answer import ANSWER_RESERVE, PASSAGES, build_context
+    from ttt_read.answer import ANSWER_RESERVE, build_context
 
-    passages = notepad.search(question, k=PASSAGES)
+    passages = notepad.search(question, k=tok.PASSAGES)
     return build_context(tokenizer, passages, question, context, ANSWER_RESERVE)[0] if passages else []
 
 

@@ -112,13 +112,13 @@ def _read(model, tokenizer, files):
 def examples_of(
     model, tokenizer, files, questions: list[qa_mod.QA], unanswerable: list[qa_mod.QA], fast
 ) -> list[Example]:
-    from ttt_read.answer import ANSWER_RESERVE, PASSAGES, layout, normalize
+    from ttt_read.answer import ANSWER_RESERVE, layout, normalize
     from ttt_read.notepad import Notepad
 
     notepad = Notepad.build(files)
     out = []
     for item, answerable in [(q, True) for q in questions] + [(q, False) for q in unanswerable]:
-        passages = notepad.search(item.question, PASSAGES)
+        passages = notepad.search(item.question, tok.PASSAGES)
         if not passages:
             if not answerable:  # retrieval alone refuses it; still a calibration example
                 out.append(Example(None, [], False, 0.0, []))
