@@ -99,6 +99,41 @@ def default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def ingest_interrupted_while_reading(home: Path, path: Path, out: Path) -> subprocess.CompletedProcess:
+    """A real `ttt-read ingest PATH -o OUT` sent SIGINT while it reads (the `reading`
+    interrupt point), as a user's Ctrl-C would be."""
+    from ttt_read.interrupts import TEST_VARIABLE
+
+    return subprocess.run(
+        cli_command("ingest", path, "-o", out),
+        env=cli_env(home) | {TEST_VARIABLE: "reading"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=default_sigint,
+    )
+
+
+def cli_commands() -> dict[str, object]:
+    """Every leaf command of the CLI by its full name ("train run"), from the command tree."""
+    import typer
+
+    from ttt_read.cli import app
+
+    found = {}
+
+    def walk(command, prefix):
+        for name, sub in getattr(command, "commands", {}).items():
+            if hasattr(sub, "commands"):
+                walk(sub, f"{prefix}{name} ")
+            else:
+                found[prefix + name] = sub
+
+    walk(typer.main.get_command(app), "")
+    return found
+
+
 def run_cli(home: Path, *args, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run `ttt-read ARGS...` as a user would; stdout and stderr captured as text."""
     return subprocess.run(

@@ -37,7 +37,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS
+from conftest import CORPUS, cli_commands
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -124,24 +124,7 @@ TEXTS = [
 ]
 
 
-def leaf_commands() -> dict[str, object]:
-    """Every command of the CLI by its full name ("train run"), from the command tree."""
-    import typer
-
-    found = {}
-
-    def walk(command, prefix):
-        for name, sub in getattr(command, "commands", {}).items():
-            if hasattr(sub, "commands"):
-                walk(sub, f"{prefix}{name} ")
-            else:
-                found[prefix + name] = sub
-
-    walk(typer.main.get_command(cli.app), "")
-    return found
-
-
-COMMANDS = leaf_commands()
+COMMANDS = cli_commands()
 
 
 # --- the world the invocations see ---------------------------------------------------------

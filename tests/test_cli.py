@@ -22,14 +22,13 @@ from conftest import (
     assert_one_error_line,
     cli_command,
     cli_env,
-    default_sigint,
+    ingest_interrupted_while_reading,
     run_cli,
     run_cli_reporting_torch,
 )
 from pdfs import write_pdf, write_scanned_pdf, write_truncated_pdf
 
 from ttt_read.errors import ExitCode
-from ttt_read.interrupts import TEST_VARIABLE
 
 
 @pytest.fixture
@@ -240,15 +239,7 @@ def test_unknown_option_is_a_usage_error(ttt_home, out_dir):
 def test_ctrl_c_mid_read_leaves_nothing(ttt_home, out_dir):
     """A real `ttt-read ingest` sent SIGINT while it reads (the `reading` interrupt point)."""
     out = out_dir / "big.mem"
-    result = subprocess.run(
-        cli_command("ingest", CORPUS, "-o", out),
-        env=cli_env(ttt_home) | {TEST_VARIABLE: "reading"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=default_sigint,
-    )
+    result = ingest_interrupted_while_reading(ttt_home, CORPUS, out)
     assert_one_error_line(result, ExitCode.INTERRUPTED, "interrupted; nothing was written")
     assert os.listdir(out_dir) == [], "an output or temp file was left behind"
 

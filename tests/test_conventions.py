@@ -14,33 +14,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CORPUS, REPO, assert_ok, cli_command, cli_env, default_sigint, run_cli
+from conftest import CORPUS, REPO, assert_ok, cli_commands, cli_env, ingest_interrupted_while_reading, run_cli
 
-from ttt_read.cli import app
 from ttt_read.errors import ExitCode, markdown_table
-from ttt_read.interrupts import TEST_VARIABLE
 
 # Commands whose --json is checked by a run below or in another test (ingest: test_dirs.py);
 # train corpus/run/export/span need a corpus and a training run, so only their option is checked;
 # models import needs a checkpoint to import (test_models_import.py).
 NOT_RUN_HERE = {"ingest", "eval-qa", "train corpus", "train run", "train export", "train span", "models import"}
-
-
-def all_commands() -> dict[str, object]:
-    """Every leaf command of the CLI by its full name, e.g. "train run"."""
-    import typer
-
-    found = {}
-
-    def walk(command, prefix):
-        for name, sub in getattr(command, "commands", {}).items():
-            if hasattr(sub, "commands"):
-                walk(sub, f"{prefix}{name} ")
-            else:
-                found[prefix + name] = sub
-
-    walk(typer.main.get_command(app), "")
-    return found
 
 
 def strict_json(text: str) -> dict:
@@ -55,7 +36,7 @@ def strict_json(text: str) -> dict:
 
 
 def test_every_command_has_json():
-    commands = all_commands()
+    commands = cli_commands()
     missing = [name for name, command in commands.items() if not any("--json" in p.opts for p in command.params)]
     assert missing == [], f"commands without --json: {missing}"
     assert NOT_RUN_HERE <= commands.keys()
@@ -91,7 +72,7 @@ def json_runs(sample_mem: Path, changed_mem: Path) -> dict[str, list]:
 
 def test_json_output_parses_on_every_command_that_runs_quickly(ttt_home, sample_mem, changed_mem):
     runs = json_runs(sample_mem, changed_mem)
-    assert runs.keys() | NOT_RUN_HERE | {"diff"} == all_commands().keys()  # diff: in the exit-code test
+    assert runs.keys() | NOT_RUN_HERE | {"diff"} == cli_commands().keys()  # diff: in the exit-code test
     for name, args in runs.items():
         result = run_cli(ttt_home, *args, "--json")
         assert "Traceback" not in result.stderr, f"{name}: {result.stderr}"
@@ -100,19 +81,6 @@ def test_json_output_parses_on_every_command_that_runs_quickly(ttt_home, sample_
 
 
 # --- exit codes ----------------------------------------------------------------------------
-
-
-def interrupted_ingest(home: Path, out: Path) -> subprocess.CompletedProcess:
-    """`ingest` sent SIGINT while it reads (the `reading` interrupt point)."""
-    return subprocess.run(
-        cli_command("ingest", CORPUS / "errors.py", "-o", out),
-        env=cli_env(home) | {TEST_VARIABLE: "reading"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=default_sigint,
-    )
 
 
 def test_help_exit_codes_is_what_the_commands_do(ttt_home, sample_mem, changed_mem, tmp_path):
@@ -142,7 +110,7 @@ def test_help_exit_codes_is_what_the_commands_do(ttt_home, sample_mem, changed_m
             ttt_home, "ingest", one_file, "-o", tmp_path / "y.mem", "--model", "no-such-model"
         ),
         ExitCode.OUTPUT: lambda: run_cli(ttt_home, "ingest", one_file, "-o", unwritable / "x.mem"),
-        ExitCode.INTERRUPTED: lambda: interrupted_ingest(ttt_home, tmp_path / "z.mem"),
+        ExitCode.INTERRUPTED: lambda: ingest_interrupted_while_reading(ttt_home, one_file, tmp_path / "z.mem"),
     }
     assert set(scenarios) == set(ExitCode), (
         "every documented code needs a scenario, and no scenario an undocumented code"
