@@ -23,6 +23,7 @@ from ttt_read.kernels import (  # noqa: E402 - TRITON_INTERPRET must be set befo
     window_mask,
 )
 
+from ttt_read import checkpoint  # noqa: E402
 from ttt_read import kernels as ops  # noqa: E402
 from ttt_read.config import ModelConfig  # noqa: E402
 from ttt_read.model import TTTModel  # noqa: E402
@@ -336,17 +337,7 @@ def test_reading_matches_reference(meta, device, monkeypatch):
 # --- the model's own shapes under bf16 autocast, on a GPU -------------------------------------
 
 ON_GPU = pytest.mark.skipif(INTERPRET or not torch.cuda.is_available(), reason="needs a CUDA GPU, no interpreter")
-BUNDLED_SHAPE = ModelConfig(
-    vocab_size=16384,
-    d_model=128,
-    n_layers=8,
-    n_heads=2,
-    mlp_hidden=384,
-    prime_hidden=256,
-    n_suffix=2,
-    window=512,
-    chunk=256,
-)
+BUNDLED_SHAPE = checkpoint.resolve(checkpoint.DEFAULT_MODEL).config  # the shapes the bundled model runs at
 
 
 @ON_GPU
