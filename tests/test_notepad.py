@@ -265,3 +265,64 @@ def test_part_sizes_come_from_the_header(tmp_path):
     path.write_bytes(raw)
     assert snapshot_part_sizes(path) == {"weights": 2 * 32 * 4, "notepad": len(pad)}
     assert snapshot.load(path).notepad == pad
+
+
+MANUAL = "\n".join(
+    [
+        "Contents",
+        "1 Shell Builtins . . . . . . . . . . . . . . . . . . . . 1",
+        "1.1 Changing Directories . . . . . . . . . . . . . . . . 1",
+        "1.2 Testing Files . . . . . . . . . . . . . . . . . . . 2",
+        "",
+        "1 Shell Builtins",
+        "Builtins are commands the shell runs itself, without starting a program.",
+        *[f"Builtin number {i} is described in its own section below." for i in range(12)],
+        "",
+        "1.1 Changing Directories",
+        "cd [-L|-P] [directory]",
+        "Change the current directory. If -L is given, symbolic links are followed;",
+        "-L is the default. With -P the physical directory is used instead.",
+        *[f"Directory note {i}: relative names start at the current directory." for i in range(12)],
+        "",
+        "1.2 Testing Files",
+        "Each test of a file is true or false; the exit status says which.",
+        "-d file True if file exists and is a directory.",
+        "-L file True if file exists and is a symbolic link.",
+        "-l file True if file exists and is locked.",
+        *[f"File note {i}: a missing file makes every test false." for i in range(12)],
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("option", "described"),
+    [
+        ("-L", "-L file True if file exists and is a symbolic link."),
+        ("-l", "-l file True if file exists and is locked."),
+    ],
+)
+def test_an_option_is_found_where_an_option_list_describes_it(option, described):
+    pad = Notepad.build([Text("manual.txt", MANUAL)])
+    best = pad.search(f"What does option `{option}` do?", k=1)[0]
+    assert best.text.split("\n")[best.focus - best.line_start] == described
+
+
+def test_a_quoted_heading_is_found_in_the_text_not_the_table_of_contents():
+    pad = Notepad.build([Text("manual.txt", MANUAL)])
+    best = pad.search('What is the first sentence under the heading "1.2 Testing Files"?', k=1)[0]
+    lines = best.text.split("\n")
+    at = lines.index("1.2 Testing Files")
+    assert lines[at + 1] == "Each test of a file is true or false; the exit status says which."
+
+
+def test_what_is_finds_the_sentence_that_says_what_it_is():
+    pad = Notepad.build([Text("manual.txt", MANUAL)])
+    best = pad.search("What are builtins?", k=1)[0]
+    assert best.text.split("\n")[best.focus - best.line_start].startswith("Builtins are commands")
+
+
+def test_verbatim_parts_of_a_question_are_kept():
+    assert query_terms("What does option `-L` do?")[-2:] == ['"-L', "=-L"]  # not `-l`, and no word term
+    assert '"1.2 testing files' in query_terms('Under the heading "1.2 Testing Files"?')
+    assert '"a shell script is' not in query_terms("What is a shell script?")
+    assert '"shell script is' in query_terms("What is a shell script?")

@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from ttt_read import tokenizer as tok
-from ttt_read.notepad import Notepad, Passage
+from ttt_read.notepad import Passage
 from ttt_read.span import Shown
 
 NO_NOTEPAD_NOTICE = (
@@ -65,30 +65,6 @@ class Answer:
             "sources": [asdict(s) for s in self.sources],
             "scores": self.scores,
         }
-
-
-def load_notepad(memory) -> Notepad | None:
-    """The snapshot's notepad, decoded once per Memory; None for old snapshots."""
-    cached = getattr(memory, "_notepad", False)
-    if cached is False:
-        raw = memory.snapshot.notepad
-        cached = Notepad.from_bytes(raw) if raw else None
-        memory._notepad = cached
-    return cached
-
-
-def span_head(memory, model_name: str | None = None):
-    """(head, notice) for the checkpoint `memory` was opened with (resolved as
-    `engine.open_memory` resolves it), loaded once per Memory."""
-    cached = getattr(memory, "_span_head", None)
-    if cached is None:
-        from ttt_read import checkpoint, span
-
-        base = memory.snapshot.metadata.get("base", {})
-        info = checkpoint.resolve(model_name or base.get("name"))
-        cached = span.load_head(span.head_path(info.path), base.get("sha256", ""), memory.model.cfg.d_model)
-        memory._span_head = cached
-    return cached
 
 
 def normalize(text: str) -> str:
@@ -175,7 +151,7 @@ def answer(
     tokenizer, model = memory.tokenizer, memory.model
     notice, passages, notepad = None, [], None
     if use_notepad:
-        notepad = load_notepad(memory)
+        notepad = memory.notepad
         if notepad is None:
             notice = NO_NOTEPAD_NOTICE
         else:
@@ -188,7 +164,7 @@ def answer(
         from ttt_read.grounded import grounded_answer
 
         result = grounded_answer(memory, notepad, question, prompt, shown, use_memory)
-        notice = notice or span_head(memory)[1]
+        notice = notice or memory.span_head[1]
     result.notice = notice
     result.scores.update(
         retrieval=[s.passage.score for s in shown],

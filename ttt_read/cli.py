@@ -349,12 +349,12 @@ def ask(
 ):
     """Answer QUESTION from MEM with a span quoted from its sources (path:line:col), or "not found in NAME"."""
     from ttt_read import engine
-    from ttt_read.answer import answer, span_head
+    from ttt_read.answer import answer
     from ttt_read.ask_output import print_answer, prompt_loop
 
     memory = engine.open_memory(mem, model, device)
     if not (free or no_notepad):
-        span_head(memory, model)
+        _ = memory.span_head  # loaded before the first question, not during it
     noted: set[str] = set()
 
     def respond(text: str) -> None:
@@ -886,9 +886,16 @@ def train_run(
 @train_app.command("span")
 def train_span(
     paths: Annotated[
-        list[Path],
-        typer.Argument(help="Directories whose children (and files) are the training documents: code and prose."),
-    ],
+        Optional[list[Path]],
+        typer.Argument(help="Directories whose children (and files) are training documents: code and prose."),
+    ] = None,
+    corpus: Annotated[
+        Optional[Path],
+        typer.Option(
+            callback=validation.holding("manifest.json"),
+            help="A built corpus (train corpus) whose training documents are training documents too.",
+        ),
+    ] = None,
     output: Annotated[
         Optional[Path],
         typer.Option("--output", "-o", help="Head file to write (default: span_head.safetensors beside the model)."),
@@ -917,13 +924,16 @@ def train_span(
     from ttt_read.span import head_path
     from ttt_read.train.span import train_span_head
 
-    for path in paths:
+    if not paths and corpus is None:
+        raise TTTReadError("train span: give document directories, --corpus, or both", ExitCode.USAGE)
+    for path in paths or []:
         if not path.exists():
             raise TTTReadError(f"{path}: no such file or directory", ExitCode.INPUT)
     out = output or head_path(checkpoint.resolve(model).path)
     result = train_span_head(
-        paths,
+        paths or [],
         out,
+        corpus=corpus,
         model_name=model,
         exclude=exclude,
         max_documents=documents,

@@ -500,7 +500,7 @@ def compare(
 
         result["ask"] = {"question": question}
         for side, snap in (("old", snap_old), ("new", snap_new)):
-            answered = answer(Memory(model, tokenizer, snap), question, free=True, max_tokens=max_tokens)
+            answered = answer(Memory(model, tokenizer, snap, info), question, free=True, max_tokens=max_tokens)
             result["ask"][side] = {**answered.to_dict(), "notice": answered.notice}
     return result
 

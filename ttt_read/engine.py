@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -108,6 +109,23 @@ class Memory:
     model: object
     tokenizer: object
     snapshot: snapshot.Snapshot
+    checkpoint: checkpoint.CheckpointInfo  # where the model came from (its span head lies beside it)
+
+    @functools.cached_property
+    def notepad(self):
+        """The snapshot's notepad, decoded on first use; None for snapshots made without one."""
+        from ttt_read.notepad import Notepad
+
+        raw = self.snapshot.notepad
+        return Notepad.from_bytes(raw) if raw else None
+
+    @functools.cached_property
+    def span_head(self):
+        """(head, None) for grounded answers, or (None, why not) (`span.load_head`)."""
+        from ttt_read import span
+
+        base_sha256 = self.snapshot.metadata.get("base", {}).get("sha256", "")
+        return span.load_head(span.head_path(self.checkpoint.path), base_sha256, self.model.cfg.d_model)
 
     def session(self, learn: bool = True, use_memory: bool = True):
         from ttt_read.generate import Session
@@ -135,7 +153,7 @@ def open_memory(path: Path, model_name: str | None = None, device: str = "auto")
     snap = snapshot.load(path, base_sha256=info.sha256())
     model, tokenizer = checkpoint.load(info, pick_device(device))
     check_fits(path, snap, model, info.name)
-    return Memory(model, tokenizer, snap)
+    return Memory(model, tokenizer, snap, info)
 
 
 def eval_documents(

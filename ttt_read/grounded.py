@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ttt_read import span
-from ttt_read.answer import Answer, Source, passage_source, span_head
+from ttt_read.answer import Answer, Source, passage_source
 from ttt_read.span import Candidate, Shown
 
 _PAGE_MARK = re.compile(r"(?m)^\[page (\d+)\]$")
@@ -23,7 +23,7 @@ def fast_weights(memory, use_memory: bool):
 
 
 def grounded_answer(memory, notepad, question: str, prompt: list[int], shown: list[Shown], use_memory: bool) -> Answer:
-    head, _ = span_head(memory)
+    head, _ = memory.span_head
     weights = span.query_weights(notepad, question)
     cover = span.coverage(weights, shown)
     found = span.candidates(shown)

@@ -61,7 +61,8 @@ SCAN_MAX_HITS = 20_000  # a term missing from the vocabulary is looked for at mo
 K1, B = 1.2, 0.75  # BM25
 DEFINITION = "="  # marks the term of a name a line defines
 FILE_NAME = "@"  # marks the term of a file's stem
-MARKER_WEIGHTS = {DEFINITION: 2.0, FILE_NAME: 1.0}  # how much each counts, relative to a use
+EXACT = '"'  # marks a query's verbatim text: an option (`-L`) or a quoted phrase, found by scanning
+MARKER_WEIGHTS = {DEFINITION: 2.0, FILE_NAME: 1.0, EXACT: 2.0}  # how much each counts, relative to a use
 LZMA_PRESET = 6 | lzma.PRESET_EXTREME
 
 _WORD = re.compile(r"\w+")
@@ -77,6 +78,15 @@ _DEFINITION = re.compile(
 _ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)(?!\s*[\w.]+\.\1\s*$)")  # not `X = module.X`
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+)$")
 _PAGE = re.compile(r"^\[page (\d+)\]$")
+OPTION_LINE = re.compile(  # a line of an option list: the option and its aliases, its argument, its description
+    r"^[ \t]*(-{1,2}[\w?][\w-]*(?:,[ \t]*-{1,2}[\w?][\w-]*)*)"
+    r"(?:[ =]?<?\[?[A-Za-z][\w:.=-]*\]?>?)?"
+    r"(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$"
+)
+_OPTION = re.compile(r"-{1,2}[\w?][\w-]*")
+_QUERY_OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
+_QUERY_QUOTED = re.compile(r"`([^`]+)`|[\"\u201c]([^\"\u201d]+)[\"\u201d]")
+_QUERY_WHAT_IS = re.compile(r"^\W*what (is|are) (?:an? |the )?(.+?)\W*$", re.I)
 
 # Question words that say what kind of answer is wanted, not where it is.
 QUERY_STOPWORDS = frozenset(
@@ -121,18 +131,27 @@ def has_headings(path: str, kind: str) -> bool:
 
 def defined_names(line: str, headings: bool = True) -> list[str]:
     """Names a line defines: `def f`, `class C`, `fn f`, top-level `K = ...`, and with
-    `headings` the words of a markdown heading."""
+    `headings` (prose) the words of a markdown heading and the options an option list's
+    line describes."""
     m = _DEFINITION.match(line) or _ASSIGNMENT.match(line)
     if m:
         return [m.group(1)]
-    m = _HEADING.match(line) if headings else None
-    if m:
+    if not headings:
+        return []
+    if m := _HEADING.match(line):
         return _WORD.findall(m.group(1))
+    if m := OPTION_LINE.match(line):
+        return _OPTION.findall(m.group(1))
     return []
 
 
 def definition_terms(line: str, headings: bool = True) -> list[str]:
-    return [DEFINITION + t for name in defined_names(line, headings) for t in word_terms(name)[:1]]
+    """`=term` for each defined name; an option keeps its case (`-L` is not `-l`)."""
+    return [
+        DEFINITION + t
+        for name in defined_names(line, headings)
+        for t in ([name] if name.startswith("-") else word_terms(name)[:1])
+    ]
 
 
 def block_terms(lines: list[str], headings: bool, terms_of: _Terms | None = None) -> list[str]:
@@ -156,7 +175,8 @@ def is_marker(term: str) -> bool:
 
 def query_terms(query: str) -> list[str]:
     """A question's terms: its words' index terms without the question words, each
-    identifier also asking for its definition (`=name`) and a file named after it (`@name`)."""
+    identifier also asking for its definition (`=name`) and a file named after it (`@name`),
+    plus its verbatim parts (`exact_phrases`) marked `"`."""
     words = [w for w in _WORD.findall(query)]
     kept = [w for w in words if w.lower() not in QUERY_STOPWORDS] or words
     terms = []
@@ -165,7 +185,40 @@ def query_terms(query: str) -> list[str]:
         terms += own
         if own:
             terms += [DEFINITION + own[0], FILE_NAME + own[0]]
-    return terms
+    phrases = exact_phrases(query)
+    return terms + [EXACT + p for p in phrases] + [DEFINITION + p for p in phrases if p.startswith("-")]
+
+
+def exact_phrases(query: str) -> list[str]:
+    """What a question names verbatim, which word terms lose: options (`-L` is not `-l`,
+    and one letter is no word term), quoted text of several words ("3.1.2 Quoting"), and
+    the subject of "what is X?" followed by its verb, where a definition says it."""
+    found = _QUERY_OPTION.findall(query)
+    for a, b in _QUERY_QUOTED.findall(query):
+        quoted = " ".join((a or b).split())
+        if len(_WORD.findall(quoted)) >= 2 and "____" not in quoted:
+            found.append(quoted.lower())
+    if m := _QUERY_WHAT_IS.match(query):
+        found.append(f"{' '.join(m.group(2).split())} {m.group(1)}".lower())
+    return list(dict.fromkeys(found))
+
+
+_EXACT_PATTERNS: dict[str, re.Pattern] = {}
+
+
+def exact_pattern(phrase: str) -> re.Pattern:
+    """Where `phrase` occurs as a whole: options case-sensitively and not inside a longer
+    option; other phrases in any case and spacing (text wraps), not inside a longer word."""
+    pattern = _EXACT_PATTERNS.get(phrase)
+    if pattern is None:
+        if phrase.startswith("-"):
+            pattern = re.compile(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])")
+        else:
+            body = r"\s+".join(re.escape(part) for part in phrase.split())
+            edge = lambda c: r"\b" if _WORD_CHAR.match(c) else ""  # noqa: E731
+            pattern = re.compile(edge(phrase[0]) + body + edge(phrase[-1]), re.IGNORECASE)
+        pattern = _EXACT_PATTERNS[phrase] = pattern
+    return pattern
 
 
 # --- varints ---------------------------------------------------------------------------------
@@ -451,6 +504,8 @@ class Notepad:
         """Blocks holding a term the vocabulary leaves out (one seen in a single block, or not
         at all), found in the texts: hits that can start and end a word or a part of one,
         kept when the enclosing word really yields the term."""
+        if term.startswith(EXACT):
+            return self._scan_exact(term[1:])
         if is_marker(term):
             return np.zeros(0, dtype=np.int64)
         pattern = re.compile(re.escape(term), re.IGNORECASE)
@@ -480,6 +535,18 @@ class Notepad:
                 if checked[word]:
                     line = f.line_of_offset(m.start())
                     blocks.add(f.first_block + bisect.bisect_right(f.block_starts, line) - 1)
+        return np.array(sorted(blocks), dtype=np.int64)
+
+    def _scan_exact(self, phrase: str) -> np.ndarray:
+        """Blocks where a verbatim phrase starts (`exact_pattern`)."""
+        pattern = exact_pattern(phrase)
+        blocks: set[int] = set()
+        for f in self.files:
+            for hits, m in enumerate(pattern.finditer(f.text)):
+                if hits >= SCAN_MAX_HITS:
+                    break
+                line = f.line_of_offset(m.start())
+                blocks.add(f.first_block + bisect.bisect_right(f.block_starts, line) - 1)
         return np.array(sorted(blocks), dtype=np.int64)
 
     # facts
@@ -572,11 +639,13 @@ class Notepad:
         lines = f.line_list()
         headings = has_headings(f.path, f.kind)
         terms_of = _Terms()
+        exact = [t for t in idfs if t.startswith(EXACT)]
         tf: Counter = Counter()
         length = 0
         best, focus = -1.0, lo
         for i in range(lo, hi):
             terms = block_terms([lines[i]], headings, terms_of)
+            terms += [t for t in exact if exact_pattern(t[1:]).search(lines[i])]
             line_score = sum(idfs.get(t, 0.0) for t in set(terms))  # the path does not make line 1 the best
             if i == 0:
                 terms += path_terms(f.path)

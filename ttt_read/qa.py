@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 from ttt_read import filekinds
 from ttt_read import tokenizer as tok
+from ttt_read.notepad import OPTION_LINE
 
 MAX_ANSWER_CHARS = 160
 MAX_LIST_ITEMS = 12
@@ -651,26 +652,21 @@ def _salient_word(sentence: str) -> str | None:
     return max(long_words, key=len) if long_words else None
 
 
-_OPTION_LINE = re.compile(
-    r"^[ \t]*(-{1,2}[A-Za-z][\w-]*)(?:,[ \t]*-{1,2}[\w-]+)*(?:[ =]<?[A-Za-z][\w:.-]*>?)?"
-    r"(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$"
-)
-
-
 def _option_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
     """ "What does option `-x` do?" from option lists: the option, then its description
     starting on the same line and running on while lines continue the sentence."""
     for i, line in enumerate(lines):
-        m = _OPTION_LINE.match(line)
+        m = OPTION_LINE.match(line)
         if not m or not m.group(2)[0].isupper():
             continue
         text = [m.group(2)]
         for following in lines[i + 1 : i + 4]:
-            if not following.strip() or _OPTION_LINE.match(following) or re.search(r"[.!?]\s*$", text[-1]):
+            if not following.strip() or OPTION_LINE.match(following) or re.search(r"[.!?]\s*$", text[-1]):
                 break
             text.append(following.strip())
         if (answer := _short(first_sentence(" ".join(text)))) and len(answer.split()) >= 3:
-            yield QA(f"What does option `{m.group(1)}` do?", answer, seg.path, seg.first_line + i, "option")
+            option = m.group(1).partition(",")[0]
+            yield QA(f"What does option `{option}` do?", answer, seg.path, seg.first_line + i, "option")
 
 
 _C_SYNOPSIS = re.compile(r"^(?:\[Function\])?[\w \t*]*?\b([A-Za-z_]\w*[_A-Z0-9]\w*)[ \t]*\(")
@@ -743,7 +739,7 @@ def _segment_qas(seg: Segment) -> Iterator[QA]:
         yield from (_python_qas(seg, *parsed) if parsed else _python_regex_qas(seg))
     elif filekinds.is_code(seg.path):
         yield from _other_code_qas(seg, suffix)
-    elif filekinds.is_prose(seg.path) or suffix == "pdf" or looks_pdf:
+    else:  # prose, and any other text: manuals rendered from HTML, info and man pages
         style = (
             "pdf"
             if suffix == "pdf" or looks_pdf

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ttt_read import tokenizer as tok
-from ttt_read.notepad import DEFINITION, FILE_NAME, Notepad, Passage, defined_names, query_terms, word_terms
+from ttt_read.notepad import OPTION_LINE, Notepad, Passage, defined_names, is_marker, query_terms, word_terms
 
 HEAD_FILE = "span_head.safetensors"
 HEAD_FORMAT = "ttt-read-span-head-1"
@@ -66,9 +66,6 @@ _DEF_PARAMS = re.compile(
 _VALUE = re.compile(r"^\s*[\w.\[\]'\"]+\s*(?::[^=\n]+)?=(?!=)\s*(\S.*?)\s*[;,]?\s*$")
 _RETURN = re.compile(r"\breturn\s+(\S.*?)\s*;?\s*$")
 _ARROW = re.compile(r"->\s*([^:{\n]+?)\s*[:{]?\s*$")
-_OPTION = re.compile(
-    r"^\s*((?:-{1,2}[\w?][\w-]*(?:[ =]?<?[\w.\[\]]+>?)?(?:,\s*)?)+)\s{2,}|^\s*(-{1,2}[\w?][\w-]*)\s+(?=[A-Z])"
-)
 _SENTENCE = re.compile(r"(?<![^\s\"'(#/*])[A-Z0-9`][^.!?\n]*(?:\n(?![ \t]*\n)[^.!?\n]*)*?[.!?](?=[\s\"')\]]|$)")
 
 
@@ -161,8 +158,8 @@ def _line_units(line: str, offset: int, add) -> None:
     for pattern in (_VALUE, _RETURN, _ARROW):
         if m := pattern.search(line):
             add(offset + m.start(1), offset + m.end(1), "value")
-    if m := _OPTION.match(line):
-        add(offset + m.end(), offset + len(line), "option")
+    if m := OPTION_LINE.match(line):
+        add(offset + m.start(2), offset + len(line), "option")
 
 
 # --- features --------------------------------------------------------------------------------
@@ -179,7 +176,7 @@ def _terms(text: str) -> set[str]:
 def query_weights(notepad: Notepad | None, question: str) -> dict[str, float]:
     """The question's terms with their IDF in the snapshot; a term the snapshot never has
     weighs as much as the rarest one (it is what an unanswerable question asks about)."""
-    terms = {t for t in query_terms(question) if not t.startswith((DEFINITION, FILE_NAME))}  # words only, no markers
+    terms = {t for t in query_terms(question) if not is_marker(t)}  # words only
     if notepad is None or not notepad.n_blocks:
         return dict.fromkeys(terms, 1.0)
     rarest = math.log(1 + (notepad.n_blocks + 0.5) / 0.5)

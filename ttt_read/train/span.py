@@ -1,7 +1,8 @@
 """`ttt-read train span`: fit the span head and its "not found" calibration for one backbone.
 
-Every example is free: each document (a child of a given directory, or a given file) is cut
-to a few thousand tokens, read into fast weights as `ingest` reads, and indexed as a
+Every example is free: each document (a child of a given directory, a given file, or a
+training document of a built corpus) is cut to 3K-100K tokens, as small and as large as
+what users ingest, optionally read into fast weights as `ingest` reads, and indexed as a
 notepad (reading costs time and is optional, see `train_span_head`); `qa.synthesize` asks
 questions about it, each laid out as `ask` lays it out, and the head learns which candidate
 unit is the gold answer (softmax over the window's candidates; every shortest candidate
@@ -16,6 +17,7 @@ answerable questions there are refused.
 from __future__ import annotations
 
 import fnmatch
+import math
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +29,7 @@ from ttt_read import qa as qa_mod
 from ttt_read import span
 from ttt_read import tokenizer as tok
 
-MAX_DOC_CHARS = 12_000  # a document is cut to about this much text (~3K tokens)
+MIN_DOC_CHARS, MAX_DOC_CHARS = 12_000, 400_000  # a document is cut to ~3K-100K tokens
 CALIBRATION_SHARE = 0.2
 FALSE_NOT_FOUND = 0.08  # answerable questions of the calibration documents refused at most
 EPOCHS = 12
@@ -44,33 +46,74 @@ class Example:
     contains: list[bool]  # per candidate: does it contain the gold answer
 
 
-def documents(paths: Sequence[Path], exclude: Sequence[str], rng: random.Random) -> list[Path]:
+@dataclass(frozen=True)
+class Document:
+    name: str
+    load: Callable[[], list]  # its files (path, kind, text); empty when nothing is readable
+
+
+def _excluded(parts: Sequence[str], exclude: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatch(part, pattern) for pattern in exclude for part in parts)
+
+
+def path_documents(paths: Sequence[Path], exclude: Sequence[str], rng: random.Random) -> list[Document]:
     """Each given file, and each child of each given directory, minus `exclude` globs
     (matched against any part of the path); shuffled within each path, then taken from the
     paths in turn, so that a large directory does not crowd the others out."""
     groups = []
     for path in paths:
         children = sorted(path.iterdir()) if path.is_dir() else [path]
-        kept = [
-            c for c in children if not any(fnmatch.fnmatch(part, pattern) for pattern in exclude for part in c.parts)
-        ]
+        kept = [Document(str(c), lambda c=c: _source_files(c)) for c in children if not _excluded(c.parts, exclude)]
         rng.shuffle(kept)
         groups.append(kept)
     return [group[i] for i in range(max(map(len, groups), default=0)) for group in groups if i < len(group)]
 
 
-def cut_document(path: Path, rng: random.Random):
-    """Files of one document (shuffled), the last cut to a random run of lines, so that
-    at most MAX_DOC_CHARS of text remain; None when nothing is readable."""
+def _source_files(path: Path) -> list:
     from ttt_read import sources
     from ttt_read.errors import TTTReadError
 
     try:
-        files = list(sources.collect([path]).files)
+        return list(sources.collect([path]).files)
     except (TTTReadError, OSError):
-        return None
+        return []
+
+
+def corpus_documents(corpus: Path, exclude: Sequence[str], rng: random.Random) -> list[Document]:
+    """The training split of a built corpus (`train corpus`): code, manuals, HTML and man
+    pages as the model read them, its held-out split never touched. A document whose name,
+    or a file whose path, has a part matching an `exclude` glob is left out."""
+    from tokenizers import Tokenizer
+
+    from ttt_read.train.corpus import TokenCorpus
+
+    split = TokenCorpus(corpus, "train")
+    tokenizer = Tokenizer.from_file(str(Path(corpus) / "tokenizer.json"))
+
+    def load(entry: dict) -> list:
+        ids = split.tokens[entry["offset"] : entry["offset"] + entry["tokens"]].tolist()
+        text = tokenizer.decode(ids, skip_special_tokens=False)
+        return [
+            SimpleNamespace(path=seg.path, kind="pdf" if seg.path.endswith(".pdf") else "text", text=seg.body)
+            for seg in qa_mod.split_files(text)
+            if seg.path and not _excluded(Path(seg.path).parts, exclude)
+        ]
+
+    docs = [
+        Document(d["name"], lambda d=d: load(d))
+        for d in split.documents
+        if not _excluded(d["name"].split("/"), exclude)
+    ]
+    rng.shuffle(docs)
+    return docs
+
+
+def cut_document(files: list, rng: random.Random):
+    """Files of one document (shuffled), the last cut to a random run of lines, so that
+    a size drawn log-uniformly between MIN_DOC_CHARS and MAX_DOC_CHARS remains (snapshots
+    range from one file to a manual); None when nothing is left."""
     rng.shuffle(files)
-    kept, room = [], MAX_DOC_CHARS
+    kept, room = [], int(math.exp(rng.uniform(math.log(MIN_DOC_CHARS), math.log(MAX_DOC_CHARS))))
     for f in files:
         text = f.text
         if len(text) > room:
@@ -143,6 +186,7 @@ def train_span_head(
     paths: Sequence[Path],
     output: Path,
     *,
+    corpus: Path | None = None,
     model_name: str | None = None,
     exclude: Sequence[str] = (),
     max_documents: int = 120,
@@ -152,8 +196,8 @@ def train_span_head(
     read: bool = False,
     on_progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """Build examples from `paths`, train the head, calibrate "not found", save to `output`.
-    Returns what was trained on and the held-out accuracy.
+    """Build examples from `paths` and the training split of `corpus`, train the head,
+    calibrate "not found", save to `output`. Returns what was trained on and the held-out accuracy.
 
     `read`: score windows with each document's read fast weights (else the initial ones);
     the head records it and `ask` applies the same weights. Off by default: documents here
@@ -170,7 +214,10 @@ def train_span_head(
     model, tokenizer = checkpoint.load(info, "cpu")
     model.eval()
     rng = random.Random(seed)
-    docs = documents(paths, exclude, rng)[:max_documents]
+    docs = path_documents(paths, exclude, rng)
+    if corpus is not None:
+        docs = _interleave(docs, corpus_documents(corpus, exclude, rng))
+    docs = docs[:max_documents]
     n_calibration = max(1, int(len(docs) * CALIBRATION_SHARE))
     train_set, calibration = [], []
     previous: list[qa_mod.QA] = []
@@ -178,7 +225,7 @@ def train_span_head(
         if time_budget is not None and time.perf_counter() - started > time_budget * 0.7:
             say(f"time budget: stopping the examples after {index} documents")
             break
-        files = cut_document(doc, rng)
+        files = cut_document(doc.load(), rng)
         if files is None:
             continue
         text = _render(files)
@@ -193,7 +240,7 @@ def train_span_head(
         fast = _read(model, tokenizer, files) if read else model.initial_fast_weights(1)
         made = examples_of(model, tokenizer, files, asked, absent, fast)
         (calibration if calibrating else train_set).extend(made)
-        say(f"{index + 1}/{len(docs)} {doc}: {len(made)} examples")
+        say(f"{index + 1}/{len(docs)} {doc.name}: {len(made)} examples")
     torch.manual_seed(seed)
     net = span.make_head(model.cfg.d_model)
     _fit(net, [e for e in train_set if e.positives], rng, say)
@@ -213,6 +260,12 @@ def train_span_head(
     )
     head.save(output)
     return {"output": str(output), "backbone": info.name, **head.trained_on, "not_found": not_found}
+
+
+def _interleave(a: list, b: list) -> list:
+    """Both lists' items taken in turns, the rest of the longer one after."""
+    out = [x for pair in zip(a, b) for x in pair]
+    return out + a[len(b) :] + b[len(a) :]
 
 
 def _fit(net, examples: list[Example], rng: random.Random, say) -> None:
