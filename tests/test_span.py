@@ -63,6 +63,23 @@ def test_candidates_of_a_manual_and_their_locations():
     assert depth.location(shown) == (4, 13)
 
 
+def test_an_option_description_runs_on_to_the_end_of_its_first_sentence():
+    text = (
+        "-B  The shell performs brace expansion (see\n"
+        "    Brace Expansion, page 24). It is on by default.\n"
+        "-L file True if file exists and is a symbolic link.\n"
+        "-C  Prevent output redirection from overwriting\n"
+        "\n"
+        "    Unrelated paragraph. It ends here.\n"
+    )
+    assert units(shown_of("shell.txt", text), "option") == [
+        "The shell performs brace expansion (see",
+        "The shell performs brace expansion (see\n    Brace Expansion, page 24).",
+        "True if file exists and is a symbolic link.",
+        "Prevent output redirection from overwriting",
+    ]
+
+
 def test_candidate_positions_point_at_their_tokens(model_and_tokenizer):
     from types import SimpleNamespace
 

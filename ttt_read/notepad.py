@@ -83,7 +83,8 @@ OPTION_LINE = re.compile(  # a line of an option list: the option and its aliase
     r"(?:[ =]?<?\[?[A-Za-z][\w:.=-]*\]?>?)?"
     r"(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$"
 )
-_OPTION = re.compile(r"-{1,2}[\w?][\w-]*")
+DOT_LEADER = re.compile(r"\.(?:[ \t]?\.){3,}")  # the dots of a contents or index entry, leading to its page
+OPTION = re.compile(r"-{1,2}[\w?][\w-]*")
 _QUERY_OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
 _QUERY_QUOTED = re.compile(r"`([^`]+)`|[\"\u201c]([^\"\u201d]+)[\"\u201d]")
 _QUERY_WHAT_IS = re.compile(r"^\W*what (is|are) (?:an? |the )?(.+?)\W*$", re.I)
@@ -141,7 +142,7 @@ def defined_names(line: str, headings: bool = True) -> list[str]:
     if m := _HEADING.match(line):
         return _WORD.findall(m.group(1))
     if m := OPTION_LINE.match(line):
-        return _OPTION.findall(m.group(1))
+        return OPTION.findall(m.group(1))
     return []
 
 
@@ -204,6 +205,16 @@ def exact_phrases(query: str) -> list[str]:
 
 
 _EXACT_PATTERNS: dict[str, re.Pattern] = {}
+
+
+def _starts_phrase(lines: list[str], i: int, phrase: str) -> bool:
+    """Whether `phrase` starts on line i (running on into the next line, as wrapped text
+    does), on a line that is not a contents entry (the heading it lists is in the text)."""
+    if DOT_LEADER.search(lines[i]):
+        return False
+    joined = lines[i] + (" " + lines[i + 1] if i + 1 < len(lines) else "")
+    m = exact_pattern(phrase).search(joined)
+    return m is not None and m.start() < len(lines[i])
 
 
 def exact_pattern(phrase: str) -> re.Pattern:
@@ -645,7 +656,7 @@ class Notepad:
         best, focus = -1.0, lo
         for i in range(lo, hi):
             terms = block_terms([lines[i]], headings, terms_of)
-            terms += [t for t in exact if exact_pattern(t[1:]).search(lines[i])]
+            terms += [t for t in exact if _starts_phrase(lines, i, t[1:])]
             line_score = sum(idfs.get(t, 0.0) for t in set(terms))  # the path does not make line 1 the best
             if i == 0:
                 terms += path_terms(f.path)

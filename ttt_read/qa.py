@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 from ttt_read import filekinds
 from ttt_read import tokenizer as tok
-from ttt_read.notepad import OPTION_LINE
+from ttt_read.notepad import DOT_LEADER, OPTION_LINE
 
 MAX_ANSWER_CHARS = 160
 MAX_LIST_ITEMS = 12
@@ -722,7 +722,12 @@ def _prose_qas(seg: Segment, style: str) -> Iterator[QA]:
                 article = (m.group(1) or "").lower()
                 verb = "are" if m.group(3) == "are" else "is"
                 yield QA(f"What {verb} {article}{m.group(2)}?", answer, seg.path, seg.first_line + start, "definition")
-            if 8 <= n_words <= 35 and sentence[-1:] in ".!?" and (word := _salient_word(sentence)):
+            if (
+                8 <= n_words <= 35
+                and sentence[-1:] in ".!?"
+                and not DOT_LEADER.search(sentence)  # a contents entry, not a sentence
+                and (word := _salient_word(sentence))
+            ):
                 blanked = re.sub(r"(?<![\w\-])" + re.escape(word) + r"(?![\w\-])", "____", sentence, count=1)
                 if "____" in blanked:
                     yield QA(f'Fill in the blank: "{_clean(blanked)}"', word, seg.path, seg.first_line + start, "cloze")

@@ -31,7 +31,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ttt_read import tokenizer as tok
-from ttt_read.notepad import OPTION_LINE, Notepad, Passage, defined_names, is_marker, query_terms, word_terms
+from ttt_read.notepad import (
+    DOT_LEADER,
+    OPTION,
+    OPTION_LINE,
+    Notepad,
+    Passage,
+    defined_names,
+    exact_pattern,
+    exact_phrases,
+    is_marker,
+    query_terms,
+    word_terms,
+)
 
 HEAD_FILE = "span_head.safetensors"
 HEAD_FORMAT = "ttt-read-span-head-1"
@@ -39,6 +51,7 @@ HIDDEN = 64  # the head's hidden layer
 MAX_UNIT_CHARS = 240  # longer sentences and lines are not answers
 FALLBACK_COVERAGE = 0.5  # without a head: "not found" when less of the question is covered
 LONE_MARGIN = 10.0  # the score margin of a window with a single candidate
+STEM = 5  # words sharing this many first letters count as one ("displays", "Display")
 
 UNIT_KINDS = ("path", "name", "parameters", "value", "option", "sentence", "line")
 QUESTION_CUES = {  # what a question asks for; several may apply
@@ -55,9 +68,10 @@ QUESTION_CUES = {  # what a question asks for; several may apply
     "imports": r"\bimports?\b",
     "methods": r"\bmethods\b",
     "docstring": r"\bdocstring\b|\bsay\b|\bdescribe",
+    "section": r"\bheading\b|\bsection\b|\bfirst sentence\b|\bchapter\b",
 }
 _CUES = {name: re.compile(pattern, re.I) for name, pattern in QUESTION_CUES.items()}
-N_LEXICAL = len(UNIT_KINDS) * (len(QUESTION_CUES) + 1) + 16
+N_LEXICAL = len(UNIT_KINDS) * (len(QUESTION_CUES) + 1) + 22
 
 _NAME = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*|\d[\d.,_]*\d|\d")
 _DEF_PARAMS = re.compile(
@@ -66,7 +80,9 @@ _DEF_PARAMS = re.compile(
 _VALUE = re.compile(r"^\s*[\w.\[\]'\"]+\s*(?::[^=\n]+)?=(?!=)\s*(\S.*?)\s*[;,]?\s*$")
 _RETURN = re.compile(r"\breturn\s+(\S.*?)\s*;?\s*$")
 _ARROW = re.compile(r"->\s*([^:{\n]+?)\s*[:{]?\s*$")
-_SENTENCE = re.compile(r"(?<![^\s\"'(#/*])[A-Z0-9`][^.!?\n]*(?:\n(?![ \t]*\n)[^.!?\n]*)*?[.!?](?=[\s\"')\]]|$)")
+_SENTENCE = re.compile(
+    r"(?<![^\s\"'(#/*\u2018\u201c])[A-Z0-9`][^.!?\n]*(?:\n(?![ \t]*\n)[^.!?\n]*)*?[.!?](?=[\s\"')\]\u2019\u201d]|$)"
+)
 
 
 @dataclass(frozen=True)
@@ -122,11 +138,27 @@ def candidates(shown: list[Shown]) -> list[Candidate]:
         offset = 0
         for line in s.text.split("\n"):
             _line_units(line, offset, add)
+            if m := OPTION_LINE.match(line):  # its description: the line's rest, and its first sentence
+                add(offset + m.start(2), offset + len(line), "option")
+                add(offset + m.start(2), _description_end(s.text, offset + m.start(2)), "option")
             offset += len(line) + 1
         for m in _SENTENCE.finditer(s.text):
             if len(m.group(0).split()) >= 3:
                 add(m.start(), m.end(), "sentence")
     return out
+
+
+def _description_end(text: str, begin: int) -> int:
+    """Where an option's description that starts at `begin` ends its first sentence: it
+    may run on over the next lines, but not past a blank line or the next option."""
+    stop = min(len(text), begin + MAX_UNIT_CHARS)
+    for m in re.finditer(r"\n", text[begin:stop]):
+        rest = text[begin + m.end() : stop].split("\n", 1)[0]
+        if not rest.strip() or OPTION_LINE.match(rest):
+            stop = begin + m.start()
+            break
+    end = re.search(r"[.!?](?=\s|$)", text[begin:stop])
+    return begin + end.end() if end else stop
 
 
 _LINE_MARKS = re.compile(
@@ -158,8 +190,6 @@ def _line_units(line: str, offset: int, add) -> None:
     for pattern in (_VALUE, _RETURN, _ARROW):
         if m := pattern.search(line):
             add(offset + m.start(1), offset + m.end(1), "value")
-    if m := OPTION_LINE.match(line):
-        add(offset + m.start(2), offset + len(line), "option")
 
 
 # --- features --------------------------------------------------------------------------------
@@ -198,6 +228,12 @@ def question_literals(question: str) -> list[str]:
     return [a or b for a, b in quoted if (a or b).strip() and "____" not in (a or b)]
 
 
+def _describes_option(line: str, options: set[str]) -> bool:
+    """Whether `line` is an option list's line for one of `options` (case counts)."""
+    m = OPTION_LINE.match(line)
+    return bool(m) and bool(options & set(OPTION.findall(m.group(1))))
+
+
 def lexical_features(
     question: str, weights: dict[str, float], shown: list[Shown], found: list[Candidate]
 ) -> list[list[float]]:
@@ -207,6 +243,10 @@ def lexical_features(
     literals = question_literals(question)
     names = {w.lower() for w in literals} | {t for t in weights}
     blank = re.search(r"(\w+)?\W*____\W*(\w+)?", question)
+    verbatim = exact_phrases(question)
+    options = {p for p in verbatim if p.startswith("-")}
+    phrases = [exact_pattern(p) for p in verbatim if not p.startswith("-")]
+    stems = {w.lower()[:STEM] for w in re.findall(r"[A-Za-z]{4,}", question)}
     line_cache: dict[tuple[int, int], tuple] = {}
 
     def overlap(text: str) -> float:
@@ -221,8 +261,10 @@ def lexical_features(
     def line_facts(index: int, line_no: int) -> tuple:
         """Facts about a candidate's line: its query overlap, that of it and the 3 lines
         below, whether it defines a queried name, whether it or the 3 lines above quote
-        the question, how close below a line the question asks about it is, and the names
-        it defines."""
+        the question, how close below a line the question asks about it is, the names it
+        defines, the query overlap of the 3 lines below it (a synopsis above its
+        description), whether it is a contents entry, and whether it describes an option
+        the question names."""
         key = (index, line_no)
         if key not in line_cache:
             lines = shown[index].text.split("\n")
@@ -239,6 +281,9 @@ def lexical_features(
                 float(any(lit in line for line in lines[max(at - 3, 0) : at] for lit in literals)),
                 0.0 if above is None else 1 / (1 + above),
                 set(defined_names(own)),
+                overlap("\n".join(lines[at + 1 : at + 4])),
+                float(bool(DOT_LEADER.search(own))),
+                float(_describes_option(own, options)),
             )
         return line_cache[key]
 
@@ -248,7 +293,11 @@ def lexical_features(
         line_no, _ = c.location(s)
         kind = [1.0 if c.kind == k else 0.0 for k in UNIT_KINDS]
         crossed = [k * q for k in kind for q in cues]
-        own, near, defines, quotes, quoted_above, below_asked, defined = line_facts(c.shown, line_no)
+        own, near, defines, quotes, quoted_above, below_asked, defined, below, leader, asked_option = line_facts(
+            c.shown, line_no
+        )
+        words = re.findall(r"[A-Za-z]{4,}", c.text)
+        first_on_line = c.begin >= 0 and not s.text[s.text.rfind("\n", 0, c.begin) + 1 : c.begin].strip()
         c_terms = _terms(c.text)
         echo = len([t for t in c_terms if t in weights]) / max(len(c_terms), 1)
         fits_blank = 0.0
@@ -281,6 +330,12 @@ def lexical_features(
                 quotes,
                 quoted_above,
                 below_asked,
+                float(first_on_line),
+                below,
+                leader,
+                asked_option,
+                float(any(p.search(c.text) for p in phrases)),
+                sum(w.lower()[:STEM] in stems for w in words) / max(len(words), 1),
             ]
         )
     return rows
