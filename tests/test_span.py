@@ -80,6 +80,21 @@ def test_an_option_description_runs_on_to_the_end_of_its_first_sentence():
     ]
 
 
+def test_sentences_keep_their_inner_stops_and_a_paragraph_may_start_with_a_name():
+    text = (
+        "3.3 Invoking asn1Decoding\n"
+        "asn1Decoding generates an ASN.1 structure from a file with ASN.1\n"
+        "definitions and a binary file. See Section 3.5.1 [Brace Expansion], page 24.\n"
+        "Bash is an acronym for \u2018Bourne-Again SHell.\u2019 The Bourne shell is the traditional shell.\n"
+    )
+    sentences = units(shown_of("manual.pdf", text), "sentence")
+    assert (
+        "asn1Decoding generates an ASN.1 structure from a file with ASN.1\ndefinitions and a binary file." in sentences
+    )
+    assert "See Section 3.5.1 [Brace Expansion], page 24." in sentences
+    assert "The Bourne shell is the traditional shell." in sentences
+
+
 def test_candidate_positions_point_at_their_tokens(model_and_tokenizer):
     from types import SimpleNamespace
 

@@ -568,7 +568,7 @@ def _is_term(term: str) -> bool:
     return all(len(w) > 1 and w.lower() not in _STOP and w.lower() not in _NOT_TERMS for w in words)
 
 
-def _numbered_heading(line: str) -> bool:
+def numbered_heading(line: str) -> bool:
     """`3.2 Shell Parameters`: a section number, then words mostly in title case."""
     m = _NUMBERED_HEADING.match(line.strip())
     if not m:
@@ -589,7 +589,7 @@ def _headings(lines: list[str], style: str) -> Iterator[tuple[int, str]]:
             continue
         if style != "pdf" and (m := _MD_HEADING.match(line)):
             yield i, m.group(2).strip("*_` ")
-        elif style != "md" and _numbered_heading(line):
+        elif style != "md" and numbered_heading(line):
             yield i, line.strip()
         elif (
             style in ("rst", "text")
@@ -624,7 +624,7 @@ def _paragraphs(lines: list[str], style: str) -> Iterator[tuple[int, str]]:
             and not _MD_HEADING.match(line)
             and not _SKIP_LINE.match(line)
             and not _RST_UNDERLINE.match(line)
-            and (style == "md" or not _numbered_heading(line))
+            and (style == "md" or not numbered_heading(line))
         )
         if line.lstrip().startswith(("```", "~~~")):
             fence = not fence

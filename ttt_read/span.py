@@ -44,6 +44,7 @@ from ttt_read.notepad import (
     query_terms,
     word_terms,
 )
+from ttt_read.qa import numbered_heading
 
 HEAD_FILE = "span_head.safetensors"
 HEAD_FORMAT = "ttt-read-span-head-1"
@@ -80,9 +81,11 @@ _DEF_PARAMS = re.compile(
 _VALUE = re.compile(r"^\s*[\w.\[\]'\"]+\s*(?::[^=\n]+)?=(?!=)\s*(\S.*?)\s*[;,]?\s*$")
 _RETURN = re.compile(r"\breturn\s+(\S.*?)\s*;?\s*$")
 _ARROW = re.compile(r"->\s*([^:{\n]+?)\s*[:{]?\s*$")
-_SENTENCE = re.compile(
-    r"(?<![^\s\"'(#/*\u2018\u201c])[A-Z0-9`][^.!?\n]*(?:\n(?![ \t]*\n)[^.!?\n]*)*?[.!?](?=[\s\"')\]\u2019\u201d]|$)"
-)
+_SENTENCE_END = r"[.!?](?=[\s\"')\]\u2019\u201d]|$)"  # a stop before a space, a closing quote or the end
+_IN_SENTENCE = r"(?:[^.!?\n]|[.!?](?![\s\"')\]\u2019\u201d]|$))"  # "ASN.1", "3.5.1", "e.g" stay inside
+_SENTENCE_BODY = _IN_SENTENCE + r"*(?:\n(?![ \t]*\n)" + _IN_SENTENCE + r"*)*?" + _SENTENCE_END
+_SENTENCE = re.compile(r"(?<![^\s\"'(#/*\u2018\u201c])[A-Z0-9`]" + _SENTENCE_BODY)
+_FIRST_SENTENCE = re.compile(r"[ \t]*\S" + _SENTENCE_BODY)  # a paragraph's, whatever its first letter
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,22 @@ def candidates(shown: list[Shown]) -> list[Candidate]:
         for m in _SENTENCE.finditer(s.text):
             if len(m.group(0).split()) >= 3:
                 add(m.start(), m.end(), "sentence")
+        for begin in _paragraph_starts(s.text):
+            if (m := _FIRST_SENTENCE.match(s.text, begin)) and len(m.group(0).split()) >= 3:
+                add(m.start(), m.end(), "sentence")
     return out
+
+
+def _paragraph_starts(text: str) -> list[int]:
+    """Offsets of lines that start a paragraph: after a blank line or a numbered heading
+    (`3.3 Invoking asn1Decoding`), where a sentence may start with a lower-case name."""
+    starts, offset, previous = [], 0, ""
+    for line in text.split("\n"):
+        if line.strip() and (not previous.strip() or numbered_heading(previous)):
+            starts.append(offset)
+        offset += len(line) + 1
+        previous = line
+    return starts
 
 
 def _description_end(text: str, begin: int) -> int:
