@@ -22,6 +22,7 @@ from ttt_read.notepad import (
     _encode_varints,
     _front_code,
     _front_decode,
+    inflections,
     query_terms,
     snapshot_part_sizes,
     word_terms,
@@ -326,3 +327,31 @@ def test_verbatim_parts_of_a_question_are_kept():
     assert '"1.2 testing files' in query_terms('Under the heading "1.2 Testing Files"?')
     assert '"a shell script is' not in query_terms("What is a shell script?")
     assert '"shell script is' in query_terms("What is a shell script?")
+
+
+def test_a_question_finds_other_forms_of_its_words():
+    text = "\n".join(
+        ["rdirs", "List the stacked directories in reverse."]
+        + [f"Filler line {i} about nothing in particular." for i in range(30)]
+        + ["dirs", "Display the stacked directories."]
+        + [f"More filler {i} about nothing at all." for i in range(30)]
+    )
+    best = Notepad.build([Text("manual.txt", text)]).search("Which command displays the stacked directories?", k=1)[0]
+    assert best.text.split("\n")[best.focus - best.line_start] == "Display the stacked directories."
+    assert {"display", "displayed", "displaying"} <= set(inflections("displays"))
+    assert inflections("cd") == [] and inflections("get_payload") == []
+
+
+def test_comment_lines_of_a_pdf_define_nothing():
+    """PDF text has no markdown headings: its `#` lines are comments of printed examples,
+    which must not outrank the text that defines what a question names."""
+    text = "\n".join(
+        ["# a completion example: include variable names and histories"]
+        + [f"complete -o default cmd{i}" for i in range(14)]
+        + ["HISTSIZE The number of commands to remember in the command history."]
+        + [f"Other variable {i} is described elsewhere." for i in range(14)]
+    )
+    pad = Notepad.build([Text("shell.pdf", text, kind="pdf")])
+    best = pad.search("What does the HISTSIZE variable control?", k=1)[0]
+    assert best.text.split("\n")[best.focus - best.line_start].startswith("HISTSIZE The number")
+    assert pad.df_of("=variable") == 0  # the comment is no heading

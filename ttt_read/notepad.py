@@ -63,6 +63,7 @@ DEFINITION = "="  # marks the term of a name a line defines
 FILE_NAME = "@"  # marks the term of a file's stem
 EXACT = '"'  # marks a query's verbatim text: an option (`-L`) or a quoted phrase, found by scanning
 MARKER_WEIGHTS = {DEFINITION: 2.0, FILE_NAME: 1.0, EXACT: 2.0}  # how much each counts, relative to a use
+INFLECTION_WEIGHT = 0.5  # another form of a question's word ("changes" -> "change"), relative to the word
 LZMA_PRESET = 6 | lzma.PRESET_EXTREME
 
 _WORD = re.compile(r"\w+")
@@ -125,41 +126,43 @@ class _Terms:
         return out
 
 
-def has_headings(path: str, kind: str) -> bool:
-    """Whether `# ...` lines of a file are headings (prose) rather than comments (code)."""
-    return kind == "pdf" or filekinds.is_prose(path)
+def line_style(path: str, kind: str) -> str:
+    """How a file's lines define names: "code" (definitions only), "text" (prose: also a
+    markdown heading's words and an option list's options), "pdf" (options, but no `#`
+    headings: PDF text has none, and its `#` lines are comments of printed examples)."""
+    return "pdf" if kind == "pdf" else "text" if filekinds.is_prose(path) else "code"
 
 
-def defined_names(line: str, headings: bool = True) -> list[str]:
-    """Names a line defines: `def f`, `class C`, `fn f`, top-level `K = ...`, and with
-    `headings` (prose) the words of a markdown heading and the options an option list's
-    line describes."""
+def defined_names(line: str, style: str = "text") -> list[str]:
+    """Names a line defines: `def f`, `class C`, `fn f`, top-level `K = ...`, and in prose
+    (`line_style`) the words of a markdown heading and the options an option list's line
+    describes."""
     m = _DEFINITION.match(line) or _ASSIGNMENT.match(line)
     if m:
         return [m.group(1)]
-    if not headings:
+    if style == "code":
         return []
-    if m := _HEADING.match(line):
+    if style == "text" and (m := _HEADING.match(line)):
         return _WORD.findall(m.group(1))
     if m := OPTION_LINE.match(line):
         return OPTION.findall(m.group(1))
     return []
 
 
-def definition_terms(line: str, headings: bool = True) -> list[str]:
+def definition_terms(line: str, style: str = "text") -> list[str]:
     """`=term` for each defined name; an option keeps its case (`-L` is not `-l`)."""
     return [
         DEFINITION + t
-        for name in defined_names(line, headings)
+        for name in defined_names(line, style)
         for t in ([name] if name.startswith("-") else word_terms(name)[:1])
     ]
 
 
-def block_terms(lines: list[str], headings: bool, terms_of: _Terms | None = None) -> list[str]:
+def block_terms(lines: list[str], style: str, terms_of: _Terms | None = None) -> list[str]:
     """Every term of some lines: their words' terms and the names they define."""
     terms = (terms_of or _Terms())("\n".join(lines))
     for line in lines:
-        terms += definition_terms(line, headings)
+        terms += definition_terms(line, style)
     return terms
 
 
@@ -188,6 +191,21 @@ def query_terms(query: str) -> list[str]:
             terms += [DEFINITION + own[0], FILE_NAME + own[0]]
     phrases = exact_phrases(query)
     return terms + [EXACT + p for p in phrases] + [DEFINITION + p for p in phrases if p.startswith("-")]
+
+
+_SUFFIXES = ("ing", "ed", "es", "s")
+
+
+def inflections(word: str) -> list[str]:
+    """Other forms of an English word, by its suffix: a question asks "which command
+    changes ..." where a manual says "Change ...". Only alphabetic words of 4+ letters; the
+    caller keeps the forms its text has."""
+    if len(word) < 4 or not word.isalpha():
+        return []
+    stems = {word[: -len(x)] for x in _SUFFIXES if word.endswith(x) and len(word) - len(x) >= 3} or {word}
+    stems |= {stem[:-1] for stem in stems if stem.endswith("e")}  # "change" -> "changing"
+    forms = {stem + x for stem in stems for x in ("", "e", "s", "es", "ed", "d", "ing")}
+    return sorted(forms - {word})
 
 
 def exact_phrases(query: str) -> list[str]:
@@ -401,12 +419,12 @@ class Notepad:
         total, n_blocks = 0, 0
         for sf in source_files:
             lines = sf.text.split("\n")
-            headings = has_headings(sf.path, sf.kind)
+            style = line_style(sf.path, sf.kind)
             starts = _blocks(lines)
             files.append(_File(sf.path, sf.kind, sf.text, n_blocks, starts, lines))
             for b, lo in enumerate(starts):
                 hi = starts[b + 1] if b + 1 < len(starts) else len(lines)
-                terms = block_terms(lines[lo:hi], headings, terms_of)
+                terms = block_terms(lines[lo:hi], style, terms_of)
                 if b == 0:
                     terms += path_terms(sf.path)
                 total += len(terms)
@@ -607,6 +625,10 @@ class Notepad:
         weights: Counter = Counter()
         for term in query_terms(query):
             weights[term] += MARKER_WEIGHTS.get(term[:1], 1.0)
+        for term in [t for t in weights if not is_marker(t)]:
+            for variant in inflections(term):
+                if variant not in weights and variant in self.index:
+                    weights[variant] = INFLECTION_WEIGHT
         idfs = {t: self.idf(t) * w for t, w in weights.items()}
         idfs = {t: v for t, v in idfs.items() if v > 0}
         if not idfs:
@@ -648,14 +670,14 @@ class Notepad:
         last = min(first + PASSAGE_BLOCKS - 1, f.n_blocks - 1)
         lo, hi = f.block_range(first, last)
         lines = f.line_list()
-        headings = has_headings(f.path, f.kind)
+        style = line_style(f.path, f.kind)
         terms_of = _Terms()
         exact = [t for t in idfs if t.startswith(EXACT)]
         tf: Counter = Counter()
         length = 0
         best, focus = -1.0, lo
         for i in range(lo, hi):
-            terms = block_terms([lines[i]], headings, terms_of)
+            terms = block_terms([lines[i]], style, terms_of)
             terms += [t for t in exact if _starts_phrase(lines, i, t[1:])]
             line_score = sum(idfs.get(t, 0.0) for t in set(terms))  # the path does not make line 1 the best
             if i == 0:
