@@ -24,6 +24,11 @@ Index design, kept small so a snapshot grows by well under half the compressed t
   keeps its block count (for IDF), and only terms in at most ~5% of the blocks keep their
   block list. A search ranks passages by those rarer terms first, then rescores the best
   few dozen with full BM25 on their text, every query term counted.
+- A question also names things no word index holds: an option (`-L`, not `-l`), a quoted
+  heading, the subject of "what is X?". Those are found verbatim by scanning the texts at
+  search time (`exact_phrases`), so snapshots made before them answer the same way; an
+  option list's line defines its option (`=-L`). A question's words also find the other
+  forms the vocabulary has (`inflections`: "changes" finds "Change").
 - Stored as one LZMA stream of: a JSON header, the texts, the front-coded sorted vocabulary,
   and one varint stream (block counts, block-id deltas, lines per block).
 
@@ -222,9 +227,6 @@ def exact_phrases(query: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-_EXACT_PATTERNS: dict[str, re.Pattern] = {}
-
-
 def _starts_phrase(lines: list[str], i: int, phrase: str) -> bool:
     """Whether `phrase` starts on line i (running on into the next line, as wrapped text
     does), on a line that is not a contents entry (the heading it lists is in the text)."""
@@ -233,6 +235,9 @@ def _starts_phrase(lines: list[str], i: int, phrase: str) -> bool:
     joined = lines[i] + (" " + lines[i + 1] if i + 1 < len(lines) else "")
     m = exact_pattern(phrase).search(joined)
     return m is not None and m.start() < len(lines[i])
+
+
+_EXACT_PATTERNS: dict[str, re.Pattern] = {}
 
 
 def exact_pattern(phrase: str) -> re.Pattern:
