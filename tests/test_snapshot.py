@@ -16,7 +16,7 @@ import torch
 from conftest import as_batch, take
 from safetensors.torch import save_file
 
-from ttt_read import snapshot
+from ttt_read import interrupts, snapshot
 from ttt_read.errors import ExitCode, TTTReadError
 from ttt_read.reading import read
 
@@ -239,10 +239,10 @@ def test_ctrl_c_during_the_rename_surfaces_after_the_write_is_recorded(tmp_path,
         os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(os, "link", link_then_ctrl_c)
-    out, before = tmp_path / "out.mem", len(snapshot.COMMITTED)
+    out, before = tmp_path / "out.mem", len(interrupts.COMMITTED)
     with pytest.raises(KeyboardInterrupt):
         snapshot.write_atomic(out, b"snapshot bytes", force=False)
-    assert snapshot.COMMITTED[before:] == [out] and out.read_bytes() == b"snapshot bytes"
+    assert interrupts.COMMITTED[before:] == [out] and out.read_bytes() == b"snapshot bytes"
     assert [p.name for p in tmp_path.iterdir()] == ["out.mem"]
 
 

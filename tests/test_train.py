@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import default_sigint
 
 from ttt_read import kernels
 from ttt_read import tokenizer as tok
 from ttt_read.answer import ANSWER_RESERVE
 from ttt_read.config import ModelConfig
+from ttt_read.interrupts import TEST_VARIABLE
 from ttt_read.model import TTTModel
 from ttt_read.reading import read
 from ttt_read.train.corpus import TokenCorpus, build_corpus
@@ -124,6 +126,27 @@ def test_meta_gradient_matches_finite_differences_through_every_inner_step(monke
     first_order = along_direction(torch.autograd.grad(outer_loss(), params))
     assert abs(exact - numeric) <= 1e-7 * abs(numeric)
     assert abs(first_order - numeric) >= 1e-2 * abs(numeric)
+
+
+@pytest.mark.parametrize("signal_name", ["INT", "TERM"])
+def test_a_stopped_run_saves_the_step_it_was_in_and_resumes_from_it(corpus, tmp_path, signal_name):
+    """Ctrl-C (or the SIGTERM of `kill`, a job scheduler) during step 1 lets that step
+    finish and be saved: exit 130, the message names the saved state, nothing is lost."""
+    run = tmp_path / "stopped"
+    cmd = [sys.executable, "-m", "ttt_read", "train", "run", str(run), "--corpus", str(corpus)]
+    cmd += ["--model-config", json.dumps(TINY_MODEL), "--seq-len", "96", "--batch", "2", "--steps", "4"]
+    cmd += ["--warmup", "1", "--save-every", "100"]
+    how = "training-step" + ("" if signal_name == "INT" else ":TERM")
+    env = {**os.environ, TEST_VARIABLE: how, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env, preexec_fn=default_sigint)
+    assert done.returncode == 130, done.stderr
+    saved = f"ttt-read: interrupted after {run / 'state.pt'} was completely written"
+    assert done.stderr.strip().splitlines()[-1] == saved
+    assert torch.load(run / "state.pt", weights_only=True)["step"] == 1  # the step under way, not the last save
+    env.pop(TEST_VARIABLE)
+    resumed = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert torch.load(run / "state.pt", weights_only=True)["step"] == 4
 
 
 def test_export_writes_the_reading_lr_the_run_trained_for(corpus, tmp_path):

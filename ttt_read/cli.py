@@ -17,7 +17,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ttt_read import sources, validation
+from ttt_read import interrupts, sources, validation
 from ttt_read import tokenizer as tok
 from ttt_read.errors import ExitCode, TTTReadError
 from ttt_read.settings import DEVICES
@@ -1154,18 +1154,12 @@ def eval_qa(
         qa_table(result)
 
 
-def _written_since(start: int) -> list:
-    """Snapshots this process committed since `start` (see snapshot.COMMITTED)."""
-    module = sys.modules.get("ttt_read.snapshot")
-    return list(getattr(module, "COMMITTED", [])[start:]) if module else []
-
-
 def main(argv: list[str] | None = None) -> None:
     for stream in (sys.stdout, sys.stderr):  # a path that is not UTF-8 is printed, never a crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     click_errors, aborts = _click_exceptions()
-    committed = len(_written_since(0))
+    committed = len(interrupts.COMMITTED)
     try:
         command = validation.harden(typer.main.get_command(app))
         code = command.main(args=argv, prog_name="ttt-read", standalone_mode=False)
@@ -1181,7 +1175,7 @@ def main(argv: list[str] | None = None) -> None:
     except (KeyboardInterrupt, *aborts):
         code = ExitCode.INTERRUPTED
     if code == ExitCode.INTERRUPTED:  # newer typers turn Ctrl-C into a returned 130 themselves
-        written = _written_since(committed)  # Ctrl-C can land just after the snapshot was renamed into place
+        written = interrupts.COMMITTED[committed:]  # Ctrl-C can land just after a file was completed
         _err(
             f"ttt-read: interrupted after {written[-1]} was completely written"
             if written

@@ -39,7 +39,7 @@ _MEANINGS = {
     ExitCode.MODEL: "model error: the checkpoint is missing or broken",
     ExitCode.OUTPUT: "output error: the snapshot cannot be written (permissions, read-only file system, disk full)",
     ExitCode.INTERRUPTED: (
-        "interrupted (Ctrl-C): nothing was written, unless the message says a snapshot was completed just before"
+        "interrupted (Ctrl-C): nothing was written, unless the message names a file completed just before"
     ),
 }
 

@@ -3,12 +3,15 @@
 `watch()` notes a SIGINT that arrives during a block, for libraries that turn the
 KeyboardInterrupt raised inside their callbacks into an error of their own (safetensors and
 torch report it as a ValueError about storage shapes). `held()` defers SIGINT over a block
-that must not be split (a rename and its record).
+that must not be split (a rename and its record). `between_steps()` lets a long loop
+(training) finish its step, save and stop on the first SIGINT or SIGTERM. `COMMITTED`
+lists the files this process completed, which the "interrupted" message names.
 
-`point(name)` is a test hook: with `TTT_READ_TEST_SIGNAL_AT=NAME` (or `NAME:KILL`) in the
-environment the process sends itself SIGINT (or SIGKILL) on reaching that point, so tests
-interrupt each stage exactly where they mean to instead of at a time that may miss it.
-Points: model-load, notepad-decode, reading, writing, rename, generation.
+`point(name)` is a test hook: with `TTT_READ_TEST_SIGNAL_AT=NAME` (or `NAME:KILL`,
+`NAME:TERM`) in the environment the process sends itself SIGINT (or SIGKILL, SIGTERM) on
+reaching that point, so tests interrupt each stage exactly where they mean to instead of at
+a time that may miss it. Points: model-load, notepad-decode, reading, writing, rename,
+generation, training-step.
 """
 
 from __future__ import annotations
@@ -17,14 +20,18 @@ import contextlib
 import os
 import signal
 import threading
+from pathlib import Path
 
 TEST_VARIABLE = "TTT_READ_TEST_SIGNAL_AT"
+_TEST_SIGNALS = {"": signal.SIGINT, "KILL": signal.SIGKILL, "TERM": signal.SIGTERM}
+
+COMMITTED: list[Path] = []  # every file this process has completely written, in order
 
 
 def point(name: str) -> None:
     wanted, _, how = os.environ.get(TEST_VARIABLE, "").partition(":")
     if wanted == name:
-        os.kill(os.getpid(), signal.SIGKILL if how == "KILL" else signal.SIGINT)
+        os.kill(os.getpid(), _TEST_SIGNALS[how])
 
 
 @contextlib.contextmanager
@@ -68,3 +75,34 @@ def held():
         signal.signal(signal.SIGINT, previous)
     if caught:
         previous(signal.SIGINT, None)
+
+
+@contextlib.contextmanager
+def between_steps():
+    """Yield a list that becomes non-empty at the first SIGINT or SIGTERM, for a loop that
+    checks it after each step, saves and stops; a second signal acts at once, as it would
+    without the block. A signal the process ignores (SIGINT in a job started with `&`) stays
+    ignored. Outside the main thread the list stays empty."""
+    requested: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield requested
+        return
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    watched = [s for s, handler in previous.items() if handler is not signal.SIG_IGN]
+
+    def restore():
+        for s in watched:
+            signal.signal(s, previous[s])
+
+    def note(signum, frame):
+        if requested:  # asked twice: stop now
+            restore()
+            signal.raise_signal(signum)
+        requested.append(signum)
+
+    for s in watched:
+        signal.signal(s, note)
+    try:
+        yield requested
+    finally:
+        restore()

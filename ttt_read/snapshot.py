@@ -35,7 +35,6 @@ FORMAT = "ttt-read.mem"
 VERSION = 2
 READS = (1, 2)  # the format versions this ttt-read loads
 MAX_HEADER_BYTES = 64 * 2**20
-COMMITTED: list[Path] = []  # every snapshot this process has renamed into place, in order
 
 
 @dataclass
@@ -336,7 +335,7 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
                     os.link(tmp, path)
                 except FileExistsError:
                     raise TTTReadError(f"{path}: already exists (pass --force to overwrite)", ExitCode.EXISTS) from None
-            COMMITTED.append(path)
+            interrupts.COMMITTED.append(path)
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)

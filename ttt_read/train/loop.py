@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ttt_read import checkpoint
+from ttt_read import checkpoint, interrupts
 from ttt_read import tokenizer as tok
 from ttt_read.config import ModelConfig
 from ttt_read.model import TTTModel
@@ -180,40 +180,45 @@ def train(
     stop = cfg.steps if max_steps is None else min(cfg.steps, step + max_steps)
     started, first_step, record = time.perf_counter(), step, {}
     autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-    while step < stop:
-        tokens, weights = (t.to(device) for t in batch_tokens(corpus, cfg, step, rank, tokenizer, model.cfg.window))
-        for group in optimizer.param_groups:
-            group["lr"] = cfg.learning_rate(step)
-        with autocast:
-            loss = step_loss(model, tokens, weights, cfg, step)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if world > 1:
-            for p in model.parameters():
-                dist.all_reduce(p.grad)
-                p.grad /= world
-        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        step += 1
-        out_of_time = time_budget is not None and time.perf_counter() - started > time_budget
-        if step % cfg.log_every == 0 or step == stop or out_of_time:
-            record = {
-                "step": step,
-                "loss": round(float(loss.detach()), 4),
-                "grad_norm": round(float(grad_norm), 3),
-                "lr": cfg.learning_rate(step - 1),
-                "tokens_per_s": round(
-                    cfg.seq_len * cfg.batch * world * (step - first_step) / (time.perf_counter() - started)
-                ),
-                "elapsed_s": round(time.perf_counter() - started, 1),
-            }
-            if rank == 0:
-                with open(run_dir / "log.jsonl", "a") as f:
-                    f.write(json.dumps(record) + "\n")
-        if rank == 0 and (step % cfg.save_every == 0 or step == stop or out_of_time):
-            _save_state(state_path, model, optimizer, step)
-        if out_of_time:
-            break
+    with interrupts.between_steps() as stop_requested:
+        while step < stop:
+            tokens, weights = (t.to(device) for t in batch_tokens(corpus, cfg, step, rank, tokenizer, model.cfg.window))
+            for group in optimizer.param_groups:
+                group["lr"] = cfg.learning_rate(step)
+            interrupts.point("training-step")
+            with autocast:
+                loss = step_loss(model, tokens, weights, cfg, step)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if world > 1:
+                for p in model.parameters():
+                    dist.all_reduce(p.grad)
+                    p.grad /= world
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            step += 1
+            out_of_time = time_budget is not None and time.perf_counter() - started > time_budget
+            stopping = _any_rank(out_of_time or bool(stop_requested), world)
+            if step % cfg.log_every == 0 or step == stop or stopping:
+                record = {
+                    "step": step,
+                    "loss": round(float(loss.detach()), 4),
+                    "grad_norm": round(float(grad_norm), 3),
+                    "lr": cfg.learning_rate(step - 1),
+                    "tokens_per_s": round(
+                        cfg.seq_len * cfg.batch * world * (step - first_step) / (time.perf_counter() - started)
+                    ),
+                    "elapsed_s": round(time.perf_counter() - started, 1),
+                }
+                if rank == 0:
+                    with open(run_dir / "log.jsonl", "a") as f:
+                        f.write(json.dumps(record) + "\n")
+            if rank == 0 and (step % cfg.save_every == 0 or step == stop or stopping):
+                _save_state(state_path, model, optimizer, step)
+            if stopping:
+                break
+    if stop_requested:
+        raise KeyboardInterrupt  # reported as "interrupted after state.pt was completely written"
     if world > 1:
         record["replicas_identical"] = _replicas_identical(model)
         if not record["replicas_identical"]:
@@ -230,10 +235,22 @@ def _replicas_identical(model: TTTModel) -> bool:
     return all(torch.equal(g, mine) for g in gathered)
 
 
+def _any_rank(flag: bool, world: int) -> bool:
+    """True when any rank has the flag: every rank must stop at the same step (each one
+    times its own budget and receives its own signals)."""
+    if world == 1:
+        return flag
+    flag_tensor = torch.tensor([float(flag)], device=_device(dist.get_rank()))
+    dist.all_reduce(flag_tensor, op=dist.ReduceOp.MAX)
+    return bool(flag_tensor.item())
+
+
 def _save_state(path: Path, model: TTTModel, optimizer, step: int) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, tmp)
-    os.replace(tmp, path)
+    with interrupts.held():
+        os.replace(tmp, path)
+        interrupts.COMMITTED.append(path)
 
 
 def export(run_dir: Path, out_dir: Path, card: str | None = None) -> None:
