@@ -175,7 +175,7 @@ def _description_end(text: str, begin: int) -> int:
         if not rest.strip() or OPTION_LINE.match(rest):
             stop = begin + m.start()
             break
-    end = re.search(r"[.!?](?=\s|$)", text[begin:stop])
+    end = re.search(_SENTENCE_END, text[begin:stop])
     return begin + end.end() if end else stop
 
 
