@@ -22,6 +22,7 @@ from ttt_read.notepad import (
     _encode_varints,
     _front_code,
     _front_decode,
+    compounds,
     inflections,
     query_terms,
     snapshot_part_sizes,
@@ -340,6 +341,19 @@ def test_a_question_finds_other_forms_of_its_words():
     assert best.text.split("\n")[best.focus - best.line_start] == "Display the stacked directories."
     assert {"display", "displayed", "displaying"} <= set(inflections("displays"))
     assert inflections("cd") == [] and inflections("get_payload") == []
+
+
+def test_a_hyphenated_word_finds_its_joined_form_and_function_words_leave_the_subject():
+    text = "\n".join(
+        ["-r Make names readonly. They cannot be assigned values."]
+        + [f"Option -{c} reads only what it is given and makes the names read {c}." for c in "abcdefghijklmn"]
+    )
+    pad = Notepad.build([Text("manual.txt", text)])
+    best = pad.search("How do I make a variable read-only?", k=1)[0]
+    assert best.text.split("\n")[best.focus - best.line_start].startswith("-r Make names readonly.")
+    assert compounds("Is it read-only or well-known?") == ["read-only", "well-known", "readonly", "wellknown"]
+    assert {"define", "function"} <= set(query_terms("How do I define a function?"))  # not nothing
+    assert "define" not in query_terms("How do I define a shell function?")  # a subject besides
 
 
 def test_comment_lines_of_a_pdf_define_nothing():

@@ -4,6 +4,7 @@ the user-phrased questions that training and eval-qa ask (real tokenizer and che
 from __future__ import annotations
 
 from ttt_read import qa, span
+from ttt_read.answer import normalize
 from ttt_read.notepad import Passage
 from ttt_read.span import Shown
 
@@ -50,9 +51,11 @@ def test_candidates_are_the_well_formed_units_of_code():
 
 def test_candidates_of_a_manual_and_their_locations():
     shown = shown_of("guide.txt", MANUAL)
-    assert units(shown, "option") == [
+    assert units(shown, "option") == [  # each description, alone and after its option (a "how" answer)
         "Print nothing but errors.",
+        "-q      Print nothing but errors.",
         "Descend at most N directories below each given one.",
+        "--depth N   Descend at most N directories below each given one.",
     ]
     found = span.candidates([shown])
     for c in found:
@@ -71,12 +74,18 @@ def test_an_option_description_runs_on_to_the_end_of_its_first_sentence():
         "-C  Prevent output redirection from overwriting\n"
         "\n"
         "    Unrelated paragraph. It ends here.\n"
+        "-S Display Readline bindings.\n"  # a capitalised word after the option starts its description
     )
     assert units(shown_of("shell.txt", text), "option") == [
         "The shell performs brace expansion (see",
         "The shell performs brace expansion (see\n    Brace Expansion, page 24).",
+        "-B  The shell performs brace expansion (see\n    Brace Expansion, page 24).",
         "True if file exists and is a symbolic link.",
+        "-L file True if file exists and is a symbolic link.",
         "Prevent output redirection from overwriting",
+        "-C  Prevent output redirection from overwriting",
+        "Display Readline bindings.",
+        "-S Display Readline bindings.",
     ]
 
 
@@ -175,6 +184,14 @@ def test_option_and_command_questions_from_a_manual():
     assert found["What does option `-q` do?"] == "Print nothing but errors."
     assert found["What does option `--depth` do?"] == "Descend at most N directories below each given one."
     assert found["Which command changes the current working directory to directory?"] == "cd"
+    # "how do I" is answered by the option with its description (a candidate), or by the command
+    assert found["How do I print nothing but errors?"] == "-q Print nothing but errors."
+    assert found["How do I descend at most N directories below each given one?"] == (
+        "--depth N Descend at most N directories below each given one."
+    )
+    assert found["How do I change the current working directory to directory?"] == "cd"
+    candidates = {normalize(c.text) for c in span.candidates([shown_of("guide.txt", MANUAL)])}
+    assert normalize(found["How do I print nothing but errors?"]) in candidates
 
 
 def test_unanswerable_means_answer_and_names_absent():

@@ -72,6 +72,7 @@ INFLECTION_WEIGHT = 0.5  # another form of a question's word ("changes" -> "chan
 LZMA_PRESET = 6 | lzma.PRESET_EXTREME
 
 _WORD = re.compile(r"\w+")
+_HYPHENATED = re.compile(r"\b[A-Za-z]+(?:-[A-Za-z]+)+\b")
 _WORD_CHAR = re.compile(r"\w")
 _LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -86,7 +87,7 @@ _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+)$")
 _PAGE = re.compile(r"^\[page (\d+)\]$")
 OPTION_LINE = re.compile(  # a line of an option list: the option and its aliases, its argument, its description
     r"^[ \t]*(-{1,2}[\w?][\w-]*(?:,[ \t]*-{1,2}[\w?][\w-]*)*)"
-    r"(?:[ =]?<?\[?[A-Za-z][\w:.=-]*\]?>?)?"
+    r"(?:(?! [A-Z][a-z])[ =]?<?\[?[A-Za-z][\w:.=-]*\]?>?)?"  # "-f file", not "-S Display ..."
     r"(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$"
 )
 DOT_LEADER = re.compile(r"\.(?:[ \t]?\.){3,}")  # the dots of a contents or index entry, leading to its page
@@ -96,11 +97,15 @@ _QUERY_QUOTED = re.compile(r"`([^`]+)`|[\"\u201c]([^\"\u201d]+)[\"\u201d]")
 _QUERY_WHAT_IS = re.compile(r"^\W*what (is|are) (?:an? |the )?(.+?)\W*$", re.I)
 
 # Question words that say what kind of answer is wanted, not where it is.
-QUERY_STOPWORDS = frozenset(
+FUNCTION_WORDS = frozenset(  # carry no subject in any question
     """a an the of in on to for by with and or is are was were be been what which where who whom
-    when how why does do did say says said take takes defined define value values parameter
-    parameters argument arguments have has methods docstring fill blank first sentence under
-    heading section module class function this that it its there""".split()
+    when how why does do did can could should would will i me my we you your
+    this that it its there""".split()
+)
+QUESTION_WORDS = frozenset(  # the generated questions' own wording, a subject only when nothing else is
+    """say says said take takes defined define value values parameter parameters argument
+    arguments have has methods docstring fill blank first sentence under heading section
+    module class function""".split()
 )
 
 
@@ -187,7 +192,8 @@ def query_terms(query: str) -> list[str]:
     identifier also asking for its definition (`=name`) and a file named after it (`@name`),
     plus its verbatim parts (`exact_phrases`) marked `"`."""
     words = [w for w in _WORD.findall(query)]
-    kept = [w for w in words if w.lower() not in QUERY_STOPWORDS] or words
+    subject = [w for w in words if w.lower() not in FUNCTION_WORDS]
+    kept = [w for w in subject if w.lower() not in QUESTION_WORDS] or subject or words
     terms = []
     for w in kept:
         own = word_terms(w)
@@ -211,6 +217,13 @@ def inflections(word: str) -> list[str]:
     stems |= {stem[:-1] for stem in stems if stem.endswith("e")}  # "change" -> "changing"
     forms = {stem + x for stem in stems for x in ("", "e", "s", "es", "ed", "d", "ing")}
     return sorted(forms - {word})
+
+
+def compounds(query: str) -> list[str]:
+    """A question's hyphenated words whole and joined: "read-only" is also "readonly", which
+    its parts "read" and "only" do not find. The caller keeps the forms its text has."""
+    found = [w.lower() for w in _HYPHENATED.findall(query)]
+    return list(dict.fromkeys(found + [w.replace("-", "") for w in found]))
 
 
 def exact_phrases(query: str) -> list[str]:
@@ -634,6 +647,9 @@ class Notepad:
             for variant in inflections(term):
                 if variant not in weights and variant in self.index:
                     weights[variant] = INFLECTION_WEIGHT
+        for form in compounds(query):
+            if form not in weights and form in self.index:
+                weights[form] = 1.0
         idfs = {t: self.idf(t) * w for t, w in weights.items()}
         idfs = {t: v for t, v in idfs.items() if v > 0}
         if not idfs:

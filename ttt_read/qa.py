@@ -41,6 +41,7 @@ KINDS = (
     "heading",
     "definition",
     "option",
+    "how",
     "cloze",
 )
 
@@ -169,10 +170,10 @@ _NOT_VERBS = {
 _TEST_NAME = re.compile(r"^(?:Test|Benchmark|Example|Fuzz|test_)")
 
 
-def which_question(kind: str, sentence: str | None, subject: str | None = None) -> str | None:
-    """A user's "which function ...?" from a description in the imperative ("Return the
-    table."), or the third person ("Creates ...", or "Quote returns ..." after the
-    `subject` it names)."""
+def _action(sentence: str | None, subject: str | None = None) -> tuple[str, list[str]] | None:
+    """The verb (third person) and the rest of a description in the imperative ("Return the
+    table."), or the third person ("Creates ...", or "Quote returns ..." after the `subject`
+    it names); None for other sentences."""
     words = (sentence or "").rstrip(".").split()
     if subject:
         if len(words) < 3 or words[0] != subject:
@@ -186,13 +187,30 @@ def which_question(kind: str, sentence: str | None, subject: str | None = None) 
         or verb.endswith(("ed", "ing", "ly", "ss"))
         or len(verb) < 4
         or not (sentence or "").endswith(".")
+        or not 3 <= len(words) <= 16
     ):
         return None
     if not verb.endswith("s"):
         verb += "es" if verb.endswith(("sh", "ch", "x", "z", "o")) else "s"
-    if not 3 <= len(words) <= 16:
-        return None
-    return f"Which {kind} {verb} {' '.join(words[1:])}?"
+    return verb, words[1:]
+
+
+def which_question(kind: str, sentence: str | None, subject: str | None = None) -> str | None:
+    """A user's "which function ...?" from a description of what it does (see `_action`)."""
+    if found := _action(sentence, subject):
+        verb, rest = found
+        return f"Which {kind} {verb} {' '.join(rest)}?"
+    return None
+
+
+def how_question(sentence: str | None) -> str | None:
+    """A user's "How do I ...?" from a description of what an option or command does: "Make
+    names readonly." asks "How do I make names readonly?"."""
+    if found := _action(sentence):
+        verb, rest = found
+        base = verb[:-2] if verb.endswith("es") and verb[:-2].endswith(("sh", "ch", "x", "z", "o")) else verb[:-1]
+        return f"How do I {base} {' '.join(rest)}?"
+    return None
 
 
 # --- Python via ast ---------------------------------------------------------------------------
@@ -667,6 +685,9 @@ def _option_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
         if (answer := _short(first_sentence(" ".join(text)))) and len(answer.split()) >= 3:
             option = m.group(1).partition(",")[0]
             yield QA(f"What does option `{option}` do?", answer, seg.path, seg.first_line + i, "option")
+            if question := how_question(answer):  # answered by the option with its description
+                usage = _clean(line[m.start(1) : m.start(2)] + answer)
+                yield QA(question, usage, seg.path, seg.first_line + i, "how")
 
 
 _C_SYNOPSIS = re.compile(r"^(?:\[Function\])?[\w \t*]*?\b([A-Za-z_]\w*[_A-Z0-9]\w*)[ \t]*\(")
@@ -688,9 +709,11 @@ def _synopsis_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
                 break
             if ":" in lines[j][:25]:
                 continue
-            description = " ".join(line.strip() for line in lines[j : j + 3])
-            if question := which_question(kind, first_sentence(description)):
+            description = first_sentence(" ".join(line.strip() for line in lines[j : j + 3]))
+            if question := which_question(kind, description):
                 yield QA(question, m.group(1), seg.path, seg.first_line + i, "which_function")
+            if question := how_question(description):
+                yield QA(question, m.group(1), seg.path, seg.first_line + i, "how")
             break
 
 

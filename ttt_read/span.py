@@ -6,7 +6,7 @@ synthesised questions in minutes. So an answer is picked, never written:
 
 - Candidates are units a person accepts as an answer, cut verbatim from the passages in
   the window: the file's path, names and numbers, a definition's parameter list, the value
-  after `=`, `return` or `->`, an option's description, a sentence, a whole line.
+  after `=`, `return` or `->`, an option's description (alone and after its option), a sentence, a whole line.
 - The head scores each candidate from the backbone's final hidden states at the span's
   first and last token and at the answer marker (with the snapshot's fast weights when
   the head was trained on read documents, `SpanHead.reads_memory`; else the initial
@@ -141,9 +141,11 @@ def candidates(shown: list[Shown]) -> list[Candidate]:
         offset = 0
         for line in s.text.split("\n"):
             _line_units(line, offset, add)
-            if m := OPTION_LINE.match(line):  # its description: the line's rest, and its first sentence
+            if m := OPTION_LINE.match(line):  # its description: the line's rest, the first sentence, with its option
+                description_end = _description_end(s.text, offset + m.start(2))
                 add(offset + m.start(2), offset + len(line), "option")
-                add(offset + m.start(2), _description_end(s.text, offset + m.start(2)), "option")
+                add(offset + m.start(2), description_end, "option")
+                add(offset + m.start(1), description_end, "option")
             offset += len(line) + 1
         for m in _SENTENCE.finditer(s.text):
             if len(m.group(0).split()) >= 3:
