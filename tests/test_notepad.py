@@ -344,10 +344,8 @@ def test_a_question_finds_other_forms_of_its_words():
 
 
 def test_a_hyphenated_word_finds_its_joined_form_and_function_words_leave_the_subject():
-    text = "\n".join(
-        ["-r Make names readonly. They cannot be assigned values."]
-        + [f"Option -{c} reads only what it is given and makes the names read {c}." for c in "abcdefghijklmn"]
-    )
+    fillers = [f"Make {c} read only once, option -{c} says." for c in range(60)]
+    text = "\n".join(fillers[:30] + ["-r Make names readonly. They cannot be assigned values."] + fillers[30:])
     pad = Notepad.build([Text("manual.txt", text)])
     best = pad.search("How do I make a variable read-only?", k=1)[0]
     assert best.text.split("\n")[best.focus - best.line_start].startswith("-r Make names readonly.")

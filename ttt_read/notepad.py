@@ -647,8 +647,8 @@ class Notepad:
             for variant in inflections(term):
                 if variant not in weights and variant in self.index:
                     weights[variant] = INFLECTION_WEIGHT
-        for form in compounds(query):
-            if form not in weights and form in self.index:
+        for form in compounds(query):  # few: looked up in the texts too when the vocabulary lacks them
+            if form not in weights and self.df_of(form):
                 weights[form] = 1.0
         idfs = {t: self.idf(t) * w for t, w in weights.items()}
         idfs = {t: v for t, v in idfs.items() if v > 0}
