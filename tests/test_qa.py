@@ -15,6 +15,7 @@ from pdfs import write_pdf
 from ttt_read import qa, sources
 from ttt_read import tokenizer as tok
 from ttt_read.answer import NO_NOTEPAD_NOTICE, build_context, normalize
+from ttt_read.errors import ExitCode
 from ttt_read.evaluate_qa import SETTINGS, score
 from ttt_read.notepad import Notepad
 
@@ -231,9 +232,11 @@ def test_literal_markers_in_questions_and_passages_stay_text(model_and_tokenizer
 
 def test_answers_are_compared_without_case_quotes_or_spacing():
     assert normalize("  `Sources.py`. ") == "sources.py"
-    assert score("'<|file|>'", "<|FILE|>") == (True, True)
-    assert score("It is in sources.py, near the top", "sources.py") == (False, True)
-    assert score("", "x") == (False, False)
+    assert score("'<|file|>'", ["<|FILE|>"]) == (True, True)
+    assert score("It is in sources.py, near the top", ["sources.py"]) == (False, True)
+    assert score("", ["x"]) == (False, False)
+    assert score("call parse(fp)", ["parse_file", "parse"]) == (False, True)  # any acceptable answer
+    assert score("anything", []) == (False, False)
 
 
 # --- ask and eval-qa end to end ---------------------------------------------------------------
@@ -380,6 +383,35 @@ def test_an_old_snapshot_without_notepad_answers_from_memory_with_a_notice(capsy
     assert json.loads(out)["sources"] == []
     code, out, _ = cli(capsys, "info", old)
     assert code == 0 and "no notepad" in out
+
+
+def test_eval_qa_asks_a_users_own_questions(capsys, qa_tree, tmp_path):
+    """`--asked` replaces the synthesised questions: a list of acceptable answers counts any
+    of them; null marks a question the document cannot answer."""
+    asked = tmp_path / "asked.jsonl"
+    rows = [
+        {"question": "What parameters does `message_from_binary_file` take?", "answer": ["fp, *args, **kws", "fp"]},
+        {
+            "question": "How high does the spring tide reach at Kestrel Point?",
+            "answer": "7 metres",
+            "path": "guide.pdf",
+        },
+        {"question": "Who painted the lighthouse at Kestrel Point?", "answer": None},
+    ]
+    asked.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    code, out, _ = cli(capsys, "eval-qa", qa_tree, "--asked", asked, "--setting", "grounded", "--json", "-q")
+    assert code == 0
+    report = json.loads(out)
+    assert [r["question"] for r in report["questions"]] == [r["question"] for r in rows]
+    assert [r["gold"] for r in report["questions"]] == [["fp, *args, **kws", "fp"], "7 metres", None]
+    assert (report["documents"][0]["questions"], report["documents"][0]["unanswerable"]) == (2, 1)
+    first = report["questions"][0]["answers"]["grounded"]
+    assert first["contained"] == (first["found"] and "fp" in first["text"])
+    asked.write_text('{"question": "Where?", "answer": 7}\n')
+    code, _, err = cli(capsys, "eval-qa", qa_tree, "--asked", asked, "-q")
+    assert code == ExitCode.INPUT and err.strip().startswith(f"ttt-read: error: {asked}:1: expected")
+    code, _, err = cli(capsys, "eval-qa", qa_tree, qa_tree, "--asked", asked, "-q")
+    assert code == ExitCode.USAGE and "one document, not 2" in err
 
 
 def test_eval_qa_reports_grounded_and_free_with_not_found(capsys, qa_tree, tmp_path, monkeypatch):

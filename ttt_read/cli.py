@@ -1119,6 +1119,13 @@ def eval_qa(
     questions: Annotated[
         int, typer.Option("-n", "--questions", min=1, max=10_000, help="Questions synthesised per document.")
     ] = 20,
+    asked: Annotated[
+        Optional[Path],
+        typer.Option(
+            help='Ask these questions instead (one document): JSON lines {"question": ..., "answer": ...}, '
+            "the answer a text, a list of acceptable texts, or null when the document cannot answer."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(min=0, max=validation.MAX_SEED, help="Seed for choosing the questions.")] = 0,
     max_tokens: Annotated[int, typer.Option(min=1, max=validation.MAX_TOKENS, help="Longest answer, in tokens.")] = 48,
     passages: Annotated[
@@ -1135,8 +1142,9 @@ def eval_qa(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: JsonOpt = False,
 ):
-    """Grounded and free answers side by side, and "not found" on unanswerable questions, on synthesised questions."""
-    from ttt_read.evaluate_qa import SETTINGS, evaluate_qa, qa_table
+    """Grounded and free answers side by side, and "not found" on unanswerable questions, on synthesised
+    questions or your own (--asked)."""
+    from ttt_read.evaluate_qa import SETTINGS, evaluate_qa, load_asked, qa_table
 
     unknown = [s for s in setting if s not in SETTINGS]
     if unknown:
@@ -1144,9 +1152,12 @@ def eval_qa(
     for path in paths:
         if not path.exists():
             raise TTTReadError(f"{path}: no such file or directory", ExitCode.INPUT)
+    if asked is not None and len(paths) != 1:
+        raise TTTReadError(f"--asked {asked}: its questions are about one document, not {len(paths)}", ExitCode.USAGE)
+    items = load_asked(asked) if asked is not None else None
     chosen = [s for s in SETTINGS if s in setting] or list(SETTINGS)
     result = evaluate_qa(
-        paths, questions, model, device, seed, max_tokens, passages, chosen, on_progress=None if quiet else _err
+        paths, questions, model, device, seed, max_tokens, passages, chosen, None if quiet else _err, items
     )
     if as_json:
         _emit_json(result)

@@ -12,6 +12,10 @@ ingested into a temporary snapshot, and every question is asked in four settings
 - free, memory + notepad: what `ask --free` does (the model writes its answer);
 - free, memory only: the read fast weights, no passages.
 
+With `asked` (a JSON-lines file of a user's own questions, `{"question": ..., "answer": ...}`
+per line; the answer a string, a list of acceptable strings, or null for a question the
+document cannot answer) those questions replace the synthesised ones for the one document.
+
 Scores over the answerable questions: exact match and answer-contained (the gold answer
 appears in the answer) after normalising case, whitespace and quotes; how often a correct
 answer cites the right file and how often retrieval found that file at all. For the grounded
@@ -21,6 +25,7 @@ unanswerable) and the share of answerable questions wrongly refused.
 
 from __future__ import annotations
 
+import json
 import random
 import statistics
 import tempfile
@@ -41,10 +46,43 @@ SETTINGS = {  # key: (label, use_memory, use_notepad, free)
 }
 
 
-def score(prediction: str, gold: str) -> tuple[bool, bool]:
-    """(exact match, answer contained) after normalisation."""
-    p, g = normalize(prediction), normalize(gold)
-    return p == g, bool(g) and g in p
+def score(prediction: str, golds: Sequence[str]) -> tuple[bool, bool]:
+    """(exact match, answer contained) after normalisation, for any acceptable answer."""
+    p = normalize(prediction)
+    found = [normalize(g) for g in golds]
+    return p in found, any(g and g in p for g in found)
+
+
+def load_asked(path: Path) -> list[tuple[qa_mod.QA, list[str]]]:
+    """A user's questions (see the module docstring), each with its acceptable answers
+    (none: unanswerable)."""
+    from ttt_read.errors import ExitCode, TTTReadError
+
+    items = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise TTTReadError(f"{path}: questions are not UTF-8 text", ExitCode.INPUT) from None
+    except OSError as e:
+        raise TTTReadError(f"{path}: cannot read questions ({e.strerror})", ExitCode.INPUT) from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            question, gold = row["question"], row.get("answer")
+            golds = [] if gold is None else [gold] if isinstance(gold, str) else list(gold)
+            if not isinstance(question, str) or not question.strip() or not all(isinstance(g, str) for g in golds):
+                raise ValueError
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise TTTReadError(
+                f'{path}:{number}: expected {{"question": text, "answer": text, list of texts or null}}',
+                ExitCode.INPUT,
+            ) from None
+        items.append((qa_mod.QA(question, golds[0] if golds else "", row.get("path", ""), 0, "asked"), golds))
+    if not items:
+        raise TTTReadError(f"{path}: no questions", ExitCode.INPUT)
+    return items
 
 
 def _rate(hits: int, total: int) -> float | None:
@@ -61,23 +99,39 @@ def evaluate_qa(
     k: int = 3,
     settings: Sequence[str] = tuple(SETTINGS),
     on_progress: Callable[[str], None] | None = None,
+    asked: list[tuple[qa_mod.QA, list[str]]] | None = None,
 ) -> dict:
     from ttt_read import engine, sources
 
     say = on_progress or (lambda message: None)
     records, documents = [], []
     texts = [sources.collect([Path(p)]).render() for p in paths]
-    asked = [
-        qa_mod.synthesize(text, random.Random(f"{seed}/{i}/{p}".encode("utf-8", "surrogateescape")), n_questions)
+    synthesized = [
+        []
+        if asked is not None
+        else qa_mod.synthesize(text, random.Random(f"{seed}/{i}/{p}".encode("utf-8", "surrogateescape")), n_questions)
         for i, (p, text) in enumerate(zip(paths, texts))
     ]
     with tempfile.TemporaryDirectory(prefix="ttt-read-eval-qa-") as tmp:
         for index, path in enumerate(paths):
-            others = [q for j, qs in enumerate(asked) if j != index for q in qs if qa_mod.absent_from(q, texts[index])]
-            unanswerable = random.Random(f"{seed}/absent/{index}").sample(others, min(len(others), n_questions // 2))
-            doc = {"path": str(path), "questions": len(asked[index]), "unanswerable": len(unanswerable)}
+            if asked is not None:
+                items = [(q, golds) for q, golds in asked]
+            else:
+                others = [
+                    q
+                    for j, qs in enumerate(synthesized)
+                    if j != index
+                    for q in qs
+                    if qa_mod.absent_from(q, texts[index])
+                ]
+                unanswerable = random.Random(f"{seed}/absent/{index}").sample(
+                    others, min(len(others), n_questions // 2)
+                )
+                items = [(q, [q.answer]) for q in synthesized[index]] + [(q, []) for q in unanswerable]
+            n_absent = sum(not golds for _, golds in items)
+            doc = {"path": str(path), "questions": len(items) - n_absent, "unanswerable": n_absent}
             documents.append(doc)
-            if not asked[index]:
+            if not doc["questions"]:
                 say(f"{path}: no questions could be synthesised, skipped")
                 continue
             out = Path(tmp) / f"doc{index}.mem"
@@ -89,8 +143,8 @@ def evaluate_qa(
                 model=metadata["base"]["name"],
             )
             memory = engine.open_memory(out, model_name, device)
-            items = [(q, True) for q in asked[index]] + [(q, False) for q in unanswerable]
-            for number, (item, answerable) in enumerate(items):
+            for number, (item, golds) in enumerate(items):
+                answerable = bool(golds)
                 say(f"{path}: question {number + 1}/{len(items)}")
                 answers = {}
                 for key in settings:
@@ -105,7 +159,7 @@ def evaluate_qa(
                         max_tokens=max_tokens,
                         k=k,
                     )
-                    exact, contained = score(result.text, item.answer) if answerable else (False, False)
+                    exact, contained = score(result.text, golds) if answerable else (False, False)
                     answers[key] = {
                         "text": result.text,
                         "found": result.found,
@@ -121,7 +175,7 @@ def evaluate_qa(
                         "document": str(path),
                         **item.to_dict(),
                         "answerable": answerable,
-                        "gold": item.answer if answerable else None,
+                        "gold": golds[0] if len(golds) == 1 else golds or None,
                         "answers": answers,
                     }
                 )
