@@ -23,6 +23,7 @@ from ttt_read.notepad import (
     _front_code,
     _front_decode,
     compounds,
+    defined_names,
     inflections,
     query_terms,
     snapshot_part_sizes,
@@ -352,6 +353,33 @@ def test_a_hyphenated_word_finds_its_joined_form_and_function_words_leave_the_su
     assert compounds("Is it read-only or well-known?") == ["read-only", "well-known", "readonly", "wellknown"]
     assert {"define", "function"} <= set(query_terms("How do I define a function?"))  # not nothing
     assert "define" not in query_terms("How do I define a shell function?")  # a subject besides
+
+
+def test_a_manuals_synopses_glossary_entries_and_special_parameters_are_found():
+    """A command's synopsis defines the command, a glossary's entry its term (also alone on
+    its line), and `$?` is looked up verbatim: each outranks the lines that only use it."""
+    uses = [f"Line {i}: run read -r on the PATH and set HISTFILESIZE after it returns." for i in range(40)]
+    text = "\n".join(
+        uses[:10]
+        + ["read [-ers] [-a aname] [-p prompt]", "One line is read from the standard input."]
+        + uses[10:20]
+        + ["PATH A colon-separated list of directories in which the shell looks for commands."]
+        + uses[20:30]
+        + ["? ($?) Expands to the exit status of the most recently executed foreground pipeline."]
+        + uses[30:]
+        + ["HISTFILESIZE", "The maximum number of lines contained in the history file."]
+    )
+    pad = Notepad.build([Text("shell.pdf", text, kind="pdf")])
+
+    def best_line(question: str) -> str:
+        best = pad.search(question, k=1)[0]
+        return best.text.split("\n")[best.focus - best.line_start]
+
+    assert best_line("Which builtin reads a line from the standard input?").startswith(("read [-ers]", "One line"))
+    assert best_line("What does the PATH variable contain?").startswith("PATH A colon-separated")
+    assert best_line("What does $? expand to?").startswith("? ($?) Expands")
+    assert best_line("What does HISTFILESIZE set?") == "HISTFILESIZE"
+    assert defined_names("GNU BASH MANUAL", "pdf") == [] and defined_names("read [-ers]", "code") == []
 
 
 def test_comment_lines_of_a_pdf_define_nothing():

@@ -14,9 +14,9 @@ Index design, kept small so a snapshot grows by well under half the compressed t
 - Terms are identifier-aware: every `\\w+` word lowercased, and when it is a compound
   (`snake_case`, `CamelCase`, `HTTPServer2`), its parts too. A file's path counts as text of
   its first block (the model reads it in the file header). Lines that define a name
-  (`def x`, `class X`, `fn x`, `X = ...` at the top level but not `X = module.X`, a markdown
-  heading in prose) add the term `=x`, so a query naming `x` prefers its definition over its
-  uses. A file's stem adds `@x` to its first block, which counts like a use: a query for
+  (`def x`, `class X`, `fn x`, `X = ...` at the top level but not `X = module.X`; in prose a
+  markdown heading, a command's synopsis `x [-ab] ...`, a glossary entry `X A list of ...`)
+  add the term `=x`, so a query naming `x` prefers its definition over its uses. A file's stem adds `@x` to its first block, which counts like a use: a query for
   `Message` finds `class Message:` before the top of message.py, and still finds the module
   named `snapshot` when nothing defines `snapshot`.
 - The vocabulary leaves out words seen in a single block (about half of it, most of all in
@@ -24,11 +24,12 @@ Index design, kept small so a snapshot grows by well under half the compressed t
   keeps its block count (for IDF), and only terms in at most ~5% of the blocks keep their
   block list. A search ranks passages by those rarer terms first, then rescores the best
   few dozen with full BM25 on their text, every query term counted.
-- A question also names things no word index holds: an option (`-L`, not `-l`), a quoted
-  heading, the subject of "what is X?". Those are found verbatim by scanning the texts at
-  search time (`exact_phrases`), so snapshots made before them answer the same way; an
-  option list's line defines its option (`=-L`). A question's words also find the other
-  forms the vocabulary has (`inflections`: "changes" finds "Change").
+- A question also names things no word index holds: an option (`-L`, not `-l`), a special
+  parameter (`$?`), a quoted heading, the subject of "what is X?". Those are found verbatim
+  by scanning the texts at search time (`exact_phrases`), so snapshots made before them
+  answer the same way; an option list's line defines its option (`=-L`). A question's words also find the other
+  forms the vocabulary has (`inflections`: "changes" finds "Change", "reads" the synopsis
+  of `read`), and a hyphenated word its joined form ("read-only" finds "readonly").
 - Stored as one LZMA stream of: a JSON header, the texts, the front-coded sorted vocabulary,
   and one varint stream (block counts, block-id deltas, lines per block).
 
@@ -90,9 +91,14 @@ OPTION_LINE = re.compile(  # a line of an option list: the option and its aliase
     r"(?:(?! [A-Z][a-z])[ =]?<?\[?[A-Za-z][\w:.=-]*\]?>?)?"  # "-f file", not "-S Display ..."
     r"(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$"
 )
+COMMAND_SYNOPSIS = re.compile(r"^([a-z][\w-]{1,20})[ \t]+[\[<-][^\n]*$")  # "read [-ers] [-a aname] ..."
+TERM_LINE = re.compile(  # a glossary's entry: "PATH A colon-separated list ...", or the name alone on its line
+    r"^[ \t]*([A-Z][A-Z0-9_]{2,})(?:[ \t]+[A-Z](?![A-Z])|[ \t]*$)"
+)
 DOT_LEADER = re.compile(r"\.(?:[ \t]?\.){3,}")  # the dots of a contents or index entry, leading to its page
 OPTION = re.compile(r"-{1,2}[\w?][\w-]*")
 _QUERY_OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
+_QUERY_SYMBOL = re.compile(r"(?<!\S)(\$[?$!#@*0-9_-])(?!\w)")  # a shell's special parameter: `$?`, `$$`
 _QUERY_QUOTED = re.compile(r"`([^`]+)`|[\"\u201c]([^\"\u201d]+)[\"\u201d]")
 _QUERY_WHAT_IS = re.compile(r"^\W*what (is|are) (?:an? |the )?(.+?)\W*$", re.I)
 
@@ -105,7 +111,7 @@ FUNCTION_WORDS = frozenset(  # carry no subject in any question
 QUESTION_WORDS = frozenset(  # the generated questions' own wording, a subject only when nothing else is
     """say says said take takes defined define value values parameter parameters argument
     arguments have has methods docstring fill blank first sentence under heading section
-    module class function""".split()
+    module class function command builtin option variable""".split()
 )
 
 
@@ -145,8 +151,8 @@ def line_style(path: str, kind: str) -> str:
 
 def defined_names(line: str, style: str = "text") -> list[str]:
     """Names a line defines: `def f`, `class C`, `fn f`, top-level `K = ...`, and in prose
-    (`line_style`) the words of a markdown heading and the options an option list's line
-    describes."""
+    (`line_style`) the words of a markdown heading, the options an option list's line
+    describes, a command's synopsis and a glossary's entry (`TERM_LINE`)."""
     m = _DEFINITION.match(line) or _ASSIGNMENT.match(line)
     if m:
         return [m.group(1)]
@@ -156,6 +162,8 @@ def defined_names(line: str, style: str = "text") -> list[str]:
         return _WORD.findall(m.group(1))
     if m := OPTION_LINE.match(line):
         return OPTION.findall(m.group(1))
+    if m := COMMAND_SYNOPSIS.match(line.strip()) or TERM_LINE.match(line):
+        return [m.group(1)]
     return []
 
 
@@ -228,9 +236,9 @@ def compounds(query: str) -> list[str]:
 
 def exact_phrases(query: str) -> list[str]:
     """What a question names verbatim, which word terms lose: options (`-L` is not `-l`,
-    and one letter is no word term), quoted text of several words ("3.1.2 Quoting"), and
+    and one letter is no word term), special parameters (`$?`), quoted text of several words ("3.1.2 Quoting"), and
     the subject of "what is X?" followed by its verb, where a definition says it."""
-    found = _QUERY_OPTION.findall(query)
+    found = _QUERY_OPTION.findall(query) + _QUERY_SYMBOL.findall(query)
     for a, b in _QUERY_QUOTED.findall(query):
         quoted = " ".join((a or b).split())
         if len(_WORD.findall(quoted)) >= 2 and "____" not in quoted:
@@ -647,6 +655,8 @@ class Notepad:
             for variant in inflections(term):
                 if variant not in weights and variant in self.index:
                     weights[variant] = INFLECTION_WEIGHT
+                if DEFINITION + variant not in weights and DEFINITION + variant in self.index:  # "reads": `read [-ers]`
+                    weights[DEFINITION + variant] = INFLECTION_WEIGHT * MARKER_WEIGHTS[DEFINITION]
         for form in compounds(query):  # few: looked up in the texts too when the vocabulary lacks them
             if form not in weights and self.df_of(form):
                 weights[form] = 1.0

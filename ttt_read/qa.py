@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 from ttt_read import filekinds
 from ttt_read import tokenizer as tok
-from ttt_read.notepad import DOT_LEADER, OPTION_LINE
+from ttt_read.notepad import COMMAND_SYNOPSIS, DOT_LEADER, OPTION_LINE
 
 MAX_ANSWER_CHARS = 160
 MAX_LIST_ITEMS = 12
@@ -691,7 +691,6 @@ def _option_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
 
 
 _C_SYNOPSIS = re.compile(r"^(?:\[Function\])?[\w \t*]*?\b([A-Za-z_]\w*[_A-Z0-9]\w*)[ \t]*\(")
-_COMMAND_SYNOPSIS = re.compile(r"^([a-z][\w-]{1,20})[ \t]+[\[<-][^\n]*$")
 
 
 def _synopsis_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
@@ -700,7 +699,7 @@ def _synopsis_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
     for i, line in enumerate(lines):
         if m := _C_SYNOPSIS.match(line):
             kind = "function"
-        elif m := _COMMAND_SYNOPSIS.match(line.strip()):
+        elif m := COMMAND_SYNOPSIS.match(line.strip()):
             kind = "command"
         else:
             continue
