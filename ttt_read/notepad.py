@@ -16,9 +16,10 @@ Index design, kept small so a snapshot grows by well under half the compressed t
   its first block (the model reads it in the file header). Lines that define a name
   (`def x`, `class X`, `fn x`, `X = ...` at the top level but not `X = module.X`; in prose a
   markdown heading, a command's synopsis `x [-ab] ...`, a glossary entry `X A list of ...`)
-  add the term `=x`, so a query naming `x` prefers its definition over its uses. A file's stem adds `@x` to its first block, which counts like a use: a query for
-  `Message` finds `class Message:` before the top of message.py, and still finds the module
-  named `snapshot` when nothing defines `snapshot`.
+  add the term `=x`, so a query naming `x` prefers its definition over its uses. A file's
+  stem adds `@x` to its first block, which counts like a use: a query for `Message` finds
+  `class Message:` before the top of message.py, and still finds the module named
+  `snapshot` when nothing defines `snapshot`.
 - The vocabulary leaves out words seen in a single block (about half of it, most of all in
   prose); a query word missing from it is looked up in the texts instead. Every other term
   keeps its block count (for IDF), and only terms in at most ~5% of the blocks keep their
