@@ -179,6 +179,8 @@ def test_option_and_command_questions_from_a_manual():
         "<|file|>tool.pdf\n[page 1]\n"
         + MANUAL
         + "cd [-L] [directory]\nChange the current working directory to directory.\n"
+        + "PATH A colon-separated list of directories to look in.\nHISTSIZE\nThe number of commands to keep.\n"
+        + "\nbash -c true\nThe example runs true and exits.\n"  # a command run in an example, not a synopsis
     )
     found = {q.question: q.answer for q in qa.all_qas(manual)}
     assert found["What does option `-q` do?"] == "Print nothing but errors."
@@ -190,6 +192,10 @@ def test_option_and_command_questions_from_a_manual():
         "--depth N Descend at most N directories below each given one."
     )
     assert found["How do I change the current working directory to directory?"] == "cd"
+    assert found["What does the `cd` command do?"] == "Change the current working directory to directory."
+    assert found["What is `PATH`?"] == "A colon-separated list of directories to look in."
+    assert found["What is `HISTSIZE`?"] == "The number of commands to keep."
+    assert "What does the `bash` command do?" not in found
     candidates = {normalize(c.text) for c in span.candidates([shown_of("guide.txt", MANUAL)])}
     assert normalize(found["How do I print nothing but errors?"]) in candidates
 

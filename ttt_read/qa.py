@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 from ttt_read import filekinds
 from ttt_read import tokenizer as tok
-from ttt_read.notepad import COMMAND_SYNOPSIS, DOT_LEADER, OPTION_LINE
+from ttt_read.notepad import COMMAND_SYNOPSIS, DOT_LEADER, OPTION_LINE, TERM_LINE
 
 MAX_ANSWER_CHARS = 160
 MAX_LIST_ITEMS = 12
@@ -42,6 +42,7 @@ KINDS = (
     "definition",
     "option",
     "how",
+    "describe",
     "cloze",
 )
 
@@ -713,7 +714,52 @@ def _synopsis_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
                 yield QA(question, m.group(1), seg.path, seg.first_line + i, "which_function")
             if question := how_question(description):
                 yield QA(question, m.group(1), seg.path, seg.first_line + i, "how")
+            if _describes(line, m, kind, lines[j]) and (answer := _short(first_sentence(_paragraph_from(lines, j)))):
+                if len(answer.split()) >= 4 and answer.endswith(".") and not answer.startswith(m.group(1)):
+                    subject = f"the `{m.group(1)}` command" if kind == "command" else f"`{m.group(1)}`"
+                    yield QA(f"What does {subject} do?", answer, seg.path, seg.first_line + j, "describe")
             break
+
+
+def _describes(synopsis: str, m: re.Match, kind: str, following: str) -> bool:
+    """Whether a synopsis is one a manual describes below it (not a command in an example,
+    not a function's call in running text) and `following` starts that description."""
+    if kind == "command":
+        whole = "[" in synopsis
+    else:  # a return type before the name, and the parameter list closed on the line
+        whole = m.start(1) > len(synopsis) - len(synopsis.lstrip()) and ")" in synopsis[m.end() :]
+    return whole and bool(re.match(r"[ \t]*[A-Z][a-z]+\b", following))
+
+
+def _paragraph_from(lines: list[str], start: int) -> str:
+    """Lines from `start` up to a blank line or a page marker, at most three."""
+    taken = []
+    for line in lines[start : start + 3]:
+        if not line.strip() or _PAGE_MARKER.match(line):
+            break
+        taken.append(line.strip())
+    return " ".join(taken)
+
+
+_PAGE_MARKER = re.compile(r"^\[page \d+\]$")
+_GLOSSARY_ENTRY = re.compile(
+    r"^[ \t]*([A-Z][A-Z0-9_]{2,})[ \t]+((?:A|An|The) .*)$"
+)  # "PATH A colon-separated list ..."
+
+
+def _glossary_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
+    """ "What is `PATH`?" from a glossary's entries (a variable's, an environment's): the name
+    in capitals, then its description, on the same line or alone above it."""
+    for i, line in enumerate(lines):
+        if m := _GLOSSARY_ENTRY.match(line):
+            name, start, at = m.group(1), m.group(2), i
+        elif TERM_LINE.match(line) and i + 1 < len(lines) and re.match(r"[ \t]*(?:A|An|The) ", lines[i + 1]):
+            name, start, at = line.strip(), lines[i + 1].strip(), i + 1
+        else:
+            continue
+        description = first_sentence(" ".join([start, _paragraph_from(lines, at + 1)]))
+        if (answer := _short(description)) and len(answer.split()) >= 4 and answer.endswith("."):
+            yield QA(f"What is `{name}`?", answer, seg.path, seg.first_line + at, "describe")
 
 
 def _prose_qas(seg: Segment, style: str) -> Iterator[QA]:
@@ -721,6 +767,7 @@ def _prose_qas(seg: Segment, style: str) -> Iterator[QA]:
     yield from _option_qas(seg, lines)
     if style in ("pdf", "text"):
         yield from _synopsis_qas(seg, lines)
+        yield from _glossary_qas(seg, lines)
     for i, heading in _headings(lines, style):
         found = _paragraph_after(lines, i)
         answer = _short(first_sentence(found[1])) if found else None

@@ -342,4 +342,4 @@ def _calibrate(net, examples: list[Example]) -> tuple[dict, dict]:
         "unanswerable_refused": round(float(refused[y == 0].float().mean()), 4) if (y == 0).any() else None,
     }
     weights = [round(float(v), 5) for v in w.detach()]
-    return {"weights": weights, "bias": round(float(b), 5), "threshold": round(threshold, 5)}, held_out
+    return {"weights": weights, "bias": round(float(b.detach()), 5), "threshold": round(threshold, 5)}, held_out
