@@ -60,7 +60,10 @@ QUESTION_CUES = {  # what a question asks for; several may apply
     "parameters": r"\bparameters?\b|\barguments?\b|\btakes?\b|\bsignature\b",
     "returns": r"\breturns?\b",
     "value": r"\bvalue\b|\bset to\b|\bdefault\b",
-    "which_name": r"^\W*(?:which|what) (?:function|method|class|command|variable|constant|type|module|name)s?\b",
+    "which_name": (
+        r"^\W*(?:which|what) (?:function|method|class|command|builtin|program|utility|variable|setting|constant"
+        r"|type|module|name)s?\b"
+    ),
     "option": r"\boption\b|\bflag\b|\bswitch\b|(?<![\w-])--?[A-Za-z]",
     "what_is": r"^\W*what (?:is|are)\b",
     "what_does": r"^\W*what does\b",
