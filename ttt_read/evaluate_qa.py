@@ -3,8 +3,9 @@
 For each document (one path: a file or a directory, read as `ingest` reads it), the same
 generator that training uses (`qa.synthesize`) writes N questions with known answers and
 sources: code facts, "which function ...?", "how do I ...?", "what does option -x (command c)
-do?" and "what is `PATH`?" as a user asks, headings, definitions and cloze sentences. Each other document's questions whose answer and
-names are absent from this one are its unanswerable questions (up to N/2). The document is
+do?" and "what is `PATH`?" as a user asks, headings, definitions and cloze sentences. Each
+other document's questions whose answer and names are absent from this one are its
+unanswerable questions (up to N/2). The document is
 ingested into a temporary snapshot, and every question is asked in four settings:
 
 - grounded, memory + notepad: what `ask` does (a span of the shown passages, or "not found");
