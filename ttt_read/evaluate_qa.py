@@ -5,8 +5,8 @@ generator that training uses (`qa.synthesize`) writes N questions with known ans
 sources: code facts, "which function ...?", "how do I ...?", "what does option -x (command c)
 do?" and "what is `PATH`?" as a user asks, headings, definitions and cloze sentences. Each
 other document's questions whose answer and names are absent from this one are its
-unanswerable questions (up to N/2). The document is
-ingested into a temporary snapshot, and every question is asked in four settings:
+unanswerable questions (up to N/2). The document is ingested into a temporary snapshot, and
+every question is asked in four settings:
 
 - grounded, memory + notepad: what `ask` does (a span of the shown passages, or "not found");
 - grounded, notepad only: the same with the initial fast weights (what the memory adds);
