@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,24 @@ def test_failing_kernel_tests_blame_their_ops():
     assert failing_ops(end_to_end, 1) == set(OPS)
     assert failing_ops("Fatal Python error: Aborted\n", -6) == set(OPS)
     assert failing_ops("", None) == set() and failing_ops("63 passed in 50.00s\n", 0) == set()
+
+
+def test_a_phase_out_of_time_is_asked_to_stop_before_it_is_killed(tmp_path):
+    """A phase past its time gets SIGTERM first, so a training run saves the step under way
+    (as `train run` does on SIGTERM); only one that ignores it is killed."""
+    from ttt_read.train.gpu_run import Plan, Slot
+
+    slot = Slot(Plan(out=tmp_path / "out", work=tmp_path / "work"))
+    saved = tmp_path / "saved"
+    gentle = (
+        "import signal, sys, time\n"
+        f"signal.signal(signal.SIGTERM, lambda *_: (open({str(saved)!r}, 'w').write('step'), sys.exit(130)))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    process = slot.start([sys.executable, "-c", gentle], "gentle")
+    while "ready" not in (tmp_path / "work" / "gentle.stdout").read_text():
+        assert process.poll() is None
+        time.sleep(0.05)
+    assert slot.finish(process, "gentle", timeout=0.5)[0] is None
+    assert saved.read_text() == "step" and process.returncode == 130  # it stopped itself, not SIGKILL

@@ -54,6 +54,7 @@ TEST_OPS = {
     "test_clipped_sgd": "sgd",
 }
 CUDA_LENGTHS = "8192,32768,131072,524288,1048576"
+STOP_GRACE_S = 20  # after SIGTERM: time to finish the step under way and save it (`train run` stops gently)
 
 
 @dataclasses.dataclass
@@ -122,13 +123,18 @@ class Slot:
         return subprocess.Popen(list(map(str, args)), cwd=REPO, env=self.env, stdout=stdout, stderr=stderr, text=True)
 
     def finish(self, process: subprocess.Popen, name: str, timeout: float) -> tuple[int | None, str]:
-        """Wait at most `timeout` s; returns (exit status, None if killed for time; its stdout).
-        The log gets the end of both streams."""
+        """Wait at most `timeout` s, then ask it to stop (SIGTERM) and kill it `STOP_GRACE_S`
+        later; returns (exit status, None if stopped for time; its stdout). The log gets the
+        end of both streams."""
         try:
             rc = process.wait(timeout=max(1.0, timeout))
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            process.terminate()
+            try:
+                process.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
             rc = None
         stdout, stderr = ((self.plan.work / f"{name}.{s}").read_text(errors="replace") for s in ("stdout", "stderr"))
         tail = "\n".join((stderr.strip().splitlines() + stdout.strip().splitlines())[-6:])
