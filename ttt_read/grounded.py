@@ -7,13 +7,10 @@ quoted with its line(s) and column, followed by the other passages shown.
 
 from __future__ import annotations
 
-import re
-
 from ttt_read import span
 from ttt_read.answer import Answer, Source, passage_source
+from ttt_read.sources import PAGE_MARK
 from ttt_read.span import Candidate, Shown
-
-_PAGE_MARK = re.compile(r"(?m)^\[page (\d+)\]$")
 
 
 def fast_weights(memory, use_memory: bool):
@@ -82,7 +79,7 @@ def _page_at(s: Shown, offset: int) -> int | None:
     it, else before the first one after it, else the passage's own page."""
     if s.passage.page is None:
         return None
-    marks = list(_PAGE_MARK.finditer(s.text))
+    marks = list(PAGE_MARK.finditer(s.text))
     before = [m for m in marks if m.start() <= offset]
     if before:
         return int(before[-1].group(1))

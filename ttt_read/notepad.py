@@ -54,6 +54,7 @@ import numpy as np
 
 from ttt_read import filekinds, interrupts
 from ttt_read.errors import ExitCode, TTTReadError
+from ttt_read.sources import PAGE_MARK
 
 MAGIC = b"TTNP"
 VERSION = 1
@@ -86,7 +87,6 @@ _DEFINITION = re.compile(
 )
 _ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)(?!\s*[\w.]+\.\1\s*$)")  # not `X = module.X`
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+)$")
-_PAGE = re.compile(r"^\[page (\d+)\]$")
 OPTION_LINE = re.compile(  # a line of an option list: the option and its aliases, its argument, its description
     r"^[ \t]*(-{1,2}[\w?][\w-]*(?:,[ \t]*-{1,2}[\w?][\w-]*)*)"
     r"(?:(?! [A-Z][a-z])[ =]?<?\[?[A-Za-z][\w:.=-]*\]?>?)?"  # "-f file", not "-S Display ..."
@@ -359,7 +359,9 @@ class _File:
         if self.kind != "pdf":
             return None
         if self.pages is None:
-            self.pages = [(i, int(m.group(1))) for i, line in enumerate(self.line_list()) if (m := _PAGE.match(line))]
+            self.pages = [
+                (i, int(m.group(1))) for i, line in enumerate(self.line_list()) if (m := PAGE_MARK.match(line))
+            ]
         if not self.pages:
             return None
         at = bisect.bisect_right([i for i, _ in self.pages], line - 1) - 1

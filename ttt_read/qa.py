@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass
 
 from ttt_read import filekinds
 from ttt_read import tokenizer as tok
-from ttt_read.notepad import COMMAND_SYNOPSIS, DOT_LEADER, OPTION_LINE, TERM_LINE
+from ttt_read.notepad import COMMAND_SYNOPSIS, DOT_LEADER, OPTION_LINE
+from ttt_read.sources import PAGE_MARK
 
 MAX_ANSWER_CHARS = 160
 MAX_LIST_ITEMS = 12
@@ -735,16 +736,16 @@ def _paragraph_from(lines: list[str], start: int) -> str:
     """Lines from `start` up to a blank line or a page marker, at most three."""
     taken = []
     for line in lines[start : start + 3]:
-        if not line.strip() or _PAGE_MARKER.match(line):
+        if not line.strip() or PAGE_MARK.match(line):
             break
         taken.append(line.strip())
     return " ".join(taken)
 
 
-_PAGE_MARKER = re.compile(r"^\[page \d+\]$")
-_GLOSSARY_ENTRY = re.compile(
-    r"^[ \t]*([A-Z][A-Z0-9_]{2,})[ \t]+((?:A|An|The) .*)$"
-)  # "PATH A colon-separated list ..."
+# a glossary's entry: "PATH A colon-separated list ...", or the name alone above its description
+_GLOSSARY_ENTRY = re.compile(r"^[ \t]*([A-Z][A-Z0-9_]{2,})[ \t]+((?:A|An|The) .*)$")
+_GLOSSARY_NAME = re.compile(r"^[ \t]*([A-Z][A-Z0-9_]{2,})[ \t]*$")
+_GLOSSARY_TEXT = re.compile(r"^[ \t]*(?:A|An|The) ")
 
 
 def _glossary_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
@@ -753,8 +754,8 @@ def _glossary_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
     for i, line in enumerate(lines):
         if m := _GLOSSARY_ENTRY.match(line):
             name, start, at = m.group(1), m.group(2), i
-        elif TERM_LINE.match(line) and i + 1 < len(lines) and re.match(r"[ \t]*(?:A|An|The) ", lines[i + 1]):
-            name, start, at = line.strip(), lines[i + 1].strip(), i + 1
+        elif (m := _GLOSSARY_NAME.match(line)) and i + 1 < len(lines) and _GLOSSARY_TEXT.match(lines[i + 1]):
+            name, start, at = m.group(1), lines[i + 1].strip(), i + 1
         else:
             continue
         description = first_sentence(" ".join([start, _paragraph_from(lines, at + 1)]))
@@ -807,7 +808,7 @@ def _prose_qas(seg: Segment, style: str) -> Iterator[QA]:
 
 def _segment_qas(seg: Segment) -> Iterator[QA]:
     suffix = filekinds.suffix(seg.path).lstrip(".")  # the extractors name suffixes without the dot
-    looks_pdf = re.search(r"(?m)^\[page \d+\]$", seg.body) is not None
+    looks_pdf = PAGE_MARK.search(seg.body) is not None
     if suffix in ("py", "pyi") or (not seg.path and _PY_DEF.search(seg.body)):
         parsed = _parse_python(seg.body)
         yield from (_python_qas(seg, *parsed) if parsed else _python_regex_qas(seg))

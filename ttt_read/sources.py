@@ -28,6 +28,8 @@ from pathlib import Path
 from .errors import ExitCode, TTTReadError
 from .tokenizer import file_header
 
+PAGE_MARK = re.compile(r"(?m)^\[page (\d+)\]$")  # the line before each page of a PDF's text
+
 BINARY_SNIFF_BYTES = 8192
 PDF_TEXT_LIMIT = 50_000_000  # characters of extracted text per PDF, against decompression bombs
 PDF_TIME_BUDGET_S = 20.0  # wall seconds of extraction per PDF
