@@ -41,8 +41,10 @@ def rope(x: torch.Tensor, positions: torch.Tensor, theta: float) -> torch.Tensor
     """Rotary embedding over the last dimension (rotate-half layout) at integer `positions`."""
     half = x.shape[-1] // 2
     xf = _wide(x)
-    freqs = _rope_frequencies(half, theta, x.device)  # fp32 constants; fp64 inputs stay fp64
-    angles = positions.to(torch.float32)[:, None] * freqs[None, :]
+    freqs = _rope_frequencies(half, theta, x.device).to(xf.dtype)  # fp32 constants
+    # Angles in the wide dtype: in fp32 they carry an error that grows with the position, so
+    # the same relative offset would rotate differently at different absolute positions.
+    angles = positions.to(xf.dtype)[:, None] * freqs[None, :]
     cos, sin = angles.cos(), angles.sin()
     x1, x2 = xf[..., :half], xf[..., half:]
     return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1).to(x.dtype)
