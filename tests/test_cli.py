@@ -83,8 +83,8 @@ def test_ask_answers_with_the_defining_file(ttt_home, sample_mem):
 
 
 def test_a_checkpoint_given_by_path_answers_with_its_own_span_head(ttt_home, checkpoint_info, tmp_path):
-    """The snapshot names its base `mine`, which no registry knows: `--model PATH` must be
-    enough for ingest and ask, the span head included (not re-resolved by name)."""
+    """The snapshot's base `mine` is in no registry: `ingest --model PATH` must be enough, and
+    `ask` finds the checkpoint again (the span head included) with or without `--model`."""
     mine = tmp_path / "mine"
     shutil.copytree(checkpoint_info.path, mine)
     out = tmp_path / "mine.mem"
@@ -93,10 +93,11 @@ def test_a_checkpoint_given_by_path_answers_with_its_own_span_head(ttt_home, che
             ttt_home, "ingest", CORPUS, *[a for n in SAMPLE_FILES for a in ("--include", n)], "-o", out, "--model", mine
         )
     )
-    result = run_cli(ttt_home, "ask", out, "Where is `body_line_iterator` defined?", "--model", mine, "--json")
-    assert_ok(result)
-    assert "span head" not in result.stderr
-    assert json.loads(result.stdout)["answer"] == "iterators.py"
+    for model in (("--model", mine), ()):
+        result = run_cli(ttt_home, "ask", out, "Where is `body_line_iterator` defined?", *model, "--json")
+        assert_ok(result)
+        assert "span head" not in result.stderr
+        assert json.loads(result.stdout)["answer"] == "iterators.py"
 
 
 def test_models_lists_the_bundled_checkpoint(ttt_home, checkpoint_info):

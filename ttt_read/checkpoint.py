@@ -114,6 +114,25 @@ def resolve(name_or_path: str | None) -> CheckpointInfo:
     raise TTTReadError(f"{name_or_path}: no such model (available: {names})", ExitCode.MODEL)
 
 
+def of_snapshot(metadata: dict, model_name: str | None = None) -> CheckpointInfo:
+    """The checkpoint to open a snapshot with: the one asked for, else the one it was read
+    with, found by the directory it was read from (a checkpoint given as a path has no name
+    to look up) or, for a bundled or moved one, by name."""
+    if model_name:
+        return resolve(model_name)
+    base = metadata.get("base") or {}
+    recorded = base.get("path")
+    if recorded and is_checkpoint(Path(recorded)):
+        return resolve(recorded)
+    return resolve(base.get("name"))
+
+
+def recorded(info: CheckpointInfo) -> dict:
+    """How a snapshot names its base checkpoint (see `of_snapshot`)."""
+    base = {"name": info.name, "sha256": info.sha256()}
+    return base if info.bundled else base | {"path": str(info.path)}
+
+
 def load(info: CheckpointInfo, device: str = "cpu", dtype=None):
     """The model (eval mode, weights frozen) and its tokenizer; imported weights in fp32."""
     import torch

@@ -468,7 +468,7 @@ def compare(
         k for k in keys if meta_old.get("reading", {}).get(k) != meta_new.get("reading", {}).get(k)
     ]
 
-    info = checkpoint.resolve(model_name or meta_old.get("base", {}).get("name"))
+    info = checkpoint.of_snapshot(meta_old, model_name)
     base_sha = info.sha256()
     snap_old, snap_new = snapshot.load(old, base_sha256=base_sha), snapshot.load(new, base_sha256=base_sha)
     device = pick_device(device)

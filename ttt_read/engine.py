@@ -149,7 +149,7 @@ def check_fits(path: Path, snap: snapshot.Snapshot, model, model_name: str) -> N
 
 def open_memory(path: Path, model_name: str | None = None, device: str = "auto") -> Memory:
     metadata = snapshot.read_metadata(path)
-    info = checkpoint.resolve(model_name or metadata.get("base", {}).get("name"))
+    info = checkpoint.of_snapshot(metadata, model_name)
     snap = snapshot.load(path, base_sha256=info.sha256())
     model, tokenizer = checkpoint.load(info, pick_device(device))
     check_fits(path, snap, model, info.name)
@@ -214,7 +214,7 @@ def update(
     old_meta = snapshot.read_metadata(parent)
     snapshot.require_fields(old_meta, parent)
     collection = collect(paths, settings)
-    info = checkpoint.resolve(model_name or old_meta.get("base", {}).get("name"))
+    info = checkpoint.of_snapshot(old_meta, model_name)
     old = snapshot.load(parent, base_sha256=info.sha256())
     device = pick_device(device)
     model, tokenizer = checkpoint.load(info, device)
@@ -282,7 +282,7 @@ def _read_ids(model, ids: list[int], lr: float, chunk: int, device: str, on_prog
 def _reading_metadata(info, cfg, lr, chunk, device, paths, manifest, n_tokens: int, started: float) -> dict:
     """What every snapshot records about how it was read."""
     return {
-        "base": {"name": info.name, "sha256": info.sha256()},
+        "base": checkpoint.recorded(info),
         "tokenizer_sha256": info.tokenizer_sha256(),
         "reading": {"lr": lr, "chunk": chunk, "window": cfg.window, "device": device},
         "tool_version": __version__,

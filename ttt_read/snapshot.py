@@ -131,7 +131,9 @@ def _optional_dict(check):
 # from a test or an older version may lack some). A checksum is no signature: anyone can
 # write one, so the commands that show these fields rely on this rather than on the checksum.
 FIELD_CHECKS = {
-    "base": lambda v: isinstance(v, dict) and all(isinstance(v.get(k), str) for k in ("name", "sha256") if k in v),
+    "base": lambda v: (
+        isinstance(v, dict) and all(isinstance(v.get(k), str) for k in ("name", "sha256", "path") if k in v)
+    ),
     "tokenizer_sha256": lambda v: isinstance(v, str),
     "reading": lambda v: (
         isinstance(v, dict) and all(_is_number(x) or isinstance(x, str) or x is None for x in v.values())
