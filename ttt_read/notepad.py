@@ -93,8 +93,9 @@ OPTION_LINE = re.compile(  # a line of an option list: the option and its aliase
     r"(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$"
 )
 COMMAND_SYNOPSIS = re.compile(r"^([a-z][\w-]{1,20})[ \t]+[\[<-][^\n]*$")  # "read [-ers] [-a aname] ..."
+GLOSSARY_NAME = r"[A-Z][A-Z0-9_]{2,}"  # what a glossary defines: a name in capitals, `PATH`, `HISTFILESIZE`
 TERM_LINE = re.compile(  # a glossary's entry: "PATH A colon-separated list ...", or the name alone on its line
-    r"^[ \t]*([A-Z][A-Z0-9_]{2,})(?:[ \t]+[A-Z](?![A-Z])|[ \t]*$)"
+    rf"^[ \t]*({GLOSSARY_NAME})(?:[ \t]+[A-Z](?![A-Z])|[ \t]*$)"
 )
 DOT_LEADER = re.compile(r"\.(?:[ \t]?\.){3,}")  # the dots of a contents or index entry, leading to its page
 OPTION = re.compile(r"-{1,2}[\w?][\w-]*")

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 from ttt_read import filekinds
 from ttt_read import tokenizer as tok
-from ttt_read.notepad import COMMAND_SYNOPSIS, DOT_LEADER, OPTION_LINE
+from ttt_read.notepad import COMMAND_SYNOPSIS, DOT_LEADER, GLOSSARY_NAME, OPTION_LINE
 from ttt_read.sources import PAGE_MARK
 
 MAX_ANSWER_CHARS = 160
@@ -743,8 +743,9 @@ def _paragraph_from(lines: list[str], start: int) -> str:
 
 
 # a glossary's entry: "PATH A colon-separated list ...", or the name alone above its description
-_GLOSSARY_ENTRY = re.compile(r"^[ \t]*([A-Z][A-Z0-9_]{2,})[ \t]+((?:A|An|The) .*)$")
-_GLOSSARY_NAME = re.compile(r"^[ \t]*([A-Z][A-Z0-9_]{2,})[ \t]*$")
+# Stricter than the notepad's `TERM_LINE`: a question needs a description that reads as one.
+_GLOSSARY_ENTRY = re.compile(rf"^[ \t]*({GLOSSARY_NAME})[ \t]+((?:A|An|The) .*)$")
+_GLOSSARY_NAME_ALONE = re.compile(rf"^[ \t]*({GLOSSARY_NAME})[ \t]*$")
 _GLOSSARY_TEXT = re.compile(r"^[ \t]*(?:A|An|The) ")
 
 
@@ -754,7 +755,7 @@ def _glossary_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
     for i, line in enumerate(lines):
         if m := _GLOSSARY_ENTRY.match(line):
             name, start, at = m.group(1), m.group(2), i
-        elif (m := _GLOSSARY_NAME.match(line)) and i + 1 < len(lines) and _GLOSSARY_TEXT.match(lines[i + 1]):
+        elif (m := _GLOSSARY_NAME_ALONE.match(line)) and i + 1 < len(lines) and _GLOSSARY_TEXT.match(lines[i + 1]):
             name, start, at = m.group(1), lines[i + 1].strip(), i + 1
         else:
             continue
