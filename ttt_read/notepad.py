@@ -28,9 +28,10 @@ Index design, kept small so a snapshot grows by well under half the compressed t
 - A question also names things no word index holds: an option (`-L`, not `-l`), a special
   parameter (`$?`), a quoted heading, the subject of "what is X?". Those are found verbatim
   by scanning the texts at search time (`exact_phrases`), so snapshots made before them
-  answer the same way; an option list's line defines its option (`=-L`). A question's words also find the other
-  forms the vocabulary has (`inflections`: "changes" finds "Change", "reads" the synopsis
-  of `read`), and a hyphenated word its joined form ("read-only" finds "readonly").
+  answer the same way; an option list's line defines its option (`=-L`). A question's
+  words also find the other forms the vocabulary has (`inflections`: "changes" finds
+  "Change", "reads" the synopsis of `read`), and a hyphenated word its joined form
+  ("read-only" finds "readonly").
 - Stored as one LZMA stream of: a JSON header, the texts, the front-coded sorted vocabulary,
   and one varint stream (block counts, block-id deltas, lines per block).
 
