@@ -10,6 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 LINE_HEIGHT = 14
+# Glyphs typesetters (groff, TeX) use where the text means plain characters: ligatures, the
+# minus sign of an option, the accents that stand for `~` and `^`. Written as the codes a
+# font's /Differences maps to those glyph names, as such PDFs do.
+TYPESET_GLYPHS = {"\ufb01": "fi", "\ufb02": "fl", "\u2212": "minus", "\u02dc": "tilde", "\u02c6": "circumflex"}
+_GLYPH_CODES = {char: chr(0x80 + i) for i, char in enumerate(TYPESET_GLYPHS)}
 
 
 def write_pdf(path: Path, pages: list[str], encrypt_password: str | None = None) -> Path:
@@ -44,7 +49,7 @@ def _text_stream(text: str) -> bytes:
     ops = ["BT", "/F1 12 Tf"]
     for index, line in enumerate(text.split("\n")):
         move = "72 720 Td" if index == 0 else f"0 -{LINE_HEIGHT} Td"
-        ops.append(f"{move} ({_escape(line)}) Tj")
+        ops.append(f"{move} ({_escape(line.translate(str.maketrans(_GLYPH_CODES)))}) Tj")
     ops.append("ET")
     return "\n".join(ops).encode("latin-1")
 
@@ -56,7 +61,10 @@ def _pdf_bytes(streams: list[bytes]) -> bytes:
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % i for i in page_ids) + b"] /Count %d >>" % n,
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding << /Type /Encoding "
+        + b"/BaseEncoding /WinAnsiEncoding /Differences [128 "
+        + b" ".join(b"/" + name.encode() for name in TYPESET_GLYPHS.values())
+        + b"] >> >>",
     ]
     for page_id, stream in zip(page_ids, streams):
         objects.append(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pdfs import write_pdf, write_scanned_pdf, write_truncated_pdf
+from pdfs import TYPESET_GLYPHS, write_pdf, write_scanned_pdf, write_truncated_pdf
 
 from ttt_read import sources
 from ttt_read.errors import ExitCode, TTTReadError
@@ -439,6 +439,16 @@ def test_pdf_pages_round_trip_with_page_markers(tmp_path):
     assert got.text == "[page 1]\nTitle (draft)\nback\\slash\n[page 3]\nThird page\n"
     assert got.sha256 == hashlib.sha256(pdf.read_bytes()).hexdigest()
     assert got.bytes == pdf.stat().st_size
+
+
+def test_typeset_glyphs_read_as_the_characters_a_keyboard_types(tmp_path):
+    """A man page set by groff writes `-x` with a minus sign, `file` with a ligature and
+    `~` as a spacing tilde: a question typed on a keyboard must find them."""
+    line = "\u2212x After expanding each \ufb01le in \u02dc/.bashrc, \u02c6C and a \ufb02ag: caf\u00e9"
+    assert all(char in line for char in TYPESET_GLYPHS)
+    pdf = write_pdf(tmp_path / "bash.1.pdf", [line])
+    plain = "-x After expanding each file in ~/.bashrc, ^C and a flag: caf\u00e9"
+    assert collect([pdf]).files[0].text == f"[page 1]\n{plain}\n"
 
 
 def test_pdf_is_recognised_by_its_magic_bytes(tmp_path):

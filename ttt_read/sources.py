@@ -37,7 +37,27 @@ PDF_TIME_BUDGET_S = 20.0  # wall seconds of extraction per PDF
 # fonts and images make a PDF big for its text; the text limit above bounds what comes out.
 PDF_MAX_BYTES = 64_000_000
 TEXT_MAX_BYTES = 2_000_000  # per text file: a larger one is data or generated, not reading
-PDF_CACHE_VERSION = 1  # bump when extraction changes what text a PDF gives
+PDF_CACHE_VERSION = 2  # bump when extraction changes what text a PDF gives
+# Glyphs a typesetter substitutes for plain characters (groff's man pages: `−x` with a minus
+# sign, `ﬁle` with a ligature, `˜/.bashrc` with a spacing tilde), mapped back so a question
+# typed on a keyboard finds them and the model reads the text it was trained on.
+TYPESET_CHARACTERS = str.maketrans(
+    {
+        "\ufb00": "ff",
+        "\ufb01": "fi",
+        "\ufb02": "fl",
+        "\ufb03": "ffi",
+        "\ufb04": "ffl",
+        "\ufb05": "st",
+        "\ufb06": "st",
+        "\u2212": "-",  # minus sign
+        "\u2010": "-",  # hyphen
+        "\u2011": "-",  # non-breaking hyphen
+        "\u00ad": "",  # soft hyphen
+        "\u02dc": "~",  # small tilde
+        "\u02c6": "^",  # modifier circumflex
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -487,7 +507,7 @@ def _page_texts(pages: list, state: dict | None = None) -> Iterator[str]:
     budget = PDF_TEXT_LIMIT
     for number, page in enumerate(pages, start=1):
         try:
-            text = page.extract_text().rstrip()
+            text = page.extract_text().translate(TYPESET_CHARACTERS).rstrip()
         except Exception as e:
             text = ""
             if state is not None and state.get("error") is None:
