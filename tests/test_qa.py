@@ -237,6 +237,8 @@ def test_answers_are_compared_without_case_quotes_or_spacing():
     assert score("", ["x"]) == (False, False)
     assert score("call parse(fp)", ["parse_file", "parse"]) == (False, True)  # any acceptable answer
     assert score("anything", []) == (False, False)
+    assert score("CDPATH", ["cd"]) == (False, False)  # a one-word answer counts as a whole word
+    assert score("wait [-fn] [id ...]", ["wait"]) == (False, True)
 
 
 # --- ask and eval-qa end to end ---------------------------------------------------------------

@@ -18,16 +18,18 @@ per line; the answer a string, a list of acceptable strings, or null for a quest
 document cannot answer) those questions replace the synthesised ones for the one document.
 
 Scores over the answerable questions: exact match and answer-contained (the gold answer
-appears in the answer) after normalising case, whitespace and quotes; how often a correct
-answer cites the right file and how often retrieval found that file at all. For the grounded
-settings, "not found" recall (unanswerable questions refused), precision (refusals that were
-unanswerable) and the share of answerable questions wrongly refused.
+appears in the answer, a one-word one as a whole word) after normalising case, whitespace
+and quotes; how often a correct answer cites the right file and how often retrieval found
+that file at all. For the grounded settings, "not found" recall (unanswerable questions
+refused), precision (refusals that were unanswerable) and the share of answerable questions
+wrongly refused.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 import statistics
 import tempfile
 import time
@@ -48,10 +50,16 @@ SETTINGS = {  # key: (label, use_memory, use_notepad, free)
 
 
 def score(prediction: str, golds: Sequence[str]) -> tuple[bool, bool]:
-    """(exact match, answer contained) after normalisation, for any acceptable answer."""
+    """(exact match, answer contained) after normalisation, for any acceptable answer. A
+    one-word answer must be contained as a whole word: `cd` is not in "CDPATH"."""
     p = normalize(prediction)
     found = [normalize(g) for g in golds]
-    return p in found, any(g and g in p for g in found)
+    return p in found, any(g and re.search(_contained(g), p) for g in found)
+
+
+def _contained(gold: str) -> str:
+    pattern = re.escape(gold)
+    return rf"(?<!\w){pattern}(?!\w)" if re.fullmatch(r"\w+", gold) else pattern
 
 
 def load_asked(path: Path) -> list[tuple[qa_mod.QA, list[str]]]:
