@@ -382,6 +382,25 @@ def test_a_manuals_synopses_glossary_entries_and_special_parameters_are_found():
     assert defined_names("GNU BASH MANUAL", "pdf") == [] and defined_names("read [-ers]", "code") == []
 
 
+def test_an_option_of_a_named_command_is_found_in_that_commands_option_list():
+    """Two commands document `-x`, each far below its synopsis (and prose mentions `-x` and
+    set in between): "the -x option of set" is the line in `set`'s list."""
+
+    def command(name: str, description: str) -> list[str]:
+        options = [f"-{c} Option {c} of {name} is rarely used." for c in "abcdefghijklmnopqrstuvw"]
+        return [f"{name} [-abcx] [arg ...]", *options, f"-x {description}", ""]
+
+    prose = ["The -o option to the set builtin, and -x, are described below.", "to -l. The return status is zero."]
+    text = "\n".join(
+        command("set", "Print a trace of simple commands.") + prose + command("ulimit", "The maximum number of locks.")
+    )
+    pad = Notepad.build([Text("bash.1.pdf", text, kind="pdf")])
+    for name, described in (("set", "-x Print a trace"), ("ulimit", "-x The maximum")):
+        best = pad.search(f"What does the -x option of {name} do?", k=1)[0]
+        assert best.text.split("\n")[best.focus - best.line_start].startswith(described)
+    assert [defined_names(line, "pdf") for line in prose] == [[], []]  # prose, not synopses
+
+
 def test_comment_lines_of_a_pdf_define_nothing():
     """PDF text has no markdown headings: its `#` lines are comments of printed examples,
     which must not outrank the text that defines what a question names."""

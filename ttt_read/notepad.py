@@ -66,6 +66,7 @@ POSTING_MAX_SHARE = 0.05  # terms in more than this share of blocks keep only th
 POSTING_MIN_CAP = 16  # but never below this many blocks
 FOCUS_LINES_BEFORE = 4  # a returned passage starts this many lines above its best line
 CANDIDATES = 32  # passages rescored on their text per search
+OWNER_LINES = 200  # how far above a passage the synopsis of the command it documents may be
 SCAN_MAX_HITS = 20_000  # a term missing from the vocabulary is looked for at most this often per file
 K1, B = 1.2, 0.75  # BM25
 DEFINITION = "="  # marks the term of a name a line defines
@@ -93,7 +94,9 @@ OPTION_LINE = re.compile(  # a line of an option list: the option and its aliase
     r"(?:(?! [A-Z][a-z])[ =]?<?\[?[A-Za-z][\w:.=-]*\]?>?)?"  # "-f file", not "-S Display ..."
     r"(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$"
 )
-COMMAND_SYNOPSIS = re.compile(r"^([a-z][\w-]{1,20})[ \t]+[\[<-][^\n]*$")  # "read [-ers] [-a aname] ..."
+COMMAND_SYNOPSIS = re.compile(  # "read [-ers] [-a aname] ...", "history -d offset"; not "the -o option is ..."
+    r"^([a-z][\w-]{1,20})[ \t]+(?:[\[<]|-(?!.*(?<![\w-])[a-z]+[,.]?[ \t]+[a-z]+(?![\w-]))(?!.*\.$))[^\n]*$"
+)
 GLOSSARY_NAME = r"[A-Z][A-Z0-9_]{2,}"  # what a glossary defines: a name in capitals, `PATH`, `HISTFILESIZE`
 TERM_LINE = re.compile(  # a glossary's entry: "PATH A colon-separated list ...", or the name alone on its line
     rf"^[ \t]*({GLOSSARY_NAME})(?:[ \t]+[A-Z](?![A-Z])|[ \t]*$)"
@@ -185,6 +188,18 @@ def block_terms(lines: list[str], style: str, terms_of: _Terms | None = None) ->
     for line in lines:
         terms += definition_terms(line, style)
     return terms
+
+
+def _owner_terms(lines: list[str], first: int, style: str) -> list[str]:
+    """A manual's passage also speaks of the command whose synopsis is the nearest above it:
+    "the -x option of set" is in `set`'s option list, far below the word `set`."""
+    if style == "code":
+        return []
+    for i in range(first - 1, max(first - OWNER_LINES, 0) - 1, -1):
+        if m := COMMAND_SYNOPSIS.match(lines[i].strip()):
+            name = word_terms(m.group(1))[:1]
+            return name + [DEFINITION + t for t in name]
+    return []
 
 
 def path_terms(path: str) -> list[str]:
@@ -709,7 +724,7 @@ class Notepad:
         style = line_style(f.path, f.kind)
         terms_of = _Terms()
         exact = [t for t in idfs if t.startswith(EXACT)]
-        tf: Counter = Counter()
+        tf: Counter = Counter(t for t in _owner_terms(lines, lo, style) if t in idfs)
         length = 0
         best, focus = -1.0, lo
         for i in range(lo, hi):
