@@ -31,7 +31,8 @@ Index design, kept small so a snapshot grows by well under half the compressed t
   answer the same way; an option list's line defines its option (`=-L`). A question's
   words also find the other forms the vocabulary has (`inflections`: "changes" finds
   "Change", "reads" the synopsis of `read`), and a hyphenated word its joined form
-  ("read-only" finds "readonly").
+  ("read-only" finds "readonly"). In a manual, a passage also counts the command whose
+  synopsis is above it, so "the -x option of set" finds `set`'s list, not `ulimit`'s.
 - Stored as one LZMA stream of: a JSON header, the texts, the front-coded sorted vocabulary,
   and one varint stream (block counts, block-id deltas, lines per block).
 
