@@ -55,7 +55,7 @@ def test_signatures_docstrings_and_constants(repo_qas):
     assert repo_qas["What does `header_length` return?"].answer == "n"  # no annotation: the one value returned
     assert repo_qas["What does `Message.is_multipart` return?"].answer == "isinstance(self._payload, list)"
     assert "What does `encode_base64` return?" not in repo_qas  # it returns nothing
-    doc = repo_qas["What does the docstring of `message_from_file` say?"]
+    doc = repo_qas["What does `message_from_file` do?"]
     assert (doc.answer, doc.path) == ("Read a file and parse its contents into a Message object model.", "__init__.py")
     assert doc.line == line_of(CORPUS / "__init__.py", r"def message_from_file\(")
     assert repo_qas["What is the value of `CRLF`?"].answer == "'\\r\\n'"  # as the file spells it
@@ -116,10 +116,7 @@ def test_a_window_cut_out_of_a_file_still_gives_questions():
     found = {q.question: q for q in qa.all_qas(window)}
     assert found["What parameters does `header_encode` take?"].answer == "header_bytes, charset"
     assert found["What parameters does `body_encode` take?"].answer == "s, maxlinelen, eol"
-    assert (
-        found["What does the docstring of `decode` say?"].answer
-        == "Decode a raw base64 string, returning a bytes object."
-    )
+    assert found["What does `decode` do?"].answer == "Decode a raw base64 string, returning a bytes object."
     assert "What parameters does `header_length` take?" not in found  # defined before the window
     assert all(q.path == "" for q in found.values())
     assert not any(q.kind == "defined_in" for q in found.values())  # no file header, no file to name
@@ -134,7 +131,7 @@ def test_a_window_cut_out_of_a_file_still_gives_questions():
     regex = {q.question: q.answer for q in qa.all_qas(broken)}
     assert regex["What parameters does `good` take?"] == "a, b"
     assert regex["What does `good` return?"] == "bool"
-    assert regex["What does the docstring of `good` say?"] == "Say yes to all."
+    assert regex["What does `good` do?"] == "Say yes to all."
     assert regex["Where is `good` defined?"] == "m.py"
 
 

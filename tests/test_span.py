@@ -163,7 +163,7 @@ def test_the_bundled_head_matches_the_bundled_checkpoint(checkpoint_info):
 # --- questions as a user asks them -----------------------------------------------------------
 
 
-def test_which_function_questions_from_docstrings_and_go_comments():
+def test_which_function_and_what_does_questions_from_docstrings_and_go_comments():
     found = {q.question: q.answer for q in qa.all_qas("<|file|>pkg/table.py\n" + CODE)}
     assert found["Which function reads a table from a file?"] == "fetch_table"
     go = (
@@ -172,6 +172,7 @@ def test_which_function_questions_from_docstrings_and_go_comments():
     )
     found = {q.question: q.answer for q in qa.all_qas(go)}
     assert found["Which function returns a double-quoted string literal representing s?"] == "Quote"
+    assert found["What does `Quote` do?"] == "Quote returns a double-quoted string literal representing s."
 
 
 def test_option_and_command_questions_from_a_manual():

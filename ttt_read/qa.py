@@ -218,6 +218,11 @@ def how_question(sentence: str | None) -> str | None:
 # --- Python via ast ---------------------------------------------------------------------------
 
 
+def what_it_does(name: str, is_class: bool = False) -> str:
+    """A question its documentation's first sentence answers, worded as users ask it."""
+    return f"What is `{name}`?" if is_class else f"What does `{name}` do?"
+
+
 def _parse_python(body: str) -> tuple[ast.Module, int] | None:
     """The body parsed, or its whole top-level statements when it was cut out of a file;
     with the number of lines dropped at the top."""
@@ -323,7 +328,7 @@ def _python_qas(seg: Segment, tree: ast.Module, offset: int) -> Iterator[QA]:
             yield QA(f"What does `{name}` return?", answer, seg.path, line(fn), "returns")
         doc = ast.get_docstring(fn)
         if doc and (answer := _short(first_sentence(doc))) and len(answer.split()) >= 3:
-            yield QA(f"What does the docstring of `{name}` say?", answer, seg.path, line(fn), "docstring")
+            yield QA(what_it_does(name), answer, seg.path, line(fn), "docstring")
             if question := which_question("method" if owner else "function", answer):
                 yield QA(question, fn.name, seg.path, line(fn), "which_function")
 
@@ -338,7 +343,7 @@ def _python_qas(seg: Segment, tree: ast.Module, offset: int) -> Iterator[QA]:
                 yield QA(f"Which methods does class `{node.name}` have?", answer, seg.path, line(node), "methods")
             doc = ast.get_docstring(node)
             if doc and (answer := _short(first_sentence(doc))) and len(answer.split()) >= 3:
-                yield QA(f"What does the docstring of `{node.name}` say?", answer, seg.path, line(node), "docstring")
+                yield QA(what_it_does(node.name, is_class=True), answer, seg.path, line(node), "docstring")
             for method in methods:
                 if not (method.name.startswith("__") and method.name != "__init__"):
                     yield from function(method, node.name)
@@ -455,7 +460,7 @@ def _python_regex_qas(seg: Segment) -> Iterator[QA]:
             and (answer := _short(first_sentence(doc.group(2))))
         ):
             if len(answer.split()) >= 3 and doc.group(2).strip():
-                yield QA(f"What does the docstring of `{name}` say?", answer, seg.path, at(m.start()), "docstring")
+                yield QA(what_it_does(name), answer, seg.path, at(m.start()), "docstring")
     for m in _PY_CLASS.finditer(body):
         if m.group(1):
             continue
@@ -511,9 +516,11 @@ def _other_code_qas(seg: Segment, suffix: str) -> Iterator[QA]:
     if suffix == "go":
         for m in _GO_DOC.finditer(body):
             sentence = first_sentence(" ".join(line.strip().lstrip("/").strip() for line in m.group(1).split("\n")))
-            if not _TEST_NAME.match(m.group(2)) and (
-                question := which_question("function", sentence, subject=m.group(2))
-            ):
+            if _TEST_NAME.match(m.group(2)):
+                continue
+            if (answer := _short(sentence)) and len(answer.split()) >= 3:
+                yield QA(what_it_does(m.group(2)), answer, seg.path, at(m.start(2)), "docstring")
+            if question := which_question("function", sentence, subject=m.group(2)):
                 yield QA(question, m.group(2), seg.path, at(m.start(2)), "which_function")
 
 
