@@ -401,6 +401,15 @@ def test_an_option_of_a_named_command_is_found_in_that_commands_option_list():
     assert [defined_names(line, "pdf") for line in prose] == [[], []]  # prose, not synopses
 
 
+def test_a_man_pages_option_alone_on_its_line_defines_it():
+    entry = ["       -l, --length=BITS", "              Digest length in bits."]
+    uses = [f"Line {i} passes -l and -b to the tool." for i in range(40)]
+    pad = Notepad.build([Text("b2sum.txt", "\n".join(uses[:20] + entry + uses[20:]))])
+    best = pad.search("What does the -l option do?", k=1)[0]
+    assert best.text.split("\n")[best.focus - best.line_start] == entry[0]
+    assert defined_names(entry[0], "text") == ["-l", "--length"] and defined_names(entry[1], "text") == []
+
+
 def test_comment_lines_of_a_pdf_define_nothing():
     """PDF text has no markdown headings: its `#` lines are comments of printed examples,
     which must not outrank the text that defines what a question names."""

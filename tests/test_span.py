@@ -201,6 +201,26 @@ def test_option_and_command_questions_from_a_manual():
     assert normalize(found["How do I print nothing but errors?"]) in candidates
 
 
+MAN_PAGE = """OPTIONS
+       -b, --binary
+              Read in binary mode.
+
+       -l, --length=BITS
+              Digest length in bits; must not exceed the maximum
+              for the algorithm.
+"""
+
+
+def test_a_man_pages_option_alone_on_its_line_is_asked_and_cut_with_its_description():
+    """Man pages print an option alone on its line and its description indented below it."""
+    found = {q.question: q.answer for q in qa.all_qas("<|file|>b2sum.txt\n" + MAN_PAGE)}
+    assert found["What does option `-b` do?"] == "Read in binary mode."
+    assert found["What does option `-l` do?"] == "Digest length in bits; must not exceed the maximum for the algorithm."
+    assert found["How do I read in binary mode?"] == "-b, --binary Read in binary mode."
+    options = {normalize(c.text) for c in span.candidates([shown_of("b2sum.txt", MAN_PAGE)]) if c.kind == "option"}
+    assert {normalize(found["What does option `-l` do?"]), normalize(found["How do I read in binary mode?"])} <= options
+
+
 def test_unanswerable_means_answer_and_names_absent():
     item = qa.QA("Where is `fetch_table` defined?", "pkg/table.py", "pkg/table.py", 6, "defined_in")
     assert not qa.absent_from(item, CODE) and qa.absent_from(item, MANUAL)

@@ -95,6 +95,10 @@ OPTION_LINE = re.compile(  # a line of an option list: the option and its aliase
     r"(?:(?! [A-Z][a-z])[ =]?<?\[?[A-Za-z][\w:.=-]*\]?>?)?"  # "-f file", not "-S Display ..."
     r"(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$"
 )
+_OPTION_AND_ARGUMENT = r"-{1,2}[\w?][\w-]*(?:[ =]?<?\[?[A-Za-z][\w:.=-]*\]?>?)?"
+OPTION_ALONE = re.compile(  # a man page's option entry: "-l, --length=BITS" alone, its description indented below
+    rf"^([ \t]*)({_OPTION_AND_ARGUMENT}(?:,[ \t]*{_OPTION_AND_ARGUMENT})*)[ \t]*$"
+)
 COMMAND_SYNOPSIS = re.compile(  # "read [-ers] [-a aname] ...", "history -d offset"; not "the -o option is ..."
     r"^([a-z][\w-]{1,20})[ \t]+(?:[\[<]|-(?!.*(?<![\w-])[a-z]+[,.]?[ \t]+[a-z]+(?![\w-]))(?!.*\.$))[^\n]*$"
 )
@@ -159,7 +163,8 @@ def line_style(path: str, kind: str) -> str:
 def defined_names(line: str, style: str = "text") -> list[str]:
     """Names a line defines: `def f`, `class C`, `fn f`, top-level `K = ...`, and in prose
     (`line_style`) the words of a markdown heading, the options an option list's line
-    describes, a command's synopsis and a glossary's entry (`TERM_LINE`)."""
+    describes (or a man page's, alone on its line), a command's synopsis and a glossary's
+    entry (`TERM_LINE`)."""
     m = _DEFINITION.match(line) or _ASSIGNMENT.match(line)
     if m:
         return [m.group(1)]
@@ -169,6 +174,8 @@ def defined_names(line: str, style: str = "text") -> list[str]:
         return _WORD.findall(m.group(1))
     if m := OPTION_LINE.match(line):
         return OPTION.findall(m.group(1))
+    if m := OPTION_ALONE.match(line):
+        return OPTION.findall(m.group(2))
     if m := COMMAND_SYNOPSIS.match(line.strip()) or TERM_LINE.match(line):
         return [m.group(1)]
     return []
@@ -181,6 +188,14 @@ def definition_terms(line: str, style: str = "text") -> list[str]:
         for name in defined_names(line, style)
         for t in ([name] if name.startswith("-") else word_terms(name)[:1])
     ]
+
+
+def option_description(lines: list[str], i: int) -> bool:
+    """Whether line i is an option's description below its option, as man pages print it:
+    indented deeper than the line above, which holds only options (`OPTION_ALONE`)."""
+    if i == 0 or not lines[i].strip() or not (m := OPTION_ALONE.match(lines[i - 1])):
+        return False
+    return len(lines[i]) - len(lines[i].lstrip()) > len(m.group(1))
 
 
 def block_terms(lines: list[str], style: str, terms_of: _Terms | None = None) -> list[str]:

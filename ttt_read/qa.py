@@ -24,7 +24,15 @@ from dataclasses import asdict, dataclass
 
 from ttt_read import filekinds
 from ttt_read import tokenizer as tok
-from ttt_read.notepad import COMMAND_SYNOPSIS, DOT_LEADER, GLOSSARY_NAME, OPTION_LINE
+from ttt_read.notepad import (
+    COMMAND_SYNOPSIS,
+    DOT_LEADER,
+    GLOSSARY_NAME,
+    OPTION,
+    OPTION_ALONE,
+    OPTION_LINE,
+    option_description,
+)
 from ttt_read.sources import PAGE_MARK
 
 MAX_ANSWER_CHARS = 160
@@ -681,22 +689,30 @@ def _salient_word(sentence: str) -> str | None:
 
 def _option_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
     """ "What does option `-x` do?" from option lists: the option, then its description
-    starting on the same line and running on while lines continue the sentence."""
+    starting on the same line (or, as man pages print it, indented on the next) and running
+    on while lines continue the sentence."""
     for i, line in enumerate(lines):
-        m = OPTION_LINE.match(line)
-        if not m or not m.group(2)[0].isupper():
+        if (m := OPTION_LINE.match(line)) and m.group(2)[0].isupper():
+            lead, first, at = line[m.start(1) : m.start(2)], m.group(2), i  # lead: the options and argument
+        elif option_description(lines, i):
+            lead, first, at = lines[i - 1].strip() + " ", line.strip(), i - 1
+        else:
             continue
-        text = [m.group(2)]
+        text = [first]
         for following in lines[i + 1 : i + 4]:
-            if not following.strip() or OPTION_LINE.match(following) or re.search(r"[.!?]\s*$", text[-1]):
+            if (
+                not following.strip()
+                or OPTION_LINE.match(following)
+                or OPTION_ALONE.match(following)
+                or re.search(r"[.!?]\s*$", text[-1])
+            ):
                 break
             text.append(following.strip())
         if (answer := _short(first_sentence(" ".join(text)))) and len(answer.split()) >= 3:
-            option = m.group(1).partition(",")[0]
-            yield QA(f"What does option `{option}` do?", answer, seg.path, seg.first_line + i, "option")
+            option = OPTION.match(lead.strip()).group(0)
+            yield QA(f"What does option `{option}` do?", answer, seg.path, seg.first_line + at, "option")
             if question := how_question(answer):  # answered by the option with its description
-                usage = _clean(line[m.start(1) : m.start(2)] + answer)
-                yield QA(question, usage, seg.path, seg.first_line + i, "how")
+                yield QA(question, _clean(lead + answer), seg.path, seg.first_line + at, "how")
 
 
 _C_SYNOPSIS = re.compile(r"^(?:\[Function\])?[\w \t*]*?\b([A-Za-z_]\w*[_A-Z0-9]\w*)[ \t]*\(")

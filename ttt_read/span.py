@@ -34,6 +34,7 @@ from ttt_read import tokenizer as tok
 from ttt_read.notepad import (
     DOT_LEADER,
     OPTION,
+    OPTION_ALONE,
     OPTION_LINE,
     Notepad,
     Passage,
@@ -41,6 +42,7 @@ from ttt_read.notepad import (
     exact_pattern,
     exact_phrases,
     is_marker,
+    option_description,
     query_terms,
     word_terms,
 )
@@ -141,14 +143,20 @@ def candidates(shown: list[Shown]) -> list[Candidate]:
                 out.append(Candidate(index, begin, end, text, kind))
 
         add(-1, -1, "path")
-        offset = 0
-        for line in s.text.split("\n"):
+        offset, lines = 0, s.text.split("\n")
+        for i, line in enumerate(lines):
             _line_units(line, offset, add)
             if m := OPTION_LINE.match(line):  # its description: the line's rest, the first sentence, with its option
                 description_end = _description_end(s.text, offset + m.start(2))
                 add(offset + m.start(2), offset + len(line), "option")
                 add(offset + m.start(2), description_end, "option")
                 add(offset + m.start(1), description_end, "option")
+            elif option_description(lines, i):  # a man page's: the option alone on the line above
+                begin = offset + len(line) - len(line.lstrip())
+                description_end = _description_end(s.text, begin)
+                add(begin, description_end, "option")
+                above = offset - len(lines[i - 1]) - 1
+                add(above + OPTION_ALONE.match(lines[i - 1]).start(2), description_end, "option")
             offset += len(line) + 1
         for m in _SENTENCE.finditer(s.text):
             if len(m.group(0).split()) >= 3:
@@ -177,7 +185,7 @@ def _description_end(text: str, begin: int) -> int:
     stop = min(len(text), begin + MAX_UNIT_CHARS)
     for m in re.finditer(r"\n", text[begin:stop]):
         rest = text[begin + m.end() : stop].split("\n", 1)[0]
-        if not rest.strip() or OPTION_LINE.match(rest):
+        if not rest.strip() or OPTION_LINE.match(rest) or OPTION_ALONE.match(rest):
             stop = begin + m.start()
             break
     end = re.search(_SENTENCE_END, text[begin:stop])
@@ -251,10 +259,15 @@ def question_literals(question: str) -> list[str]:
     return [a or b for a, b in quoted if (a or b).strip() and "____" not in (a or b)]
 
 
-def _describes_option(line: str, options: set[str]) -> bool:
-    """Whether `line` is an option list's line for one of `options` (case counts)."""
-    m = OPTION_LINE.match(line)
-    return bool(m) and bool(options & set(OPTION.findall(m.group(1))))
+def _describes_option(lines: list[str], at: int, options: set[str]) -> bool:
+    """Whether line `at` is an option list's line for one of `options` (case counts), or
+    the description below such an option alone on its line."""
+    if m := OPTION_LINE.match(lines[at]):
+        return bool(options & set(OPTION.findall(m.group(1))))
+    for entry in (at, at - 1):  # the option alone on this line, or on the line above this description
+        if 0 <= entry < len(lines) - 1 and option_description(lines, entry + 1):
+            return bool(options & set(OPTION.findall(OPTION_ALONE.match(lines[entry]).group(2))))
+    return False
 
 
 def lexical_features(
@@ -306,7 +319,7 @@ def lexical_features(
                 set(defined_names(own)),
                 overlap("\n".join(lines[at + 1 : at + 4])),
                 float(bool(DOT_LEADER.search(own))),
-                float(_describes_option(own, options)),
+                float(_describes_option(lines, at, options)),
             )
         return line_cache[key]
 
