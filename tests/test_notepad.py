@@ -24,6 +24,7 @@ from ttt_read.notepad import (
     _front_decode,
     compounds,
     defined_names,
+    identifiers,
     inflections,
     query_terms,
     snapshot_part_sizes,
@@ -353,6 +354,23 @@ def test_a_hyphenated_word_finds_its_joined_form_and_function_words_leave_the_su
     assert compounds("Is it read-only or well-known?") == ["read-only", "well-known", "readonly", "wellknown"]
     assert {"define", "function"} <= set(query_terms("How do I define a function?"))  # not nothing
     assert "define" not in query_terms("How do I define a shell function?")  # a subject besides
+
+
+def test_words_of_a_question_find_the_name_code_gives_them():
+    """ "the default block start string" is `BLOCK_START_STRING`, found where it is set, not
+    where it is imported (which has the same words)."""
+    importer = "from .defaults import BLOCK_START_STRING, BLOCK_END_STRING\n" + "\n".join(
+        f"def step{i}(block, start, string): return block, start, string" for i in range(30)
+    )
+    defaults = "\n".join(["# the default settings", 'BLOCK_END_STRING = "%}"', 'BLOCK_START_STRING = "{%"'])
+    pad = Notepad.build([Text("environment.py", importer), Text("defaults.py", defaults)])
+    best = pad.search("What is the default block start string?", k=1)[0]
+    assert best.path == "defaults.py"
+    assert best.text.split("\n")[best.focus - best.line_start] == 'BLOCK_START_STRING = "{%"'
+    assert identifiers("the max retry count?") == [
+        *("max_retry", "maxretry", "retry_count", "retrycount"),
+        *("max_retry_count", "maxretrycount"),
+    ]
 
 
 def test_a_manuals_synopses_glossary_entries_and_special_parameters_are_found():

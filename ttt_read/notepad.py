@@ -30,8 +30,9 @@ Index design, kept small so a snapshot grows by well under half the compressed t
   by scanning the texts at search time (`exact_phrases`), so snapshots made before them
   answer the same way; an option list's line defines its option (`=-L`). A question's
   words also find the other forms the vocabulary has (`inflections`: "changes" finds
-  "Change", "reads" the synopsis of `read`), and a hyphenated word its joined form
-  ("read-only" finds "readonly"). In a manual, a passage also counts the command whose
+  "Change", "reads" the synopsis of `read`), a hyphenated word its joined form
+  ("read-only" finds "readonly"), and adjacent words the name code gives them ("block
+  start string" finds `BLOCK_START_STRING`). In a manual, a passage also counts the command whose
   synopsis is above it, so "the -x option of set" finds `set`'s list, not `ulimit`'s.
 - Stored as one LZMA stream of: a JSON header, the texts, the front-coded sorted vocabulary,
   and one varint stream (block counts, block-id deltas, lines per block).
@@ -266,6 +267,20 @@ def compounds(query: str) -> list[str]:
     its parts "read" and "only" do not find. The caller keeps the forms its text has."""
     found = [w.lower() for w in _HYPHENATED.findall(query)]
     return list(dict.fromkeys(found + [w.replace("-", "") for w in found]))
+
+
+def identifiers(query: str) -> list[str]:
+    """Runs of 2-3 adjacent words of a question joined as code names them: "the default block
+    start string" may be `BLOCK_START_STRING` or `blockStartString` (the index holds names
+    lowercased). The caller keeps the forms its vocabulary has."""
+    words = _WORD.findall(query.lower())
+    out = []
+    for n in (2, 3):
+        for i in range(len(words) - n + 1):
+            run = words[i : i + n]
+            if not any(w in FUNCTION_WORDS for w in run):
+                out += ["_".join(run), "".join(run)]
+    return list(dict.fromkeys(out))
 
 
 def exact_phrases(query: str) -> list[str]:
@@ -696,6 +711,11 @@ class Notepad:
         for form in compounds(query):  # few: looked up in the texts too when the vocabulary lacks them
             if form not in weights and self.df_of(form):
                 weights[form] = 1.0
+        for name in identifiers(query):  # many: looked up in the vocabulary only
+            if name not in weights and name in self.index:
+                weights[name] = 1.0
+                if DEFINITION + name in self.index:
+                    weights[DEFINITION + name] = MARKER_WEIGHTS[DEFINITION]
         idfs = {t: self.idf(t) * w for t, w in weights.items()}
         idfs = {t: v for t, v in idfs.items() if v > 0}
         if not idfs:
