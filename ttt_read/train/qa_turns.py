@@ -4,8 +4,8 @@ A QA window is a window of corpus text whose tail is replaced by question/answer
 about the part kept, so every answer is in what the model has read. A turn is *grounded*
 when its question comes with the notepad passages `ask` would retrieve for it, laid out by
 the same `answer.build_context`: the model then learns to answer from passages in its
-window (the notepad), while plain turns train it to answer from the read weights (the
-memory). Training and `ask` share one format, so neither can drift from the other.
+window (the notepad), while plain turns, about text beyond the attention window, train it
+to answer from the read weights (the memory). Training and `ask` share one format, so neither can drift from the other.
 """
 
 from __future__ import annotations
@@ -24,16 +24,27 @@ def qa_window(
     """`window` with its last (at most) `budget` tokens replaced by QA turns about the rest.
 
     Each turn is grounded with probability `grounded`, its passages fitted into `context`
-    tokens (the model's attention window) with the question and the answer.
+    tokens (the model's attention window) with the question and the answer; the others ask
+    about text more than `context` tokens before the turns.
     """
     from ttt_read.qa import split_files, synthesize
 
     kept = window[: len(window) - budget]
     text = tokenizer.decode(kept.tolist(), skip_special_tokens=False)
+    # A plain turn asks about what attention can no longer see from the turns, so its answer
+    # must come from the read weights (when the window is long enough to have such text).
+    far = tokenizer.decode(kept[: max(len(kept) - context, 0)].tolist(), skip_special_tokens=False)
+    asked = {"grounded": synthesize(text, rng, max_pairs=8), "memory": synthesize(far, rng, max_pairs=8)}
+    if not asked["memory"]:
+        asked["memory"] = asked["grounded"]
     notepad = None
     turns: list[int] = []
-    for item in synthesize(text, rng, max_pairs=8):
-        if rng.random() < grounded:
+    for _ in range(8):
+        source = "grounded" if rng.random() < grounded else "memory"
+        if not asked[source]:
+            break
+        item = asked[source].pop(0)
+        if source == "grounded":
             notepad = notepad or _notepad_of(split_files(text))
             turns += _passages_for(notepad, tokenizer, item.question, context)
         turns += tok.encode_qa_prompt(tokenizer, item.question) + tok.encode_answer(tokenizer, item.answer)
