@@ -416,6 +416,7 @@ def test_an_option_of_a_named_command_is_found_in_that_commands_option_list():
     for name, described in (("set", "-x Print a trace"), ("ulimit", "-x The maximum")):
         best = pad.search(f"What does the -x option of {name} do?", k=1)[0]
         assert best.text.split("\n")[best.focus - best.line_start].startswith(described)
+        assert best.owner == name
     assert [defined_names(line, "pdf") for line in prose] == [[], []]  # prose, not synopses
 
 

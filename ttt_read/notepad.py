@@ -207,16 +207,21 @@ def block_terms(lines: list[str], style: str, terms_of: _Terms | None = None) ->
     return terms
 
 
-def _owner_terms(lines: list[str], first: int, style: str) -> list[str]:
-    """A manual's passage also speaks of the command whose synopsis is the nearest above it:
-    "the -x option of set" is in `set`'s option list, far below the word `set`."""
+def owning_command(lines: list[str], at: int, style: str) -> str | None:
+    """The command a manual's line documents: the nearest synopsis at or above it. "The -x
+    option of set" is in `set`'s option list, far below the word `set`."""
     if style == "code":
-        return []
-    for i in range(first - 1, max(first - OWNER_LINES, 0) - 1, -1):
+        return None
+    for i in range(at, max(at - OWNER_LINES, -1), -1):
         if m := COMMAND_SYNOPSIS.match(lines[i].strip()):
-            name = word_terms(m.group(1))[:1]
-            return name + [DEFINITION + t for t in name]
-    return []
+            return m.group(1)
+    return None
+
+
+def _owner_terms(lines: list[str], first: int, style: str) -> list[str]:
+    """A manual's passage also speaks of the command whose option list it is in."""
+    name = word_terms(owning_command(lines, first - 1, style) or "")[:1]
+    return name + [DEFINITION + t for t in name]
 
 
 def path_terms(path: str) -> list[str]:
@@ -363,6 +368,7 @@ class Passage:
     text: str
     score: float
     focus: int = 0  # the line that matches the query best
+    owner: str | None = None  # manuals: the command whose documentation the focus line is in
 
     def cite(self, line: int | None = None) -> str:
         """`path:line` for text, `path (page N)` for PDFs."""
@@ -787,7 +793,8 @@ class Notepad:
         lo = max(0, min(focus - FOCUS_LINES_BEFORE, len(lines) - size))
         hi = min(len(lines), lo + size)
         text = "\n".join(lines[lo:hi])
-        return Passage(f.path, lo + 1, max(lo + 1, hi), f.page_of(focus + 1), text, round(score, 4), focus + 1)
+        owner = owning_command(lines, focus, line_style(f.path, f.kind))
+        return Passage(f.path, lo + 1, max(lo + 1, hi), f.page_of(focus + 1), text, round(score, 4), focus + 1, owner)
 
     def file_text(self, path: str) -> str | None:
         for f in self.files:

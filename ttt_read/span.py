@@ -12,7 +12,7 @@ synthesised questions in minutes. So an answer is picked, never written:
   the head was trained on read documents, `SpanHead.reads_memory`; else the initial
   ones, as the bundled head is), together with lexical features: the unit's kind crossed with
   what the question asks for, its overlap with the question, whether its line defines a
-  name the question asks about.
+  name the question asks about, whether its passage documents a command the question names.
 - "Not found" is a logistic on the head's confidence and on how much of the question the
   shown passages cover, with a threshold calibrated on held-out answerable and
   unanswerable questions (both stored in the head file).
@@ -77,7 +77,7 @@ QUESTION_CUES = {  # what a question asks for; several may apply
     "section": r"\bheading\b|\bsection\b|\bfirst sentence\b|\bchapter\b",
 }
 _CUES = {name: re.compile(pattern, re.I) for name, pattern in QUESTION_CUES.items()}
-N_LEXICAL = len(UNIT_KINDS) * (len(QUESTION_CUES) + 1) + 22
+N_LEXICAL = len(UNIT_KINDS) * (len(QUESTION_CUES) + 1) + 23
 
 _NAME = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*|\d[\d.,_]*\d|\d")
 _DEF_PARAMS = re.compile(
@@ -283,6 +283,7 @@ def lexical_features(
     options = {p for p in verbatim if p.startswith("-")}
     phrases = [exact_pattern(p) for p in verbatim if not p.startswith("-")]
     stems = {w.lower()[:STEM] for w in re.findall(r"[A-Za-z]{4,}", question)}
+    asked_words = {w.lower() for w in re.findall(r"[\w.-]+", question)}
     line_cache: dict[tuple[int, int], tuple] = {}
 
     def overlap(text: str) -> float:
@@ -372,6 +373,7 @@ def lexical_features(
                 asked_option,
                 float(any(p.search(c.text) for p in phrases)),
                 sum(w.lower()[:STEM] in stems for w in words) / max(len(words), 1),
+                float(s.passage.owner is not None and s.passage.owner.lower() in asked_words),
             ]
         )
     return rows
