@@ -21,7 +21,7 @@ from ttt_read.interrupts import TEST_VARIABLE
 from ttt_read.model import TTTModel
 from ttt_read.reading import read
 from ttt_read.train.corpus import TokenCorpus, build_corpus
-from ttt_read.train.loop import TrainConfig, batch_tokens, export, train
+from ttt_read.train.loop import MIXED_OPENING, TrainConfig, batch_tokens, export, train
 
 TINY_MODEL = {
     "d_model": 32,
@@ -220,6 +220,27 @@ def test_qa_sequences_end_in_questions_about_their_own_text_beyond_attention(cor
         for turn in turns[:-1]:  # the last may be cut short by the budget
             answer = turn.split(tok.END_OF_TEXT)[0]
             assert answer.strip() and set(re.findall(r"\w+", answer)) <= far, answer
+            answers += 1
+    assert answers >= 4
+
+
+def test_mixed_qa_sequences_ask_about_the_other_documents_opening(corpus):
+    """A mixed sequence opens with another document's text (a fact read before unrelated
+    text); its plain turns ask about that opening only."""
+    cfg = dataclasses.replace(
+        tiny_config(corpus, "meta"), batch=4, seq_len=2400, qa_fraction=1.0, qa_budget=400, qa_mixed=1.0
+    )
+    tokenizer = tok.load(corpus / "tokenizer.json")
+    batch, _ = batch_tokens(TokenCorpus(corpus, "train"), cfg, step=0, rank=0, tokenizer=tokenizer, context=32)
+    assert batch.shape == (cfg.batch, cfg.seq_len + 1)
+    opening = int(cfg.seq_len * MIXED_OPENING[1])
+    answers = 0
+    for row in batch.tolist():
+        words = set(re.findall(r"\w+", tokenizer.decode(row[:opening], skip_special_tokens=False)))
+        tail = tokenizer.decode(row[cfg.seq_len + 1 - cfg.qa_budget :], skip_special_tokens=False)
+        for turn in tail.split(tok.ANSWER)[1:-1]:  # the last may be cut short by the budget
+            answer = turn.split(tok.END_OF_TEXT)[0]
+            assert set(re.findall(r"\w+", answer)) <= words, answer
             answers += 1
     assert answers >= 4
 

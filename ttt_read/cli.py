@@ -802,6 +802,12 @@ def train_run(
         float,
         typer.Option(min=0, max=1, help="Share of QA turns preceded by their notepad passages, as ask lays them out."),
     ] = 0.0,
+    qa_mixed: Annotated[
+        float,
+        typer.Option(
+            min=0, max=1, help="Share of QA sequences opening with another document, which plain turns ask about."
+        ),
+    ] = 0.0,
     answer_weight: Annotated[
         float, typer.Option(min=0, help="Loss weight of an answer token relative to a text token.")
     ] = 1.0,
@@ -870,6 +876,7 @@ def train_run(
             qa_fraction=qa_fraction,
             qa_budget=qa_budget,
             qa_grounded=qa_grounded,
+            qa_mixed=qa_mixed,
             answer_weight=answer_weight,
             inner_lr=inner_lr,
             inner_lr_warmup=inner_lr_warmup,

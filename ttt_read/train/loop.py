@@ -53,6 +53,7 @@ class TrainConfig:
     qa_fraction: float = 0.0  # share of sequences that end in QA turns about the text before them
     qa_budget: int = 384  # most tokens of QA turns appended to such a sequence
     qa_grounded: float = 0.0  # share of QA turns preceded by their notepad passages, as `ask` lays them out
+    qa_mixed: float = 0.0  # share of QA sequences opening with another document's text, which plain turns ask about
     answer_weight: float = 1.0  # loss weight of an answer token relative to a text token
     seed: int = 0
     save_every: int = 50
@@ -116,6 +117,9 @@ def make_optimizer(model: TTTModel, cfg: TrainConfig) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.95), fused=False)
 
 
+MIXED_OPENING = (0.1, 0.4)  # share of a mixed QA sequence taken by the other document's text
+
+
 def batch_tokens(
     corpus: TokenCorpus, cfg: TrainConfig, step: int, rank: int, tokenizer, context: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -128,8 +132,13 @@ def batch_tokens(
     for _ in range(cfg.batch):
         window = corpus.sample(rng, cfg.seq_len)
         if cfg.qa_fraction > 0 and rng.random() < cfg.qa_fraction:
+            recall_until = None
+            if cfg.qa_mixed > 0 and rng.random() < cfg.qa_mixed:
+                # A fact read before unrelated text (a README, then code): asked about at the end.
+                recall_until = int(cfg.seq_len * rng.uniform(*MIXED_OPENING))
+                window = np.concatenate([corpus.sample(rng, recall_until)[:recall_until], window])[: cfg.seq_len + 1]
             qa_rng = random.Random(int(rng.integers(2**32)))
-            window = qa_window(window, tokenizer, cfg.qa_budget, cfg.qa_grounded, context, qa_rng)
+            window = qa_window(window, tokenizer, cfg.qa_budget, cfg.qa_grounded, context, qa_rng, recall_until)
         rows.append(window)
     tokens = np.stack(rows).astype(np.int64)
     return torch.from_numpy(tokens), torch.from_numpy(answer_weights(tokens, tokenizer, cfg.answer_weight))

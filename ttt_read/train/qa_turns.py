@@ -19,13 +19,20 @@ from ttt_read import tokenizer as tok
 
 
 def qa_window(
-    window: np.ndarray, tokenizer, budget: int, grounded: float, context: int, rng: random.Random
+    window: np.ndarray,
+    tokenizer,
+    budget: int,
+    grounded: float,
+    context: int,
+    rng: random.Random,
+    recall_until: int | None = None,
 ) -> np.ndarray:
     """`window` with its last (at most) `budget` tokens replaced by QA turns about the rest.
 
     Each turn is grounded with probability `grounded`, its passages fitted into `context`
     tokens (the model's attention window) with the question and the answer; the others ask
-    about text more than `context` tokens before the turns.
+    about text more than `context` tokens before the turns, or about the first
+    `recall_until` tokens only when given.
     """
     from ttt_read.qa import split_files, synthesize
 
@@ -33,9 +40,10 @@ def qa_window(
     text = tokenizer.decode(kept.tolist(), skip_special_tokens=False)
     # A plain turn asks about what attention can no longer see from the turns, so its answer
     # must come from the read weights (when the window is long enough to have such text).
-    far = tokenizer.decode(kept[: max(len(kept) - context, 0)].tolist(), skip_special_tokens=False)
+    far_end = max(len(kept) - context, 0) if recall_until is None else min(recall_until, len(kept))
+    far = tokenizer.decode(kept[:far_end].tolist(), skip_special_tokens=False)
     asked = {"grounded": synthesize(text, rng, max_pairs=8), "memory": synthesize(far, rng, max_pairs=8)}
-    if not asked["memory"]:
+    if not asked["memory"] and recall_until is None:  # a short window: ask about any of it
         asked["memory"] = asked["grounded"]
     notepad = None
     turns: list[int] = []
