@@ -356,6 +356,19 @@ def test_a_hyphenated_word_finds_its_joined_form_and_function_words_leave_the_su
     assert "define" not in query_terms("How do I define a shell function?")  # a subject besides
 
 
+def test_a_quoted_name_keeps_its_case():
+    """Go's exported `Unquote` and unexported `unquote` share an index term; the quoted name
+    tells them apart."""
+    lower = ["// unquote parses a quoted string at the start of the input.", "func unquote(in string) {}"]
+    upper = ["// Unquote interprets s as a quoted Go string literal.", "func Unquote(s string) (string, error) {}"]
+    filler = [f"// note {i}: quoting rules follow the language specification." for i in range(30)]
+    pad = Notepad.build([Text("quote.go", "\n".join(lower + filler + upper + filler))])
+    best = pad.search("What does `Unquote` do?", k=1)[0]
+    assert best.text.split("\n")[best.focus - best.line_start] == upper[1]
+    assert '"Unquote' in query_terms("What does `Unquote` do?")
+    assert not any(t.startswith('"') for t in query_terms("What does `message_from_file` do?"))
+
+
 def test_words_of_a_question_find_the_name_code_gives_them():
     """ "the default block start string" is `BLOCK_START_STRING`, found where it is set, not
     where it is imported (which has the same words)."""

@@ -26,7 +26,8 @@ Index design, kept small so a snapshot grows by well under half the compressed t
   block list. A search ranks passages by those rarer terms first, then rescores the best
   few dozen with full BM25 on their text, every query term counted.
 - A question also names things no word index holds: an option (`-L`, not `-l`), a special
-  parameter (`$?`), a quoted heading, the subject of "what is X?". Those are found verbatim
+  parameter (`$?`), a quoted heading or cased name (`Unquote` is not `unquote`), the
+  subject of "what is X?". Those are found verbatim
   by scanning the texts at search time (`exact_phrases`), so snapshots made before them
   answer the same way; an option list's line defines its option (`=-L`). A question's
   words also find the other forms the vocabulary has (`inflections`: "changes" finds
@@ -111,6 +112,8 @@ DOT_LEADER = re.compile(r"\.(?:[ \t]?\.){3,}")  # the dots of a contents or inde
 OPTION = re.compile(r"-{1,2}[\w?][\w-]*")
 _QUERY_OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
 _QUERY_SYMBOL = re.compile(r"(?<!\S)(\$[?$!#@*0-9_-])(?!\w)")  # a shell's special parameter: `$?`, `$$`
+# A quoted name whose case tells it apart: Go's `Unquote` is not `unquote`, `Message` not `message`.
+_CASED_NAME = re.compile(r"(?=[\w.]*[A-Z])[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 _QUERY_QUOTED = re.compile(r"`([^`]+)`|[\"\u201c]([^\"\u201d]+)[\"\u201d]")
 _QUERY_WHAT_IS = re.compile(r"^\W*what (is|are) (?:an? |the )?(.+?)\W*$", re.I)
 
@@ -295,7 +298,9 @@ def exact_phrases(query: str) -> list[str]:
     found = _QUERY_OPTION.findall(query) + _QUERY_SYMBOL.findall(query)
     for a, b in _QUERY_QUOTED.findall(query):
         quoted = " ".join((a or b).split())
-        if len(_WORD.findall(quoted)) >= 2 and "____" not in quoted:
+        if _CASED_NAME.fullmatch(quoted):
+            found.append(quoted)
+        elif len(_WORD.findall(quoted)) >= 2 and "____" not in quoted:
             found.append(quoted.lower())
     if m := _QUERY_WHAT_IS.match(query):
         found.append(f"{' '.join(m.group(2).split())} {m.group(1)}".lower())
@@ -316,12 +321,15 @@ _EXACT_PATTERNS: dict[str, re.Pattern] = {}
 
 
 def exact_pattern(phrase: str) -> re.Pattern:
-    """Where `phrase` occurs as a whole: options case-sensitively and not inside a longer
-    option; other phrases in any case and spacing (text wraps), not inside a longer word."""
+    """Where `phrase` occurs as a whole: options and names case-sensitively and not inside a
+    longer option or name; other phrases in any case and spacing (text wraps), not inside a
+    longer word."""
     pattern = _EXACT_PATTERNS.get(phrase)
     if pattern is None:
         if phrase.startswith("-"):
             pattern = re.compile(r"(?<![\w-])" + re.escape(phrase) + r"(?![\w-])")
+        elif _CASED_NAME.fullmatch(phrase):
+            pattern = re.compile(r"(?<!\w)" + re.escape(phrase) + r"(?!\w)")
         else:
             body = r"\s+".join(re.escape(part) for part in phrase.split())
             edge = lambda c: r"\b" if _WORD_CHAR.match(c) else ""  # noqa: E731
