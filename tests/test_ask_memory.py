@@ -21,9 +21,9 @@ The keeper of the Varnholm lighthouse is Quillon Marrow. Quillon Marrow lights t
 dusk and logs every ship that passes the point. Ask for Quillon Marrow, the lighthouse
 keeper, at the foot of the tower.
 """
-# Nats by which the memory of FACT raises the answer's log-probability, recorded with the
-# bundled checkpoint: 3.37 over the model alone (--no-memory), 2.45 over a memory of the same
-# text without FACT.
+# Nats by which the memory of FACT raises the answer's log-probability, measured with the
+# bundled checkpoint by tools/measure_recall.py: 5.24 over the model alone (--no-memory), 3.80
+# over a memory of the same text without FACT.
 MARGIN_OVER_NO_MEMORY = 1.5
 MARGIN_OVER_OTHER_MEMORY = 1.0
 

@@ -1,0 +1,69 @@
+"""Measure the margins `tests/test_ask_memory.py` asserts, for any checkpoints.
+
+A fact read once, more than a window before the end and kept out of the prompt: how much
+more likely its answer is with the memory than with the initial fast weights (the model
+alone), and than with a memory of the same text without the fact. The test holds the
+bundled checkpoint to 1.5 and 1.0 nats; this says where another checkpoint stands before it
+is bundled. Run from the repository root, on the CPU:
+
+    python tools/measure_recall.py default runs/stage6 [--reading-lr 0.3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+import test_ask_memory as recall  # noqa: E402  (the fact, the question and the margins, defined once)
+from conftest import CORPUS, SAMPLE_FILES  # noqa: E402
+
+from ttt_read import engine  # noqa: E402
+
+
+def margins(model: str, reading_lr: float | None, work: Path) -> dict[str, float]:
+    memories = []
+    for with_fact in (True, False):
+        root = work / f"{Path(model).name}-{'fact' if with_fact else 'other'}"
+        root.mkdir()
+        if with_fact:
+            (root / "harbour.md").write_text(recall.FACT)
+        for name in SAMPLE_FILES:
+            shutil.copyfile(CORPUS / name, root / name)
+        out = root.with_suffix(".mem")
+        engine.ingest([root], out, model, "cpu", engine.ReadSettings(lr=reading_lr))
+        memories.append(engine.open_memory(out, device="cpu"))
+    with_fact, other = memories
+    remembered = recall.forced_logprob(with_fact, use_memory=True)
+    return {
+        "remembered": remembered,
+        "over_no_memory": remembered - recall.forced_logprob(with_fact, use_memory=False),
+        "over_other_memory": remembered - recall.forced_logprob(other, use_memory=True),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("models", nargs="+", help="checkpoint names or directories")
+    parser.add_argument("--reading-lr", type=float, help="read at this lr instead of the checkpoint's")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    print(f"needed: over no memory {recall.MARGIN_OVER_NO_MEMORY}, over other memory {recall.MARGIN_OVER_OTHER_MEMORY}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for model in args.models:
+            m = margins(model, args.reading_lr, Path(tmp))
+            print(
+                f"{model}: answer log-prob {m['remembered']:.2f}, over no memory {m['over_no_memory']:+.2f}, "
+                f"over other memory {m['over_other_memory']:+.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
