@@ -101,7 +101,10 @@ _OPTION_AND_ARGUMENT = r"-{1,2}[\w?][\w-]*(?:[ =]?<?\[?[A-Za-z][\w:.=-]*\]?>?)?"
 OPTION_ALONE = re.compile(  # a man page's option entry: "-l, --length=BITS" alone, its description indented below
     rf"^([ \t]*)({_OPTION_AND_ARGUMENT}(?:,[ \t]*{_OPTION_AND_ARGUMENT})*)[ \t]*$"
 )
-COMMAND_SYNOPSIS = re.compile(  # "read [-ers] [-a aname] ...", "history -d offset"; not "the -o option is ..."
+# A command's synopsis: "read [-ers] [-a aname] ...", "history -d offset". Starting with an
+# option, the line must hold no two plain words in a row and no final stop: those are prose
+# that happens to begin with a word and an option ("the -o option to the set builtin").
+COMMAND_SYNOPSIS = re.compile(
     r"^([a-z][\w-]{1,20})[ \t]+(?:[\[<]|-(?!.*(?<![\w-])[a-z]+[,.]?[ \t]+[a-z]+(?![\w-]))(?!.*\.$))[^\n]*$"
 )
 GLOSSARY_NAME = r"[A-Z][A-Z0-9_]{2,}"  # what a glossary defines: a name in capitals, `PATH`, `HISTFILESIZE`

@@ -5,7 +5,8 @@ about the part kept, so every answer is in what the model has read. A turn is *g
 when its question comes with the notepad passages `ask` would retrieve for it, laid out by
 the same `answer.build_context`: the model then learns to answer from passages in its
 window (the notepad), while plain turns, about text beyond the attention window, train it
-to answer from the read weights (the memory). Training and `ask` share one format, so neither can drift from the other.
+to answer from the read weights (the memory). Training and `ask` share one format, so
+neither can drift from the other.
 """
 
 from __future__ import annotations
