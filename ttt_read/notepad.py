@@ -33,8 +33,9 @@ Index design, kept small so a snapshot grows by well under half the compressed t
   words also find the other forms the vocabulary has (`inflections`: "changes" finds
   "Change", "reads" the synopsis of `read`), a hyphenated word its joined form
   ("read-only" finds "readonly"), and adjacent words the name code gives them ("block
-  start string" finds `BLOCK_START_STRING`). In a manual, a passage also counts the command whose
-  synopsis is above it, so "the -x option of set" finds `set`'s list, not `ulimit`'s.
+  start string" finds `BLOCK_START_STRING`). In a manual, a passage also counts the
+  command whose synopsis is above it, so "the -x option of set" finds `set`'s list, not
+  `ulimit`'s.
 - Stored as one LZMA stream of: a JSON header, the texts, the front-coded sorted vocabulary,
   and one varint stream (block counts, block-id deltas, lines per block).
 
