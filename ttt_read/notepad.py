@@ -93,14 +93,15 @@ _DEFINITION = re.compile(
 )
 _ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)\s*(?::[^=]+)?=(?!=)(?!\s*[\w.]+\.\1\s*$)")  # not `X = module.X`
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+)$")
+_OPTION = r"-{1,2}[\w?][\w-]*"  # "-x", "--line-length", "-?"
+_ARGUMENT = r"[ =]?<?\[?[A-Za-z][\w:.=-]*\]?>?"  # " file", "=BITS", " [n]", " <dir>"
 OPTION_LINE = re.compile(  # a line of an option list: the option and its aliases, its argument, its description
-    r"^[ \t]*(-{1,2}[\w?][\w-]*(?:,[ \t]*-{1,2}[\w?][\w-]*)*)"
-    r"(?:(?! [A-Z][a-z])[ =]?<?\[?[A-Za-z][\w:.=-]*\]?>?)?"  # "-f file", not "-S Display ..."
+    rf"^[ \t]*({_OPTION}(?:,[ \t]*{_OPTION})*)"
+    rf"(?:(?! [A-Z][a-z]){_ARGUMENT})?"  # "-f file", not "-S Display ..."
     r"(?:[ \t]{2,}|[ \t]+(?=[A-Z]))(\S.*)$"
 )
-_OPTION_AND_ARGUMENT = r"-{1,2}[\w?][\w-]*(?:[ =]?<?\[?[A-Za-z][\w:.=-]*\]?>?)?"
 OPTION_ALONE = re.compile(  # a man page's option entry: "-l, --length=BITS" alone, its description indented below
-    rf"^([ \t]*)({_OPTION_AND_ARGUMENT}(?:,[ \t]*{_OPTION_AND_ARGUMENT})*)[ \t]*$"
+    rf"^([ \t]*)({_OPTION}(?:{_ARGUMENT})?(?:,[ \t]*{_OPTION}(?:{_ARGUMENT})?)*)[ \t]*$"
 )
 # A command's synopsis: "read [-ers] [-a aname] ...", "history -d offset". Starting with an
 # option, the line must hold no two plain words in a row and no final stop: those are prose
@@ -113,7 +114,7 @@ TERM_LINE = re.compile(  # a glossary's entry: "PATH A colon-separated list ..."
     rf"^[ \t]*({GLOSSARY_NAME})(?:[ \t]+[A-Z](?![A-Z])|[ \t]*$)"
 )
 DOT_LEADER = re.compile(r"\.(?:[ \t]?\.){3,}")  # the dots of a contents or index entry, leading to its page
-OPTION = re.compile(r"-{1,2}[\w?][\w-]*")
+OPTION = re.compile(_OPTION)
 _QUERY_OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
 _QUERY_SYMBOL = re.compile(r"(?<!\S)(\$[?$!#@*0-9_-])(?!\w)")  # a shell's special parameter: `$?`, `$$`
 # A quoted name whose case tells it apart: Go's `Unquote` is not `unquote`, `Message` not `message`.
@@ -198,12 +199,12 @@ def definition_terms(line: str, style: str = "text") -> list[str]:
     ]
 
 
-def option_description(lines: list[str], i: int) -> bool:
-    """Whether line i is an option's description below its option, as man pages print it:
-    indented deeper than the line above, which holds only options (`OPTION_ALONE`)."""
+def described_option(lines: list[str], i: int) -> re.Match | None:
+    """The option entry (`OPTION_ALONE`) on the line above when line i is its description,
+    as man pages print it: indented deeper than the entry."""
     if i == 0 or not lines[i].strip() or not (m := OPTION_ALONE.match(lines[i - 1])):
-        return False
-    return len(lines[i]) - len(lines[i].lstrip()) > len(m.group(1))
+        return None
+    return m if len(lines[i]) - len(lines[i].lstrip()) > len(m.group(1)) else None
 
 
 def block_terms(lines: list[str], style: str, terms_of: _Terms | None = None) -> list[str]:

@@ -31,7 +31,7 @@ from ttt_read.notepad import (
     OPTION,
     OPTION_ALONE,
     OPTION_LINE,
-    option_description,
+    described_option,
 )
 from ttt_read.sources import PAGE_MARK
 
@@ -694,8 +694,8 @@ def _option_qas(seg: Segment, lines: list[str]) -> Iterator[QA]:
     for i, line in enumerate(lines):
         if (m := OPTION_LINE.match(line)) and m.group(2)[0].isupper():
             lead, first, at = line[m.start(1) : m.start(2)], m.group(2), i  # lead: the options and argument
-        elif option_description(lines, i):
-            lead, first, at = lines[i - 1].strip() + " ", line.strip(), i - 1
+        elif entry := described_option(lines, i):
+            lead, first, at = entry.group(2) + " ", line.strip(), i - 1
         else:
             continue
         text = [first]

@@ -39,10 +39,10 @@ from ttt_read.notepad import (
     Notepad,
     Passage,
     defined_names,
+    described_option,
     exact_pattern,
     exact_phrases,
     is_marker,
-    option_description,
     query_terms,
     word_terms,
 )
@@ -151,12 +151,12 @@ def candidates(shown: list[Shown]) -> list[Candidate]:
                 add(offset + m.start(2), offset + len(line), "option")
                 add(offset + m.start(2), description_end, "option")
                 add(offset + m.start(1), description_end, "option")
-            elif option_description(lines, i):  # a man page's: the option alone on the line above
+            elif entry := described_option(lines, i):  # a man page's: the option alone on the line above
                 begin = offset + len(line) - len(line.lstrip())
                 description_end = _description_end(s.text, begin)
                 add(begin, description_end, "option")
                 above = offset - len(lines[i - 1]) - 1
-                add(above + OPTION_ALONE.match(lines[i - 1]).start(2), description_end, "option")
+                add(above + entry.start(2), description_end, "option")
             offset += len(line) + 1
         for m in _SENTENCE.finditer(s.text):
             if len(m.group(0).split()) >= 3:
@@ -265,8 +265,8 @@ def _describes_option(lines: list[str], at: int, options: set[str]) -> bool:
     if m := OPTION_LINE.match(lines[at]):
         return bool(options & set(OPTION.findall(m.group(1))))
     for entry in (at, at - 1):  # the option alone on this line, or on the line above this description
-        if 0 <= entry < len(lines) - 1 and option_description(lines, entry + 1):
-            return bool(options & set(OPTION.findall(OPTION_ALONE.match(lines[entry]).group(2))))
+        if 0 <= entry < len(lines) - 1 and (m := described_option(lines, entry + 1)):
+            return bool(options & set(OPTION.findall(m.group(2))))
     return False
 
 
