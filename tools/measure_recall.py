@@ -4,7 +4,9 @@ A fact read once, more than a window before the end and kept out of the prompt: 
 more likely its answer is with the memory than with the initial fast weights (the model
 alone), and than with a memory of the same text without the fact. The test holds the
 bundled checkpoint to 1.5 and 1.0 nats; this says where another checkpoint stands before it
-is bundled. Run from the repository root, on the CPU:
+is bundled. Beside them, what the memory of the fact alone adds (with the fact in the
+window too): how strongly the reading stores it, before other text moves the weights on.
+Run from the repository root, on the CPU:
 
     python tools/measure_recall.py default runs/stage6 [--reading-lr 0.3]
 """
@@ -12,7 +14,6 @@ is bundled. Run from the repository root, on the CPU:
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -28,24 +29,32 @@ from conftest import CORPUS, SAMPLE_FILES  # noqa: E402
 from ttt_read import engine  # noqa: E402
 
 
+def read(files: dict[str, str], model: str, reading_lr: float | None, root: Path):
+    """A memory of `files` (name → text), read as `ingest` reads a directory."""
+    root.mkdir()
+    for name, text in files.items():
+        (root / name).write_text(text)
+    out = root.with_suffix(".mem")
+    engine.ingest([root], out, model, "cpu", engine.ReadSettings(lr=reading_lr))
+    return engine.open_memory(out, device="cpu")
+
+
 def margins(model: str, reading_lr: float | None, work: Path) -> dict[str, float]:
-    memories = []
-    for with_fact in (True, False):
-        root = work / f"{Path(model).name}-{'fact' if with_fact else 'other'}"
-        root.mkdir()
-        if with_fact:
-            (root / "harbour.md").write_text(recall.FACT)
-        for name in SAMPLE_FILES:
-            shutil.copyfile(CORPUS / name, root / name)
-        out = root.with_suffix(".mem")
-        engine.ingest([root], out, model, "cpu", engine.ReadSettings(lr=reading_lr))
-        memories.append(engine.open_memory(out, device="cpu"))
-    with_fact, other = memories
+    code = {name: (CORPUS / name).read_text() for name in SAMPLE_FILES}
+    fact = {"harbour.md": recall.FACT}
+    work = work / Path(model).name
+    work.mkdir()
+    with_fact, other, fact_alone = (
+        read(files, model, reading_lr, work / label)
+        for label, files in (("fact", fact | code), ("other", code), ("alone", fact))
+    )
     remembered = recall.forced_logprob(with_fact, use_memory=True)
     return {
         "remembered": remembered,
         "over_no_memory": remembered - recall.forced_logprob(with_fact, use_memory=False),
         "over_other_memory": remembered - recall.forced_logprob(other, use_memory=True),
+        "fact_alone": recall.forced_logprob(fact_alone, use_memory=True)
+        - recall.forced_logprob(fact_alone, use_memory=False),
     }
 
 
@@ -61,7 +70,8 @@ def main() -> None:
             m = margins(model, args.reading_lr, Path(tmp))
             print(
                 f"{model}: answer log-prob {m['remembered']:.2f}, over no memory {m['over_no_memory']:+.2f}, "
-                f"over other memory {m['over_other_memory']:+.2f}"
+                f"over other memory {m['over_other_memory']:+.2f}; the fact read alone, over no memory "
+                f"{m['fact_alone']:+.2f}"
             )
 
 
