@@ -455,3 +455,29 @@ def test_comment_lines_of_a_pdf_define_nothing():
     best = pad.search("What does the HISTSIZE variable control?", k=1)[0]
     assert best.text.split("\n")[best.focus - best.line_start].startswith("HISTSIZE The number")
     assert pad.df_of("=variable") == 0  # the comment is no heading
+
+
+def test_a_function_reference_entry_is_shown_from_its_definition():
+    """A texinfo manual prints the name, then the parameters, then what the function does:
+    a question matching the description gets the passage from the definition on, and the
+    definition line defines the function."""
+
+    def entry(name: str, does: str) -> list[str]:
+        params = [f"arg{i}: parameter {i} of the call, given by the caller." for i in range(5)]
+        return (
+            [name.replace("_", " "), f"[Function]int {name} (asn1 node element, const", "char * name)"]
+            + params
+            + [does]
+        )
+
+    text = "\n".join(
+        entry("asn1_read_tag", "Returns the TAG and the CLASS of one element inside a structure.")
+        + entry("asn1_number_of_elements", "Counts the number of elements of a sub-structure called NAME.")
+        + entry("asn1_delete_element", "Deletes the element named inside the structure.")
+    )
+    pad = Notepad.build([Text("libtasn1.pdf", text, kind="pdf")])
+    best = pad.search("Which function counts the elements of a sub-structure?", k=1)[0]
+    assert best.text.split("\n")[best.focus - best.line_start].startswith("Counts the number")
+    assert best.text.startswith("[Function]int asn1_number_of_elements (")
+    assert defined_names("[Function]const char * asn1_strerror (int error)", "pdf") == ["asn1_strerror"]
+    assert defined_names("[1] See the manual (page 3)", "pdf") == []

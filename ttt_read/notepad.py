@@ -15,7 +15,8 @@ Index design, kept small so a snapshot grows by well under half the compressed t
   (`snake_case`, `CamelCase`, `HTTPServer2`), its parts too. A file's path counts as text of
   its first block (the model reads it in the file header). Lines that define a name
   (`def x`, `class X`, `fn x`, `X = ...` at the top level but not `X = module.X`; in prose a
-  markdown heading, a command's synopsis `x [-ab] ...`, a glossary entry `X A list of ...`)
+  markdown heading, a command's synopsis `x [-ab] ...`, a glossary entry `X A list of ...`,
+  a texinfo manual's `[Function]int x (...`)
   add the term `=x`, so a query naming `x` prefers its definition over its uses. A file's
   stem adds `@x` to its first block, which counts like a use: a query for `Message` finds
   `class Message:` before the top of message.py, and still finds the module named
@@ -68,7 +69,8 @@ BLOCK_CHARS = 800  # or once it holds this many characters (long prose lines)
 PASSAGE_BLOCKS = 2  # a passage is two consecutive blocks of one file; one starts at every block
 POSTING_MAX_SHARE = 0.05  # terms in more than this share of blocks keep only their count,
 POSTING_MIN_CAP = 16  # but never below this many blocks
-FOCUS_LINES_BEFORE = 4  # a returned passage starts this many lines above its best line
+FOCUS_LINES_BEFORE = 4  # a returned passage starts this many lines above its best line,
+DEFINITION_REACH = 8  # or higher, at a definition this close above it: what the lines describe
 CANDIDATES = 32  # passages rescored on their text per search
 OWNER_LINES = 200  # how far above a passage the synopsis of the command it documents may be
 SCAN_MAX_HITS = 20_000  # a term missing from the vocabulary is looked for at most this often per file
@@ -109,6 +111,9 @@ OPTION_ALONE = re.compile(  # a man page's option entry: "-l, --length=BITS" alo
 COMMAND_SYNOPSIS = re.compile(
     r"^([a-z][\w-]{1,20})[ \t]+(?:[\[<]|-(?!.*(?<![\w-])[a-z]+[,.]?[ \t]+[a-z]+(?![\w-]))(?!.*\.$))[^\n]*$"
 )
+# A texinfo manual's definition as its PDF prints it: "[Function]int asn1_create_element (...",
+# "[Variable]int foo", "[Data Type]asn1_node": the category in brackets, a type, the name.
+TEXINFO_DEFINITION = re.compile(r"^[ \t]*\[[A-Z][A-Za-z ]*\][ \t]*(?:[\w \t*]*?[ \t*])?([A-Za-z_]\w*)[ \t]*(?:\(|$)")
 GLOSSARY_NAME = r"[A-Z][A-Z0-9_]{2,}"  # what a glossary defines: a name in capitals, `PATH`, `HISTFILESIZE`
 TERM_LINE = re.compile(  # a glossary's entry: "PATH A colon-separated list ...", or the name alone on its line
     rf"^[ \t]*({GLOSSARY_NAME})(?:[ \t]+[A-Z](?![A-Z])|[ \t]*$)"
@@ -172,8 +177,8 @@ def line_style(path: str, kind: str) -> str:
 def defined_names(line: str, style: str = "text") -> list[str]:
     """Names a line defines: `def f`, `class C`, `fn f`, top-level `K = ...`, and in prose
     (`line_style`) the words of a markdown heading, the options an option list's line
-    describes (or a man page's, alone on its line), a command's synopsis and a glossary's
-    entry (`TERM_LINE`)."""
+    describes (or a man page's, alone on its line), a command's synopsis, a glossary's
+    entry (`TERM_LINE`) and a texinfo manual's function or variable."""
     m = _DEFINITION.match(line) or _ASSIGNMENT.match(line)
     if m:
         return [m.group(1)]
@@ -185,7 +190,7 @@ def defined_names(line: str, style: str = "text") -> list[str]:
         return OPTION.findall(m.group(1))
     if m := OPTION_ALONE.match(line):
         return OPTION.findall(m.group(2))
-    if m := COMMAND_SYNOPSIS.match(line.strip()) or TERM_LINE.match(line):
+    if m := COMMAND_SYNOPSIS.match(line.strip()) or TERM_LINE.match(line) or TEXINFO_DEFINITION.match(line):
         return [m.group(1)]
     return []
 
@@ -798,15 +803,20 @@ class Notepad:
 
     def _passage(self, fi: int, start: int, last: int, score: float, focus: int) -> Passage:
         """The scored lines, moved to start a few lines above the best one (a definition at
-        the end of a passage is better shown with the lines after it)."""
+        the end of a passage is better shown with the lines after it), or at the definition
+        the best line describes when it is a little further up (a manual's function
+        reference lists the parameters between the name and what the function does)."""
         f = self.files[fi]
         lo, hi = f.block_range(start - f.first_block, last - f.first_block)
         lines = f.line_list()
+        style = line_style(f.path, f.kind)
         size = hi - lo
-        lo = max(0, min(focus - FOCUS_LINES_BEFORE, len(lines) - size))
+        reach = range(focus, max(focus - DEFINITION_REACH, -1), -1)
+        definition = next((i for i in reach if defined_names(lines[i], style)), focus)
+        lo = max(0, min(focus - FOCUS_LINES_BEFORE, definition, len(lines) - size))
         hi = min(len(lines), lo + size)
         text = "\n".join(lines[lo:hi])
-        owner = owning_command(lines, focus, line_style(f.path, f.kind))
+        owner = owning_command(lines, focus, style)
         return Passage(f.path, lo + 1, max(lo + 1, hi), f.page_of(focus + 1), text, round(score, 4), focus + 1, owner)
 
     def file_text(self, path: str) -> str | None:
