@@ -22,8 +22,8 @@ dusk and logs every ship that passes the point. Ask for Quillon Marrow, the ligh
 keeper, at the foot of the tower.
 """
 # Nats by which the memory of FACT raises the answer's log-probability, measured with the
-# bundled checkpoint by tools/measure_recall.py: 5.24 over the model alone (--no-memory), 3.80
-# over a memory of the same text without FACT.
+# bundled checkpoint by tools/measure_recall.py: 8.98 over the model alone (--no-memory), 6.44
+# over a memory of the same text without FACT (from the final state alone: 5.24 and 3.80).
 MARGIN_OVER_NO_MEMORY = 1.5
 MARGIN_OVER_OTHER_MEMORY = 1.0
 
@@ -47,9 +47,10 @@ def mems(tmp_path_factory):
     return read_tree(base / "fact", with_fact=True), read_tree(base / "other", with_fact=False)
 
 
-def forced_logprob(memory, use_memory: bool) -> float:
-    """log P(ANSWER, then the end of the answer | the question), as `ask --no-notepad` prompts."""
-    session = memory.session(learn=False, use_memory=use_memory)
+def forced_logprob(memory, use_memory: bool, final_state: bool = False) -> float:
+    """log P(ANSWER, then the end of the answer | the question), as `ask --no-notepad` prompts
+    and from the memory's state it answers with (or its final state)."""
+    session = memory.session(learn=False, use_memory=use_memory, question=None if final_state else QUESTION)
     logits = session.feed(tok.encode_qa_prompt(memory.tokenizer, QUESTION))
     total = 0.0
     for token in tok.encode_answer(memory.tokenizer, ANSWER):

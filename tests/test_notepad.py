@@ -267,7 +267,7 @@ def test_part_sizes_come_from_the_header(tmp_path):
     raw = snapshot.encode({"base": {}}, [torch.zeros(4, 8), torch.zeros(8, 4)], [1, 2, 3], notepad=pad)
     path = tmp_path / "s.mem"
     path.write_bytes(raw)
-    assert snapshot_part_sizes(path) == {"weights": 2 * 32 * 4, "notepad": len(pad)}
+    assert snapshot_part_sizes(path) == {"weights": 2 * 32 * 4, "waypoints": 0, "notepad": len(pad)}
     assert snapshot.load(path).notepad == pad
 
 

@@ -68,7 +68,8 @@ def foreign_header(path: Path, metadata: dict | None) -> Path:
 def test_round_trip_is_bit_exact(tmp_path, model, parts, notepad):
     metadata, fast, tail = parts
     path = tmp_path / "r.mem"
-    snapshot.write_atomic(path, snapshot.encode(metadata, fast, tail, notepad), force=False)
+    earlier = {7: [w / 3 for w in fast], 2: [w - 1 for w in fast]}  # states at two earlier chunks
+    snapshot.write_atomic(path, snapshot.encode(metadata, fast, tail, notepad, earlier), force=False)
 
     loaded = snapshot.load(path, base_sha256=metadata["base"]["sha256"])
 
@@ -76,11 +77,13 @@ def test_round_trip_is_bit_exact(tmp_path, model, parts, notepad):
     for saved, original in zip(loaded.fast, fast):
         assert saved.dtype == torch.float32
         assert torch.equal(saved, original)  # bit for bit, no rounding anywhere
+    for state, chunk in zip(loaded.waypoints, (2, 7), strict=True):  # in read order, rounded to bf16 once
+        assert all(torch.equal(s, w.to(torch.bfloat16)) for s, w in zip(state, earlier[chunk], strict=True))
     assert loaded.tail_tokens == tail
     assert loaded.notepad == notepad
-    stamped = {k: loaded.metadata[k] for k in ("format", "format_version", "n_fast", "checksum")}
+    stamped = {k: loaded.metadata[k] for k in ("format", "format_version", "n_fast", "waypoints", "checksum")}
     assert loaded.metadata == {**metadata, **stamped}
-    assert stamped["format"] == snapshot.FORMAT and stamped["n_fast"] == len(fast)
+    assert stamped["format"] == snapshot.FORMAT and stamped["n_fast"] == len(fast) and stamped["waypoints"] == [2, 7]
     assert snapshot.read_metadata(path) == loaded.metadata
 
 
@@ -142,6 +145,16 @@ def test_checksum_covers_the_tensor_table(mem, loader):
 
     mem.write_bytes(with_table(mem.read_bytes(), retype))
     assert "checksum" in str(snapshot_error(LOADERS[loader], mem))
+
+
+@pytest.mark.parametrize("state", ["short", "missing"])
+def test_a_crafted_earlier_state_is_refused(tmp_path, parts, state):
+    """A valid checksum over waypoints that do not fit the fast weights (a crafted file)."""
+    metadata, fast, tail = parts
+    bad = [w[:1] for w in fast] if state == "short" else fast[:-1]
+    path = tmp_path / "crafted.mem"
+    path.write_bytes(snapshot.encode(metadata, fast, tail, None, {3: bad}))
+    assert "snapshot tensors" in str(snapshot_error(snapshot.load, path))
 
 
 def test_a_version_1_snapshot_loads_with_a_one_line_note(tmp_path, parts, monkeypatch, capsys):

@@ -74,6 +74,7 @@ def test_update_reads_only_added_and_changed_files(updated, old_mem):
     assert metadata["tokens"] == 1 + sum(entries[path]["tokens"] for path in READ)  # only those were read
     assert len(metadata["chunk_losses"]) == -(-(metadata["tokens"] - 1) // metadata["reading"]["chunk"])
     assert metadata["reading"] == {**old["reading"], "device": "cpu"}
+    assert metadata["waypoints"] and max(metadata["waypoints"]) < len(metadata["chunk_losses"]) - 1  # this read's
 
 
 def test_update_records_its_parent(updated, old_mem):
@@ -138,6 +139,9 @@ def test_update_with_nothing_changed_keeps_the_memory(old_mem, versions, tmp_pat
     assert first["tokens"] == 0 and first["chunk_losses"] == [] and first["mean_loss"] is None
     old, same = snapshot.load(old_mem), snapshot.load(tmp_path / "same.mem")
     assert all(torch.equal(a, b) for a, b in zip(old.fast, same.fast)) and same.tail_tokens == old.tail_tokens
+    assert same.metadata["waypoints"] == old.metadata["waypoints"] and all(
+        torch.equal(a, b) for s, t in zip(old.waypoints, same.waypoints, strict=True) for a, b in zip(s, t, strict=True)
+    )
     second = engine.update(tmp_path / "same.mem", [v1], tmp_path / "again.mem", device="cpu")
     assert second["parent"]["depth"] == 2 and second["parent"]["sha256"] == first["checksum"]
 

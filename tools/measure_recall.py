@@ -1,11 +1,13 @@
 """Measure the margins `tests/test_ask_memory.py` asserts, for any checkpoints.
 
 A fact read once, more than a window before the end and kept out of the prompt: how much
-more likely its answer is with the memory than with the initial fast weights (the model
-alone), and than with a memory of the same text without the fact. The test holds the
-bundled checkpoint to 1.5 and 1.0 nats; this says where another checkpoint stands before it
-is bundled. Beside them, what the memory of the fact alone adds (with the fact in the
-window too): how strongly the reading stores it, before other text moves the weights on.
+more likely its answer is with the memory (the state `ask` answers from, see
+`ttt_read/waypoints.py`) than with the initial fast weights (the model alone), and than with
+a memory of the same text without the fact. The test holds the bundled checkpoint to 1.5
+and 1.0 nats; this says where another checkpoint stands before it is bundled. Beside them,
+the same margins from the final state alone (how far reading the code after the fact moved
+the weights away from it), and what the memory of the fact alone adds (with the fact in the
+window too): how strongly the reading stores it.
 Run from the repository root, on the CPU:
 
     python tools/measure_recall.py default runs/stage6 [--reading-lr 0.3]
@@ -49,10 +51,14 @@ def margins(model: str, reading_lr: float | None, work: Path) -> dict[str, float
         for label, files in (("fact", fact | code), ("other", code), ("alone", fact))
     )
     remembered = recall.forced_logprob(with_fact, use_memory=True)
+    alone = recall.forced_logprob(with_fact, use_memory=False)
+    final = recall.forced_logprob(with_fact, use_memory=True, final_state=True)
     return {
         "remembered": remembered,
-        "over_no_memory": remembered - recall.forced_logprob(with_fact, use_memory=False),
+        "over_no_memory": remembered - alone,
         "over_other_memory": remembered - recall.forced_logprob(other, use_memory=True),
+        "final_over_no_memory": final - alone,
+        "final_over_other_memory": final - recall.forced_logprob(other, use_memory=True, final_state=True),
         "fact_alone": recall.forced_logprob(fact_alone, use_memory=True)
         - recall.forced_logprob(fact_alone, use_memory=False),
     }
@@ -70,8 +76,9 @@ def main() -> None:
             m = margins(model, args.reading_lr, Path(tmp))
             print(
                 f"{model}: answer log-prob {m['remembered']:.2f}, over no memory {m['over_no_memory']:+.2f}, "
-                f"over other memory {m['over_other_memory']:+.2f}; the fact read alone, over no memory "
-                f"{m['fact_alone']:+.2f}"
+                f"over other memory {m['over_other_memory']:+.2f}; from the final state "
+                f"{m['final_over_no_memory']:+.2f} and {m['final_over_other_memory']:+.2f}; the fact read alone, "
+                f"over no memory {m['fact_alone']:+.2f}"
             )
 
 

@@ -28,7 +28,7 @@ NO_NOTEPAD_NOTICE = (
     "again for exact recall"
 )
 ANSWER_RESERVE = 48  # window tokens kept free for the answer itself
-CONTEXT_BEFORE = 1  # lines kept above a passage's best line before filling downward
+CONTEXT_BEFORE = 1  # lines kept above a passage's best line before filling downward (more up to its definition)
 MIN_SHARE = 24  # a passage that would get fewer window tokens than this is left out
 
 
@@ -75,9 +75,10 @@ def normalize(text: str) -> str:
 
 def trim_passage(tokenizer, passage: Passage, budget: int) -> tuple[list[int], int, int, str] | None:
     """The passage cut to at most `budget` tokens, encoded as reading encodes a file (its
-    header, then its lines): the best line, a line above it, then lines below, then more
-    above while they fit. Returns (ids, first line, last line, text shown) or None when not
-    even the header and part of the best line fit."""
+    header, then its lines): the best line, a line above it (or the lines up to the
+    definition it describes, `Passage.definition`), then lines below, then more above while
+    they fit. Returns (ids, first line, last line, text shown) or None when not even the
+    header and part of the best line fit."""
     lines = passage.text.split("\n")
     focus = min(max(passage.focus - passage.line_start, 0), len(lines) - 1)
     encode = lambda lo, hi: tok.encode_file(tokenizer, passage.path, "\n".join(lines[lo:hi]))  # noqa: E731
@@ -90,7 +91,8 @@ def trim_passage(tokenizer, passage: Passage, budget: int) -> tuple[list[int], i
         line = passage.line_start + focus
         return tok.encode_file(tokenizer, passage.path, head), line, line, head
     fits = lambda lo, hi: len(encode(lo, hi)) <= budget  # noqa: E731
-    while lo > max(0, focus - CONTEXT_BEFORE) and fits(lo - 1, hi):
+    above = CONTEXT_BEFORE if passage.definition is None else max(CONTEXT_BEFORE, passage.focus - passage.definition)
+    while lo > max(0, focus - above) and fits(lo - 1, hi):
         lo -= 1
     while hi < len(lines) and fits(lo, hi + 1):
         hi += 1
@@ -159,7 +161,7 @@ def answer(
     context, shown = layout(tokenizer, passages, question, model.cfg.window, max_tokens) if passages else ([], [])
     prompt = context + tok.encode_qa_prompt(tokenizer, question)
     if free or notepad is None:
-        result = _free_answer(memory, prompt, shown, use_memory, max_tokens)
+        result = _free_answer(memory, question, prompt, shown, use_memory, max_tokens)
     else:
         from ttt_read.grounded import grounded_answer
 
@@ -192,13 +194,16 @@ def passage_source(s: Shown) -> Source:
     )
 
 
-def _free_answer(memory, prompt: list[int], shown: list[Shown], use_memory: bool, max_tokens: int) -> Answer:
-    """The model's own greedy answer; passages containing it are cited first."""
+def _free_answer(
+    memory, question: str, prompt: list[int], shown: list[Shown], use_memory: bool, max_tokens: int
+) -> Answer:
+    """The model's own greedy answer, from the memory's state that knows the question's
+    subject best (`engine.Memory.fast_weights`); passages containing it are cited first."""
     from ttt_read.generate import generate
 
     tokenizer = memory.tokenizer
     stops = frozenset(tokenizer.token_to_id(t) for t in (tok.END_OF_TEXT, tok.QUESTION, tok.FILE))
-    session = memory.session(learn=False, use_memory=use_memory)
+    session = memory.session(learn=False, use_memory=use_memory, question=question)
     logprobs: list[float] = []
     generated = list(generate(session, prompt, max_tokens, temperature=0.0, stop=stops, logprobs=logprobs))
     text = tokenizer.decode(generated).strip()

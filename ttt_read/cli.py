@@ -415,9 +415,13 @@ def info(
         if parts["notepad"]
         else "no notepad"
     )
+    n_waypoints = len(metadata.get("waypoints", []))
+    waypoints_size = (
+        f"{parts['waypoints'] / 2**20:.1f} MiB at {n_waypoints} earlier points of the read, " if n_waypoints else ""
+    )
     rows = [
         ("snapshot", f"{mem} ({mem.stat().st_size / 2**20:.1f} MiB)"),
-        ("size", f"weights {parts['weights'] / 2**20:.1f} MiB, {pad_size}"),
+        ("size", f"weights {parts['weights'] / 2**20:.1f} MiB, {waypoints_size}{pad_size}"),
         ("checksum", "verified" if verify else "not checked (--verify reads the whole file)"),
         ("created", f"{metadata['created']} by ttt-read {metadata['tool_version']}"),
         ("base model", f"{metadata['base']['name']} ({metadata['base']['sha256'][:12]})"),

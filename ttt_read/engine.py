@@ -92,14 +92,15 @@ def ingest(
     chunk = settings.chunk or cfg.chunk
     ids, manifest = tokenize(tokenizer, collection)
     started = time.perf_counter()
-    result = _read_ids(model, ids, lr, chunk, device, on_progress)
+    result = _read_ids(model, ids, lr, chunk, device, on_progress, manifest)
     metadata = {
         **_reading_metadata(info, cfg, lr, chunk, device, paths, manifest, len(ids), started),
         "chunk_losses": [round(float(x), 4) for x in result.chunk_losses[0]],
         "mean_loss": float(result.token_losses.mean()),
         "skipped_updates": result.skipped_updates,
     }
-    return _write(out, metadata, [w[0] for w in result.state.fast], ids[-cfg.window :], collection.files, force)
+    fast = [w[0] for w in result.state.fast]
+    return _write(out, metadata, fast, ids[-cfg.window :], collection.files, force, _unbatched(result.kept))
 
 
 @dataclasses.dataclass
@@ -127,11 +128,27 @@ class Memory:
         base_sha256 = self.snapshot.metadata.get("base", {}).get("sha256", "")
         return span.load_head(span.head_path(self.checkpoint.path), base_sha256, self.model.cfg.d_model)
 
-    def session(self, learn: bool = True, use_memory: bool = True):
+    def fast_weights(self, use_memory: bool = True, question: str | None = None):
+        """Batched fast weights on the model's device: W_0 without the memory; else the final
+        state, or for a question the state the snapshot kept that it surprises least
+        (`waypoints`)."""
+        if not use_memory:
+            return self.model.initial_fast_weights(1)
+        device, states = self.model.embed.weight.device, [self.snapshot.fast, *self.snapshot.waypoints]
+        batched = [[w.float().unsqueeze(0).to(device) for w in state] for state in states]
+        if question is None or len(batched) == 1:
+            return batched[0]
+        prompt = tok.encode_qa_prompt(self.tokenizer, question)
+        return min(batched, key=lambda fast: self.session_from(fast, learn=False).surprise(prompt))
+
+    def session(self, learn: bool = True, use_memory: bool = True, question: str | None = None):
+        """A session after the snapshot's text, with `fast_weights(use_memory, question)`."""
+        return self.session_from(self.fast_weights(use_memory, question), learn)
+
+    def session_from(self, fast, learn: bool):
+        """A session after the snapshot's text that starts from the batched fast weights `fast`."""
         from ttt_read.generate import Session
 
-        fast = [w.unsqueeze(0) for w in self.snapshot.fast] if use_memory else self.model.initial_fast_weights(1)
-        fast = [w.to(self.model.embed.weight.device) for w in fast]
         session = Session(self.model, fast, lr=self.snapshot.metadata["reading"]["lr"], learn=learn)
         session.context(self.snapshot.tail_tokens)
         return session
@@ -233,10 +250,11 @@ def update(
     current = {f.path for f in collection.files}
     fast = [w.float().to(device) for w in old.fast]
     chunk_losses, mean_loss, skipped_updates, tail = [], None, 0, old.tail_tokens
+    waypoints = dict(zip(old_meta.get("waypoints", []), old.waypoints, strict=True))
     started = time.perf_counter()
-    if fresh:
-        result = _read_ids(model, ids, update_lr, chunk, device, on_progress, fast=fast)
-        fast = [w[0] for w in result.state.fast]
+    if fresh:  # the earlier states become those of this read: the parent's predate the changes
+        result = _read_ids(model, ids, update_lr, chunk, device, on_progress, fresh_manifest, fast=fast)
+        fast, waypoints = [w[0] for w in result.state.fast], _unbatched(result.kept)
         chunk_losses = [round(float(x), 4) for x in result.chunk_losses[0]]
         mean_loss, skipped_updates, tail = float(result.token_losses.mean()), result.skipped_updates, ids[-cfg.window :]
     metadata = {
@@ -257,14 +275,16 @@ def update(
             "removed": sorted(p for p in old_entries if p not in current),
         },
     }
-    return _write(out, metadata, fast, tail, collection.files, force)
+    return _write(out, metadata, fast, tail, collection.files, force, waypoints)
 
 
-def _read_ids(model, ids: list[int], lr: float, chunk: int, device: str, on_progress, fast=None):
-    """Read token ids into the fast weights, starting from `fast` (else W_0), reporting
-    progress per chunk as (tokens done, tokens total, chunk loss)."""
+def _read_ids(model, ids: list[int], lr: float, chunk: int, device: str, on_progress, manifest: list[dict], fast=None):
+    """Read token ids (`tokenize`'s, laid out as `manifest` says) into the fast weights,
+    starting from `fast` (else W_0), reporting progress per chunk as (tokens done, tokens
+    total, chunk loss) and keeping the states `waypoints.chunks` asks for."""
     import torch
 
+    from ttt_read import waypoints
     from ttt_read.reading import ReaderState, read
 
     def report(index: int, n_chunks: int, loss) -> None:
@@ -275,8 +295,18 @@ def _read_ids(model, ids: list[int], lr: float, chunk: int, device: str, on_prog
     if fast is not None:
         state.fast = [w.unsqueeze(0) for w in fast]
     tokens = torch.tensor(ids, device=device).view(1, -1)
+    ends, at = [], 1  # after the end-of-text marker `tokenize` starts with
+    for entry in manifest:
+        at += entry.get("tokens") or 0
+        ends.append((at - 2) // chunk)  # the chunk whose update learns the file's last token
+    k = waypoints.states(sum(w.numel() for w in state.fast))
+    keep = frozenset(waypoints.chunks(ends, -(-(len(ids) - 1) // chunk), k))
     with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device == "cuda"):
-        return read(model, tokens, lr=lr, chunk=chunk, state=state, on_chunk=report)
+        return read(model, tokens, lr=lr, chunk=chunk, state=state, on_chunk=report, keep=keep)
+
+
+def _unbatched(kept: dict) -> dict:
+    return {index: [w[0] for w in state] for index, state in kept.items()}
 
 
 def _reading_metadata(info, cfg, lr, chunk, device, paths, manifest, n_tokens: int, started: float) -> dict:
@@ -294,12 +324,12 @@ def _reading_metadata(info, cfg, lr, chunk, device, paths, manifest, n_tokens: i
     }
 
 
-def _write(out: Path, metadata: dict, fast, tail: list[int], files, force: bool) -> dict:
+def _write(out: Path, metadata: dict, fast, tail: list[int], files, force: bool, waypoints: dict) -> dict:
     """Attach the notepad of `files`, write the snapshot atomically, return its metadata."""
     from ttt_read.notepad import Notepad
 
     pad = Notepad.build(files)
     pad_bytes = pad.to_bytes()
     metadata["notepad"] = pad.stats(pad_bytes)
-    snapshot.write_atomic(out, snapshot.encode(metadata, fast, tail, notepad=pad_bytes), force)
+    snapshot.write_atomic(out, snapshot.encode(metadata, fast, tail, notepad=pad_bytes, waypoints=waypoints), force)
     return snapshot.read_metadata(out)

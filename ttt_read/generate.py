@@ -31,13 +31,30 @@ class Session:
         self.updates = 0
         self.logits: torch.Tensor | None = None  # next-token logits after the last token seen
 
-    @torch.no_grad()
-    def _forward(self, tokens: list[int]) -> torch.Tensor:
+    def _hidden(self, tokens: list[int]) -> torch.Tensor:
+        """The final hidden states of `tokens` [n, d_model]; the caches move past them."""
         ids = torch.tensor(tokens, device=self.model.embed.weight.device).view(1, 1, -1)
         x, self.prefix_caches = self.model.run_prefix(ids, self.prefix_caches, len(tokens))
         h, self.suffix_caches = self.model.run_suffix(x, self.suffix_caches, len(tokens), self.fast)
-        self.logits = self.model.logits(h[0, 0, -1])
+        return h[0, 0]
+
+    @torch.no_grad()
+    def _forward(self, tokens: list[int]) -> torch.Tensor:
+        self.logits = self.model.logits(self._hidden(tokens)[-1])
         return self.logits
+
+    @torch.no_grad()
+    def surprise(self, tokens: list[int]) -> float:
+        """Nats the session needs to predict `tokens` after what it has seen (from the second
+        token on when it has seen nothing); it has then seen them. Scoring only: no learning."""
+        if self.learn:
+            raise ValueError("surprise() scores text; open the session with learn=False")
+        before = self.logits
+        logits = self.model.logits(self._hidden(tokens))
+        self.logits = logits[-1]
+        predicted = logits[:-1] if before is None else torch.cat([before[None], logits[:-1]])
+        targets = torch.tensor(tokens if before is not None else tokens[1:], device=logits.device)
+        return float(torch.nn.functional.cross_entropy(predicted.float(), targets, reduction="sum"))
 
     def context(self, tokens: list[int]) -> None:
         """Fill the caches with text the fast weights already learned (a snapshot's tail)."""

@@ -13,12 +13,6 @@ from ttt_read.sources import PAGE_MARK
 from ttt_read.span import Candidate, Shown
 
 
-def fast_weights(memory, use_memory: bool):
-    """The snapshot's fast weights (or W_0), batched, on the model's device."""
-    fast = [w.unsqueeze(0) for w in memory.snapshot.fast] if use_memory else memory.model.initial_fast_weights(1)
-    return [w.to(memory.model.embed.weight.device) for w in fast]
-
-
 def grounded_answer(memory, notepad, question: str, prompt: list[int], shown: list[Shown], use_memory: bool) -> Answer:
     head, _ = memory.span_head
     weights = span.query_weights(notepad, question)
@@ -32,7 +26,7 @@ def grounded_answer(memory, notepad, question: str, prompt: list[int], shown: li
         supported = cover >= span.FALLBACK_COVERAGE
         scores = {"coverage": round(cover, 4)}
     else:
-        fast = fast_weights(memory, use_memory and head.reads_memory)
+        fast = memory.fast_weights(use_memory and head.reads_memory)  # the states the head was trained on
         inputs = span.window_inputs(memory.model, memory.tokenizer, question, weights, prompt, shown, found, fast)
         logits = head.scores(inputs)
         probs = logits.softmax(-1)

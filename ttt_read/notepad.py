@@ -220,6 +220,13 @@ def block_terms(lines: list[str], style: str, terms_of: _Terms | None = None) ->
     return terms
 
 
+def described_definition(lines: list[str], at: int, style: str) -> int | None:
+    """The line defining what line `at` describes: the nearest at most `DEFINITION_REACH`
+    lines above it (or itself) that defines a name. A function reference may list the
+    parameters between the name and what the function does."""
+    return next((i for i in range(at, max(at - DEFINITION_REACH, -1), -1) if defined_names(lines[i], style)), None)
+
+
 def owning_command(lines: list[str], at: int, style: str) -> str | None:
     """The command a manual's line documents: the nearest synopsis at or above it. "The -x
     option of set" is in `set`'s option list, far below the word `set`."""
@@ -387,6 +394,7 @@ class Passage:
     score: float
     focus: int = 0  # the line that matches the query best
     owner: str | None = None  # manuals: the command whose documentation the focus line is in
+    definition: int | None = None  # the line defining what the focus line describes (`described_definition`)
 
     def cite(self, line: int | None = None) -> str:
         """`path:line` for text, `path (page N)` for PDFs."""
@@ -811,13 +819,22 @@ class Notepad:
         lines = f.line_list()
         style = line_style(f.path, f.kind)
         size = hi - lo
-        reach = range(focus, max(focus - DEFINITION_REACH, -1), -1)
-        definition = next((i for i in reach if defined_names(lines[i], style)), focus)
-        lo = max(0, min(focus - FOCUS_LINES_BEFORE, definition, len(lines) - size))
+        definition = described_definition(lines, focus, style)
+        lo = max(0, min(focus - FOCUS_LINES_BEFORE, focus if definition is None else definition, len(lines) - size))
         hi = min(len(lines), lo + size)
         text = "\n".join(lines[lo:hi])
         owner = owning_command(lines, focus, style)
-        return Passage(f.path, lo + 1, max(lo + 1, hi), f.page_of(focus + 1), text, round(score, 4), focus + 1, owner)
+        return Passage(
+            f.path,
+            lo + 1,
+            max(lo + 1, hi),
+            f.page_of(focus + 1),
+            text,
+            round(score, 4),
+            focus + 1,
+            owner,
+            None if definition is None else definition + 1,
+        )
 
     def file_text(self, path: str) -> str | None:
         for f in self.files:
@@ -827,14 +844,14 @@ class Notepad:
 
 
 def snapshot_part_sizes(path: Path) -> dict[str, int]:
-    """Bytes of a snapshot's fast weights and notepad, from its safetensors header alone."""
+    """Bytes of a snapshot's fast weights (final, and at earlier waypoints) and notepad,
+    from its safetensors header alone."""
     from ttt_read.snapshot import read_header
 
-    sizes = {"weights": 0, "notepad": 0}
+    sizes = {"weights": 0, "waypoints": 0, "notepad": 0}
+    part = {"fast": "weights", "waypoint": "waypoints", "notepad": "notepad"}
     for name, entry in read_header(path).table.items():
         start, end = entry["data_offsets"]
-        if name.startswith("fast."):
-            sizes["weights"] += end - start
-        elif name == "notepad":
-            sizes["notepad"] += end - start
+        if kind := part.get(name.partition(".")[0]):
+            sizes[kind] += end - start
     return sizes

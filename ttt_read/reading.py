@@ -47,6 +47,7 @@ class ReadResult:
     chunk_losses: torch.Tensor  # [B, n_chunks]: mean pre-update loss of each chunk
     skipped_updates: int  # updates dropped because the loss or gradient was not finite
     state: ReaderState
+    kept: dict[int, FastWeights] = dataclasses.field(default_factory=dict)  # chunk -> fast weights after its update
 
 
 def learn_chunk(
@@ -100,11 +101,13 @@ def read(
     state: ReaderState | None = None,
     segment_chunks: int = 16,
     on_chunk: Callable[[int, int, torch.Tensor], None] | None = None,
+    keep: frozenset[int] = frozenset(),
 ) -> ReadResult:
     """Read tokens [B, T] into the fast weights, chunk by chunk.
 
     The prefix blocks run `segment_chunks` chunks at a time, so memory stays flat however
-    long the text is. `on_chunk(index, n_chunks, chunk_mean_loss)` reports progress.
+    long the text is. `on_chunk(index, n_chunks, chunk_mean_loss)` reports progress; the
+    fast weights after the update of each chunk in `keep` are kept (detached).
     """
     chunk = chunk or model.cfg.chunk
     B, T = tokens.shape
@@ -123,6 +126,7 @@ def read(
     token_losses = torch.zeros(B, n_chunks * chunk, dtype=dtype, device=tokens.device)
     chunk_losses = torch.zeros(B, n_chunks, dtype=dtype, device=tokens.device)
     applied = torch.ones(B, n_chunks, dtype=torch.bool, device=tokens.device)
+    kept: dict[int, FastWeights] = {}
     for first in range(0, n_chunks, segment_chunks):
         count = min(segment_chunks, n_chunks - first)
         span = slice(first * chunk, (first + count) * chunk)
@@ -143,6 +147,8 @@ def read(
                 lr=lr,
                 create_graph=create_graph,
             )
+            if index in keep:
+                kept[index] = [w.detach().clone() for w in fast]
             token_losses[:, index * chunk : (index + 1) * chunk] = losses
             chunk_losses[:, index] = mean
             if finite is not None:
@@ -155,6 +161,7 @@ def read(
         chunk_losses=chunk_losses,
         skipped_updates=int((~applied).sum()),
         state=ReaderState(fast, prefix_caches, suffix_caches),
+        kept=kept,
     )
 
 

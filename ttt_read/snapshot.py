@@ -1,8 +1,10 @@
 """The `.mem` snapshot: what reading learned, in a safetensors file (never pickle).
 
 Tensors: the fast weights (`fast.0`, `fast.1`, ...), `tail_tokens`, the last window of
-the text, so generation resumes right after it, and optionally `notepad`, the compressed
-read text with its search index (bytes as uint8), for exact recall. The safetensors header carries one JSON
+the text, so generation resumes right after it, the fast weights at earlier points of the
+read (`waypoint.J.I`, bf16; their chunks in the metadata's `waypoints`, see `waypoints.py`),
+and optionally `notepad`, the compressed read text with its search index (bytes as uint8),
+for exact recall. The safetensors header carries one JSON
 metadata document (format, base checkpoint identity, reading hyperparameters, manifest,
 loss curve) whose `checksum` covers the metadata, the tensor table (names, types, shapes,
 offsets: format version 2) and every tensor byte. Version 1 checksums left the table out;
@@ -25,7 +27,7 @@ import struct
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ttt_read import interrupts
@@ -43,6 +45,7 @@ class Snapshot:
     fast: list  # torch tensors, without the batch dimension
     tail_tokens: list[int]
     notepad: bytes | None = None
+    waypoints: list = field(default_factory=list)  # earlier fast weights, each like `fast` (bf16)
 
 
 def _canonical(value) -> bytes:
@@ -148,6 +151,7 @@ FIELD_CHECKS = {
     "skipped_updates": lambda v: _is_int(v) and v >= 0,
     "read_seconds": _is_number,
     "n_fast": lambda v: _is_int(v) and 0 <= v <= 4096,
+    "waypoints": lambda v: isinstance(v, list) and len(v) <= 256 and all(_is_int(c) and c >= 0 for c in v),
     "checksum": lambda v: isinstance(v, str),
     "notepad": _optional_dict(
         lambda v: all(_is_number(v[k]) for k in ("text_bytes", "overhead_ratio", "bytes") if k in v)
@@ -262,6 +266,9 @@ def load(path: Path, base_sha256: str | None = None) -> Snapshot:
         tensors = load_tensors(raw)
         n_fast = int(metadata["n_fast"])
         fast = [tensors[f"fast.{i}"] for i in range(n_fast)]
+        waypoints = [
+            [tensors[f"waypoint.{j}.{i}"] for i in range(n_fast)] for j in range(len(metadata.get("waypoints", [])))
+        ]
         tail = tensors["tail_tokens"]
         notepad = tensors.get("notepad")
     except Exception as e:  # the checksum matched, so this is a well-formed foreign file
@@ -270,21 +277,37 @@ def load(path: Path, base_sha256: str | None = None) -> Snapshot:
     typed = (
         all(w.dtype == torch.float32 and w.dim() == 2 for w in fast) and tail.dtype == torch.int64 and tail.dim() == 1
     )
+    typed = typed and all(
+        v.dtype == torch.bfloat16 and v.shape == w.shape for state in waypoints for v, w in zip(state, fast)
+    )
     if not typed or (notepad is not None and (notepad.dtype != torch.uint8 or notepad.dim() != 1)):
         raise TTTReadError(f"{path}: snapshot tensors have the wrong type or shape", ExitCode.SNAPSHOT)
-    return Snapshot(metadata, fast, tail.tolist(), None if notepad is None else notepad.numpy().tobytes())
+    return Snapshot(metadata, fast, tail.tolist(), None if notepad is None else notepad.numpy().tobytes(), waypoints)
 
 
-def encode(metadata: dict, fast: list, tail_tokens: list[int], notepad: bytes | None = None) -> bytes:
-    """The bytes of a snapshot file, with `format`, `n_fast` and `checksum` filled in."""
+def encode(
+    metadata: dict, fast: list, tail_tokens: list[int], notepad: bytes | None = None, waypoints: dict | None = None
+) -> bytes:
+    """The bytes of a snapshot file, with `format`, `n_fast`, `waypoints` (the chunks of the
+    `waypoints` states, a dict chunk -> fast weights) and `checksum` filled in."""
     import torch
     from safetensors.torch import save as save_tensors
 
+    waypoints = dict(sorted((waypoints or {}).items()))
     tensors = {f"fast.{i}": w.detach().float().contiguous().cpu() for i, w in enumerate(fast)}
+    for j, state in enumerate(waypoints.values()):
+        tensors |= {f"waypoint.{j}.{i}": w.detach().to(torch.bfloat16).contiguous().cpu() for i, w in enumerate(state)}
     tensors["tail_tokens"] = torch.tensor(tail_tokens, dtype=torch.int64)
     if notepad:
         tensors["notepad"] = torch.frombuffer(bytearray(notepad), dtype=torch.uint8)
-    metadata = {**metadata, "format": FORMAT, "format_version": VERSION, "n_fast": len(fast), "checksum": ""}
+    metadata = {
+        **metadata,
+        "format": FORMAT,
+        "format_version": VERSION,
+        "n_fast": len(fast),
+        "waypoints": list(waypoints),
+        "checksum": "",
+    }
     raw = save_tensors(tensors, metadata={"ttt_read": json.dumps(metadata)})
     header = _parse_header(raw, len(raw), Path("<new snapshot>"))  # the table and data do not depend on the metadata
     metadata["checksum"] = _checksum(metadata, header.table, raw[header.data_start :])

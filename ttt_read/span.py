@@ -12,7 +12,9 @@ synthesised questions in minutes. So an answer is picked, never written:
   the head was trained on read documents, `SpanHead.reads_memory`; else the initial
   ones, as the bundled head is), together with lexical features: the unit's kind crossed with
   what the question asks for, its overlap with the question, whether its line defines a
-  name the question asks about, whether its passage documents a command the question names.
+  name the question asks about, whether it is the name defined just above the passage's
+  best line (what that line describes), whether its passage documents a command the
+  question names.
 - "Not found" is a logistic on the head's confidence and on how much of the question the
   shown passages cover, with a threshold calibrated on held-out answerable and
   unanswerable questions (both stored in the head file).
@@ -77,7 +79,7 @@ QUESTION_CUES = {  # what a question asks for; several may apply
     "section": r"\bheading\b|\bsection\b|\bfirst sentence\b|\bchapter\b",
 }
 _CUES = {name: re.compile(pattern, re.I) for name, pattern in QUESTION_CUES.items()}
-N_LEXICAL = len(UNIT_KINDS) * (len(QUESTION_CUES) + 1) + 23
+N_LEXICAL = len(UNIT_KINDS) * (len(QUESTION_CUES) + 1) + 24
 
 _NAME = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*|\d[\d.,_]*\d|\d")
 _DEF_PARAMS = re.compile(
@@ -374,6 +376,7 @@ def lexical_features(
                 float(any(p.search(c.text) for p in phrases)),
                 sum(w.lower()[:STEM] in stems for w in words) / max(len(words), 1),
                 float(s.passage.owner is not None and s.passage.owner.lower() in asked_words),
+                float(c.kind == "name" and line_no == s.passage.definition and c.text.rpartition(".")[2] in defined),
             ]
         )
     return rows
