@@ -104,6 +104,19 @@ def test_sentences_keep_their_inner_stops_and_a_paragraph_may_start_with_a_name(
     assert "The Bourne shell is the traditional shell." in sentences
 
 
+def test_a_parameters_question_accepts_only_the_parameter_list_of_the_definition_it_names():
+    code = "def parse(text, strict=False):\n    return load(text)\n\ndef load(path, *, mode='r'):\n    pass"
+    shown = [shown_of("io.py", code)]
+    found = span.candidates(shown)
+    only = span.asked_parameter_lists("What parameters does `load` take?", shown, found)
+    assert [found[i].text for i in only] == ["path, *, mode='r'"]
+    assert span.asked_parameter_lists("What does `load` return?", shown, found) == []
+    assert span.asked_parameter_lists("What arguments does `dump` take?", shown, found) == []
+    assert [found[i].text for i in span.asked_parameter_lists("What does `Reader.parse` take?", shown, found)] == [
+        "text, strict=False"
+    ]
+
+
 def test_candidate_positions_point_at_their_tokens(model_and_tokenizer):
     from types import SimpleNamespace
 

@@ -28,11 +28,12 @@ def grounded_answer(memory, notepad, question: str, prompt: list[int], shown: li
     else:
         fast = memory.fast_weights(use_memory and head.reads_memory)  # the states the head was trained on
         inputs = span.window_inputs(memory.model, memory.tokenizer, question, weights, prompt, shown, found, fast)
-        logits = head.scores(inputs)
+        allowed = span.asked_parameter_lists(question, shown, found) or list(range(len(found)))
+        logits = head.scores(inputs)[allowed]
         probs = logits.softmax(-1)
-        top = logits.topk(min(2, len(found)))
-        best = found[int(top.indices[0])]
-        margin = float(top.values[0] - top.values[1]) if len(found) > 1 else span.LONE_MARGIN
+        top = logits.topk(min(2, len(allowed)))
+        best = found[allowed[int(top.indices[0])]]
+        margin = float(top.values[0] - top.values[1]) if len(allowed) > 1 else span.LONE_MARGIN
         confidence = head.found_probability(float(probs.max()), margin, cover)
         supported = confidence >= head.not_found["threshold"]
         scores = {

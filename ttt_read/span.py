@@ -15,6 +15,9 @@ synthesised questions in minutes. So an answer is picked, never written:
   name the question asks about, whether it is the name defined just above the passage's
   best line (what that line describes), whether its passage documents a command the
   question names.
+- A question for a named definition's parameters ("What parameters does `f` take?") has one
+  acceptable unit, `f`'s parameter list: when the window shows it, the head chooses among
+  such lists only (a docstring sentence that echoes the name's words can outscore it).
 - "Not found" is a logistic on the head's confidence and on how much of the question the
   shown passages cover, with a threshold calibrated on held-out answerable and
   unanswerable questions (both stored in the head file).
@@ -253,6 +256,23 @@ def coverage(weights: dict[str, float], shown: list[Shown]) -> float:
         return 0.0
     present = set().union(*(_terms(s.text + "\n" + s.passage.path) for s in shown)) if shown else set()
     return sum(w for t, w in weights.items() if t in present) / total
+
+
+def asked_parameter_lists(question: str, shown: list[Shown], found: list[Candidate]) -> list[int]:
+    """For "What parameters does `f` take?": the indices of the parameter lists on lines that
+    define a name the question names, the one unit such a question accepts (the head then
+    chooses among them only). Empty for any other question."""
+    if not _CUES["parameters"].search(question):
+        return []
+    asked = {part.lower() for w in re.findall(r"[\w.]+", question) for part in [w, *w.split(".")]}  # `C.m`: m
+    out = []
+    for i, c in enumerate(found):
+        if c.kind == "parameters":
+            text = shown[c.shown].text
+            start, end = text.rfind("\n", 0, c.begin) + 1, text.find("\n", c.end)
+            if any(name.lower() in asked for name in defined_names(text[start : end if end >= 0 else len(text)])):
+                out.append(i)
+    return out
 
 
 def question_literals(question: str) -> list[str]:
