@@ -134,9 +134,10 @@ class Memory:
         (`waypoints`)."""
         if not use_memory:
             return self.model.initial_fast_weights(1)
-        device, states = self.model.embed.weight.device, [self.snapshot.fast, *self.snapshot.waypoints]
+        states = [self.snapshot.fast] + (self.snapshot.waypoints if question is not None else [])
+        device = self.model.embed.weight.device
         batched = [[w.float().unsqueeze(0).to(device) for w in state] for state in states]
-        if question is None or len(batched) == 1:
+        if len(batched) == 1:
             return batched[0]
         prompt = tok.encode_qa_prompt(self.tokenizer, question)
         return min(batched, key=lambda fast: self.session_from(fast, learn=False).surprise(prompt))
