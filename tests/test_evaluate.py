@@ -93,6 +93,23 @@ def test_eval_command_reports_bits_per_byte_beside_xz(ttt_home):
     assert "xz -9e" in table.stdout and "bits/byte" in table.stdout
 
 
+def test_eval_sweeps_the_update_size(ttt_home):
+    """`--reading-chunk`: one update as long as the document scores every token before it
+    learns anything, so it is reading off; shorter updates learn within the document."""
+    path = CORPUS / "errors.py"
+    result = run_cli(ttt_home, "eval", path, "--max-tokens", "300", "--reading-chunk", "512", "--reading-chunk", "32")
+    assert_ok(result)
+    report = run_cli(
+        ttt_home, "eval", path, "--max-tokens", "300", "--reading-chunk", "512", "--reading-chunk", "32", "--json"
+    )
+    rows = {name.split(" reading ")[1]: row for name, row in json.loads(report.stdout)["settings"].items()}
+    assert "chunk 32" in result.stdout and "chunk 512" in result.stdout
+    assert [rows[k]["reading_chunk"] for k in ("chunk 512", "chunk 32")] == [512, 32]
+    assert rows["chunk 512"]["bits_per_byte"] == pytest.approx(rows["off"]["bits_per_byte"], rel=1e-4)
+    assert rows["chunk 32"]["bits_per_byte"] < rows["off"]["bits_per_byte"] - 0.01
+    assert rows["chunk 32"]["bits_per_byte"] != pytest.approx(rows["on"]["bits_per_byte"], rel=1e-4)
+
+
 def test_paired_differences_carry_a_t_interval():
     from ttt_read.evaluate import mean_interval, paired
 

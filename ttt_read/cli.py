@@ -1006,6 +1006,14 @@ def eval_(
             "--reading-lr", min=0, help="Also read at this learning rate (repeatable): a sweep of the reading rate."
         ),
     ] = [],
+    reading_chunk: Annotated[
+        list[int],
+        typer.Option(
+            "--reading-chunk",
+            min=1,
+            help="Also read with this many tokens per update (repeatable): a sweep of the update size.",
+        ),
+    ] = [],
     max_tokens: Annotated[int, typer.Option(min=1, help="Read at most this many tokens per document.")] = 65536,
     min_tokens: Annotated[int, typer.Option(min=0, help="Skip documents shorter than this.")] = 0,
     max_per_kind: Annotated[
@@ -1029,6 +1037,9 @@ def eval_(
         f"{info.name} reading on": (main_model, main_model.cfg.inner_lr),
     }
     settings |= {f"{info.name} reading lr {lr:g}": (main_model, lr) for lr in reading_lr}
+    settings |= {
+        f"{info.name} reading chunk {chunk}": (main_model, main_model.cfg.inner_lr, chunk) for chunk in reading_chunk
+    }
     for other, reading in [(name, True) for name in baseline] + [(name, False) for name in baseline_off]:
         other_info = checkpoint.resolve(other)
         other_model, _ = checkpoint.load(other_info, device)

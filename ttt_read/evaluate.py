@@ -17,6 +17,7 @@ from __future__ import annotations
 import lzma
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 
@@ -24,6 +25,15 @@ from ttt_read.model import TTTModel
 from ttt_read.reading import read
 
 XZ_PRESET = 9 | lzma.PRESET_EXTREME  # `xz -9e`
+
+
+class Setting(NamedTuple):
+    """One way to read the documents: a model, its reading rate (0: reading off) and its
+    tokens per update (None: the model's own)."""
+
+    model: TTTModel
+    lr: float
+    chunk: int | None = None
 
 
 def bucket_edges(length: int) -> list[int]:
@@ -93,13 +103,13 @@ def _by_position(values: Sequence[torch.Tensor], length: int) -> torch.Tensor:
 
 
 def evaluate(
-    models: dict[str, tuple[TTTModel, float]],
+    settings: dict[str, tuple],
     documents: Sequence[Sequence[int]],
     *,
     tokenizer,
     labels: Sequence[tuple[str, str]] | None = None,
 ) -> dict:
-    """For each named (model, reading lr): mean loss per position bucket and beyond 8K, and
+    """For each named `Setting` (or a tuple of its fields): mean loss per position bucket and beyond 8K, and
     bits per byte overall, per bucket, per document and per kind of document, beside xz on
     the same bytes. `labels` gives each document's (kind, name)."""
     labels = labels or [("document", str(i)) for i in range(len(documents))]
@@ -124,8 +134,9 @@ def evaluate(
         for (kind, name), doc, text, bits in zip(labels, documents, texts, xz)
     ]
     rows = {}
-    for name, (model, lr) in models.items():
-        losses = document_losses(model, documents, lr)
+    for name, setting in settings.items():
+        model, lr, chunk = Setting(*setting)
+        losses = document_losses(model, documents, lr, chunk)
         sums = _by_position(losses, longest)
         buckets = []
         for start, end in zip(edges, edges[1:]):
@@ -142,6 +153,7 @@ def evaluate(
         tail = counts[8192:].sum()
         rows[name] = {
             "reading_lr": lr,
+            "reading_chunk": chunk or model.cfg.chunk,
             "mean_loss": float(sums.sum() / counts.sum()),
             "loss_beyond_8k": float(sums[8192:].sum() / tail) if tail > 0 else None,
             "bits_per_byte": float(sums.sum() / math.log(2) / nbytes.sum()),

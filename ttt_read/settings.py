@@ -6,7 +6,7 @@
 
     [reading]            # ingest's defaults (ingest --update keeps its parent's)
     lr = 1.0             # --lr
-    chunk = 256          # --chunk
+    chunk = 128          # --chunk
 
 Precedence: a command-line option, then the environment (`TTT_READ_MODEL`), then this
 file, then the built-in default. A missing file is an empty one; a malformed one, an unknown
