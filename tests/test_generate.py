@@ -32,20 +32,21 @@ def fed_token_by_token(session: Session, text: list[int], prompt: int) -> torch.
     return torch.stack(losses)
 
 
-def test_generating_with_learning_reads_as_ingest_reads(model, text):
-    cfg, lr = model.cfg, model.cfg.inner_lr
-    prompt = cfg.chunk + cfg.chunk // 2  # the prompt alone spans a chunk boundary
-    session = Session(model, model.initial_fast_weights(1), lr=lr, learn=True)
+@pytest.mark.parametrize("chunk", [None, 48], ids=["model's chunk", "a memory read with --chunk 48"])
+def test_generating_with_learning_reads_as_ingest_reads(model, text, chunk):
+    lr, size = model.cfg.inner_lr, chunk or model.cfg.chunk
+    prompt = size + size // 2  # the prompt alone spans a chunk boundary
+    session = Session(model, model.initial_fast_weights(1), lr=lr, learn=True, chunk=chunk)
 
     losses = fed_token_by_token(session, text, prompt)
 
-    whole_chunks = (len(text) - 1) // cfg.chunk
+    whole_chunks = (len(text) - 1) // size
     assert whole_chunks > 2 and session.updates == whole_chunks
-    reading = read(model, torch.tensor(text).view(1, -1), lr=lr)
+    reading = read(model, torch.tensor(text).view(1, -1), lr=lr, chunk=chunk)
     expected = reading.token_losses[0, prompt - 1 :]
     gap = (losses - expected).abs().max().item()
     assert gap <= TOLERANCE, f"max abs diff {gap:.2e} between the session's losses and reading's"
-    learned = read(model, torch.tensor(text[: whole_chunks * cfg.chunk + 1]).view(1, -1), lr=lr).state.fast
+    learned = read(model, torch.tensor(text[: whole_chunks * size + 1]).view(1, -1), lr=lr, chunk=chunk).state.fast
     for got, want in zip(session.fast, learned):
         assert (got - want).abs().max().item() <= TOLERANCE
     assert all(not torch.equal(got, w0) for got, w0 in zip(session.fast, model.initial_fast_weights(1)))

@@ -150,7 +150,8 @@ class Memory:
         """A session after the snapshot's text that starts from the batched fast weights `fast`."""
         from ttt_read.generate import Session
 
-        session = Session(self.model, fast, lr=self.snapshot.metadata["reading"]["lr"], learn=learn)
+        reading = self.snapshot.metadata["reading"]
+        session = Session(self.model, fast, lr=reading["lr"], learn=learn, chunk=reading.get("chunk"))
         session.context(self.snapshot.tail_tokens)
         return session
 

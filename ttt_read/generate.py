@@ -21,8 +21,10 @@ from ttt_read.reading import learn_chunk
 
 
 class Session:
-    def __init__(self, model: TTTModel, fast: FastWeights, lr: float, learn: bool = True):
+    def __init__(self, model: TTTModel, fast: FastWeights, lr: float, learn: bool = True, chunk: int | None = None):
+        """`lr` and `chunk` (tokens per update; None: the model's) as the memory was read with."""
         self.model, self.fast, self.lr, self.learn = model, fast, lr, learn
+        self.chunk = chunk or model.cfg.chunk
         cfg = model.cfg
         self.prefix_caches = model.empty_caches(1, cfg.n_layers - cfg.n_suffix)
         self.suffix_caches = model.empty_caches(1, cfg.n_suffix)
@@ -73,7 +75,7 @@ class Session:
             return self.logits
         if not self.learn:
             return self._forward(tokens)
-        chunk = self.model.cfg.chunk
+        chunk = self.chunk
         at = 0
         while at < len(tokens):
             if len(self.pending) == chunk:
