@@ -109,9 +109,9 @@ def evaluate(
     tokenizer,
     labels: Sequence[tuple[str, str]] | None = None,
 ) -> dict:
-    """For each named `Setting` (or a tuple of its fields): mean loss per position bucket and beyond 8K, and
-    bits per byte overall, per bucket, per document and per kind of document, beside xz on
-    the same bytes. `labels` gives each document's (kind, name)."""
+    """For each named `Setting` (or a tuple of its fields): mean loss per position bucket
+    and beyond 8K, and bits per byte overall, per bucket, per document and per kind of
+    document, beside xz on the same bytes. `labels` gives each document's (kind, name)."""
     labels = labels or [("document", str(i)) for i in range(len(documents))]
     table = token_bytes(tokenizer)
     longest = max(len(d) for d in documents) - 1
