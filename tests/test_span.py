@@ -143,6 +143,17 @@ def test_coverage_counts_the_question_terms_the_passages_hold():
     assert span.coverage(weights, shown) == 0.25  # of its terms, only `return` is there
 
 
+def test_coverage_matches_terms_as_retrieval_does():
+    """In any inflection, and a manual's option list also speaks of its command."""
+    options = "-e Exit immediately if a pipeline returns a non-zero status.\n-u Treat unset variables as an error."
+    listed = Shown(Passage("bashref.pdf", 10, 11, 3, options, 1.0, 10, "set"), 10, 11, options, 0)
+    weights = span.query_weights(None, "What does the -e option of set do?")
+    assert span.coverage(weights, [listed]) == 1.0
+    assert span.coverage(weights, [shown_of("bashref.pdf", options)]) == 0.0  # no owner: `set` is nowhere
+    weights = span.query_weights(None, "Which option exits when a pipeline fails?")
+    assert span.coverage(weights, [listed]) == 2 / 3  # "exits" is "Exit", "fails" is not there
+
+
 def test_a_head_for_another_backbone_is_ignored_with_a_notice(tmp_path, checkpoint_info):
     import torch
 

@@ -47,6 +47,7 @@ from ttt_read.notepad import (
     described_option,
     exact_pattern,
     exact_phrases,
+    inflections,
     is_marker,
     query_terms,
     word_terms,
@@ -250,12 +251,14 @@ def query_weights(notepad: Notepad | None, question: str) -> dict[str, float]:
 
 
 def coverage(weights: dict[str, float], shown: list[Shown]) -> float:
-    """The IDF-weighted share of the question's terms that the shown passages contain."""
+    """The IDF-weighted share of the question's terms that the shown passages contain, as
+    retrieval matches them: in any inflection ("changes" finds "Change"), and a manual's
+    passage also speaks of the command whose option list it is in (`Passage.owner`)."""
     total = sum(weights.values())
     if not total:
         return 0.0
-    present = set().union(*(_terms(s.text + "\n" + s.passage.path) for s in shown)) if shown else set()
-    return sum(w for t, w in weights.items() if t in present) / total
+    present = set().union(*(_terms("\n".join((s.text, s.passage.path, s.passage.owner or ""))) for s in shown))
+    return sum(w for t, w in weights.items() if t in present or not present.isdisjoint(inflections(t))) / total
 
 
 def asked_parameter_lists(question: str, shown: list[Shown], found: list[Candidate]) -> list[int]:
