@@ -162,6 +162,38 @@ def test_export_writes_the_reading_lr_the_run_trained_for(corpus, tmp_path):
     assert ModelConfig.load(tmp_path / "again" / "config.json").inner_lr == 0.3  # kept from --init
 
 
+def test_a_checkpoint_trains_on_at_another_update_size(corpus, tmp_path, capsys):
+    """--model-config over --init: settings that keep the weights' shapes (b), not others."""
+    from ttt_read.cli import main
+
+    run, out = tmp_path / "pre", tmp_path / "pretrained"
+    train(run, tiny_config(corpus, "pretrain"), max_steps=1)
+    export(run, out)
+    again = tmp_path / "again"
+    train(again, dataclasses.replace(tiny_config(corpus, "meta"), init=str(out), model={"chunk": 8}), max_steps=1)
+    export(again, tmp_path / "at8")
+    assert ModelConfig.load(tmp_path / "at8" / "config.json").chunk == 8
+    assert weights(again).keys() == weights(run).keys()
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "train",
+                "run",
+                str(tmp_path / "wider"),
+                "--corpus",
+                str(corpus),
+                "--init",
+                str(out),
+                "--model-config",
+                '{"d_model": 64}',
+            ]
+        )
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ttt-read: error: --model-config: d_model would change the shapes") and "\n" not in err
+    assert not (tmp_path / "wider").exists()  # nothing written
+
+
 def test_two_process_torchrun_keeps_replicas_identical(corpus, tmp_path):
     run = tmp_path / "ddp"
     cmd = [

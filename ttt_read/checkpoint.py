@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -133,8 +133,9 @@ def recorded(info: CheckpointInfo) -> dict:
     return base if info.bundled else base | {"path": str(info.path)}
 
 
-def load(info: CheckpointInfo, device: str = "cpu", dtype=None):
-    """The model (eval mode, weights frozen) and its tokenizer; imported weights in fp32."""
+def load(info: CheckpointInfo, device: str = "cpu", dtype=None, settings: dict | None = None):
+    """The model (eval mode, weights frozen) and its tokenizer; imported weights in fp32.
+    `settings` override config.json fields that keep every weight's shape (`reshaping_settings`)."""
     import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file
@@ -145,7 +146,7 @@ def load(info: CheckpointInfo, device: str = "cpu", dtype=None):
 
     with interrupts.watch() as interrupted:
         try:
-            cfg = info.config
+            cfg = replace(info.config, **(settings or {}))
             record = info.imported
             if record:
                 state = hf_import.load_state(record, cfg, device)

@@ -790,7 +790,11 @@ def train_run(
     ] = None,
     model_config: Annotated[
         Optional[str],
-        typer.Option(callback=validation.model_settings, help="JSON object of model settings (new runs)."),
+        typer.Option(
+            callback=validation.model_settings,
+            help="JSON object of model settings (new runs); with --init, settings that keep its weights' shapes, "
+            "e.g. '{\"chunk\":128}'.",
+        ),
     ] = None,
     seq_len: Annotated[int, typer.Option(min=2, max=2**24, help="Tokens per training sequence.")] = 4096,
     batch: Annotated[int, typer.Option(min=1, max=2**16, help="Sequences per step and process.")] = 4,
@@ -865,6 +869,8 @@ def train_run(
     if not (run_dir / "train.json").exists():
         if corpus is None:
             raise TTTReadError(f"{run_dir}: a new run needs --corpus", ExitCode.USAGE)
+        if init and model_config:
+            _check_retrainable(init, model_config)
         cfg = TrainConfig(
             corpus=str(corpus),
             mode=mode,
@@ -892,6 +898,23 @@ def train_run(
         _emit_json({"run_dir": str(run_dir), "last": record})
     else:
         _err(json.dumps(record))
+
+
+def _check_retrainable(init: str, settings: dict) -> None:
+    """--model-config over --init may change how the weights are used, not their shapes."""
+    from ttt_read import checkpoint
+    from ttt_read.model import keeps_weight_shapes
+
+    try:
+        keeps = keeps_weight_shapes(checkpoint.resolve(init).config, settings)
+    except (TypeError, ValueError) as e:
+        raise TTTReadError(f"--model-config: not valid for --init {init}: {e}", ExitCode.USAGE) from None
+    if not keeps:
+        raise TTTReadError(
+            f"--model-config: {', '.join(settings)} would change the shapes of --init {init}'s weights "
+            "(only settings such as chunk and window can change)",
+            ExitCode.USAGE,
+        )
 
 
 @train_app.command("span")

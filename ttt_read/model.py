@@ -18,6 +18,7 @@ key/value heads, q/k/v biases, QK-norm or none, pre-norm only, an untied output 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import torch
@@ -239,3 +240,15 @@ class TTTModel(nn.Module):
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         return h.float() @ self.output_weight.float().t()
+
+
+def keeps_weight_shapes(cfg: ModelConfig, settings: dict) -> bool:
+    """Whether a model built with `cfg` changed by `settings` has the same weights, each of
+    the same shape: then a checkpoint's weights can go on training under them (meta-training
+    a pretrained model at another update size b, say)."""
+
+    def shapes(c: ModelConfig) -> dict:
+        with torch.device("meta"):
+            return {k: v.shape for k, v in TTTModel(c).state_dict().items()}
+
+    return shapes(dataclasses.replace(cfg, **settings)) == shapes(cfg)

@@ -38,7 +38,9 @@ from ttt_read.train.qa_turns import answer_weights, qa_window
 class TrainConfig:
     corpus: str  # a directory written by `ttt-read train corpus`
     mode: str = "pretrain"  # "pretrain" or "meta"
-    model: dict = dataclasses.field(default_factory=dict)  # ModelConfig fields; vocab comes from the tokenizer
+    model: dict = dataclasses.field(
+        default_factory=dict
+    )  # ModelConfig fields (vocab from the tokenizer), or with init: over its config
     init: str | None = None  # checkpoint directory to start from (meta-train a pretrained model)
     seq_len: int = 4096
     batch: int = 4
@@ -98,7 +100,7 @@ def build_model(cfg: TrainConfig, device: torch.device) -> TTTModel:
     """The run's model; its config carries the reading lr it is trained for, so that
     `export` writes it to `config.json` and `ingest` reads at it."""
     if cfg.init:
-        model, _ = checkpoint.load(checkpoint.resolve(cfg.init), str(device))
+        model, _ = checkpoint.load(checkpoint.resolve(cfg.init), str(device), settings=cfg.model)
         model.train().requires_grad_(True)
     else:
         tokenizer = tok.load(Path(cfg.corpus) / "tokenizer.json")
