@@ -135,7 +135,7 @@ def recorded(info: CheckpointInfo) -> dict:
 
 def load(info: CheckpointInfo, device: str = "cpu", dtype=None, settings: dict | None = None):
     """The model (eval mode, weights frozen) and its tokenizer; imported weights in fp32.
-    `settings` override config.json fields that keep every weight's shape (`reshaping_settings`)."""
+    `settings` override config.json fields that keep every weight's shape (`model.keeps_weight_shapes`)."""
     import torch
     from safetensors import SafetensorError
     from safetensors.torch import load_file
