@@ -71,8 +71,10 @@ def test_slot_rehearsal(prose_shard, tmp_path):
     assert phases["kernels"]["tests_exit"] == 0 and phases["kernels"]["reference_ops"] == ""
     assert all(op["ok"] for op in phases["kernels"]["selfcheck"]["ops"].values())
     assert phases["corpus"]["ok"] and phases["corpus"]["totals"]["prose"]["documents"] >= 1
-    assert phases["train"]["saved"] and phases["train"]["last"]["step"] >= 1
-    assert phases["export"]["ok"]
+    assert phases["pretrain"]["saved"] and phases["pretrain"]["last"]["step"] >= 1
+    assert phases["meta"]["saved"] and phases["meta"]["last"]["step"] >= 1
+    assert phases["export-pretrain"]["ok"] and phases["export-meta"]["ok"]
+    assert f"--init {work / 'pretrained'}" in (out / "log.txt").read_text()  # meta-training starts from it
 
     from ttt_read import checkpoint
 
@@ -88,6 +90,26 @@ def test_slot_rehearsal(prose_shard, tmp_path):
     assert len(files) <= MAX_FILES and all(p.stat().st_size < MAX_FILE_BYTES for p in files)
     assert all(len(p.relative_to(out).parts) <= 3 for p in files)
     assert "done" in (out / "log.txt").read_text()
+
+
+def test_a_meta_trained_checkpoint_continues_without_a_second_reading_lr_warmup(tmp_path):
+    """Pretraining then meta-training from its export by default; `--pretrain-share 0` with
+    `--init` continues meta-training that checkpoint at the lower lr, its reading lr as is."""
+    from ttt_read.train.gpu_run import Plan, phases
+
+    plan = Plan(out=tmp_path / "out", work=tmp_path / "work")
+    pretrain, meta = phases(plan, tmp_path / "pretrained")
+    assert (pretrain.mode, pretrain.init, pretrain.lr) == ("pretrain", None, plan.lr)
+    assert (meta.mode, meta.init, meta.lr, meta.inner_lr_warmup) == (
+        "meta",
+        str(tmp_path / "pretrained"),
+        plan.meta_lr,
+        0.1,
+    )
+    (only,) = phases(Plan(out=plan.out, work=plan.work, init="default", pretrain_share=0.0), tmp_path / "pretrained")
+    assert (only.mode, only.init, only.lr, only.inner_lr_warmup) == ("meta", "default", plan.meta_lr, 0.0)
+    (scratch,) = phases(Plan(out=plan.out, work=plan.work, pretrain_share=0.0), tmp_path / "pretrained")
+    assert (scratch.init, scratch.lr, scratch.inner_lr_warmup) == (None, plan.lr, 0.1)
 
 
 def test_failing_kernel_tests_blame_their_ops():
