@@ -243,7 +243,10 @@ def train_span_head(
         say(f"{index + 1}/{len(docs)} {doc.name}: {len(made)} examples")
     torch.manual_seed(seed)
     net = span.make_head(model.cfg.d_model)
-    _fit(net, [e for e in train_set if e.positives], rng, say)
+    fitted = [e for e in train_set if e.positives]
+    mean, std = input_scale(fitted)
+    _fit(net, fitted, mean, std, rng, say)
+    fold_scale(net, mean, std)
     not_found, held_out = _calibrate(net, calibration)
     head = span.SpanHead(
         net,
@@ -268,8 +271,30 @@ def _interleave(a: list, b: list) -> list:
     return out + a[len(b) :] + b[len(a) :]
 
 
-def _fit(net, examples: list[Example], rng: random.Random, say) -> None:
-    """Softmax cross-entropy over each question's candidates (positives pooled)."""
+def input_scale(examples: list[Example]):
+    """Per-feature mean and standard deviation of the training candidates' inputs. Backbones
+    differ in hidden-state scale (a longer-pretrained one's is ~30% larger, its products
+    ~70%), which would otherwise set how much the lexical features can weigh."""
+    count = sum(len(e.inputs) for e in examples)
+    mean = sum(e.inputs.float().sum(0) for e in examples) / count
+    var = sum((e.inputs.float() - mean).square().sum(0) for e in examples) / count
+    return mean, var.sqrt().clamp_min(1e-6)
+
+
+def fold_scale(net, mean, std) -> None:
+    """Fold the standardisation into the first layer: the saved head takes raw inputs, as
+    `ask` gives them."""
+    import torch
+
+    first = net[0]
+    with torch.no_grad():
+        first.bias -= first.weight @ (mean / std)
+        first.weight /= std
+
+
+def _fit(net, examples: list[Example], mean, std, rng: random.Random, say) -> None:
+    """Softmax cross-entropy over each question's candidates (positives pooled), on
+    standardised inputs."""
     import torch
 
     optimizer = torch.optim.AdamW(net.parameters(), lr=LEARNING_RATE, weight_decay=1e-4)
@@ -281,7 +306,7 @@ def _fit(net, examples: list[Example], rng: random.Random, say) -> None:
                 [i for i in range(len(e.inputs)) if i not in e.positives],
                 min(NEGATIVES, len(e.inputs) - len(e.positives)),
             )
-            scores = net(e.inputs[keep].float()).squeeze(-1)
+            scores = net((e.inputs[keep].float() - mean) / std).squeeze(-1)
             loss = torch.logsumexp(scores, 0) - torch.logsumexp(scores[: len(e.positives)], 0)
             optimizer.zero_grad()
             loss.backward()
