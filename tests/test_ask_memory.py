@@ -22,9 +22,9 @@ dusk and logs every ship that passes the point. Ask for Quillon Marrow, the ligh
 keeper, at the foot of the tower.
 """
 # Nats by which the memory of FACT raises the answer's log-probability, measured with the
-# bundled checkpoint by tools/measure_recall.py: 4.58 over the model alone (--no-memory), 6.70
-# over a memory of the same text without FACT. From the final state alone they are -2.37 and
-# 2.57: reading the code after FACT moved the weights away from it (`ttt_read/waypoints.py`).
+# bundled checkpoint by tools/measure_recall.py: 7.12 over the model alone (--no-memory), 4.94
+# over a memory of the same text without FACT. From the final state alone they are 0.97 and
+# 2.25: reading the code after FACT moved the weights away from it (`ttt_read/waypoints.py`).
 MARGIN_OVER_NO_MEMORY = 1.5
 MARGIN_OVER_OTHER_MEMORY = 1.0
 
