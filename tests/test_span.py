@@ -178,22 +178,32 @@ def test_a_head_for_another_backbone_is_ignored_with_a_notice(tmp_path, checkpoi
 
 def test_a_head_trained_on_standardised_inputs_scores_raw_ones_alike():
     """Training standardises each input feature (hidden states and lexical features differ in
-    scale by orders of magnitude); the saved head, folded, takes the raw inputs `ask` gives."""
+    scale by orders of magnitude); the saved head, folded, takes the raw inputs `ask` gives,
+    and ignores a feature that never varied in training (a cue never met with a unit kind)."""
     import torch
 
     from ttt_read.train.span import Example, fold_scale, input_scale
 
     torch.manual_seed(0)
     d = 8
+    width = 5 * d + span.N_LEXICAL
     scales = torch.cat([torch.full((5 * d,), 40.0), torch.full((span.N_LEXICAL,), 0.01)])
-    examples = [Example(torch.randn(n, 5 * d + span.N_LEXICAL) * scales + 3.0, [0], True, 1.0, []) for n in (4, 9)]
-    mean, std = input_scale(examples)
+    examples = [Example(torch.randn(n, width) * scales + 3.0, [0], True, 1.0, []) for n in (4, 9)]
+    never = width - 1
+    for e in examples:
+        e.inputs[:, never] = 0.0
+    mean, scale = input_scale(examples)
     rows = torch.cat([e.inputs for e in examples])
-    assert torch.allclose(((rows - mean) / std).std(0, unbiased=False), torch.ones(rows.shape[1]), atol=1e-4)
+    standardised = (rows - mean) * scale
+    assert torch.allclose(standardised[:, :never].std(0, unbiased=False), torch.ones(never), atol=1e-4)
+    assert scale[never] == 0 and not standardised[:, never].any()
     net = span.make_head(d)
-    standardised = net((rows - mean) / std)
-    fold_scale(net, mean, std)
-    assert torch.allclose(net(rows), standardised, atol=1e-4)
+    expected = net(standardised)
+    fold_scale(net, mean, scale)
+    assert torch.allclose(net(rows), expected, atol=1e-4)
+    fired = rows.clone()
+    fired[:, never] = 1.0  # met only after training
+    assert torch.equal(net(fired), net(rows))
 
 
 def test_the_bundled_head_matches_the_bundled_checkpoint(checkpoint_info):

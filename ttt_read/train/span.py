@@ -35,6 +35,7 @@ FALSE_NOT_FOUND = 0.08  # answerable questions of the calibration documents refu
 EPOCHS = 12
 LEARNING_RATE = 2e-3
 NEGATIVES = 96  # training candidates per question: every positive and this many others
+CONSTANT_STD = 1e-6  # a feature whose spread over the training candidates is below this is ignored
 
 
 @dataclass
@@ -244,9 +245,9 @@ def train_span_head(
     torch.manual_seed(seed)
     net = span.make_head(model.cfg.d_model)
     fitted = [e for e in train_set if e.positives]
-    mean, std = input_scale(fitted)
-    _fit(net, fitted, mean, std, rng, say)
-    fold_scale(net, mean, std)
+    mean, scale = input_scale(fitted)
+    _fit(net, fitted, mean, scale, rng, say)
+    fold_scale(net, mean, scale)
     not_found, held_out = _calibrate(net, calibration)
     head = span.SpanHead(
         net,
@@ -272,27 +273,31 @@ def _interleave(a: list, b: list) -> list:
 
 
 def input_scale(examples: list[Example]):
-    """Per-feature mean and standard deviation of the training candidates' inputs. Backbones
-    differ in hidden-state scale (a longer-pretrained one's is ~30% larger, its products
-    ~70%), which would otherwise set how much the lexical features can weigh."""
+    """Per-feature mean and inverse standard deviation of the training candidates' inputs.
+    Backbones differ in hidden-state scale (a longer-pretrained one's is ~30% larger, its
+    products ~70%), which would otherwise set how much the lexical features can weigh. A
+    feature constant in training (a question cue never met with some unit kind) gets scale
+    0: the head learned nothing from it, and must not react to it later."""
+    import torch
+
     count = sum(len(e.inputs) for e in examples)
     mean = sum(e.inputs.float().sum(0) for e in examples) / count
-    var = sum((e.inputs.float() - mean).square().sum(0) for e in examples) / count
-    return mean, var.sqrt().clamp_min(1e-6)
+    std = (sum((e.inputs.float() - mean).square().sum(0) for e in examples) / count).sqrt()
+    return mean, torch.where(std > CONSTANT_STD, 1 / std.clamp_min(CONSTANT_STD), 0.0)
 
 
-def fold_scale(net, mean, std) -> None:
+def fold_scale(net, mean, scale) -> None:
     """Fold the standardisation into the first layer: the saved head takes raw inputs, as
     `ask` gives them."""
     import torch
 
     first = net[0]
     with torch.no_grad():
-        first.bias -= first.weight @ (mean / std)
-        first.weight /= std
+        first.bias -= first.weight @ (mean * scale)
+        first.weight *= scale
 
 
-def _fit(net, examples: list[Example], mean, std, rng: random.Random, say) -> None:
+def _fit(net, examples: list[Example], mean, scale, rng: random.Random, say) -> None:
     """Softmax cross-entropy over each question's candidates (positives pooled), on
     standardised inputs."""
     import torch
@@ -306,7 +311,7 @@ def _fit(net, examples: list[Example], mean, std, rng: random.Random, say) -> No
                 [i for i in range(len(e.inputs)) if i not in e.positives],
                 min(NEGATIVES, len(e.inputs) - len(e.positives)),
             )
-            scores = net((e.inputs[keep].float() - mean) / std).squeeze(-1)
+            scores = net((e.inputs[keep].float() - mean) * scale).squeeze(-1)
             loss = torch.logsumexp(scores, 0) - torch.logsumexp(scores[: len(e.positives)], 0)
             optimizer.zero_grad()
             loss.backward()
