@@ -3,6 +3,13 @@ and the CLI run as a user runs it (a subprocess, or in-process, with its own TTT
 
 Nothing here mocks the model. Sizes (window, chunk, layers) are read from the checkpoint's
 config, so the tests hold for any checkpoint of this architecture.
+
+The tests import the installed package, never the repository root: `python -m pytest` puts
+the working directory first on sys.path, where the top-level folders that ship inside the
+package (kernels/, models/, completions/) would hide installed distributions of the same
+name; the root is taken off the path here, and the CLI's subprocesses start with
+PYTHONSAFEPATH. The whole run, in-process and in subprocesses, sees a TTT_READ_HOME of its
+own and no TTT_READ_MODEL: nothing of a user's config, snapshots, models or caches.
 """
 
 from __future__ import annotations
@@ -10,9 +17,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,6 +34,46 @@ CORPUS = FIXTURES / "email"
 SAMPLE_FILES = ("errors.py", "iterators.py", "parser.py")
 # Two versions of one small tree: three files edited by different amounts, one added, one removed.
 DIFF_V1, DIFF_V2 = FIXTURES / "diff" / "v1", FIXTURES / "diff" / "v2"
+
+
+# --- the run's imports and environment -------------------------------------------------------
+
+
+def is_repository_root(entry: str) -> bool:
+    """Whether a sys.path entry ('' is the working directory) is the repository root."""
+    return os.path.realpath(entry or os.curdir) == str(REPO)
+
+
+sys.path[:] = [entry for entry in sys.path if not is_repository_root(entry)]
+
+# What the whole run sees in os.environ (and passes on to every subprocess); None: unset.
+ISOLATED_ENVIRONMENT = {
+    "TTT_READ_MODEL": None,  # a model named in the caller's shell
+    "PYTHONSAFEPATH": "1",  # `python -m ttt_read` from the repository root imports the installed package
+}
+
+_ISOLATION = pytest.StashKey[tuple]()
+
+
+def pytest_configure(config):
+    """Before collection: a TTT_READ_HOME of the run's own (config, data, caches), the
+    variables above, undone when the run ends."""
+    home = Path(tempfile.mkdtemp(prefix="ttt-read-tests-"))
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TTT_READ_HOME", str(home / "home"))
+    for name, value in ISOLATED_ENVIRONMENT.items():
+        if value is None:
+            patch.delenv(name, raising=False)
+        else:
+            patch.setenv(name, value)
+    config.stash[_ISOLATION] = patch, home
+
+
+def pytest_unconfigure(config):
+    if _ISOLATION in config.stash:
+        patch, home = config.stash[_ISOLATION]
+        patch.undo()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 # --- the model and real text ---------------------------------------------------------------
