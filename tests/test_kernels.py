@@ -1,9 +1,11 @@
 """Every Triton kernel against its PyTorch reference: forward, backward and double backward.
 
-Without a GPU the kernels run on CPU tensors under TRITON_INTERPRET=1, set here before any
-kernel module imports triton (fp32/fp16 only, tiny shapes). With a GPU they run natively on
-CUDA tensors, bf16 included; the CPU cases then need `TRITON_INTERPRET=1` in the
-environment. Tolerances, as the max abs error over max(1, max |reference|):
+Without a GPU the kernels run on CPU tensors in Triton's interpreter: the tests that run them
+there (the `interpreter` marker) set TRITON_INTERPRET=1 while they run, and Triton reads it
+when a kernel module is first imported, inside such a test (fp32/fp16 only, tiny shapes). Nothing
+else in the run, nor any subprocess of another test, sees it. With a GPU they run natively on
+CUDA tensors, bf16 included; the CPU cases then need `TRITON_INTERPRET=1` in the environment.
+Tolerances, as the max abs error over max(1, max |reference|):
 fp32 1e-5, fp16 4e-3, bf16 3e-2 (one or two ulps of the stored dtype).
 """
 
@@ -13,25 +15,24 @@ import sys
 
 import pytest
 import torch
+from ttt_read.kernels import reference, window_mask
 
-if not torch.cuda.is_available():
-    os.environ.setdefault("TRITON_INTERPRET", "1")
-INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
+from ttt_read import checkpoint
+from ttt_read import kernels as ops
+from ttt_read.config import ModelConfig
+from ttt_read.model import TTTModel
+from ttt_read.reading import read
 
-from ttt_read.kernels import (  # noqa: E402 - TRITON_INTERPRET must be set before triton is imported
-    reference,
-    window_mask,
-)
-
-from ttt_read import checkpoint  # noqa: E402
-from ttt_read import kernels as ops  # noqa: E402
-from ttt_read.config import ModelConfig  # noqa: E402
-from ttt_read.model import TTTModel  # noqa: E402
-from ttt_read.reading import read  # noqa: E402
-
+CALLERS_INTERPRET = os.environ.get("TRITON_INTERPRET")  # as the run was started
+# Whether the CPU cases run: under the interpreter, the default without a GPU.
+INTERPRET = os.environ.get("TRITON_INTERPRET", "0" if torch.cuda.is_available() else "1") == "1"
+INTERPRETED = [
+    pytest.mark.interpreter,
+    pytest.mark.skipif(not INTERPRET, reason="runs Triton on CPU tensors: needs TRITON_INTERPRET=1"),
+]
 TOLERANCE = {torch.float32: 1e-5, torch.float16: 4e-3, torch.bfloat16: 3e-2}
 DEVICES = [
-    pytest.param("cpu", marks=pytest.mark.skipif(not INTERPRET, reason="CPU kernels need TRITON_INTERPRET=1")),
+    pytest.param("cpu", marks=INTERPRETED),
     pytest.param(
         "cuda",
         marks=pytest.mark.skipif(INTERPRET or not torch.cuda.is_available(), reason="needs a CUDA GPU, no interpreter"),
@@ -41,9 +42,12 @@ DTYPES = [torch.float32, torch.float16, torch.bfloat16]
 
 
 @pytest.fixture(autouse=True)
-def triton_kernels(monkeypatch):
-    """Route every public op to Triton, whatever the device."""
+def triton_kernels(request, monkeypatch):
+    """Route every public op to Triton, whatever the device; Triton's interpreter for the
+    tests that run kernels on CPU tensors, for as long as each runs."""
     monkeypatch.setenv("TTT_READ_KERNELS", "triton")
+    if request.node.get_closest_marker("interpreter") is not None:
+        monkeypatch.setenv("TRITON_INTERPRET", "1")
     torch.manual_seed(0)
 
 
@@ -390,6 +394,7 @@ def test_reading_at_model_shapes_under_autocast(monkeypatch):
         assert_close(a, b, torch.bfloat16, "fast weights after reading")
 
 
+@pytest.mark.interpreter
 @pytest.mark.skipif(not INTERPRET, reason="runs Triton on CPU tensors: needs TRITON_INTERPRET=1")
 def test_dispatch(monkeypatch):
     x, w = torch.randn(3, 8, requires_grad=True), torch.ones(8)
@@ -423,7 +428,9 @@ def test_cached_attention_reference_path(monkeypatch):
 
 
 def test_reference_path_imports_no_triton():
-    """On CPU, importing the model and running an op leaves triton unimported."""
+    """On CPU, importing the model and running an op leaves triton unimported (and a test
+    that runs no kernel on CPU tensors sees no interpreter setting of the suite's)."""
+    assert os.environ.get("TRITON_INTERPRET") == CALLERS_INTERPRET
     code = (
         "import sys, torch; from ttt_read import kernels, model; "
         "kernels.rms_norm(torch.randn(2, 4), torch.ones(4), 1e-6); "
