@@ -158,6 +158,13 @@ def answer(
             notice = NO_NOTEPAD_NOTICE
         else:
             passages = notepad.search(question, k)
+    if notepad is not None and not free:
+        from ttt_read.structured import structured_answer
+
+        result = structured_answer(memory, notepad, question, use_memory)
+        if result is not None:
+            result.scores.update(seconds=round(time.perf_counter() - started, 3))
+            return result
     context, shown = layout(tokenizer, passages, question, model.cfg.window, max_tokens) if passages else ([], [])
     prompt = context + tok.encode_qa_prompt(tokenizer, question)
     if free or notepad is None:

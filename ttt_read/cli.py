@@ -1168,7 +1168,9 @@ def eval_qa(
         Optional[Path],
         typer.Option(
             help='Ask these questions instead (one document): JSON lines {"question": ..., "answer": ...}, '
-            "the answer a text, a list of acceptable texts, or null when the document cannot answer."
+            "the answer a text, a list of acceptable texts, or null when the document cannot answer; or "
+            '{"question": ..., "answer_regex": ...}, right when the expression matches the answer (null: '
+            'unanswerable); a first line {"source": ...} is skipped.',
         ),
     ] = None,
     seed: Annotated[int, typer.Option(min=0, max=validation.MAX_SEED, help="Seed for choosing the questions.")] = 0,
@@ -1179,7 +1181,9 @@ def eval_qa(
     setting: Annotated[
         list[str],
         typer.Option(
-            "--setting", help="Only these settings (repeatable): grounded, grounded-notepad, free, free-memory."
+            "--setting",
+            help="Only these settings (repeatable): grounded, grounded-notepad, free, free-memory, baseline "
+            "(a plain BM25 lookup, no model).",
         ),
     ] = [],
     model: ModelOpt = None,

@@ -15,7 +15,12 @@ every question is asked in four settings:
 
 With `asked` (a JSON-lines file of a user's own questions, `{"question": ..., "answer": ...}`
 per line; the answer a string, a list of acceptable strings, or null for a question the
-document cannot answer) those questions replace the synthesised ones for the one document.
+document cannot answer; or `{"question": ..., "answer_regex": ...}`, right when the regular
+expression matches the answer, as the hand-worded sets are scored) those questions replace the
+synthesised ones for the one document, which may also be a snapshot read before (`.mem`).
+
+The `baseline` setting is a plain BM25 lookup with no model (`baseline`): every report can
+show `ask` and the baseline side by side, in one run, on the same snapshot.
 
 Scores over the answerable questions: exact match and answer-contained (the gold answer
 appears in the answer, a one-word one as a whole word) after normalising case, whitespace
@@ -39,6 +44,7 @@ from pathlib import Path
 
 from ttt_read import qa as qa_mod
 from ttt_read.answer import answer, normalize
+from ttt_read.baseline import baseline_answer
 
 SCHEMA_VERSION = 2
 SETTINGS = {  # key: (label, use_memory, use_notepad, free)
@@ -46,12 +52,24 @@ SETTINGS = {  # key: (label, use_memory, use_notepad, free)
     "grounded-notepad": ("grounded: notepad only", False, True, False),
     "free": ("free: memory + notepad", True, True, True),
     "free-memory": ("free: memory only", True, False, True),
+    "baseline": ("baseline: BM25, no model", False, True, False),
 }
+
+
+class AnswerRegex(str):
+    """A gold answer given as a regular expression (`answer_regex`): a found answer is right
+    when the expression matches somewhere in it, as the hand-worded sets are scored."""
 
 
 def score(prediction: str, golds: Sequence[str]) -> tuple[bool, bool]:
     """(exact match, answer contained) after normalisation, for any acceptable answer. A
     one-word answer must be contained as a whole word: `cd` is not in "CDPATH"."""
+    patterns = [g for g in golds if isinstance(g, AnswerRegex)]
+    if patterns:
+        return (
+            any(re.fullmatch(g, prediction.strip()) for g in patterns),
+            any(re.search(g, prediction) for g in patterns),
+        )
     p = normalize(prediction)
     found = [normalize(g) for g in golds]
     return p in found, any(g and re.search(_contained(g), p) for g in found)
@@ -79,13 +97,24 @@ def load_asked(path: Path) -> list[tuple[qa_mod.QA, list[str]]]:
             continue
         try:
             row = json.loads(line)
-            question, gold = row["question"], row.get("answer")
-            golds = [] if gold is None else [gold] if isinstance(gold, str) else list(gold)
+            if isinstance(row, dict) and "question" not in row and "source" in row:
+                continue  # a set's first line: where its sources come from
+            question = row["question"]
+            if "answer_regex" in row:
+                gold = row["answer_regex"]
+                if gold is not None and not isinstance(gold, str):
+                    raise ValueError
+                golds = [] if gold is None else [AnswerRegex(gold)]
+                re.compile(gold or "")
+            else:
+                gold = row.get("answer")
+                golds = [] if gold is None else [gold] if isinstance(gold, str) else list(gold)
             if not isinstance(question, str) or not question.strip() or not all(isinstance(g, str) for g in golds):
                 raise ValueError
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, re.error):
             raise TTTReadError(
-                f'{path}:{number}: expected {{"question": text, "answer": text, list of texts or null}}',
+                f'{path}:{number}: expected {{"question": text, "answer": text, list of texts or null}} '
+                f'or {{"question": text, "answer_regex": regular expression or null}}',
                 ExitCode.INPUT,
             ) from None
         items.append((qa_mod.QA(question, golds[0] if golds else "", row.get("path", ""), 0, "asked"), golds))
@@ -114,7 +143,11 @@ def evaluate_qa(
 
     say = on_progress or (lambda message: None)
     records, documents = [], []
-    texts = [sources.collect([Path(p)]).render() for p in paths]
+
+    def is_snapshot(p) -> bool:  # --asked questions can be asked of a snapshot read before
+        return asked is not None and Path(p).suffix == ".mem" and Path(p).is_file()
+
+    texts = ["" if is_snapshot(p) else sources.collect([Path(p)]).render() for p in paths]
     synthesized = [
         []
         if asked is not None
@@ -144,8 +177,14 @@ def evaluate_qa(
                 say(f"{path}: no questions could be synthesised, skipped")
                 continue
             out = Path(tmp) / f"doc{index}.mem"
-            say(f"{path}: reading")
-            metadata = engine.ingest([Path(path)], out, model_name, device, engine.ReadSettings(), force=True)
+            if is_snapshot(path):
+                from ttt_read import snapshot
+
+                out = Path(path)
+                metadata = snapshot.read_metadata(out)
+            else:
+                say(f"{path}: reading")
+                metadata = engine.ingest([Path(path)], out, model_name, device, engine.ReadSettings(), force=True)
             doc.update(
                 files=len([e for e in metadata["manifest"] if "skipped" not in e]),
                 tokens=metadata["tokens"],
@@ -159,15 +198,18 @@ def evaluate_qa(
                 for key in settings:
                     _, use_memory, use_notepad, free = SETTINGS[key]
                     started = time.perf_counter()
-                    result = answer(
-                        memory,
-                        item.question,
-                        use_notepad=use_notepad,
-                        use_memory=use_memory,
-                        free=free,
-                        max_tokens=max_tokens,
-                        k=k,
-                    )
+                    if key == "baseline":
+                        result = baseline_answer(memory.notepad, item.question)
+                    else:
+                        result = answer(
+                            memory,
+                            item.question,
+                            use_notepad=use_notepad,
+                            use_memory=use_memory,
+                            free=free,
+                            max_tokens=max_tokens,
+                            k=k,
+                        )
                     exact, contained = score(result.text, golds) if answerable else (False, False)
                     answers[key] = {
                         "text": result.text,
@@ -185,6 +227,7 @@ def evaluate_qa(
                         **item.to_dict(),
                         "answerable": answerable,
                         "gold": golds[0] if len(golds) == 1 else golds or None,
+                        "gold_is_regex": any(isinstance(g, AnswerRegex) for g in golds),
                         "answers": answers,
                     }
                 )
@@ -204,7 +247,7 @@ def summarize(records: list[dict], settings: Sequence[str] = tuple(SETTINGS)) ->
         label, use_memory, use_notepad, free = SETTINGS[key]
         rows = [r["answers"][key] for r in records if r["answerable"]]
         absent = [r["answers"][key] for r in records if not r["answerable"]]
-        correct = [a for a in rows if a["contained"]]
+        correct = [a for a in rows if a["contained"] and (a["found"] or free)]
         refused = [a for a in rows if not a["found"]]
         refused_absent = [a for a in absent if not a["found"]]
         by_kind = defaultdict(lambda: [0, 0])
@@ -219,6 +262,10 @@ def summarize(records: list[dict], settings: Sequence[str] = tuple(SETTINGS)) ->
             "free": free,
             "questions": len(rows),
             "unanswerable": len(absent),
+            "right": len(correct),  # as the hand-worded sets' scorer counts: found and right,
+            "wrong": len(rows) - len(correct) - len(refused),  # found and wrong,
+            "wrongly_not_found": len(refused),  # answerable but "not found",
+            "unanswerable_refused": len(refused_absent),  # and unanswerable questions refused
             "exact": _rate(sum(a["exact"] for a in rows), len(rows)),
             "contained": _rate(len(correct), len(rows)),
             # of the correctly answered questions, how many cite a passage from the answer's file
@@ -254,6 +301,7 @@ def qa_table(result: dict) -> None:
     )
     columns = (
         "setting",
+        "right",
         "exact",
         "contained",
         "correct cite file",
@@ -268,6 +316,7 @@ def qa_table(result: dict) -> None:
     for row in settings.values():
         table.add_row(
             row["label"],
+            f"{row.get('right', 0)}/{row['questions']}",
             pct(row["exact"]),
             pct(row["contained"]),
             pct(row["correct_cites_file"]),
@@ -279,6 +328,11 @@ def qa_table(result: dict) -> None:
         )
     console = Console()
     console.print(table)
+    if "baseline" in settings and settings["baseline"]["contained"] is not None:
+        for key in ("grounded", "grounded-notepad"):
+            if key in settings and settings[key]["contained"] is not None:
+                gap = 100 * (settings[key]["contained"] - settings["baseline"]["contained"])
+                console.print(f"{settings[key]['label']} vs the baseline: {gap:+.1f} points right")
     kinds = sorted({k for row in settings.values() for k in row["contained_by_kind"]})
     if kinds:
         by_kind = Table(title="answer contained, by question kind")
