@@ -150,6 +150,93 @@ def test_this_repository_on_the_path_would_hide_installed_packages():
     assert sorted(shadowing([REPO], [str(REPO), *sys.path], provided)) == named
 
 
+# --- the lock ----------------------------------------------------------------------------
+
+LOCK = REPO / ".ci" / "cpu-constraints.txt"
+
+
+def locked_versions() -> dict[str, str]:
+    """The lock's pins: {canonical name: version}; every line pins one version."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in LOCK.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            requirement = Requirement(line)
+            (pin,) = requirement.specifier
+            assert pin.operator == "==" and not requirement.marker, line
+            pins[canonicalize_name(requirement.name)] = pin.version
+    return pins
+
+
+def declared_requirements(extras: set[str]) -> list[str]:
+    """pyproject.toml's runtime requirements and those of EXTRAS, as written there (the
+    installed metadata of an editable install may be older)."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    return project["dependencies"] + [r for extra in sorted(extras) for r in project["optional-dependencies"][extra]]
+
+
+def dependency_closure(extras: set[str]) -> dict[str, list]:
+    """Every distribution that installing the project with EXTRAS brings here, transitive ones
+    included, with the requirements that ask for it (markers evaluated on this machine)."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    reached: dict[str, list] = {}
+    todo, seen = [(None, frozenset())], set()
+    while todo:
+        name, wanted = todo.pop()
+        try:
+            texts = declared_requirements(extras) if name is None else importlib.metadata.requires(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue  # not installed here
+        for text in texts or ():
+            requirement = Requirement(text)
+            marker = requirement.marker
+            if marker and not any(marker.evaluate({"extra": extra}) for extra in wanted | {""}):
+                continue
+            key = canonicalize_name(requirement.name)
+            reached.setdefault(key, []).append(requirement)
+            if (key, frozenset(requirement.extras)) not in seen:
+                seen.add((key, frozenset(requirement.extras)))
+                todo.append((key, frozenset(requirement.extras)))
+    return reached
+
+
+def test_the_lock_pins_every_dependency_within_the_declared_ranges():
+    """Every runtime and test dependency, transitive ones included, has one version in the lock,
+    and that version is inside every range declared for it (pyproject.toml's included)."""
+    pins = locked_versions()
+    reached = dependency_closure({"test"})
+    installed = {}
+    for name in reached:
+        try:
+            installed[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            installed[name] = None
+    if any(version is None or version != pins.get(name, version) for name, version in installed.items()):
+        pytest.skip("this environment was not installed from the lock with this pyproject.toml")
+    assert sorted(set(reached) - set(pins)) == [], "not in the lock (run .ci/lock)"
+    outside = [f"{pins[name]} {r}" for name, rs in reached.items() for r in rs if pins[name] not in r.specifier]
+    assert outside == []
+    assert sorted(set(pins) - set(reached)) == [], "in the lock but needed by nothing (run .ci/lock)"
+
+
+def test_ci_runs_exactly_the_readmes_test_command():
+    setup = (REPO / "README.md").read_text().split("## Set up", 1)[1].split("\n## ", 1)[0]
+    blocks = [block.strip() for block in setup.split("```sh\n")[1:]]
+    commands = [block.split("\n```", 1)[0] for block in blocks]
+    assert len(commands) == 2 and all(f"-c {LOCK.relative_to(REPO)} " in c for c in commands)
+    script = [line for line in (REPO / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
+    assert script[-1] == commands[1]
+
+
 # --- settings ----------------------------------------------------------------------------
 
 

@@ -2,7 +2,8 @@
 and the completion scripts (models/, kernels/ and completions/ live at the top of the
 repository and are mapped into the package by pyproject.toml).
 
-The wheel is built from a copy of the sources, so nothing is written into the repository.
+The wheel is built from a copy of the sources, so nothing is written into the repository, and
+offline: no index, no build isolation (setuptools comes with the test extra).
 The full check, a fresh venv (no system site-packages) with torch from the CPU constraint and
 a real `ttt-read` run from it, takes a few minutes and runs only with TTT_READ_TEST_INSTALL=1.
 """
@@ -36,33 +37,18 @@ def copy_sources(target: Path) -> Path:
     return target
 
 
-def has_setuptools() -> bool:
-    try:
-        import setuptools
-    except ImportError:
-        return False
-    return int(setuptools.__version__.split(".")[0]) >= 68
-
-
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """`pip wheel` offline: no index, no build isolation, the build backend from this
+    environment (setuptools, in the test extra), so nothing is downloaded."""
+    import setuptools
+
+    assert int(setuptools.__version__.split(".")[0]) >= 68, f"setuptools {setuptools.__version__}: the build needs 68"
     src = copy_sources(tmp_path_factory.mktemp("wheel-src"))
     dist = tmp_path_factory.mktemp("dist")
-    isolation = ["--no-build-isolation"] if has_setuptools() else []  # offline when the venv has setuptools
+    offline = ["--no-index", "--no-build-isolation", "--no-deps", "--no-cache-dir"]
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-cache-dir",
-            "-q",
-            *isolation,
-            str(src),
-            "-w",
-            str(dist),
-        ],
+        [sys.executable, "-m", "pip", "wheel", "-q", *offline, str(src), "-w", str(dist)],
         capture_output=True,
         text=True,
         timeout=600,
