@@ -68,6 +68,13 @@ _KIND_WORDS = {
     "command": "command",
     "builtin": "command",
     "subcommand": "command",
+    "constant": "variable",
+    "constants": "variable",
+    "variable": "variable",
+    "variables": "variable",
+    "sentinel": "variable",
+    "global": "variable",
+    "singleton": "variable",
 }
 _VALUE_CUES = re.compile(
     r"\b(default|defaults|by default|how many|how much|how long|how large|how big|how often|how old|maximum|minimum|"
@@ -82,10 +89,16 @@ _NUMERIC_CUES = re.compile(
 )
 _YES_NO = re.compile(r"^\s*(does|do|is|are|can|will|should)\b.*\bby default\b", re.I)
 _OPENING = re.compile(r"^\s*(which|what|name the|in which|whose)\b", re.I)
-_ENV = re.compile(r"\benvironment variables?\b|\benv(?:ironment)? var\b", re.I)
+_ENV = re.compile(r"\benvironment variables?\b|\benv(?:ironment)?[ .-]?var(?:iable)?s?\b", re.I)
 _OPTION = re.compile(r"\b(which|what) (?:command[- ]line )?(option|flag|switch)s?\b", re.I)
+STOP_WORDS = frozenset(
+    """from into onto at as up out about after before over under all any some each every if then than so not
+    no only also just but via per such other another one ones get gets got us them they their there here
+    way ways thing things something someone use used uses using instead whether while through without
+    within across along around among upon during until since whose where everything anything""".split()
+)
 TYPE_WORDS = frozenset(
-    """which what whose name default defaults value values function functions method methods class classes
+    """which what whose name default defaults function functions method methods class classes
     decorator decorators property exception exceptions enum type option options flag flags variable variables
     environment constant setting many much long use used uses""".split()
 )
@@ -109,38 +122,51 @@ _AUX = frozenset("does do did is are was were can could should will would has ha
 _HOW_DO = re.compile(r"^\s*how (?:do|can|should|would) (?:i|you|we|one)\b|^\s*how to\b", re.I)
 
 
+_EXPLAIN = re.compile(
+    r"^\s*(?:what (?:does|do|did) .+ (?:do|mean|return|expand to|contain|hold|stand for)\b|"
+    r"what (?:is|are|'s) (?:an? |the )?[^?]*\??$|why\b|explain\b|describe\b|what happens\b|"
+    r"when (?:does|do|is|are|should)\b)",
+    re.I,
+)
+_HOW_VALUE = re.compile(r"^\s*how (many|much|long|large|big|slow|fast|often|small|high|low|deep|far|wide)\b", re.I)
+_DEFAULT_YES_NO = re.compile(
+    r"^\s*(?:by default,? )?(does|do|is|are|can|will|should)\b.*\bdefault\b|^\s*by default\b", re.I
+)
+
+
 def analyse(question: str) -> Asked | None:
-    """What kind of unit `question` asks for, or None when it asks for none (a sentence, an
-    explanation: the span head answers those)."""
+    """What kind of unit `question` asks for, or None when it asks for an explanation (a
+    sentence: the span head answers those)."""
     q = question.strip()
     words = re.findall(r"[A-Za-z]+", q.lower())
-    if _ENV.search(q) and _OPENING.match(q):
+    if _ENV.search(q):
         return Asked("env", None)
-    if _YES_NO.match(q):
+    if _DEFAULT_YES_NO.match(q):
         return Asked("value", None, boolean=True)
+    if _HOW_VALUE.match(q):
+        return Asked("value", None, numeric=True)
+    if _EXPLAIN.match(q) and not (_VALUE_CUES.search(q) or _OTHERWISE.search(q)):
+        return None
+    kind_word = next((w for w in words[:10] if w in _KIND_WORDS), None)
     opening = _OPENING.match(q)
+    value_cue = _VALUE_CUES.search(q) or _OTHERWISE.search(q)
     if opening:
         head = words[:8]
-        kind_word = next((w for w in head[1:] if w in _KIND_WORDS), None)
-        early_kind = kind_word is not None and head.index(kind_word) <= 2
-        value_cue = _VALUE_CUES.search(q) or _OTHERWISE.search(q)
+        early_kind = kind_word is not None and kind_word in head and head.index(kind_word) <= 2
         if _OPTION.search(q) and not (value_cue and not early_kind):
             return Asked("option", None)
         if value_cue and not (early_kind and not re.search(r"\bdefault\b", " ".join(head[:3]))):
             return Asked("value", None, numeric=bool(_NUMERIC_CUES.search(q)))
-        if kind_word:
-            kind = _KIND_WORDS[kind_word]
-            if kind == "class" and any(w in ("exception", "error") for w in head):
-                kind = "exception"
-            return Asked("definition", kind)
-        if len(head) > 2 and head[0] in ("which", "what") and head[1] not in _AUX and head[1] not in ("s",):
-            return Asked("definition", None)  # "Which handler ...", "What object ..."
-        return None
-    if re.match(r"^\s*how (many|much|long|large|big)\b", q, re.I):
-        return Asked("value", None, numeric=True)
-    if _HOW_DO.match(q):
+    if _HOW_DO.match(q) or re.match(r"^\s*(?:is there|are there) (?:a|an|any) (?:way|function|method|call)\b", q, re.I):
         return Asked("definition", "how")
-    return None
+    if kind_word:
+        kind = _KIND_WORDS[kind_word]
+        if kind == "class" and any(w in ("exception", "error") for w in words):
+            kind = "exception"
+        return Asked("definition", kind)
+    if value_cue and re.search(r"\bdefault\b|\bunless\b|\botherwise\b", q, re.I):
+        return Asked("value", None, numeric=bool(_NUMERIC_CUES.search(q)))
+    return Asked("definition", None)  # "Which handler ...", "What object ...", "... What's it called?"
 
 
 # --- matching words ----------------------------------------------------------------------------
@@ -190,10 +216,12 @@ def question_terms(question: str, asked: Asked) -> list[tuple[str, float, tuple[
     out: dict[str, tuple[float, tuple[str, ...]]] = {}
     for word in _WORDS.findall(code):
         low = word.lower()
-        if low in FUNCTION_WORDS or len(low) < 2:
+        if low in FUNCTION_WORDS or low in STOP_WORDS or len(low) < 2:
             continue
         weight = 1.0
-        if low in TYPE_WORDS:
+        if low in _KIND_WORDS and low not in TYPE_WORDS:
+            weight = 0.3  # "command", "builtin", "handler": what kind, a little of which one
+        elif low in TYPE_WORDS:
             if low not in SOFT_TYPE_WORDS and not (asked.want == "value" and low == "default"):
                 continue
             weight = 0.3
@@ -218,7 +246,7 @@ FIELD_WEIGHTS = {  # definitions / other units
 SYNONYM_CREDIT = 0.4
 NEAR_CREDIT = 0.7  # another form sharing the beginning: `config` for "configures"
 PART_CREDIT = 0.6  # a question word inside a name that does not split (`getchar`, `progressbar`)
-NOT_FOUND_COVERAGE = 0.25  # a unit must cover this share of the question's (weighted) words
+NOT_FOUND_THRESHOLD = 0.25  # below this support (`supported`) the answer is "not found"
 RERANK = 5  # candidates the memory reranks
 MEMORY_WEIGHT = 0.5  # how much the memory's log-likelihood ratio counts against the lexical score
 
@@ -243,12 +271,16 @@ class UnitIndex:
         self.n = max(len(units), 1)
         self.vocab = sorted(t for t in df if len(t) >= 3 and not t.isdigit())
         known = set(self.vocab)
-        for u, f in zip(units, self.fields):  # `urlopen` is "url" + "open", `getchar` "get" + "char"
-            if u.kind != "value" and re.fullmatch(r"[a-z]{6,}", u.name):
-                parts = segment(u.name, known)
+        for u, f in zip(units, self.fields):  # `urlopen` is "url" + "open", `threadsafe` "thread" + "safe"
+            if u.kind == "value":
+                continue
+            for piece in word_terms(u.name)[1:] or [u.name.lower()]:
+                parts = segment(piece, known) if re.fullmatch(r"[a-z]{6,}", piece) else None
                 if parts:
                     f["name"] |= {stem(p) for p in parts}
                     df.update(stem(p) for p in parts)
+        self.name_parts = [max(1, len(f["name"]) - 1) for f in self.fields]
+        self.doc_sizes = [len(f["doc"]) for f in self.fields]
         self.by_name: dict[str, list[int]] = {}
         for i, u in enumerate(units):
             self.by_name.setdefault(u.name, []).append(i)
@@ -274,10 +306,10 @@ def segment(word: str, known: set[str]) -> list[str] | None:
 
 
 def near_forms(index: UnitIndex, s: str) -> tuple[str, ...]:
-    """Terms of the units that one of `s` begins with ("configur" and `config`), 4+ letters shared."""
-    if len(s) < 4:
+    """Terms of the units that one of `s` begins with ("configur" and `config`), 5+ letters shared."""
+    if len(s) < 5:
         return ()
-    out = [s[:k] for k in range(4, len(s)) if s[:k] in index.df]
+    out = [s[:k] for k in range(5, len(s)) if s[:k] in index.df]
     at = bisect.bisect_right(index.vocab, s)
     while at < len(index.vocab) and index.vocab[at].startswith(s) and len(out) < 12:
         out.append(index.vocab[at])
@@ -292,11 +324,38 @@ def unit_index(notepad) -> UnitIndex:
     return cached
 
 
+_TEST_PATH = re.compile(r"(?:^|/)(?:tests?|testing|testdata|examples?)/|(?:^|/)test_[^/]*$|_test\.\w+$|\.test\.\w+$")
+_TEST_NAME = re.compile(r"^(?:test|Test|Example|Benchmark|Fuzz)(?:[A-Z_]|$)")
+
+
+def _placement(u: Unit) -> float:
+    """Users ask about what a package exports, not its private helpers or its tests."""
+    name, prior = u.name, 1.0
+    if name.startswith("__") and name.endswith("__") or name in ("constructor", "init", "new", "New"):
+        prior *= 0.2
+    elif name.startswith("_"):
+        prior *= 0.4
+    elif u.path.endswith(".go") and name[:1].islower():
+        prior *= 0.5
+    if _TEST_NAME.match(name) or _TEST_PATH.search(u.path):
+        prior *= 0.3
+    if any(part.startswith("_") and not part.startswith("__") for part in u.path.split("/")):
+        prior *= 0.7
+    return prior
+
+
 def kind_prior(u: Unit, asked: Asked) -> float:
     """How well a unit's kind fits what the question asks for (0: not at all)."""
     if asked.want == "definition":
         if u.kind == "option" and asked.kind in ("how", None):
             return 0.7
+        if u.kind == "value" and asked.kind is None:
+            return 0.5
+        if u.kind == "variable":
+            if asked.kind == "exception":
+                return 1.0 if re.match(r"^(Err|E[A-Z_])|(Error|Exception)$", u.name) else 0.2
+            prior = {"variable": 1.0, None: 0.8, "class": 0.3, "how": 0.3, "enum": 0.5}.get(asked.kind, 0.0)
+            return prior * _placement(u)
         if u.kind not in ("function", "method", "class", "type", "command"):
             return 0.0
         k = asked.kind
@@ -311,20 +370,15 @@ def kind_prior(u: Unit, asked: Asked) -> float:
             "command": {"command": 1.0, "function": 0.9, "method": 0.8},
             None: {"class": 1.0, "function": 0.9, "method": 0.9, "type": 0.7, "command": 0.9},
             "how": {"function": 1.0, "method": 1.0, "command": 1.0, "class": 0.5, "type": 0.2},
+            "variable": {"class": 0.2, "type": 0.2},
         }[k]
+        table["variable"] = {"function": 0.2, "method": 0.1, "class": 0.3, "type": 0.3}
         prior = table.get(u.kind, 0.0)
         if k in u.tags or (k == "decorator" and "decorator" in u.tags):
             prior = max(prior, 1.0)
         if k == "exception" and "exception" in u.tags:
             prior = 1.0
-        name = u.name
-        if name.startswith("__") and name.endswith("__"):
-            prior *= 0.2
-        elif name.startswith("_"):
-            prior *= 0.4
-        if name.lower().startswith("test"):
-            prior *= 0.5
-        return prior
+        return prior * _placement(u)
     if asked.want == "value":
         if u.kind != "value":
             return 0.0
@@ -349,8 +403,28 @@ def kind_prior(u: Unit, asked: Asked) -> float:
     return 0.0
 
 
-def rank(index: UnitIndex, asked: Asked, question: str) -> list[tuple[float, float, int]]:
-    """(score, coverage, unit index), best first."""
+FEATURES = (
+    "lexical",  # the hand-weighted score over the best candidate's
+    "coverage",
+    "log_prior",  # kind_prior: how well the unit's kind fits the question
+    "name",  # shares of the question's weighted words found exactly in each field,
+    "name_soft",  # or as another form, a synonym or a part of an unsplit name
+    "doc",
+    "doc_soft",
+    "owner",
+    "context",
+    "path",
+    "first",  # 1 / (1 + rank by the hand-weighted score)
+    "unmatched",  # share of the question's words the unit lacks
+    "name_size",  # parts of the name, over 5
+)
+
+
+def rank(
+    index: UnitIndex, asked: Asked, question: str, keep: int = 30, use_weights: bool = True
+) -> list[tuple[float, float, int, list[float]]]:
+    """(score, coverage, unit index, features), best first: the hand-weighted score, then the
+    learned ranker's when it has weights (`ranker_weights`)."""
     qterms = [(s, w, ss, near_forms(index, s)) for s, w, ss in question_terms(question, asked)]
     if not qterms:
         return []
@@ -364,26 +438,58 @@ def rank(index: UnitIndex, asked: Asked, question: str) -> list[tuple[float, flo
         f = index.fields[i]
         name_low = u.name.lower()
         score = covered = 0.0
+        shares = dict.fromkeys(("name", "name_soft", "doc", "doc_soft", "owner", "context", "path"), 0.0)
+        name_norm = 1.0 / (1.0 + 0.15 * max(0, index.name_parts[i] - 2))
+        doc_norm = min(1.0, math.sqrt(30 / max(index.doc_sizes[i], 1)))
         for s, w, synonyms, near in qterms:
             best = 0.0
+            idf = index.idf(s) * w
             for field, terms_ in f.items():
                 fw = FIELD_WEIGHTS[field][0 if definition else 1]
+                fw *= name_norm if field == "name" else doc_norm if field == "doc" else 1.0
+                soft = field + "_soft" if field in ("name", "doc") else field
                 if s in terms_:
                     best = max(best, fw)
+                    shares[field] += idf
                 elif near and any(x in terms_ for x in near):
                     best = max(best, fw * NEAR_CREDIT)
+                    shares[soft] += idf * NEAR_CREDIT
                 elif synonyms and any(x in terms_ for x in synonyms):
                     best = max(best, fw * SYNONYM_CREDIT)
+                    shares[soft] += idf * SYNONYM_CREDIT
             if not best and len(s) >= 4 and s in name_low:
                 best = FIELD_WEIGHTS["name"][0] * PART_CREDIT
+                shares["name_soft"] += idf * PART_CREDIT
             if best:
-                idf = index.idf(s) * w
                 score += idf * best
                 covered += idf * min(1.0, best)
         if score > 0:
-            out.append((score * prior, covered / total, i))
+            features = [0.0, covered / total, math.log(prior)] + [v / total for v in shares.values()]
+            features += [0.0, 1.0 - covered / total, min(index.name_parts[i], 5) / 5]
+            out.append((score * prior, covered / total, i, features))
     out.sort(key=lambda r: -r[0])
+    out = out[:keep]
+    if not out:
+        return out
+    top = out[0][0]
+    for n, (score, _, _, features) in enumerate(out):
+        features[0] = score / top
+        features[10] = 1.0 / (1 + n)
+    weights = _ranker_weights() if use_weights else None
+    if weights is not None:
+        w, b = weights["weights"], weights["bias"]
+        out = [(sum(a * x for a, x in zip(w, feats)) + b, c, i, feats) for _, c, i, feats in out]
+        out.sort(key=lambda r: -r[0])
     return out
+
+
+def _ranker_weights() -> dict | None:
+    try:
+        from ttt_read import ranker_weights
+    except ImportError:
+        return None
+    w = ranker_weights.RANKER
+    return w if w and list(w.get("features", [])) == list(FEATURES) else None
 
 
 # --- the memory's say --------------------------------------------------------------------------
@@ -480,22 +586,53 @@ def structured_answer(memory, notepad, question: str, use_memory: bool) -> Answe
     if not ranked:
         return Answer("", False, 0.0, True, [], {**scores, "coverage": 0.0})
     top = ranked[:RERANK]
-    if use_memory and memory is not None and len(top) > 1:
-        ratios = memory_scores(memory, question, [index.units[i].answer for _, _, i in top])
-        best_lexical = top[0][0]
-        top = sorted(
-            ((s / best_lexical + MEMORY_WEIGHT * r, c, i) for (s, c, i), r in zip(top, ratios)), key=lambda t: -t[0]
-        )
+    if use_memory and memory is not None and len(top) > 1 and MEMORY_WEIGHT:
+        ratios = memory_scores(memory, question, [index.units[i].answer for _, _, i, _ in top])
+        top = sorted(((s + MEMORY_WEIGHT * r, c, i, f) for (s, c, i, f), r in zip(top, ratios)), key=lambda t: -t[0])
         scores["memory"] = [round(r, 3) for r in ratios]
-    score, cover, i = top[0]
-    found = cover >= NOT_FOUND_COVERAGE
+    score, cover, i, _ = top[0]
+    support = supported(index, asked, question, ranked)
+    weights = _ranker_weights()
+    found = support >= (weights or {}).get("threshold", NOT_FOUND_THRESHOLD)
     j = _resolve(index, i)
     u = index.units[j]
     sources = [unit_source(notepad, u, score)]
     if j != i:
         sources.append(unit_source(notepad, index.units[i], score))
-    sources += [unit_source(notepad, index.units[k], s, answer=False) for s, _, k in top[1:3]]
+    sources += [unit_source(notepad, index.units[k], s, answer=False) for s, _, k, _ in top[1:3]]
     scores.update(
-        coverage=round(cover, 4), unit=u.kind, best=u.answer, candidates=[index.units[k].answer for _, _, k in top]
+        coverage=round(cover, 4),
+        support=round(support, 4),
+        unit=u.kind,
+        best=u.answer,
+        candidates=[index.units[k].answer for _, _, k, _ in top],
     )
-    return Answer(u.answer if found else "", found, round(min(1.0, cover), 4), True, sources, scores)
+    return Answer(u.answer if found else "", found, round(support, 4), True, sources, scores)
+
+
+def refusal_features(index: UnitIndex, asked: Asked, question: str, ranked: list) -> list[float]:
+    """What says whether the sources hold an answer at all: the best candidate's coverage,
+    the margin of its score over the next one, the share of the question's words that no unit
+    has in any form, and how much of the question the best name holds."""
+    qterms = question_terms(question, asked)
+    total = sum(index.idf(s) * w for s, w, _ in qterms) or 1.0
+    absent = sum(
+        index.idf(s) * w
+        for s, w, ss in qterms
+        if s not in index.df and not near_forms(index, s) and not any(x in index.df for x in ss)
+    )
+    cover = ranked[0][1] if ranked else 0.0
+    margin = ranked[0][0] - ranked[1][0] if len(ranked) > 1 else 1.0
+    name = ranked[0][3][3] + ranked[0][3][4] if ranked else 0.0
+    return [cover, min(margin, 5.0), absent / total, name]
+
+
+def supported(index: UnitIndex, asked: Asked, question: str, ranked: list) -> float:
+    """The probability that the best candidate answers the question (the learned refusal when
+    it has weights), else its coverage."""
+    features = refusal_features(index, asked, question, ranked)
+    weights = _ranker_weights()
+    if weights is None or "refusal" not in weights:
+        return features[0]
+    w, b = weights["refusal"]["weights"], weights["refusal"]["bias"]
+    return 1.0 / (1.0 + math.exp(-(sum(a * x for a, x in zip(w, features)) + b)))

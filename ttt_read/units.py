@@ -179,6 +179,39 @@ VALUE_NODES = {
     "let_declaration": ("pattern", "value"),
     "field_initializer": ("field", "value"),
 }
+GLOBAL_NODES = {
+    "assignment",
+    "variable_declarator",
+    "const_spec",
+    "var_spec",
+    "preproc_def",
+    "const_item",
+    "static_item",
+    "enumerator",
+}
+FUNCTION_NODES = {
+    "function_definition",
+    "function_declaration",
+    "method_definition",
+    "method_declaration",
+    "function_item",
+    "arrow_function",
+    "function_expression",
+    "constructor_declaration",
+    "lambda",
+    "func_literal",
+}
+VARIABLE_WRAPPERS = {
+    "expression_statement",
+    "lexical_declaration",
+    "variable_declaration",
+    "export_statement",
+    "const_declaration",
+    "var_declaration",
+    "field_declaration",
+    "const_spec",
+    "var_spec",
+}
 LITERALS = {
     "string",
     "string_literal",
@@ -232,16 +265,18 @@ def _unquote(text: str) -> str:
     return _STRING_QUOTES.sub("", text)
 
 
-def clean_comment(text: str) -> str:
-    """A comment's words: markers (`/**`, `*`, `//`, `///`, `#`) and JSDoc tags' lines left out."""
-    out = []
+def clean_comment(text: str, tags: bool = False) -> str:
+    """A comment's words: markers (`/**`, `*`, `//`, `///`, `#`) left out, and the lines from its
+    first JSDoc/Javadoc tag (`@param`) on, or (`tags`) those lines alone."""
+    out, tagged = [], []
     for line in text.split("\n"):
         line = re.sub(r"^\s*(?:/\*+!?|\*+/|\*(?!/)|//+!?|#+|--)\s?", "", line)
         line = re.sub(r"\*+/\s*$", "", line).rstrip()
-        if _JSDOC_TAG.match(line):
-            break
-        out.append(line)
-    return " ".join(" ".join(out).split())[:MAX_DOC_CHARS]
+        if tagged or _JSDOC_TAG.match(line):
+            tagged.append(line)
+        else:
+            out.append(line)
+    return " ".join(" ".join(tagged if tags else out).split())[:MAX_DOC_CHARS]
 
 
 def _name_of(node) -> str | None:
@@ -275,6 +310,10 @@ def _leading_comment(node) -> str:
     target = node
     while target.parent is not None and target.parent.type in WRAPPERS and target.prev_named_sibling is None:
         target = target.parent
+    return clean_comment(_comment_above(target))
+
+
+def _comment_above(target) -> str:
     parts = []
     sibling = target.prev_named_sibling
     row = target.start_point[0]
@@ -282,7 +321,7 @@ def _leading_comment(node) -> str:
         parts.append(_text(sibling))
         row = sibling.start_point[0]
         sibling = sibling.prev_named_sibling
-    return clean_comment("\n".join(reversed(parts)))
+    return "\n".join(reversed(parts))
 
 
 def _value_text(node) -> str | None:
@@ -494,7 +533,11 @@ class _Walker:
             tags.add("decorator")
         if in_container and kind == "function":
             kind = "method"
-        context = " ".join([*decorators, signature, supers, *body_rows])
+        target = node
+        while target.parent is not None and target.parent.type in WRAPPERS and target.prev_named_sibling is None:
+            target = target.parent
+        tagged = clean_comment(_comment_above(target), tags=True) if self.language != "python" else ""
+        context = " ".join([*decorators, signature, supers, *body_rows, tagged[:300]])
         self.units.append(
             Unit(
                 kind,
@@ -521,6 +564,8 @@ class _Walker:
         else:
             name_node, value_node = node.child_by_field_name(name_field), node.child_by_field_name(value_field)
         name = _setting_name(name_node)
+        if name and node.type in GLOBAL_NODES and name_node is not None and self.top_level(node):
+            self.variable(node, name_node, name, owners, value_node)
         value = _value_text(value_node)
         if not name or value is None or value_node is None:
             return
@@ -543,6 +588,55 @@ class _Walker:
                 " ".join(owners),
                 (comment + " " + owner_doc).strip(),
                 context,
+            )
+        )
+
+    def top_level(self, node) -> bool:
+        """Whether an assignment is at a module's or a class's level, not inside a function."""
+        parent = node.parent
+        while parent is not None:
+            if parent.type in FUNCTION_NODES:
+                return False
+            parent = parent.parent
+        return True
+
+    def variable(self, node, name_node, name: str, owners: tuple, value_node) -> None:
+        """A named constant or variable of a module or class: `ErrHelp = errors.New(...)`,
+        `ANY = _ANY()`, `#define REG_EHUNG 12`; its doc comment, or the comment after it."""
+        if name_node.type not in (
+            "identifier",
+            "type_identifier",
+            "field_identifier",
+            "attribute",
+            "property_identifier",
+        ):
+            return
+        row = name_node.start_point[0]
+        statement = node
+        while statement.parent is not None and statement.parent.type in VARIABLE_WRAPPERS:
+            statement = statement.parent
+        doc = _leading_comment(statement) or _trailing_comment(self.line_text(row))
+        if not doc and self.language == "python":  # an attribute docstring: the string right below
+            nxt = statement.next_named_sibling
+            if (
+                nxt is not None
+                and nxt.type == "expression_statement"
+                and nxt.named_children
+                and nxt.named_children[0].type == "string"
+            ):
+                doc = " ".join(_unquote(_text(nxt.named_children[0]).strip()).split())[:MAX_DOC_CHARS]
+        value = _text(value_node)[:120] if value_node is not None else ""
+        self.units.append(
+            Unit(
+                "variable",
+                name,
+                name,
+                self.path,
+                row + 1,
+                self.col(name_node.start_point),
+                " ".join(owners),
+                doc,
+                self.line_text(row).strip() + " " + value,
             )
         )
 
@@ -626,7 +720,7 @@ def _trailing_comment(line: str) -> str:
 
 _FALLBACK_DEF = re.compile(
     r"^\s*(?:(?:export|pub(?:\([^)]*\))?|public|private|protected|static|async|default|abstract|final)\s+)*"
-    r"(?P<kw>def|class|function|func|fn|struct|enum|trait|interface|type)\s+(?:\([^)]*\)\s*)?\*?(?P<name>[A-Za-z_$][\w$]*)"
+    r"(?P<kw>def|class|function|func|fn|struct|enum|trait|interface|type|sub)\s+(?:\([^)]*\)\s*)?\*?(?P<name>[A-Za-z_$][\w$]*)"
 )
 _FALLBACK_METHOD = re.compile(
     r"^\s+(?:async\s+|static\s+|get\s+|set\s+)*(?P<name>[A-Za-z_$][\w$]*)\s*\([^;]*\)\s*\{\s*$"
@@ -634,6 +728,8 @@ _FALLBACK_METHOD = re.compile(
 _FALLBACK_VALUE = re.compile(
     r"^\s*(?:(?:const|let|var|static|final|public|private|#define)\s+)*(?P<name>[A-Za-z_][\w.]*)\s*(?::[^=]+)?(?:=|\s)\s*(?P<value>-?\d[\d.]*|\"[^\"]{0,60}\"|'[^']{0,60}'|True|False|true|false|None|null)\s*[;,]?\s*$"
 )
+_SHELL_FUNCTION = re.compile(r"^\s*(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)\s*\{?\s*$")
+_SHELL_VARIABLE = re.compile(r"\$\{?([A-Z][A-Z0-9]*_[A-Z0-9_]+|[A-Z]{2,})(?:[:]?[-=]([^}\s]{1,40}))?\}?")
 _KEYWORDS = {"if", "for", "while", "switch", "catch", "return", "function", "else", "do", "with"}
 
 
@@ -671,6 +767,20 @@ def _fallback_units(path: str, lines: list[str]) -> list[Unit]:
                     line.strip() + " " + " ".join(x.strip() for x in below),
                 )
             )
+        elif m := _SHELL_FUNCTION.match(line):
+            units.append(
+                Unit(
+                    "function",
+                    m.group(1),
+                    m.group(1),
+                    path,
+                    i + 1,
+                    m.start(1) + 1,
+                    "",
+                    clean_comment("\n".join(x for x in lines[max(0, i - 3) : i] if x.lstrip().startswith("#"))),
+                    line.strip(),
+                )
+            )
         elif m := _FALLBACK_VALUE.match(line):
             name = m.group("name").rsplit(".", 1)[-1]
             units.append(
@@ -686,6 +796,27 @@ def _fallback_units(path: str, lines: list[str]) -> list[Unit]:
                     line.strip(),
                 )
             )
+    for i, line in enumerate(lines):  # a shell script's variables: `$GO_GCFLAGS`, `${CC:-gcc}`
+        for m in _SHELL_VARIABLE.finditer(line):
+            comment = clean_comment("\n".join(x for x in lines[max(0, i - 2) : i] if x.lstrip().startswith("#")))
+            units.append(
+                Unit(
+                    "env",
+                    m.group(1),
+                    m.group(1),
+                    path,
+                    i + 1,
+                    m.start(1) + 1,
+                    "",
+                    comment,
+                    line.strip(),
+                    frozenset({"env-context"}),
+                )
+            )
+            if m.group(2):
+                units.append(
+                    Unit("value", m.group(1), m.group(2), path, i + 1, m.start(2) + 1, "", comment, line.strip())
+                )
     return units
 
 

@@ -1,0 +1,228 @@
+"""Fit the unit ranker and the "not found" decision of `structured` on questions worded by hand.
+
+    python -m ttt_read.train.ranker [--questions docs/questions/train] [--sources runs/train-src]
+        [--out ttt_read/ranker_weights.py]
+
+Each question file (`docs/questions/train/*.jsonl`) starts with `{"source": ..., "split":
+"train" | "validation"}`, then `{"question": ..., "answer_regex": ...}` lines (null: the sources
+cannot answer it). The sources are found from the first line (`question_sources`); the text is
+indexed as `ask` indexes a snapshot's notepad, no model is needed. Only the questions that ask
+for a unit (`structured.analyse`) are used.
+
+- The ranker: a linear score over `structured.FEATURES`, fitted with a softmax over each
+  question's 30 best candidates (by the hand-weighted score) towards those whose answer the
+  regular expression accepts.
+- "Not found": a logistic regression over `structured.refusal_features`, answerable questions
+  against unanswerable ones; the threshold is chosen on the validation files to keep the
+  answerable questions wrongly refused at most `--max-refused` of them.
+
+The weights are written as a Python module (`ttt_read/ranker_weights.py`), loaded by `ask`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+
+def question_sources(source: str, root: Path) -> list[Path]:
+    """The files a question set's `source` line names: a path (or glob) on this machine, an
+    info manual or man page rendered to text under `root` (`prepare_sources`), or an installed
+    package's directory under `root/site`."""
+    if m := re.search(r"site-packages/([\w.-]+)", source):
+        return [root / "site" / m.group(1)]
+    first = source.split()[0].rstrip(",")
+    if m := re.match(r"/usr/share/info/([\w.-]+?)\.info(?:-\d+)?\.gz", first):
+        return [root / f"{m.group(1)}.info.txt"]
+    if m := re.match(r"/usr/share/man/man\d/([\w.-]+)\.gz", first):
+        return [root / f"{m.group(1)}.txt"]
+    return [Path(p) for w in source.split() if w.startswith("/") for p in sorted(glob.glob(w.rstrip(",;)")))]
+
+
+def prepare_sources(root: Path, question_files: list[Path]) -> None:
+    """Render the info manuals and man pages the sets name to text under `root`."""
+    import gzip
+    import os
+    import subprocess
+
+    root.mkdir(parents=True, exist_ok=True)
+    for path in question_files:
+        source = json.loads(path.read_text(encoding="utf-8").split("\n", 1)[0]).get("source", "")
+        first = source.split()[0].rstrip(",")
+        if m := re.match(r"/usr/share/info/([\w.-]+?)\.info(?:-\d+)?\.gz", first):
+            out = root / f"{m.group(1)}.info.txt"
+            parts = sorted(glob.glob(f"/usr/share/info/{m.group(1)}.info*.gz"))
+            if not out.exists() and parts:
+                out.write_bytes(b"".join(gzip.open(p).read() for p in parts))
+        elif m := re.match(r"/usr/share/man/man\d/([\w.-]+)\.gz", first):
+            out = root / f"{m.group(1)}.txt"
+            if not out.exists() and Path(first).exists():
+                text = subprocess.run(
+                    ["man", "-l", first], capture_output=True, text=True, env={**os.environ, "MANWIDTH": "80"}
+                ).stdout
+                out.write_text(re.sub(r".\x08", "", text), encoding="utf-8")
+
+
+def collect(question_files: list[Path], root: Path) -> list[dict]:
+    """Per question: its split, whether it is answerable, the raw candidates' features, which
+    candidates are right, and its refusal features."""
+    from ttt_read import sources, structured
+    from ttt_read.notepad import Notepad
+
+    out = []
+    for path in question_files:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        head = rows[0]
+        paths = [p for p in question_sources(head.get("source", ""), root) if p.exists()]
+        if not paths:
+            print(f"{path}: sources not found, skipped")
+            continue
+        pad = Notepad.build(sources.collect(paths).files)
+        index = structured.unit_index(pad)
+        for row in rows[1:]:
+            if "question" not in row:
+                continue
+            asked = structured.analyse(row["question"])
+            if asked is None:
+                continue
+            ranked = structured.rank(index, asked, row["question"], use_weights=False)
+            regex = row.get("answer_regex")
+            right = [
+                bool(regex and re.search(regex, index.units[structured._resolve(index, i)].answer))
+                for _, _, i, _ in ranked
+            ]
+            out.append(
+                {
+                    "file": path.name,
+                    "split": head.get("split", "train"),
+                    "answerable": regex is not None,
+                    "features": [f for _, _, _, f in ranked],
+                    "right": right,
+                    "refusal": structured.refusal_features(index, asked, row["question"], ranked),
+                }
+            )
+    return out
+
+
+def fit_ranker(items: list[dict], l2: float = 1e-3, steps: int = 800, lr: float = 0.05) -> tuple[np.ndarray, float]:
+    import torch
+
+    usable = [it for it in items if any(it["right"])]
+    n = len(usable[0]["features"][0])
+    w = torch.zeros(n, requires_grad=True)
+    with torch.no_grad():
+        w[0] = 1.0  # start from the hand-weighted score
+    opt = torch.optim.Adam([w], lr=lr)
+    xs = [torch.tensor(it["features"], dtype=torch.float32) for it in usable]
+    ys = [torch.tensor(it["right"], dtype=torch.bool) for it in usable]
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = (
+            torch.stack([-(torch.logsumexp((x @ w)[y], 0) - torch.logsumexp(x @ w, 0)) for x, y in zip(xs, ys)]).mean()
+            + l2 * (w * w).sum()
+        )
+        loss.backward()
+        opt.step()
+    return w.detach().numpy(), 0.0
+
+
+def fit_refusal(items: list[dict], l2: float = 1e-2, steps: int = 800) -> tuple[np.ndarray, float]:
+    import torch
+
+    x = torch.tensor([it["refusal"] for it in items], dtype=torch.float32)
+    y = torch.tensor([float(it["answerable"]) for it in items])
+    weight = torch.where(y > 0, 1.0, float((y > 0).sum() / max((y == 0).sum(), 1)))  # balance the classes
+    w = torch.zeros(x.shape[1], requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.Adam([w, b], lr=0.05)
+    for _ in range(steps):
+        opt.zero_grad()
+        logits = x @ w + b
+        loss = (torch.nn.functional.binary_cross_entropy_with_logits(logits, y, reduction="none") * weight).mean()
+        (loss + l2 * (w * w).sum()).backward()
+        opt.step()
+    return w.detach().numpy(), float(b.detach())
+
+
+def evaluate(items: list[dict], weights: np.ndarray | None, refusal=None, threshold: float = 0.5) -> dict:
+    """right / wrong / wrongly refused / unanswerable refused, as the hand-worded sets are scored."""
+    counts = dict(right=0, wrong=0, refused=0, answerable=0, unanswerable=0, unanswerable_refused=0)
+    for it in items:
+        feats = np.array(it["features"]) if it["features"] else np.zeros((0, 1))
+        if len(feats) and weights is not None:
+            top = int(np.argmax(feats @ weights))
+        else:
+            top = 0
+        if refusal is not None:
+            w, b = refusal
+            p = 1 / (1 + np.exp(-(np.array(it["refusal"]) @ w + b)))
+        else:
+            p = it["refusal"][0]
+        found = bool(len(feats)) and p >= threshold
+        if it["answerable"]:
+            counts["answerable"] += 1
+            if not found:
+                counts["refused"] += 1
+            elif it["right"][top]:
+                counts["right"] += 1
+            else:
+                counts["wrong"] += 1
+        else:
+            counts["unanswerable"] += 1
+            counts["unanswerable_refused"] += not found
+    return counts
+
+
+def main(argv: list[str] | None = None) -> None:
+    from ttt_read import structured
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--questions", type=Path, default=Path("docs/questions/train"))
+    parser.add_argument("--sources", type=Path, default=Path("runs/train-src"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "ranker_weights.py")
+    parser.add_argument("--max-refused", type=float, default=0.1, help="share of answerable questions refused")
+    args = parser.parse_args(argv)
+    files = sorted(args.questions.glob("*.jsonl"))
+    prepare_sources(args.sources, files)
+    items = collect(files, args.sources)
+    train = [it for it in items if it["split"] == "train"]
+    valid = [it for it in items if it["split"] != "train"]
+    print(f"{len(train)} training and {len(valid)} validation questions that ask for a unit")
+    hand = np.zeros(len(structured.FEATURES))
+    hand[0] = 1.0
+    weights, _ = fit_ranker(train)
+    refusal = fit_refusal([it for it in train if it["features"]])
+    for name, subset in (("train", train), ("validation", valid)):
+        print(name, "hand-weighted:", evaluate(subset, hand, threshold=-1))
+        print(name, "learned:      ", evaluate(subset, weights, threshold=-1))
+    threshold = 0.5
+    for t in np.arange(0.05, 0.95, 0.025):
+        c = evaluate(valid or train, weights, refusal, float(t))
+        if c["refused"] <= args.max_refused * c["answerable"]:
+            threshold = float(t)
+    for name, subset in (("train", train), ("validation", valid)):
+        print(name, f"learned, not found below {threshold:.3f}:", evaluate(subset, weights, refusal, threshold))
+    spec = {
+        "features": list(structured.FEATURES),
+        "weights": [round(float(x), 5) for x in weights],
+        "bias": 0.0,
+        "refusal": {"weights": [round(float(x), 5) for x in refusal[0]], "bias": round(refusal[1], 5)},
+        "threshold": round(threshold, 4),
+        "trained_on": sorted({it["file"] for it in train}),
+    }
+    args.out.write_text(
+        '"""Weights of the unit ranker and of "not found" (`structured`), written by\n'
+        '`python -m ttt_read.train.ranker` from the questions in docs/questions/train."""\n\n'
+        f"RANKER = {json.dumps(spec, indent=4)}\n",
+        encoding="utf-8",
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
