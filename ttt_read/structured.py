@@ -111,6 +111,7 @@ class Asked:
     kind: str | None  # for definitions: function, method, class, exception, decorator, property, enum, command
     numeric: bool = False
     boolean: bool = False
+    owner: str = ""  # describe: the command whose option it is
 
 
 _OTHERWISE = re.compile(
@@ -134,18 +135,34 @@ _DEFAULT_YES_NO = re.compile(
 )
 
 
+_OPTION_DOES = re.compile(
+    r"^\s*what (?:does|do|is) (?:the )?[`'\"]?(-{1,2}[\w-]+)[`'\"]?(?: (?:option|flag|switch))?"
+    r"(?: (?:of|to|for|in|with|on) (?:the )?[`'\"]?([\w.+-]+)[`'\"]?(?: (?:builtin|command|program|tool|utility))?)?"
+    r" ?(?:do|does|mean|set|sets|control|controls|enable|enables|for)?\b",
+    re.I,
+)
+
+
 def analyse(question: str) -> Asked | None:
     """What kind of unit `question` asks for, or None when it asks for an explanation (a
     sentence: the span head answers those)."""
     q = question.strip()
+    if m := _OPTION_DOES.match(q):
+        return Asked("describe", m.group(1), owner=m.group(2) or "")
     words = re.findall(r"[A-Za-z]+", q.lower())
-    if _ENV.search(q):
+    early = [w for w in words[:4] if w in _KIND_WORDS]
+    if _ENV.search(q) and not early:
         return Asked("env", None)
     if _DEFAULT_YES_NO.match(q):
         return Asked("value", None, boolean=True)
     if _HOW_VALUE.match(q):
         return Asked("value", None, numeric=True)
-    if _EXPLAIN.match(q) and not (_VALUE_CUES.search(q) or _OTHERWISE.search(q)):
+    if _EXPLAIN.match(q) and not (
+        _VALUE_CUES.search(q)
+        or _OTHERWISE.search(q)
+        or early[1:]
+        or (early and words[0] == "what" and words[1] in ("is", "are", "s") and len(words) > 4)
+    ):
         return None
     kind_word = next((w for w in words[:10] if w in _KIND_WORDS), None)
     opening = _OPENING.match(q)
@@ -187,8 +204,65 @@ _SUFFIXES = (
 )
 
 
+ABBREVIATIONS = {  # code's short forms, read as the words people use
+    "max": "maximum",
+    "min": "minimum",
+    "num": "number",
+    "len": "length",
+    "str": "string",
+    "dir": "directory",
+    "cfg": "config",
+    "conf": "config",
+    "msg": "message",
+    "err": "error",
+    "arg": "argument",
+    "args": "arguments",
+    "param": "parameter",
+    "params": "parameters",
+    "opt": "option",
+    "opts": "options",
+    "env": "environment",
+    "init": "initialize",
+    "val": "value",
+    "var": "variable",
+    "addr": "address",
+    "buf": "buffer",
+    "ctx": "context",
+    "req": "request",
+    "resp": "response",
+    "src": "source",
+    "dst": "destination",
+    "dest": "destination",
+    "tmp": "temporary",
+    "pos": "position",
+    "idx": "index",
+    "char": "character",
+    "chars": "characters",
+    "fmt": "format",
+    "sep": "separator",
+    "prev": "previous",
+    "cur": "current",
+    "auth": "authentication",
+    "attr": "attribute",
+    "dict": "dictionary",
+    "info": "information",
+    "sync": "synchronous",
+    "async": "asynchronous",
+    "repr": "representation",
+    "doc": "documentation",
+    "lib": "library",
+    "pkg": "package",
+    "ext": "extension",
+    "proc": "process",
+    "cmd": "command",
+    "db": "database",
+    "ws": "websocket",
+}
+
+
 def stem(word: str) -> str:
     w = word.lower()
+    w = ABBREVIATIONS.get(w, w)
     for suffix, repl in _SUFFIXES:
         if w.endswith(suffix) and len(w) - len(suffix) >= 3:
             w = w[: -len(suffix)] + repl
@@ -221,15 +295,19 @@ def question_terms(question: str, asked: Asked) -> list[tuple[str, float, tuple[
         weight = 1.0
         if low in _KIND_WORDS and low not in TYPE_WORDS:
             weight = 0.3  # "command", "builtin", "handler": what kind, a little of which one
-        elif low in TYPE_WORDS:
-            if low not in SOFT_TYPE_WORDS and not (asked.want == "value" and low == "default"):
+        elif low in TYPE_WORDS or low.rstrip("s") in TYPE_WORDS:
+            if low.rstrip("s") not in SOFT_TYPE_WORDS and not (asked.want == "value" and low == "default"):
                 continue
             weight = 0.3
         for t in word_terms(word):
             s = stem(t)
             if s in out or t.isdigit():
                 continue
-            synonyms = tuple(dict.fromkeys(stem(x) for x in syn.synonyms(t) if stem(x) != s))
+            synonyms = tuple(
+                dict.fromkeys(
+                    stem(x) for x in syn.synonyms(t) if stem(x) != s and x not in TYPE_WORDS and x not in _KIND_WORDS
+                )
+            )
             out[s] = (weight, synonyms)
     return [(s, w, ss) for s, (w, ss) in out.items()]
 
@@ -243,7 +321,7 @@ FIELD_WEIGHTS = {  # definitions / other units
     "context": (0.5, 0.8),
     "path": (0.3, 0.4),
 }
-SYNONYM_CREDIT = 0.4
+SYNONYM_CREDIT = 0.3
 NEAR_CREDIT = 0.7  # another form sharing the beginning: `config` for "configures"
 PART_CREDIT = 0.6  # a question word inside a name that does not split (`getchar`, `progressbar`)
 NOT_FOUND_THRESHOLD = 0.25  # below this support (`supported`) the answer is "not found"
@@ -351,6 +429,8 @@ def kind_prior(u: Unit, asked: Asked) -> float:
             return 0.7
         if u.kind == "value" and asked.kind is None:
             return 0.5
+        if u.kind == "env" and asked.kind in ("variable", None):
+            return 1.0 if asked.kind == "variable" else 0.6
         if u.kind == "variable":
             if asked.kind == "exception":
                 return 1.0 if re.match(r"^(Err|E[A-Z_])|(Error|Exception)$", u.name) else 0.2
@@ -570,6 +650,33 @@ def unit_source(notepad, u: Unit, score: float, answer: bool = True) -> Source:
     )
 
 
+def describe_option(notepad, index: UnitIndex, asked: Asked) -> Answer | None:
+    """ "What does the -x option of set do?": the description on the option's line (or below
+    it), of the named command's list when a command is named; None when no option list has it."""
+    option = asked.kind or ""
+    matches = []
+    for i, u in enumerate(index.units):
+        if u.kind != "description" or not re.search(r"(?<![\w-])" + re.escape(option) + r"(?![\w-])", u.name):
+            continue
+        owner_match = bool(asked.owner) and u.owner.lower() == asked.owner.lower()
+        matches.append((owner_match, -i, i))
+    if not matches:
+        return None
+    matches.sort(reverse=True)
+    owner_match, _, i = matches[0]
+    if asked.owner and not owner_match:
+        return None  # not in the named command's option list: the passages may say it in prose
+    u = index.units[i]
+    return Answer(
+        u.answer,
+        True,
+        1.0 if owner_match else 0.6,
+        True,
+        [unit_source(notepad, u, 1.0)],
+        {"asked": "describe", "unit": u.kind, "best": u.answer},
+    )
+
+
 def structured_answer(memory, notepad, question: str, use_memory: bool) -> Answer | None:
     """The unit `question` asks for, "not found" when none covers it, or None when the question
     asks for no kind of unit (or the sources have none of that kind)."""
@@ -577,6 +684,8 @@ def structured_answer(memory, notepad, question: str, use_memory: bool) -> Answe
     if asked is None:
         return None
     index = unit_index(notepad)
+    if asked.want == "describe":
+        return describe_option(notepad, index, asked)
     if not any(kind_prior(u, asked) > 0 for u in index.units[:: max(1, len(index.units) // 2000)]) and not any(
         kind_prior(u, asked) > 0 for u in index.units
     ):

@@ -837,6 +837,20 @@ def _paragraph(lines: list[str], start: int, limit: int = 6) -> str:
     return " ".join(out)[:MAX_DOC_CHARS]
 
 
+_LOOSE_OPTION = re.compile(r"^[ \t]*(-[A-Za-z0-9?](?:,[ \t]*--[\w-]+(?:=\w+)?)?|--[\w-]+(?:=\w+)?)[ \t]+([a-zA-Z(].*)$")
+_SETTING_ENTRY = re.compile(r"^[ \t]*([a-z][a-z0-9_-]{2,30})[ \t]+(?=If (?:set|enabled|this|non-zero|true)\b)")
+_USAGE = re.compile(r"\b(?:Usage|usage|USAGE):?\s+([A-Za-z][\w.-]+)")
+
+
+def _nearest_program(lines: list[str], at: int) -> str:
+    """The program an option list belongs to when no synopsis says it: the nearest "Usage:
+    prog ..." line above."""
+    for i in range(at, max(at - 40, -1), -1):
+        if m := _USAGE.search(lines[i]):
+            return m.group(1)
+    return ""
+
+
 def _manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
     units = []
     for i, line in enumerate(lines):
@@ -880,28 +894,27 @@ def _manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
                 )
             )
             continue
-        if m := OPTION_LINE.match(line):
-            owner = owning_command(lines, i, style) or ""
-            doc = m.group(2).strip() + " " + _paragraph(lines, i + 1, 3)
+        m = OPTION_LINE.match(line)
+        if m is None and (m := _LOOSE_OPTION.match(line)):  # PDF text: "-c, --check checks the syntax only"
+            neighbours = lines[max(0, i - 1) : i] + lines[i + 1 : i + 2]
+            m = m if any(_LOOSE_OPTION.match(x) or OPTION_LINE.match(x) for x in neighbours) else None
+        if m:
+            owner = owning_command(lines, i, style) or _nearest_program(lines, i)
+            doc = (m.group(2).strip() + " " + _paragraph(lines, i + 1, 3)).strip()
             units.append(
-                Unit("option", m.group(1), m.group(1), path, i + 1, m.start(1) + 1, owner, doc.strip(), line.strip())
+                Unit("option", m.group(1), line.strip(), path, i + 1, m.start(1) + 1, owner, doc, line.strip())
+            )
+            units.append(
+                Unit("description", m.group(1), m.group(2).strip(), path, i + 1, m.start(2) + 1, owner, doc, line)
             )
             continue
         if (m := OPTION_ALONE.match(line)) and described_option(lines, i + 1):
-            owner = owning_command(lines, i, style) or ""
-            units.append(
-                Unit(
-                    "option",
-                    m.group(2),
-                    m.group(2),
-                    path,
-                    i + 1,
-                    m.start(2) + 1,
-                    owner,
-                    _paragraph(lines, i + 1, 4),
-                    line.strip(),
-                )
-            )
+            owner = owning_command(lines, i, style) or _nearest_program(lines, i)
+            doc = _paragraph(lines, i + 1, 4)
+            units.append(Unit("option", m.group(2), m.group(2), path, i + 1, m.start(2) + 1, owner, doc, line.strip()))
+            below = lines[i + 1]
+            col = len(below) - len(below.lstrip()) + 1
+            units.append(Unit("description", m.group(2), below.strip(), path, i + 2, col, owner, doc, line))
             continue
         stripped = line.strip()
         if m := COMMAND_SYNOPSIS.match(stripped):
@@ -910,12 +923,27 @@ def _manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
                 Unit(
                     "command",
                     m.group(1),
-                    m.group(1),
+                    stripped,  # the synopsis, name first: "read [-ers] [-a aname] ..."
                     path,
                     i + 1,
                     offset + 1,
                     "",
                     _paragraph(lines, i + 1, 6),
+                    stripped,
+                )
+            )
+            continue
+        if m := _SETTING_ENTRY.match(line):  # "extglob If set, the extended pattern matching ... are enabled."
+            units.append(
+                Unit(
+                    "option",
+                    m.group(1),
+                    m.group(1),
+                    path,
+                    i + 1,
+                    m.start(1) + 1,
+                    owning_command(lines, i, style) or "",
+                    (line[m.end(1) :].strip() + " " + _paragraph(lines, i + 1, 2)).strip(),
                     stripped,
                 )
             )
