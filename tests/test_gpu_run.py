@@ -1,11 +1,10 @@
 """The GPU slot script rehearsed on the CPU at toy scale: every phase runs for real (kernel
-tests and self-check under the Triton interpreter, a corpus of real text with a prose shard,
-probe and training, export, held-out evaluation, benchmark) and OUT holds what a slot
-brings back."""
+tests and self-check under the Triton interpreter, a corpus of frozen real text from
+tests/fixtures/ with a prose shard, probe and training, export, held-out evaluation,
+benchmark) and OUT holds what a slot brings back."""
 
 from __future__ import annotations
 
-import email
 import json
 import os
 import subprocess
@@ -14,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, REPO
+from conftest import DIFF_V1, FIXTURES, REPO
 
 TOY_MODEL = {
     "d_model": 32,
@@ -47,7 +46,23 @@ def prose_shard(tmp_path_factory) -> Path:
     return shard
 
 
-def test_slot_rehearsal(prose_shard, tmp_path):
+@pytest.fixture(scope="module")
+def held_out_code(tmp_path_factory) -> Path:
+    """Frozen code (the diff fixture's first tree) under a name that the corpus's split sends
+    to validation (a document is held out when its name hashes below the validation fraction),
+    so the eval phase has a held-out document while training reads the `email` fixture."""
+    import inspect
+    import itertools
+    import shutil
+
+    from ttt_read.train.corpus import _unit, build_corpus
+
+    fraction = inspect.signature(build_corpus).parameters["val_fraction"].default
+    name = next(f"held-out-{i}" for i in itertools.count() if _unit(f"held-out-{i}") < fraction)
+    return shutil.copytree(DIFF_V1, tmp_path_factory.mktemp("held-out") / name)
+
+
+def test_slot_rehearsal(prose_shard, held_out_code, tmp_path):
     out, work = tmp_path / "out", tmp_path / "work"
     command = [
         # Budgets far above what the toy run needs: on a loaded machine a phase may be slow, and a
@@ -56,7 +71,7 @@ def test_slot_rehearsal(prose_shard, tmp_path):
         "--kernels-s", "600", "--corpus-s", "600", "--export-s", "300", "--eval-s", "300", "--bench-s", "300",
         "--train-s", "4", "--model-config", json.dumps(TOY_MODEL), "--seq-len", "64", "--batch", "1",
         "--probe-steps", "1",
-        "--source", str(Path(email.__file__).parent), "--source", str(Path(json.__file__).parent),
+        "--source", str(FIXTURES / "email"), "--source", str(held_out_code),  # frozen, whatever the Python
         "--prose-shard", str(prose_shard), "--kernel-tests", "test_clipped_sgd and float",
         "--eval-tokens", "600", "--eval-per-kind", "1", "--bench-lengths", "64,128",
     ]  # fmt: skip
