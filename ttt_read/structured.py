@@ -129,6 +129,14 @@ _EXPLAIN = re.compile(
     r"when (?:does|do|is|are|should)\b)",
     re.I,
 )
+# What the span head answers from the passages: a named definition's parameters, return value,
+# file, methods or imports, a constant's value, an option's description.
+_SPAN_QUESTIONS = re.compile(
+    r"^\s*(?:what (?:parameters|arguments|params) does\b|what does .+ (?:take|return|import)\s*\??$|"
+    r"where (?:is|are) .+ (?:defined|declared|implemented)\b|which methods does (?:class )?\b|"
+    r"what is the value of `|what does option\b|in which file\b|which file (?:defines|declares)\b)",
+    re.I,
+)
 _HOW_VALUE = re.compile(r"^\s*how (many|much|long|large|big|slow|fast|often|small|high|low|deep|far|wide)\b", re.I)
 _DEFAULT_YES_NO = re.compile(
     r"^\s*(?:by default,? )?(does|do|is|are|can|will|should)\b.*\bdefault\b|^\s*by default\b", re.I
@@ -147,10 +155,12 @@ def analyse(question: str) -> Asked | None:
     """What kind of unit `question` asks for, or None when it asks for an explanation (a
     sentence: the span head answers those)."""
     q = question.strip()
+    if _SPAN_QUESTIONS.match(q):
+        return None
     if m := _OPTION_DOES.match(q):
         return Asked("describe", m.group(1), owner=m.group(2) or "")
     words = re.findall(r"[A-Za-z]+", q.lower())
-    early = [w for w in words[:4] if w in _KIND_WORDS]
+    early = [w for w in words[:4] if w in _KIND_WORDS and w not in ("variable", "variables")]
     if _ENV.search(q) and not early:
         return Asked("env", None)
     if _DEFAULT_YES_NO.match(q):
@@ -399,7 +409,32 @@ def unit_index(notepad) -> UnitIndex:
     cached = getattr(notepad, "_unit_index", None)
     if cached is None:
         cached = notepad._unit_index = UnitIndex(notepad_units(notepad))
+        cached.notepad = notepad
     return cached
+
+
+def absent_words(index: UnitIndex, question: str, asked: Asked) -> float:
+    """The share of the question's (weighted) words that the sources never use, in any form:
+    "Which function parses YAML?" of a codebase without the word YAML."""
+    from ttt_read.notepad import inflections
+
+    notepad = getattr(index, "notepad", None)
+    total = absent = 0.0
+    for word in _WORDS.findall(re.sub(r"`([^`]*)`", r" \1 ", question)):
+        low = word.lower()
+        if low in FUNCTION_WORDS or low in STOP_WORDS or low in TYPE_WORDS or low in _KIND_WORDS or len(low) < 3:
+            continue
+        if low.isdigit():
+            continue
+        s = stem(low)
+        weight = index.idf(s) if s in index.df else math.log(1 + index.n)
+        total += weight
+        if s in index.df or near_forms(index, s) or any(stem(x) in index.df for x in syn.synonyms(low)):
+            continue
+        if notepad is not None and any(notepad.df_of(form) for form in [low, *inflections(low)]):
+            continue
+        absent += weight
+    return absent / total if total else 0.0
 
 
 _TEST_PATH = re.compile(r"(?:^|/)(?:tests?|testing|testdata|examples?)/|(?:^|/)test_[^/]*$|_test\.\w+$|\.test\.\w+$")
@@ -723,17 +758,10 @@ def refusal_features(index: UnitIndex, asked: Asked, question: str, ranked: list
     """What says whether the sources hold an answer at all: the best candidate's coverage,
     the margin of its score over the next one, the share of the question's words that no unit
     has in any form, and how much of the question the best name holds."""
-    qterms = question_terms(question, asked)
-    total = sum(index.idf(s) * w for s, w, _ in qterms) or 1.0
-    absent = sum(
-        index.idf(s) * w
-        for s, w, ss in qterms
-        if s not in index.df and not near_forms(index, s) and not any(x in index.df for x in ss)
-    )
     cover = ranked[0][1] if ranked else 0.0
     margin = ranked[0][0] - ranked[1][0] if len(ranked) > 1 else 1.0
     name = ranked[0][3][3] + ranked[0][3][4] if ranked else 0.0
-    return [cover, min(margin, 5.0), absent / total, name]
+    return [cover, min(margin, 5.0), absent_words(index, question, asked), name]
 
 
 def supported(index: UnitIndex, asked: Asked, question: str, ranked: list) -> float:

@@ -247,7 +247,13 @@ LITERALS = {
 SEQUENCES = {"tuple", "list", "array", "expression_list", "set", "array_creation_expression", "initializer_list"}
 FALLBACK_OPERATORS = {"||", "??", "or", "?:"}
 COMMENTS = {"comment", "line_comment", "block_comment"}
-WRAPPERS = {"decorated_definition", "export_statement", "lexical_declaration", "variable_declaration"}
+WRAPPERS = {
+    "decorated_definition",
+    "export_statement",
+    "lexical_declaration",
+    "variable_declaration",
+    "type_declaration",
+}
 _STRING_QUOTES = re.compile(r"^[rbufRBUF]*(\"\"\"|'''|\"|'|`)|(\"\"\"|'''|\"|'|`)$")
 _OPTION_TEXT = re.compile(
     r"^-{1,2}[A-Za-z?][\w-]*(?:(?:, ?| ?\| ?| )-{1,2}[A-Za-z?][\w-]*)*(?:[ =][<\[]?[\w.-]+[>\]]?)?$"
@@ -318,7 +324,11 @@ def _comment_above(target) -> str:
     sibling = target.prev_named_sibling
     row = target.start_point[0]
     while sibling is not None and sibling.type in COMMENTS and sibling.end_point[0] >= row - 2:
-        parts.append(_text(sibling))
+        before = sibling.prev_sibling
+        text = _text(sibling)
+        if (before is not None and before.end_point[0] == sibling.start_point[0]) or text.startswith(("//!", "/*!")):
+            break  # the comment after a statement on its line, or a module's own doc
+        parts.append(text)
         row = sibling.start_point[0]
         sibling = sibling.prev_named_sibling
     return "\n".join(reversed(parts))
@@ -425,6 +435,10 @@ class _Walker:
                 if name:
                     if kind == "function" and in_container:
                         kind = "method"
+                    receiver = node.child_by_field_name("receiver") if t == "method_declaration" else None
+                    if receiver is not None:  # Go: `func (v *Valve) Open()` is a method of Valve
+                        found = re.findall(r"[A-Za-z_]\w*", _text(receiver))
+                        owners = owners + (found[-1],) if found else owners
                     doc = self.definition(node, name, kind, owners, in_container)
                     child_owners, child_doc = owners + (name,), doc
                     child_container = t in CONTAINER_NODES
@@ -838,6 +852,10 @@ def _paragraph(lines: list[str], start: int, limit: int = 6) -> str:
 
 
 _LOOSE_OPTION = re.compile(r"^[ \t]*(-[A-Za-z0-9?](?:,[ \t]*--[\w-]+(?:=\w+)?)?|--[\w-]+(?:=\w+)?)[ \t]+([a-zA-Z(].*)$")
+_SECTION_HEADINGS = frozenset(
+    """NAME SYNOPSIS DESCRIPTION OPTIONS ENVIRONMENT FILES EXAMPLES EXAMPLE BUGS AUTHOR AUTHORS NOTES HISTORY
+    COPYRIGHT STANDARDS CAVEATS SECURITY DIAGNOSTICS COMMANDS ARGUMENTS USAGE WARNINGS LIMITATIONS""".split()
+)
 _SETTING_ENTRY = re.compile(r"^[ \t]*([a-z][a-z0-9_-]{2,30})[ \t]+(?=If (?:set|enabled|this|non-zero|true)\b)")
 _USAGE = re.compile(r"\b(?:Usage|usage|USAGE):?\s+([A-Za-z][\w.-]+)")
 
@@ -849,6 +867,17 @@ def _nearest_program(lines: list[str], at: int) -> str:
         if m := _USAGE.search(lines[i]):
             return m.group(1)
     return ""
+
+
+def _continuation(lines: list[str], start: int, limit: int) -> str:
+    """The lines that go on a description begun on the line before: up to a blank line or the
+    next entry."""
+    out = []
+    for line in lines[start : start + limit]:
+        if not line.strip() or PAGE_MARK.match(line) or OPTION_LINE.match(line) or _LOOSE_OPTION.match(line):
+            break
+        out.append(line.strip())
+    return " ".join(out)
 
 
 def _manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
@@ -900,7 +929,7 @@ def _manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
             m = m if any(_LOOSE_OPTION.match(x) or OPTION_LINE.match(x) for x in neighbours) else None
         if m:
             owner = owning_command(lines, i, style) or _nearest_program(lines, i)
-            doc = (m.group(2).strip() + " " + _paragraph(lines, i + 1, 3)).strip()
+            doc = (m.group(2).strip() + " " + _continuation(lines, i + 1, 3)).strip()
             units.append(
                 Unit("option", m.group(1), line.strip(), path, i + 1, m.start(1) + 1, owner, doc, line.strip())
             )
@@ -948,7 +977,7 @@ def _manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
                 )
             )
             continue
-        if m := TERM_LINE.match(line):
+        if (m := TERM_LINE.match(line)) and m.group(1) not in _SECTION_HEADINGS:
             rest = line[m.end(1) :].strip()
             doc = (rest + " " + _paragraph(lines, i + 1, 3)).strip() if rest else _paragraph(lines, i + 1, 4)
             units.append(

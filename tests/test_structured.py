@@ -1,0 +1,215 @@
+"""Answering by the unit a question asks for: the definition index per language (`units`, on the
+small sources in tests/fixtures/units/), what a question asks for (`structured.analyse`), the
+answers with their path:line:col, "not found", and `eval-qa` with `answer_regex` questions and
+the BM25 baseline beside `ask`, end to end with the bundled checkpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ttt_read import sources, structured, units
+from ttt_read.baseline import baseline_answer
+from ttt_read.evaluate_qa import AnswerRegex, load_asked, score
+from ttt_read.notepad import Notepad
+from ttt_read.synonyms import lemma, synonyms
+
+FIXTURES = Path(__file__).parent / "fixtures" / "units"
+
+
+def units_of(name: str) -> dict[tuple[str, str], units.Unit]:
+    path = FIXTURES / name
+    return {(u.kind, u.name): u for u in units.file_units(name, path.read_text(), "text")}
+
+
+def line_col(name: str, line: int, col: int, text: str) -> bool:
+    """Whether `text` starts at line:col (1-based) of the fixture."""
+    return (FIXTURES / name).read_text().split("\n")[line - 1][col - 1 :].startswith(text)
+
+
+@pytest.mark.parametrize(
+    "name, kind, defined, doc",
+    [
+        ("kettle.py", "function", "descale", "Remove limescale from the heating element."),
+        ("kettle.py", "method", "boil", "Bring the water to the boil and switch off."),
+        ("kettle.py", "class", "KettleError", "Raised when the kettle cannot heat the water."),
+        ("lamp.js", "method", "dim", "Fade the light down slowly until it is dark."),  # `name(args) {` in a class
+        ("lamp.js", "method", "onBurnout", "Register a callback called when the bulb burns out."),
+        ("pump.ts", "function", "prime", "Start the pump and keep it running until told to stop."),
+        ("pump.ts", "method", "drain", "Drain the pump's chamber completely."),
+        ("valve.go", "method", "Open", "Open turns the valve on so that water flows."),
+        ("valve.go", "class", "Valve", "Valve is a water valve."),
+        ("fan.c", "function", "fan_spin", "Spin the fan up to the given speed in revolutions per minute."),
+        ("bell.rs", "method", "ring", "Ring the chime once at the current volume."),
+        ("bell.rs", "function", "mute_all", "Silence every bell in the house."),
+        ("Clock.java", "method", "setTime", "Set the hands to the given hour and minute."),
+        ("Clock.java", "class", "Clock", "A wall clock that can chime on the hour."),
+    ],
+)
+def test_definitions_per_language_with_their_doc_comments(name, kind, defined, doc):
+    found = units_of(name)
+    unit = found[(kind, defined)]
+    assert unit.doc == doc
+    assert line_col(name, unit.line, unit.col, defined)
+
+
+def test_owners_properties_and_exceptions():
+    kettle = units_of("kettle.py")
+    assert kettle[("method", "boil")].owner == "Kettle"
+    assert "property" in kettle[("method", "is_full")].tags
+    assert "exception" in kettle[("class", "KettleError")].tags
+    assert units_of("valve.go")[("method", "Open")].owner == "Valve"  # from the receiver
+    assert units_of("bell.rs")[("method", "ring")].owner == "Bell"  # from the impl block
+
+
+@pytest.mark.parametrize(
+    "name, setting, value",
+    [
+        ("kettle.py", "DEFAULT_TIMEOUT", "30"),
+        ("kettle.py", "retries", "3"),  # a keyword default
+        ("kettle.py", "timeout", "DEFAULT_TIMEOUT"),  # a named constant, resolved when answering
+        ("lamp.js", "step", "10"),  # `seconds || 10`: the fallback
+        ("lamp.js", "colour", "'warm white'"),
+        ("lamp.js", "times", "2"),
+        ("pump.ts", "strokes", "5"),
+        ("valve.go", "DefaultFlow", "12"),
+        ("fan.c", "FAN_MAX_SPEED", "2400"),
+        ("bell.rs", "RINGS", "3"),
+        ("Clock.java", "CHIME_INTERVAL", "60"),
+    ],
+)
+def test_settings_and_defaults_with_their_values(name, setting, value):
+    unit = units_of(name)[("value", setting)]
+    assert unit.answer == value
+    assert line_col(name, unit.line, unit.col, value)
+
+
+def test_module_variables_and_sentinel_errors():
+    valve = units_of("valve.go")
+    assert valve[("variable", "ErrStuck")].doc == "ErrStuck is returned when the valve does not move."
+    assert units_of("kettle.py")[("variable", "MAX_LITRES")].doc == ""  # the comment on the line above is not its own
+
+
+def test_a_man_page_gives_its_options_descriptions_synopsis_and_environment():
+    page = units_of("sprinkler.txt")
+    assert page[("command", "sprinkler")].answer == "sprinkler [-q] [--zones=LIST] [file]"
+    quiet = page[("description", "-q, --quiet")]
+    assert (quiet.answer, quiet.owner) == ("Print nothing while watering.", "sprinkler")
+    assert line_col("sprinkler.txt", quiet.line, quiet.col, "Print nothing")
+    assert page[("option", "-n")].doc == "Show what would be watered without opening any valve."
+    assert page[("env", "SPRINKLER_HOME")].doc == "The directory holding the schedules."
+    assert not any(name in ("NAME", "OPTIONS", "ENVIRONMENT") for _, name in page)  # section headings
+
+
+def test_what_a_question_asks_for():
+    asked = structured.analyse
+    assert (asked("Which function removes limescale?").want, asked("Which function removes limescale?").kind) == (
+        "definition",
+        "function",
+    )
+    assert asked("Which exception is raised when the kettle fails?").kind == "exception"
+    assert asked("What is the default flow of a valve?").want == "value"
+    assert asked("How many times does the bell ring?").numeric
+    assert asked("Does the lamp flicker by default?").boolean
+    assert asked("Which environment variable holds the schedules?").want == "env"
+    assert asked("Which option prints nothing?").want == "option"
+    assert asked("What does the -q option of sprinkler do?").want == "describe"
+    assert asked("How do I drain the pump?").kind == "how"
+    for explanation in ("What is a subshell?", "What does `boil` do?", "Where is `Kettle` defined?"):
+        assert asked(explanation) is None, explanation  # the span head answers these
+
+
+@pytest.fixture(scope="module")
+def pad() -> Notepad:
+    return Notepad.build(sources.collect([FIXTURES]).files)
+
+
+@pytest.mark.parametrize(
+    "question, answer, path",
+    [
+        ("Which function deletes limescale?", "descale", "kettle.py"),  # "Remove limescale ...": a synonym
+        ("Which method fades the light down?", "dim", "lamp.js"),
+        ("Which method stops the fan?", None, None),  # a function, not a method: still the function
+        ("Which function silences every bell?", "mute_all", "bell.rs"),
+        ("Which exception is raised when the kettle cannot heat water?", "KettleError", "kettle.py"),
+        ("How many litres does a kettle hold at most?", "1.7", "kettle.py"),  # max -> maximum -> MAX_LITRES
+        ("What is the default flow of a new valve?", "12", "valve.go"),
+        ("What timeout does boil use by default?", "30", "kettle.py"),  # DEFAULT_TIMEOUT resolved
+        ("Which environment variable names the schedules directory?", "SPRINKLER_HOME", "sprinkler.txt"),
+        ("What does the -z option of sprinkler do?", "Water only the zones in LIST, separated by commas.", None),
+    ],
+)
+def test_answers_are_the_unit_asked_for_at_its_line_and_column(pad, question, answer, path):
+    result = structured.structured_answer(None, pad, question, use_memory=False)
+    assert result is not None and result.grounded
+    if answer is None:
+        assert result.text == "fan_halt"
+        return
+    assert (result.found, result.text) == (True, answer)
+    top = result.sources[0]
+    assert path is None or top.path == path
+    line = (FIXTURES / top.path).read_text().split("\n")[top.line - 1]
+    assert line[top.col - 1 :].startswith(answer) and top.cite == f"{top.path}:{top.line}:{top.col}"
+    assert top.quote[top.span[0] : top.span[1]] == answer
+
+
+def test_a_question_about_what_the_sources_never_mention_is_not_found(pad):
+    for question in ("Which function uploads files to S3?", "Which class parses YAML configuration?"):
+        result = structured.structured_answer(None, pad, question, use_memory=False)
+        assert result is not None and not result.found and result.text == "", question
+
+
+def test_the_baseline_answers_a_definitions_name_or_a_line(pad):
+    assert baseline_answer(pad, "Which function removes limescale from the heating element?").text == "descale"
+    line = baseline_answer(pad, "What is the default flow of a valve?")
+    assert line.found and "DefaultFlow" in line.text and line.sources[0].path == "valve.go"
+
+
+def test_synonyms_and_lemmas():
+    assert lemma("stops") in ("stop", "stops")
+    assert "stop" in synonyms("abort")  # the table, WordNet or not
+    if Path("/usr/share/wordnet/index.verb").exists():
+        assert lemma("iterating") == "iterate" and "delete" in synonyms("removes")
+
+
+def test_answer_regex_sets_load_and_score_as_the_hand_worded_sets_are_scored(tmp_path):
+    rows = [
+        {"source": "the fixtures"},
+        {"question": "Which function removes limescale?", "answer_regex": r"\bdescale\b"},
+        {"question": "Which function uploads files?", "answer_regex": None},
+        {"question": "Which method dims?", "answer": ["dim", "dim("]},
+    ]
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    items = load_asked(path)
+    assert [q.question for q, _ in items] == [r["question"] for r in rows[1:]]
+    golds = items[0][1]
+    assert isinstance(golds[0], AnswerRegex) and items[1][1] == [] and items[2][1] == ["dim", "dim("]
+    assert score("descale", golds) == (True, True) and score("descaler", golds) == (False, False)
+    assert score("`descale`", golds) == (False, True)
+
+
+def test_eval_qa_shows_ask_and_the_baseline_on_the_same_snapshot(capsys, tmp_path):
+    from ttt_read.cli import main
+
+    rows = [
+        {"source": "tests/fixtures/units"},
+        {"question": "Which function removes limescale from the heating element?", "answer_regex": r"\bdescale\b"},
+        {"question": "What is the default flow of a new valve?", "answer_regex": r"\b12\b"},
+        {"question": "Which function uploads files to S3?", "answer_regex": None},
+    ]
+    asked = tmp_path / "set.jsonl"
+    asked.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    args = ["eval-qa", str(FIXTURES), "--asked", str(asked), "--setting", "grounded", "--setting", "baseline"]
+    with pytest.raises(SystemExit) as exit_:
+        main([*args, "--json", "-q"])
+    assert not exit_.value.code
+    report = json.loads(capsys.readouterr().out)
+    ask, base = report["settings"]["grounded"], report["settings"]["baseline"]
+    assert (ask["questions"], ask["unanswerable"]) == (2, 1)
+    assert ask["right"] == 2 and ask["unanswerable_refused"] == 1
+    assert base["right"] >= 1  # the baseline refuses only when no word of the question matches
+    answers = {r["question"]: r["answers"] for r in report["questions"]}
+    assert answers[rows[1]["question"]]["baseline"]["text"] == "descale"
