@@ -1,0 +1,91 @@
+"""The notepad as a next-token model: its three views agree, the gate mixes, healing."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ttt_read import ngram
+
+
+def _text(seed: int) -> list[int]:
+    """Random tokens with repeats of several lengths, over a small vocabulary (many matches)."""
+    rng = np.random.default_rng(seed)
+    noise = list(rng.integers(0, 40, 300))
+    phrase = list(rng.integers(0, 40, 25))
+    return noise + phrase * 3 + list(rng.integers(0, 4, 150)) + phrase[:10] + noise[:50]
+
+
+def _brute(tokens: list[int], t: int) -> tuple[int, int, int, int, int]:
+    """(order, total, distinct, top, hit) at position t by counting every earlier position."""
+    for order in range(min(ngram.MAX_ORDER, t + 1), 0, -1):
+        context = tokens[t - order + 1 : t + 1]
+        followers = [tokens[s + 1] for s in range(order - 1, t) if tokens[s - order + 1 : s + 1] == context]
+        if followers:
+            counts = {f: followers.count(f) for f in followers}
+            return order, len(followers), len(counts), max(counts.values()), counts.get(tokens[t + 1], 0)
+    return 0, 0, 0, 0, 0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_prequential_counts_only_earlier_text_exactly(seed):
+    tokens = _text(seed)
+    stats = ngram.prequential(tokens)
+    fields = ("order", "total", "distinct", "top", "hit")
+    got = [tuple(int(getattr(stats, f)[t]) for f in fields) for t in range(len(stats))]
+    assert got == [_brute(tokens, t) for t in range(len(tokens) - 1)]
+    assert stats.order.max() == ngram.MAX_ORDER  # the repeated phrase is matched at full length
+
+
+def test_the_snapshot_index_and_a_session_history_find_the_same_matches():
+    tokens = _text(2)
+    index = ngram.TokenIndex(tokens, 40)
+    history = ngram.History(40)
+    history.extend(tokens)
+    rng = np.random.default_rng(3)
+    for q in range(60):
+        start = int(rng.integers(0, len(tokens) - 20))
+        context = tokens[start : start + int(rng.integers(1, 20))] if q % 2 else list(rng.integers(0, 40, 6))
+        a = ngram.lookup(context, index, None, 40)
+        b = ngram.lookup(context, None, history, 40)
+        assert a.order == b.order and np.array_equal(a.counts, b.counts)
+
+
+def test_the_longer_match_wins_and_equal_ones_add():
+    index = ngram.TokenIndex([1, 2, 3, 1, 2, 4], 8)
+    history = ngram.History(8)
+    history.extend([9, 1, 2, 5])
+    both = ngram.lookup([1, 2], index, history, 8)
+    assert both.order == 2 and both.counts[[3, 4, 5]].tolist() == [1, 1, 1]
+    history.extend([7, 9, 1, 2, 6])
+    longer = ngram.lookup([9, 1, 2], index, history, 8)
+    assert longer.order == 3 and longer.counts.sum() == 2 and longer.counts[[5, 6]].tolist() == [1, 1]
+
+
+def test_a_fitted_gate_trusts_long_matches_and_never_scores_worse_than_the_model():
+    rng = np.random.default_rng(4)
+    block = list(rng.integers(0, 300, 400))
+    tokens = block + list(rng.integers(0, 300, 2000)) + block  # the second copy is predictable
+    stats = ngram.prequential(tokens)
+    model = np.full(len(stats), math.log(300))  # a model that knows nothing: uniform
+    gate = ngram.fit_gate([model], [stats])
+    mixed = ngram.mixed_losses(model, stats, gate)
+    copy = slice(len(tokens) - 380, len(tokens) - 1)
+    assert mixed[copy].mean() < 0.1 < model[copy].mean()
+    assert mixed.mean() < model.mean()
+    g = gate(np.array([16, 1]), np.array([1, 1]), np.array([1, 1]), np.array([1, 1]))
+    assert g[0] > 0.9 > g[1]
+
+
+def test_mix_without_a_match_is_the_model(tmp_path):
+    logits = torch.randn(8)
+    gate = ngram.Gate([[5.0, 0, 0, 0]] * len(ngram.ORDER_EDGES))
+    none = ngram.Match(0, np.zeros(8, dtype=np.int64))
+    assert torch.allclose(ngram.mix(logits, none, gate), logits.softmax(-1))
+    sure = ngram.Match(16, np.eye(8, dtype=np.int64)[3])
+    assert int(ngram.mix(logits, sure, gate).argmax()) == 3
+    gate.save(tmp_path / "g.json")
+    assert ngram.Gate.load(tmp_path / "g.json").weights == gate.weights
+    (tmp_path / "bad.json").write_text("{")
+    assert ngram.Gate.load(tmp_path / "bad.json") is None and ngram.Gate.load(tmp_path / "none.json") is None
