@@ -263,18 +263,6 @@ def _ingest_output(output: Path | None, name: str | None) -> Path:
     return path
 
 
-def _generate(mem: Path, prompt_ids_of, model, device, max_tokens, temperature, top_p, seed, learn, stop_tokens):
-    from ttt_read import engine
-    from ttt_read.generate import generate, stream_text
-
-    memory = engine.open_memory(mem, model, device)
-    session = memory.session(learn=learn)
-    prompt = prompt_ids_of(memory.tokenizer)
-    stop = frozenset(memory.tokenizer.token_to_id(t) for t in stop_tokens)
-    ids = generate(session, prompt, max_tokens, temperature, top_p, seed, stop)
-    return memory, session, stream_text(memory.tokenizer, ids)
-
-
 @app.command(name="continue")
 def continue_(
     mem: Annotated[Path, typer.Argument(help="Snapshot to continue from (a .mem file or a NAME).", **SNAPSHOT_ARG)],
@@ -293,22 +281,30 @@ def continue_(
     ] = 0.95,
     seed: Annotated[int, typer.Option(min=0, max=validation.MAX_SEED, help="Sampling seed.")] = 0,
     no_learn: Annotated[bool, typer.Option("--no-learn", help="Freeze the memory while generating.")] = False,
+    no_notepad: Annotated[
+        bool, typer.Option("--no-notepad", help="Predict from the model alone, not from exact matches in the notepad.")
+    ] = False,
+    no_memory: Annotated[
+        bool, typer.Option("--no-memory", help="Use the model's initial fast weights, not the read ones.")
+    ] = False,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
     as_json: JsonOpt = False,
 ):
     """Continue PROMPT from the memory in MEM, streaming to stdout."""
+    from ttt_read import engine
+    from ttt_read.generate import continuation
 
-    def prompt_ids(tokenizer):
-        return tokenizer.encode(prompt, add_special_tokens=False).ids
-
-    _, session, pieces = _generate(
-        mem, prompt_ids, model, device, max_tokens, temperature, top_p, seed, not no_learn, [tok.END_OF_TEXT]
+    memory = engine.open_memory(mem, model, device)
+    options = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "seed": seed}
+    session, head, pieces = continuation(
+        memory, prompt, options, learn=not no_learn, use_notepad=not no_notepad, use_memory=not no_memory
     )
     if as_json:
-        _emit_json({"prompt": prompt, "text": "".join(pieces), "updates": session.updates})
+        text = head + "".join(pieces)
+        _emit_json({"prompt": prompt, "text": text[len(prompt) :], "updates": session.updates})
         return
-    sys.stdout.write(prompt)
+    sys.stdout.write(head)
     for piece in pieces:
         sys.stdout.write(piece)
         sys.stdout.flush()
@@ -983,6 +979,37 @@ def train_span(
         _err(json.dumps(result))
 
 
+@train_app.command("gate")
+def train_gate(
+    corpus: Annotated[
+        Path, typer.Option(callback=validation.holding("manifest.json"), help="A built corpus (train corpus).")
+    ],
+    documents: Annotated[int, typer.Option(min=1, help="Training documents of each kind (code, prose).")] = 8,
+    tokens: Annotated[int, typer.Option(min=256, help="Tokens read from each document.")] = 32768,
+    seed: Annotated[int, typer.Option(min=0, max=validation.MAX_SEED, help="Seed for documents and offsets.")] = 0,
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", help="Gate file to write (default: notepad_gate.json beside the model)."),
+    ] = None,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+):
+    """Fit the gate that mixes a model's predictions with exact matches in the notepad."""
+    from ttt_read import checkpoint, ngram
+    from ttt_read.train.gate import fit, gate_documents
+
+    info = checkpoint.resolve(model)
+    loaded, _ = checkpoint.load(info, "cpu")
+    gate = fit(loaded, gate_documents(corpus, documents, tokens, seed), on_progress=_err)
+    out = output or ngram.gate_path(info.path)
+    gate.save(out)
+    if as_json:
+        _emit_json({"output": str(out), **gate.fitted_on})
+    else:
+        before, after = gate.fitted_on["model_loss"], gate.fitted_on["mixed_loss"]
+        _err(f"wrote {out}: mean loss {before:.4f} nats/token alone, {after:.4f} mixed")
+
+
 @train_app.command("export")
 def train_export(
     run_dir: Annotated[
@@ -1042,12 +1069,15 @@ def eval_(
     max_per_kind: Annotated[
         Optional[int], typer.Option(min=1, help="At most this many documents of each kind (code, prose).")
     ] = None,
+    no_notepad: Annotated[
+        bool, typer.Option("--no-notepad", help="Leave out the rows that also predict from the notepad.")
+    ] = False,
     device: DeviceOpt = "auto",
     plot: Annotated[Optional[Path], typer.Option(help="Also draw the curves to this PNG (needs matplotlib).")] = None,
     as_json: JsonOpt = False,
 ):
-    """Loss by position with reading off and on, and bits per byte of the text next to xz -9e."""
-    from ttt_read import checkpoint, engine
+    """Loss by position with reading off and on, alone and with the notepad, and bits per byte next to xz -9e."""
+    from ttt_read import checkpoint, engine, ngram
     from ttt_read.evaluate import evaluate
     from ttt_read.report import eval_table, plot_eval
 
@@ -1068,11 +1098,14 @@ def eval_(
         other_model, _ = checkpoint.load(other_info, device)
         lr = other_model.cfg.inner_lr if reading else 0.0
         settings[f"{other_info.name} reading {'on' if reading else 'off'}"] = (other_model, lr)
+    gate = None if no_notepad else ngram.Gate.load(ngram.gate_path(info.path))
     result = evaluate(
         settings,
         [ids for _, _, ids in documents],
         tokenizer=tokenizer,
         labels=[(kind, name) for kind, name, _ in documents],
+        gate=gate,
+        mixed=list(settings)[:2],
     )
     if plot is not None:
         plot_eval(result, plot)

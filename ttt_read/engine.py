@@ -56,15 +56,22 @@ def pick_device(device: str) -> str:
     return device
 
 
-def tokenize(tokenizer, collection: sources.Collection) -> tuple[list[int], list[dict]]:
-    """One token stream for the whole collection, starting after an end-of-text marker as
-    training documents do, plus the manifest with each file's token count."""
+def stream(tokenizer, files) -> tuple[list[int], dict[str, int]]:
+    """The token stream reading sees for `files` (anything with `path` and `text`), starting
+    after an end-of-text marker as training documents do, and each file's token count."""
     ids = [tokenizer.token_to_id(tok.END_OF_TEXT)]
     counts = {}
-    for f in collection.files:
+    for f in files:
         encoded = tok.encode_file(tokenizer, f.path, f.text)
         counts[f.path] = len(encoded)
         ids += encoded
+    return ids, counts
+
+
+def tokenize(tokenizer, collection: sources.Collection) -> tuple[list[int], list[dict]]:
+    """One token stream for the whole collection (`stream`), plus the manifest with each
+    file's token count."""
+    ids, counts = stream(tokenizer, collection.files)
     manifest = [
         {**entry, "tokens": counts[entry["path"]]} if "skipped" not in entry else entry
         for entry in collection.manifest()
@@ -127,6 +134,28 @@ class Memory:
 
         base_sha256 = self.snapshot.metadata.get("base", {}).get("sha256", "")
         return span.load_head(span.head_path(self.checkpoint.path), base_sha256, self.model.cfg.d_model)
+
+    @functools.cached_property
+    def notepad_index(self):
+        """The notepad's files as the token stream reading saw, indexed for exact matches
+        (`ngram.TokenIndex`); None for a snapshot without a notepad."""
+        from ttt_read import ngram
+
+        if self.notepad is None:
+            return None
+        return ngram.TokenIndex(stream(self.tokenizer, self.notepad.files)[0], self.model.cfg.vocab_size)
+
+    def predictor(self):
+        """What `generate` mixes into `session`'s predictions: exact matches in the notepad,
+        trusted as the checkpoint's gate says; None when the snapshot or the checkpoint
+        lacks either."""
+        from ttt_read import ngram
+        from ttt_read.generate import NotepadPredictor
+
+        gate = ngram.Gate.load(ngram.gate_path(self.checkpoint.path))
+        if gate is None or self.notepad is None:
+            return None
+        return NotepadPredictor(self.notepad_index, gate, self.model.cfg.vocab_size, self.snapshot.tail_tokens)
 
     def fast_weights(self, use_memory: bool = True, question: str | None = None):
         """Batched fast weights on the model's device: W_0 without the memory; else the final

@@ -19,6 +19,7 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import numpy as np
 import torch
 
 from ttt_read.model import TTTModel
@@ -102,16 +103,38 @@ def _by_position(values: Sequence[torch.Tensor], length: int) -> torch.Tensor:
     return total
 
 
+def notepad_losses(
+    losses: dict[str, list[torch.Tensor]], documents: Sequence[Sequence[int]], gate, mixed: Sequence[str], vocab: int
+) -> dict[str, list[torch.Tensor]]:
+    """Rows that predict with the notepad too, each document scored prequentially (a token
+    only from the text before it): "notepad alone" (the match distribution, trusted as the
+    gate trusts it, else uniform) and each setting in `mixed` + notepad."""
+    from ttt_read import ngram
+
+    stats = [ngram.prequential(doc) for doc in documents]
+    uniform = [np.full(len(s), math.log(vocab)) for s in stats]
+    rows = {"notepad alone": [torch.from_numpy(ngram.mixed_losses(u, s, gate)) for u, s in zip(uniform, stats)]}
+    for name in mixed:
+        rows[f"{name} + notepad"] = [
+            torch.from_numpy(ngram.mixed_losses(loss.numpy(), s, gate)) for loss, s in zip(losses[name], stats)
+        ]
+    return rows
+
+
 def evaluate(
     settings: dict[str, tuple],
     documents: Sequence[Sequence[int]],
     *,
     tokenizer,
     labels: Sequence[tuple[str, str]] | None = None,
+    gate=None,
+    mixed: Sequence[str] = (),
 ) -> dict:
     """For each named `Setting` (or a tuple of its fields): mean loss per position bucket
     and beyond 8K, and bits per byte overall, per bucket, per document and per kind of
-    document, beside xz on the same bytes. `labels` gives each document's (kind, name)."""
+    document, beside xz on the same bytes. `labels` gives each document's (kind, name).
+    With a notepad `gate` (`ngram.Gate`), also the notepad alone and each setting named in
+    `mixed` mixed with it (`notepad_losses`)."""
     labels = labels or [("document", str(i)) for i in range(len(documents))]
     table = token_bytes(tokenizer)
     longest = max(len(d) for d in documents) - 1
@@ -133,10 +156,13 @@ def evaluate(
         }
         for (kind, name), doc, text, bits in zip(labels, documents, texts, xz)
     ]
+    read_settings = {name: Setting(*setting) for name, setting in settings.items()}
+    all_losses = {name: document_losses(s.model, documents, s.lr, s.chunk) for name, s in read_settings.items()}
+    if gate is not None:
+        vocab = tokenizer.get_vocab_size(with_added_tokens=True)
+        all_losses |= notepad_losses(all_losses, documents, gate, mixed, vocab)
     rows = {}
-    for name, setting in settings.items():
-        model, lr, chunk = Setting(*setting)
-        losses = document_losses(model, documents, lr, chunk)
+    for name, losses in all_losses.items():
         sums = _by_position(losses, longest)
         buckets = []
         for start, end in zip(edges, edges[1:]):
@@ -151,9 +177,10 @@ def evaluate(
             entry["bits_per_byte"][name] = float(loss.sum() / math.log(2) / entry["bytes"])
             entry.setdefault("loss_beyond_8k", {})[name] = float(loss[8192:].mean()) if len(loss) > 8192 else None
         tail = counts[8192:].sum()
+        setting = read_settings.get(name)
         rows[name] = {
-            "reading_lr": lr,
-            "reading_chunk": chunk or model.cfg.chunk,
+            "reading_lr": setting.lr if setting else None,
+            "reading_chunk": (setting.chunk or setting.model.cfg.chunk) if setting else None,
             "mean_loss": float(sums.sum() / counts.sum()),
             "loss_beyond_8k": float(sums[8192:].sum() / tail) if tail > 0 else None,
             "bits_per_byte": float(sums.sum() / math.log(2) / nbytes.sum()),

@@ -114,6 +114,57 @@ def sample(logits: torch.Tensor, temperature: float, top_p: float, generator: to
     return int(order[choice])
 
 
+class NotepadPredictor:
+    """The model's next-token distribution mixed with exact matches in what the snapshot
+    read and what the session has seen since (`ngram`): a line read a minute ago is
+    continued as it was read."""
+
+    def __init__(self, index, gate, vocab_size: int, context: list[int]):
+        from ttt_read import ngram
+
+        self.index, self.gate, self.vocab_size = index, gate, vocab_size
+        self.history = ngram.History(vocab_size)
+        self.recent = list(context[-ngram.MAX_ORDER :])
+
+    def observe(self, tokens: list[int]) -> None:
+        from ttt_read import ngram
+
+        self.history.extend(tokens)
+        self.recent = (self.recent + list(tokens))[-ngram.MAX_ORDER :]
+
+    def log_probs(self, logits: torch.Tensor) -> torch.Tensor:
+        from ttt_read import ngram
+
+        match = ngram.lookup(self.recent, self.index, self.history, self.vocab_size)
+        return ngram.mix(logits, match, self.gate).clamp_min(1e-30).log()
+
+
+HEAL_CHARS = 32  # the most prompt text given back to generation (a word cut short)
+
+
+def heal(tokenizer, prompt: str) -> tuple[list[int], str]:
+    """The prompt's ids without the tokens of its unfinished end (the last word with the
+    space before it, or trailing whitespace), and that text, which generation must write
+    first. A prompt cut inside a word ("def url_f") or before one ("x = ") tokenizes
+    unlike the same text in the read stream ("url_for", " 0"), so neither the model nor the
+    notepad would recognise it; given back, it is tokenized as it was read."""
+    encoding = tokenizer.encode(prompt, add_special_tokens=False)
+    ids, offsets = encoding.ids, encoding.offsets
+    stripped = prompt.rstrip()
+    if not stripped or len(ids) < 2:
+        return ids, ""
+    boundary = len(stripped) if stripped != prompt else len(prompt) - len(prompt.split()[-1]) - 1
+    keep = len(ids)
+    while keep > 1 and offsets[keep - 1][1] > boundary and len(prompt) - offsets[keep - 1][0] <= HEAL_CHARS:
+        keep -= 1
+    return ids[:keep], prompt[offsets[keep][0] :] if keep < len(ids) else ""
+
+
+def allowed(table: list[bytes], prefix: bytes) -> torch.Tensor:
+    """Ids whose bytes agree with the start of `prefix`: they begin with it or are part of it."""
+    return torch.tensor([bool(b) and (b.startswith(prefix) or prefix.startswith(b)) for b in table])
+
+
 def generate(
     session: Session,
     prompt: list[int],
@@ -123,21 +174,37 @@ def generate(
     seed: int = 0,
     stop: frozenset[int] = frozenset(),
     logprobs: list[float] | None = None,
+    *,
+    notepad: NotepadPredictor | None = None,
+    prefix: bytes = b"",
+    table: list[bytes] | None = None,
 ) -> Iterator[int]:
     """Yield up to `max_tokens` sampled token ids, ending early at a stop token; `logprobs`,
-    when given, collects each yielded token's log-probability under the model (how sure it
-    was, whatever the temperature)."""
+    when given, collects each yielded token's log-probability under the distribution it
+    was drawn from (how sure it was, whatever the temperature). With `notepad`, that
+    distribution mixes in the notepad's matches; with `prefix` (and `table`, each id's
+    bytes), the text must begin with those bytes (`heal`)."""
     generator = torch.Generator().manual_seed(seed)
     logits = session.feed(prompt)
+    if notepad is not None:
+        notepad.observe(prompt)
     for _ in range(max_tokens):
-        token = sample(logits.cpu(), temperature, top_p, generator)
+        scores = notepad.log_probs(logits) if notepad is not None else logits.float().flatten()
+        if prefix:
+            scores = scores.masked_fill(~allowed(table, prefix), float("-inf"))
+        token = sample(scores.cpu(), temperature, top_p, generator)
         if token in stop:
             return
         if logprobs is not None:
-            logprobs.append(float(torch.log_softmax(logits.float().flatten(), -1)[token]))
+            logprobs.append(float(torch.log_softmax(scores.float().flatten(), -1)[token]))
+        if prefix:
+            piece = table[token]
+            prefix = prefix[len(piece) :] if prefix.startswith(piece) else b""
         yield token
         interrupts.point("generation")
         logits = session.feed([token])
+        if notepad is not None:
+            notepad.observe([token])
 
 
 def stream_text(tokenizer, ids: Iterator[int]) -> Iterator[str]:
@@ -150,3 +217,28 @@ def stream_text(tokenizer, ids: Iterator[int]) -> Iterator[str]:
         if not text.endswith("\ufffd"):
             yield text[printed:]
             printed = len(text)
+
+
+def continuation(memory, prompt: str, options: dict, *, learn: bool, use_notepad: bool, use_memory: bool):
+    """`continue` on an open `engine.Memory`: the session, the part of the prompt printed
+    as given, and the text pieces that follow it (the first of which re-write the prompt's
+    given-back end, `heal`). `options`: generate's max_tokens, temperature, top_p, seed."""
+    from ttt_read import tokenizer as tok
+    from ttt_read.evaluate import token_bytes
+
+    session = memory.session(learn=learn, use_memory=use_memory)
+    predictor = memory.predictor() if use_notepad else None
+    if options.get("max_tokens"):
+        prompt_ids, given_back = heal(memory.tokenizer, prompt)
+    else:
+        prompt_ids, given_back = memory.tokenizer.encode(prompt, add_special_tokens=False).ids, ""
+    ids = generate(
+        session,
+        prompt_ids,
+        stop=frozenset([memory.tokenizer.token_to_id(tok.END_OF_TEXT)]),
+        notepad=predictor,
+        prefix=given_back.encode(),
+        table=token_bytes(memory.tokenizer) if given_back else None,
+        **options,
+    )
+    return session, prompt[: len(prompt) - len(given_back)], stream_text(memory.tokenizer, ids)

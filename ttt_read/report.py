@@ -21,17 +21,23 @@ def eval_table(result: dict) -> None:
         table.add_column(label, justify="right")
     table.add_column(">8K", justify="right")
     table.add_column("bits/byte", justify="right")
+    table.add_column("× xz", justify="right")
+    xz = result["xz_bits_per_byte"]
     for name, row in settings.items():
         beyond = row["loss_beyond_8k"]
         cells = [f"{b['loss']:.3f}" for b in row["buckets"]]
-        table.add_row(name, *cells, "-" if beyond is None else f"{beyond:.3f}", f"{row['bits_per_byte']:.3f}")
-    table.add_row("xz -9e", *[""] * len(labels), "", f"{result['xz_bits_per_byte']:.3f}", style="dim")
+        bpb = row["bits_per_byte"]
+        table.add_row(name, *cells, "-" if beyond is None else f"{beyond:.3f}", f"{bpb:.3f}", f"{bpb / xz:.2f}")
+    table.add_row("xz -9e", *[""] * len(labels), "", f"{xz:.3f}", "1.00", style="dim")
     table.caption = f"bits/byte over the {result['bytes']:,} bytes the scored tokens stand for"
     console = Console()
     console.print(table)
     if len(result["per_kind"]) > 1:
         for kind, row in result["per_kind"].items():
-            settings_bpb = ", ".join(f"{name} {bpb:.3f}" for name, bpb in row["bits_per_byte"].items())
+            xz_kind = row["xz_bits_per_byte"]
+            settings_bpb = ", ".join(
+                f"{name} {bpb:.3f} ({bpb / xz_kind:.2f}× xz)" for name, bpb in row["bits_per_byte"].items()
+            )
             console.print(
                 f"{kind} ({row['documents']} documents, {row['bytes']:,} bytes): xz -9e "
                 f"{row['xz_bits_per_byte']:.3f}, {settings_bpb} bits/byte"
