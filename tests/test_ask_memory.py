@@ -73,16 +73,34 @@ def test_the_memory_makes_the_answer_more_likely(mems):
     assert remembered >= forced_logprob(other, use_memory=True) + MARGIN_OVER_OTHER_MEMORY
 
 
+def greedy_answer(memory, use_memory: bool, question: str | None = QUESTION, n: int = 8) -> tuple[str, float]:
+    """The model's own greedy answer to QUESTION, from the state the question chooses (or the
+    final one for question=None), ending at the end of an answer: (text, mean log-probability)."""
+    from ttt_read.generate import generate
+
+    tokenizer = memory.tokenizer
+    stops = frozenset(tokenizer.token_to_id(t) for t in (tok.END_OF_TEXT, tok.QUESTION, tok.FILE))
+    session = memory.session(learn=False, use_memory=use_memory, question=question)
+    logprobs: list[float] = []
+    prompt = tok.encode_qa_prompt(tokenizer, QUESTION)
+    ids = list(generate(session, prompt, n, temperature=0.0, stop=stops, logprobs=logprobs))
+    return tokenizer.decode(ids).strip(), sum(logprobs) / len(logprobs)
+
+
 def test_ask_without_notepad_answers_from_the_memory(mems, capsys):
-    """The command, not just the session: the same question with and without the memory."""
+    """The command, not just the session: with the memory it answers from the very state whose
+    recall the test above measures (the one the question chooses, not the final one), and
+    with --no-memory from the model alone."""
     answers = {}
     for flags in ((), ("--no-memory",)):
         code, out, _ = run_in_process(capsys, "ask", mems[0], QUESTION, "--no-notepad", "-n", "8", "--json", *flags)
         assert code == 0
         answers[flags] = json.loads(out)
     assert answers[()]["sources"] == answers[("--no-memory",)]["sources"] == []
-    with_memory, without = (
-        answers[()]["scores"]["answer_logprob"],
-        answers[("--no-memory",)]["scores"]["answer_logprob"],
-    )
-    assert with_memory != without, "ask gave the same answer, to the bit, with and without the memory"
+    memory = engine.open_memory(mems[0], device="cpu")
+    for flags, use_memory in (((), True), (("--no-memory",), False)):
+        text, logprob = greedy_answer(memory, use_memory)
+        assert answers[flags]["answer"] == text, flags
+        assert answers[flags]["scores"]["answer_logprob"] == pytest.approx(logprob, abs=1e-4), flags
+    assert answers[()]["answer"] != answers[("--no-memory",)]["answer"]
+    assert greedy_answer(memory, True, question=None)[0] != answers[()]["answer"]  # the final state answers otherwise

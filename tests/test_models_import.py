@@ -37,6 +37,7 @@ FAMILIES = {  # what each family adds: Llama ties its head, Qwen2 has q/k/v bias
     "qwen3": ("Qwen3Config", "Qwen3ForCausalLM", {"tie_word_embeddings": False, "head_dim": 32}),
 }
 TEXT = "The reading loop learns each chunk of text into the fast weights, then answers from them."
+PROMPT = "s"  # one byte, one token whatever the tokenizer merged: no unfinished word to give back
 
 
 def cli(home: Path, *args) -> subprocess.CompletedProcess:
@@ -188,22 +189,72 @@ def test_ingest_ask_and_eval_run_on_each_family(family, imported, ttt_home, tmp_
     assert f"{family} reading on" in evaluated.stdout
 
 
-def test_continue_diff_info_and_bench_run_on_an_imported_model(imported, ttt_home, tmp_path):
-    old, new = tmp_path / "old.mem", tmp_path / "new.mem"
+def reference_continuation(hf_dir: Path, context: list[int], n: int) -> list[int]:
+    """`transformers`' greedy tokens after CONTEXT, up to the end-of-text token."""
+    import torch
+
+    reference = transformers.LlamaForCausalLM.from_pretrained(hf_dir, dtype=torch.float32).eval()
+    ids, out = list(context), []
+    with torch.no_grad():
+        for _ in range(n):
+            token = int(reference(torch.tensor([ids])).logits[0, -1].argmax())
+            if token == reference.config.eos_token_id:
+                break
+            ids.append(token)
+            out.append(token)
+    return out
+
+
+def test_continue_diff_info_and_bench_run_on_an_imported_model(imported, hf_dirs, ttt_home, tmp_path, monkeypatch):
+    from tokenizers import Tokenizer
+
+    from ttt_read import bench as bench_module
+    from ttt_read import generate as generation
+    from ttt_read import snapshot
+
+    old, new, frozen = tmp_path / "old.mem", tmp_path / "new.mem", tmp_path / "frozen.mem"
     assert_ok(cli(ttt_home, "ingest", CORPUS / "errors.py", "-o", old, "--model", "llama"))
     assert_ok(cli(ttt_home, "ingest", CORPUS / "errors.py", CORPUS / "encoders.py", "-o", new, "--model", "llama"))
     continued = cli(ttt_home, "continue", new, "class MessageError", "-n", "4", "--json")
     assert_ok(continued)
+    assert json.loads(continued.stdout)["prompt"] == "class MessageError"
+    # A short text read at rate 0 (and kept without a notepad) leaves the imported weights alone,
+    # and all of it fits in the window: greedy `continue` generates what transformers does.
+    (tmp_path / "short.py").write_text("class MessageError(Exception):\n    pass\n")
+    assert_ok(cli(ttt_home, "ingest", tmp_path / "short.py", "-o", frozen, "--model", "llama", "--lr", "0"))
+    snap = snapshot.load(frozen)
+    metadata = {k: v for k, v in snap.metadata.items() if k not in ("checksum", "notepad")}
+    frozen.write_bytes(snapshot.encode(metadata, snap.fast, snap.tail_tokens))
+    tokenizer = Tokenizer.from_file(str(hf_dirs["llama"] / "tokenizer.json"))
+    prompt = tokenizer.encode(PROMPT, add_special_tokens=False).ids
+    generated, generate = [], generation.generate
+    monkeypatch.setattr(generation, "generate", lambda *a, **kw: (generated.append(t) or t for t in generate(*a, **kw)))
+    greedy = cli(ttt_home, "continue", frozen, PROMPT, "-n", "4", "--temperature", "0", "--no-learn", "--json")
+    assert_ok(greedy)
+    context = snap.tail_tokens + prompt
+    assert len(prompt) == 1 and len(context) + 4 < WINDOW
+    assert generated and generated == reference_continuation(hf_dirs["llama"], context, 4)
+    assert tokenizer.decode(generated).startswith(json.loads(greedy.stdout)["text"])  # a cut character held back
     difference = cli(ttt_home, "diff", old, new, "--json")
     assert difference.returncode == ExitCode.DIFFERENT, difference.stderr
     assert "encoders.py" in difference.stdout
     info = cli(ttt_home, "info", new)
     assert_ok(info)
     assert "weights" in info.stdout and "base model  llama" in info.stdout
+    benched, run = [], bench_module.run
+    monkeypatch.setattr(
+        bench_module, "run", lambda model, *args, **kw: benched.append(model.cfg) or run(model, *args, **kw)
+    )
     bench = cli(
         ttt_home, "bench", "--model", "llama", "--lengths", "64", "--decode-tokens", "2", "--no-baselines", "--json"
     )
     assert_ok(bench)
+    [cfg] = benched  # the imported model was timed, at its own shape
+    assert (cfg.d_model, cfg.n_layers, cfg.window) == (SHAPE["hidden_size"], SHAPE["num_hidden_layers"], WINDOW)
+    result = json.loads(bench.stdout)
+    [row] = result["rows"]
+    assert row["tokens"] == 64 and row["reading_tok_s"] > 0 and "full_attention_tok_s" not in row
+    assert result["decode_ms_per_token"] > 0 and result["decode_cpu_ms_per_token"] >= 0
 
 
 def test_snapshot_of_one_base_is_refused_by_another(imported, ttt_home, tmp_path):

@@ -287,12 +287,12 @@ def test_ask_json_quotes_a_span_of_the_sources(ttt_home, qa_tree, qa_mem):
         lines = (qa_tree / source["path"]).read_text().split("\n")
         assert source["quote"].strip() in lines[source["line"] - 1]
         assert source["line_start"] <= source["line"] <= source["line_end"]
-    if payload["found"]:  # the answer is copied from the file at the cited line and column
-        top = payload["sources"][0]
-        line = (qa_tree / top["path"]).read_text().split("\n")[top["line"] - 1]
-        assert line[top["col"] - 1 :].startswith(payload["answer"].split("\n")[0])
-        assert top["cite"] == f"__init__.py:{top['line']}:{top['col']}"
-        assert top["quote"][top["span"][0] : top["span"][1]] == payload["answer"]
+    # Answered, not refused: the parameter list, copied from the file at the cited line and column.
+    assert payload["found"] is True and payload["answer"] == "fp, *args, **kws"
+    line = (qa_tree / top["path"]).read_text().split("\n")[top["line"] - 1]
+    assert line[top["col"] - 1 :].startswith(payload["answer"])
+    assert top["cite"] == f"__init__.py:{top['line']}:{top['col']}"
+    assert top["quote"][top["span"][0] : top["span"][1]] == payload["answer"]
 
 
 def test_ask_says_not_found_for_a_name_the_snapshot_lacks(capsys, qa_mem):
