@@ -83,24 +83,34 @@ def full_attention_runner(model: TTTModel, tokens: torch.Tensor) -> Callable[[],
     return run
 
 
-def decode_ms_per_token(model: TTTModel, n_tokens: int, seed: int = 0) -> tuple[float, float]:
+def decode_ms_per_token(model: TTTModel, n_tokens: int, seed: int = 0, notepad=None) -> tuple[float, float]:
     """Latency of feeding one token at a time after a full window of context: wall-clock
-    and process CPU milliseconds per token."""
+    and process CPU milliseconds per token. With `notepad` (an `ngram.TokenIndex` and its
+    `ngram.Gate`), each token's distribution is also mixed with the notepad's matches, as
+    `continue` does."""
+    from ttt_read.generate import NotepadPredictor
+
     device = model.embed.weight.device
     session = Session(model, model.initial_fast_weights(1), lr=model.cfg.inner_lr, learn=False)
     context = synthetic_tokens(model.cfg.vocab_size, model.cfg.window, seed)[0].tolist()
     session.context(context)
+    predictor = NotepadPredictor(*notepad, model.cfg.vocab_size, context) if notepad else None
     session.feed(context[:1])  # warm-up
     _sync(device)
     started, cpu_started = time.perf_counter(), time.process_time()
     with _autocast(device):
         for token in context[1 : n_tokens + 1]:
-            session.feed([token])
+            logits = session.feed([token])
+            if predictor is not None:
+                predictor.observe([token])
+                predictor.log_probs(logits)
     _sync(device)
     return 1000 * (time.perf_counter() - started) / n_tokens, 1000 * (time.process_time() - cpu_started) / n_tokens
 
 
-def run(model: TTTModel, lengths: Sequence[int], decode_tokens: int = 32, baselines: bool = True) -> dict:
+def run(model: TTTModel, lengths: Sequence[int], decode_tokens: int = 32, baselines: bool = True, notepad=None) -> dict:
+    """Reading rows for each length and decoding latency, also with `notepad` (index, gate)
+    mixed in when given."""
     device = model.embed.weight.device
     warm = synthetic_tokens(model.cfg.vocab_size, 4 * model.cfg.chunk + 1, device=device)
     reading_runner(model, warm)()
@@ -125,6 +135,14 @@ def run(model: TTTModel, lengths: Sequence[int], decode_tokens: int = 32, baseli
     for row in rows:
         row["reading_vs_shortest"] = row["reading_tok_s"] / first
     decode_ms, decode_cpu_ms = decode_ms_per_token(model, decode_tokens)
+    notepad_row = {}
+    if notepad is not None:
+        ms, cpu_ms = decode_ms_per_token(model, decode_tokens, notepad=notepad)
+        notepad_row = {
+            "notepad_tokens": len(notepad[0].tokens),
+            "decode_notepad_ms_per_token": ms,
+            "decode_notepad_cpu_ms_per_token": cpu_ms,
+        }
     return {
         "device": torch.cuda.get_device_name(device)
         if device.type == "cuda"
@@ -133,4 +151,19 @@ def run(model: TTTModel, lengths: Sequence[int], decode_tokens: int = 32, baseli
         "rows": rows,
         "decode_ms_per_token": decode_ms,
         "decode_cpu_ms_per_token": decode_cpu_ms,
+        **notepad_row,
     }
+
+
+def package_notepad(tokenizer, info, vocab_size: int):
+    """(index, gate) of a real notepad for timing decoding with it: ttt-read's own source,
+    read as `ingest` reads it; None when the checkpoint has no gate."""
+    from pathlib import Path
+
+    from ttt_read import engine, ngram, sources
+
+    gate = ngram.Gate.load(ngram.gate_path(info.path))
+    if gate is None:
+        return None
+    files = sources.collect([Path(__file__).parent]).files
+    return ngram.TokenIndex(engine.stream(tokenizer, files)[0], vocab_size), gate

@@ -706,9 +706,11 @@ def bench(
     from ttt_read.report import bench_table
 
     device = engine.pick_device(device)
-    base, _ = checkpoint.load(checkpoint.resolve(model), device)
+    info = checkpoint.resolve(model)
+    base, tokenizer = checkpoint.load(info, device)
     sizes = lengths or ([8192, 32768, 131072, 524288, 1048576] if device == "cuda" else [8192])
-    result = bench_mod.run(base, sizes, decode_tokens, baselines=not no_baselines)
+    notepad = bench_mod.package_notepad(tokenizer, info, base.cfg.vocab_size)
+    result = bench_mod.run(base, sizes, decode_tokens, baselines=not no_baselines, notepad=notepad)
     if as_json:
         _emit_json(result)
     else:

@@ -117,5 +117,10 @@ def bench_table(result: dict) -> None:
     console.print(
         f"decode: {result['decode_ms_per_token']:.1f} ms/token ({result['decode_cpu_ms_per_token']:.1f} CPU-ms/token)"
     )
+    if "decode_notepad_ms_per_token" in result:
+        console.print(
+            f"decode with a {result['notepad_tokens']:,}-token notepad: {result['decode_notepad_ms_per_token']:.1f}"
+            f" ms/token ({result['decode_notepad_cpu_ms_per_token']:.1f} CPU-ms/token)"
+        )
     cpu = ", ".join(f"{row['tokens']:,} tokens {row['reading_tok_per_cpu_s']:,.0f}" for row in result["rows"])
     console.print(f"reading per CPU-second (all threads): {cpu} tokens")
