@@ -1074,6 +1074,14 @@ def eval_(
     no_notepad: Annotated[
         bool, typer.Option("--no-notepad", help="Leave out the rows that also predict from the notepad.")
     ] = False,
+    notepad: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--notepad",
+            help="Also match in this snapshot's notepad, read before each document (text the documents are not in).",
+            **SNAPSHOT_ARG,
+        ),
+    ] = None,
     device: DeviceOpt = "auto",
     plot: Annotated[Optional[Path], typer.Option(help="Also draw the curves to this PNG (needs matplotlib).")] = None,
     as_json: JsonOpt = False,
@@ -1101,6 +1109,7 @@ def eval_(
         lr = other_model.cfg.inner_lr if reading else 0.0
         settings[f"{other_info.name} reading {'on' if reading else 'off'}"] = (other_model, lr)
     gate = None if no_notepad else ngram.Gate.load(ngram.gate_path(info.path))
+    notepad_ids = engine.notepad_stream(notepad, info.name, device) if notepad is not None else []
     result = evaluate(
         settings,
         [ids for _, _, ids in documents],
@@ -1108,6 +1117,7 @@ def eval_(
         labels=[(kind, name) for kind, name, _ in documents],
         gate=gate,
         mixed=list(settings)[:2],
+        notepad=notepad_ids,
     )
     if plot is not None:
         plot_eval(result, plot)

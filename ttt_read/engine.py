@@ -204,6 +204,14 @@ def open_memory(path: Path, model_name: str | None = None, device: str = "auto")
     return Memory(model, tokenizer, snap, info)
 
 
+def notepad_stream(path: Path, model_name: str, device: str) -> list[int]:
+    """The token stream of the files in the notepad of the snapshot at `path`."""
+    memory = open_memory(path, model_name, device)
+    if memory.notepad is None:
+        raise TTTReadError(f"{path}: this snapshot has no notepad", ExitCode.SNAPSHOT)
+    return stream(memory.tokenizer, memory.notepad.files)[0]
+
+
 def eval_documents(
     tokenizer, paths, corpus, max_tokens: int, min_tokens: int, max_per_kind: int | None
 ) -> list[tuple[str, str, list[int]]]:

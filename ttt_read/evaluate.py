@@ -104,14 +104,21 @@ def _by_position(values: Sequence[torch.Tensor], length: int) -> torch.Tensor:
 
 
 def notepad_losses(
-    losses: dict[str, list[torch.Tensor]], documents: Sequence[Sequence[int]], gate, mixed: Sequence[str], vocab: int
+    losses: dict[str, list[torch.Tensor]],
+    documents: Sequence[Sequence[int]],
+    *,
+    gate,
+    mixed: Sequence[str],
+    vocab: int,
+    notepad: Sequence[int] = (),
 ) -> dict[str, list[torch.Tensor]]:
     """Rows that predict with the notepad too, each document scored prequentially (a token
-    only from the text before it): "notepad alone" (the match distribution, trusted as the
-    gate trusts it, else uniform) and each setting in `mixed` + notepad."""
+    only from the text before it, after the token stream `notepad` of another snapshot):
+    "notepad alone" (the match distribution, trusted as the gate trusts it, else uniform)
+    and each setting in `mixed` + notepad."""
     from ttt_read import ngram
 
-    stats = [ngram.prequential(doc) for doc in documents]
+    stats = [ngram.prequential([*notepad, *doc]).tail(len(doc) - 1) for doc in documents]
     uniform = [np.full(len(s), math.log(vocab)) for s in stats]
     rows = {"notepad alone": [torch.from_numpy(ngram.mixed_losses(u, s, gate)) for u, s in zip(uniform, stats)]}
     for name in mixed:
@@ -129,12 +136,13 @@ def evaluate(
     labels: Sequence[tuple[str, str]] | None = None,
     gate=None,
     mixed: Sequence[str] = (),
+    notepad: Sequence[int] = (),
 ) -> dict:
     """For each named `Setting` (or a tuple of its fields): mean loss per position bucket
     and beyond 8K, and bits per byte overall, per bucket, per document and per kind of
     document, beside xz on the same bytes. `labels` gives each document's (kind, name).
     With a notepad `gate` (`ngram.Gate`), also the notepad alone and each setting named in
-    `mixed` mixed with it (`notepad_losses`)."""
+    `mixed` mixed with it (`notepad_losses`, after the token stream `notepad`)."""
     labels = labels or [("document", str(i)) for i in range(len(documents))]
     table = token_bytes(tokenizer)
     longest = max(len(d) for d in documents) - 1
@@ -160,7 +168,7 @@ def evaluate(
     all_losses = {name: document_losses(s.model, documents, s.lr, s.chunk) for name, s in read_settings.items()}
     if gate is not None:
         vocab = tokenizer.get_vocab_size(with_added_tokens=True)
-        all_losses |= notepad_losses(all_losses, documents, gate, mixed, vocab)
+        all_losses |= notepad_losses(all_losses, documents, gate=gate, mixed=mixed, vocab=vocab, notepad=notepad)
     rows = {}
     for name, losses in all_losses.items():
         sums = _by_position(losses, longest)

@@ -163,6 +163,10 @@ class MatchStats:
     def __len__(self) -> int:
         return len(self.order)
 
+    def tail(self, n: int) -> MatchStats:
+        """The last `n` positions (a document scored after a notepad that came before it)."""
+        return MatchStats(*(getattr(self, f.name)[len(self) - n :] for f in dataclasses.fields(self)))
+
 
 def _earlier_counts(keys: np.ndarray) -> np.ndarray:
     """For each position, how many earlier positions share its key."""
