@@ -52,6 +52,9 @@ DeviceOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+NoMemoryOpt = Annotated[
+    bool, typer.Option("--no-memory", help="Use the model's initial fast weights, not the read ones.")
+]
 
 
 def _snapshot_arg(value):
@@ -284,9 +287,7 @@ def continue_(
     no_notepad: Annotated[
         bool, typer.Option("--no-notepad", help="Predict from the model alone, not from exact matches in the notepad.")
     ] = False,
-    no_memory: Annotated[
-        bool, typer.Option("--no-memory", help="Use the model's initial fast weights, not the read ones.")
-    ] = False,
+    no_memory: NoMemoryOpt = False,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
     as_json: JsonOpt = False,
@@ -336,9 +337,7 @@ def ask(
     no_notepad: Annotated[
         bool, typer.Option("--no-notepad", help="Do not look anything up in the notepad (implies --free).")
     ] = False,
-    no_memory: Annotated[
-        bool, typer.Option("--no-memory", help="Use the model's initial fast weights, not the read ones.")
-    ] = False,
+    no_memory: NoMemoryOpt = False,
     model: ModelOpt = None,
     device: DeviceOpt = "auto",
     as_json: JsonOpt = False,
