@@ -7,13 +7,20 @@ exception ...", "What is the default ...", "How many ...", "Which environment va
 kind are ranked by how well their name (split into its parts), doc comment, owner (class,
 function, command) and first lines cover the question's words, each word also in its other
 forms and synonyms (`synonyms`), weighted by how rare it is among the units. A question whose
-words no unit covers well enough gets "not found". Questions of no such kind ("What is a
-subshell?", "How do I ...?") are left to the span head (`grounded`).
+words no unit covers well enough gets "not found"; so does one whose words the sources never
+use. Questions for an explanation ("What does `f` do?", "What parameters does `f` take?") are
+left to the span head (`grounded`).
 
-When the memory is used, the read fast weights rerank the best few: each candidate's answer is
-scored by the model's likelihood of it after the question (the QA turn format training uses),
-relative to the same likelihood with the initial fast weights, so that what the read text made
-more likely moves up (`memory_scores`).
+The ranker's weights and the "not found" decision are fitted on questions worded by hand
+(`train.ranker`, docs/questions/train). Manuals also answer "What is X?" in their own words
+(`explain_in_manual`): a glossary entry, "Expands to ...", "X is a ...", the line under a
+heading, a "default 500" next to a name.
+
+The memory can rerank the best few: each candidate's answer scored by the model's likelihood
+of it after the question (the QA turn format training uses) with the read fast weights,
+relative to the initial ones (`memory_scores`). On the hand-worded sets it changed no answer
+for the better, so it is off unless `TTT_READ_MEMORY_RERANK` gives it a weight; the span head
+(questions of no unit) still reads the memory.
 """
 
 from __future__ import annotations
@@ -267,6 +274,9 @@ ABBREVIATIONS = {  # code's short forms, read as the words people use
     "proc": "process",
     "cmd": "command",
     "db": "database",
+    "fn": "function",
+    "func": "function",
+    "cb": "callback",
     "ws": "websocket",
 }
 
@@ -299,14 +309,19 @@ def question_terms(question: str, asked: Asked) -> list[tuple[str, float, tuple[
     """(stem, weight, stems of its synonyms) for each word of the question that says which unit."""
     code = re.sub(r"`([^`]*)`", r" \1 ", question)
     out: dict[str, tuple[float, tuple[str, ...]]] = {}
+    kind_seen = False
     for word in _WORDS.findall(code):
         low = word.lower()
         if low in FUNCTION_WORDS or low in STOP_WORDS or len(low) < 2:
             continue
         weight = 1.0
-        if low in _KIND_WORDS and low not in TYPE_WORDS:
+        if low in _KIND_WORDS and kind_seen:
+            weight = 0.5  # "... sets the function called when ...": after the kind asked for, a subject
+        elif low in _KIND_WORDS and low not in TYPE_WORDS:
             weight = 0.3  # "command", "builtin", "handler": what kind, a little of which one
+            kind_seen = True
         elif low in TYPE_WORDS or low.rstrip("s") in TYPE_WORDS:
+            kind_seen = kind_seen or low in _KIND_WORDS
             if low.rstrip("s") not in SOFT_TYPE_WORDS and not (asked.want == "value" and low == "default"):
                 continue
             weight = 0.3
