@@ -89,3 +89,62 @@ def test_mix_without_a_match_is_the_model(tmp_path):
     assert ngram.Gate.load(tmp_path / "g.json").weights == gate.weights
     (tmp_path / "bad.json").write_text("{")
     assert ngram.Gate.load(tmp_path / "bad.json") is None and ngram.Gate.load(tmp_path / "none.json") is None
+
+
+# --- continue: recall of what a snapshot read ---------------------------------------------
+
+
+def _unique_long_lines(n: int) -> list[tuple[list[str], int]]:
+    """(lines, index) of the first `n` lines of the sample files that are long, appear once,
+    and have 3 lines above them."""
+    from conftest import CORPUS, SAMPLE_FILES
+
+    files = [(CORPUS / name).read_text().split("\n") for name in SAMPLE_FILES]
+    count = {}
+    for lines in files:
+        for line in lines:
+            count[line.strip()] = count.get(line.strip(), 0) + 1
+    found = [(lines, i) for lines in files for i, line in enumerate(lines) if i >= 3 and len(line.strip()) >= 40]
+    return [(lines, i) for lines, i in found if count[lines[i].strip()] == 1][::7][:n]
+
+
+def test_continue_recalls_lines_it_read_with_the_notepad_and_less_without(ttt_home, sample_mem):
+    import json
+
+    from conftest import assert_ok, run_cli
+
+    recalled = {"notepad": 0, "model alone": 0}
+    for lines, i in _unique_long_lines(4):
+        line = lines[i]
+        indent = line[: len(line) - len(line.lstrip())]
+        prompt = "\n".join(lines[i - 3 : i]) + "\n" + indent + line.strip()[:8]
+        for setting, flags in (("notepad", []), ("model alone", ["--no-notepad"])):
+            result = run_cli(
+                ttt_home, "continue", sample_mem, prompt, "-n", "40", "--temperature", "0", "--json", *flags
+            )
+            assert_ok(result)
+            written = (prompt + json.loads(result.stdout)["text"]).split("\n")[3]
+            recalled[setting] += written == line
+    assert recalled["notepad"] == 4 and recalled["model alone"] < 4, recalled
+
+
+def test_eval_scores_the_notepad_alone_and_mixed_prequentially(
+    model, model_and_tokenizer, code_tokens, checkpoint_info
+):
+    """A text read twice: the second copy is nearly free with the notepad (the bundled gate),
+    while the first copy, new text, costs the mixture no more than the model alone."""
+    from conftest import take
+
+    from ttt_read.evaluate import evaluate
+
+    model, tokenizer = model_and_tokenizer
+    gate = ngram.Gate.load(ngram.gate_path(checkpoint_info.path))
+    assert gate is not None
+    text = take(code_tokens, 700, start=2000)
+    result = evaluate({"on": (model, model.cfg.inner_lr)}, [text + text], tokenizer=tokenizer, gate=gate, mixed=["on"])
+    rows = result["settings"]
+    assert list(rows) == ["on", "notepad alone", "on + notepad"]
+    model_losses = evaluate({"on": (model, model.cfg.inner_lr)}, [text], tokenizer=tokenizer)["settings"]["on"]
+    assert rows["on + notepad"]["bits_per_byte"] < 0.6 * rows["on"]["bits_per_byte"]
+    first = evaluate({"on": (model, model.cfg.inner_lr)}, [text], tokenizer=tokenizer, gate=gate, mixed=["on"])
+    assert first["settings"]["on + notepad"]["mean_loss"] <= model_losses["mean_loss"] + 0.02
