@@ -55,6 +55,31 @@ ISOLATED_ENVIRONMENT = {
 _ISOLATION = pytest.StashKey[tuple]()
 
 
+def kernels_interpreted() -> bool:
+    """Whether the kernel tests' CPU cases run, under Triton's interpreter: the default
+    without a GPU; with one, only when the caller set TRITON_INTERPRET=1."""
+    import torch
+
+    return os.environ.get("TRITON_INTERPRET", "0" if torch.cuda.is_available() else "1") == "1"
+
+
+def import_triton_interpretable() -> None:
+    """Triton decides when it is first imported whether its own language library (`tl.sum`,
+    `tl.cdiv`, ...) runs in the interpreter, and anything in the run may import it first
+    (loading a `transformers` model does). So it is imported here, before collection, under
+    TRITON_INTERPRET=1; the variable itself is set again only inside the tests that run kernels."""
+    if "triton" in sys.modules or not kernels_interpreted():
+        return
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TRITON_INTERPRET", "1")
+    try:
+        import triton.language  # noqa: F401
+    except ImportError:  # no Triton: the kernel tests skip
+        pass
+    finally:
+        patch.undo()
+
+
 def pytest_configure(config):
     """Before collection: a TTT_READ_HOME of the run's own (config, data, caches), the
     variables above, undone when the run ends."""
@@ -67,6 +92,7 @@ def pytest_configure(config):
         else:
             patch.setenv(name, value)
     config.stash[_ISOLATION] = patch, home
+    import_triton_interpretable()
 
 
 def pytest_unconfigure(config):

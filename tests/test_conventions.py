@@ -19,9 +19,19 @@ from conftest import CORPUS, REPO, assert_ok, cli_commands, cli_env, ingest_inte
 from ttt_read.errors import ExitCode, markdown_table
 
 # Commands whose --json is checked by a run below or in another test (ingest: test_dirs.py);
-# train corpus/run/export/span need a corpus and a training run, so only their option is checked;
+# train corpus/run/export/span need a corpus and a training run, so only their option is checked
+# (train gate: test_ngram.py);
 # models import needs a checkpoint to import (test_models_import.py).
-NOT_RUN_HERE = {"ingest", "eval-qa", "train corpus", "train run", "train export", "train span", "models import"}
+NOT_RUN_HERE = {
+    "ingest",
+    "eval-qa",
+    "train corpus",
+    "train run",
+    "train export",
+    "train span",
+    "train gate",
+    "models import",
+}
 
 
 def strict_json(text: str) -> dict:

@@ -97,11 +97,10 @@ def test_eval_sweeps_the_update_size(ttt_home):
     """`--reading-chunk`: one update as long as the document scores every token before it
     learns anything, so it is reading off; shorter updates learn within the document."""
     path = CORPUS / "errors.py"
-    result = run_cli(ttt_home, "eval", path, "--max-tokens", "300", "--reading-chunk", "512", "--reading-chunk", "32")
+    sweep = ("eval", path, "--max-tokens", "300", "--reading-chunk", "512", "--reading-chunk", "32", "--no-notepad")
+    result = run_cli(ttt_home, *sweep)
     assert_ok(result)
-    report = run_cli(
-        ttt_home, "eval", path, "--max-tokens", "300", "--reading-chunk", "512", "--reading-chunk", "32", "--json"
-    )
+    report = run_cli(ttt_home, *sweep, "--json")
     rows = {name.split(" reading ")[1]: row for name, row in json.loads(report.stdout)["settings"].items()}
     assert "chunk 32" in result.stdout and "chunk 512" in result.stdout
     assert [rows[k]["reading_chunk"] for k in ("chunk 512", "chunk 32")] == [512, 32]

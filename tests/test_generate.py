@@ -75,3 +75,26 @@ def test_an_empty_prompt_continues_the_context(model, text):
     with pytest.raises(TTTReadError) as info:
         Session(model, model.initial_fast_weights(1), lr=model.cfg.inner_lr).feed([])
     assert info.value.code == ExitCode.USAGE
+
+
+@pytest.mark.parametrize("prompt", ["    def url_f", "x = ", "caf\ufffd"])
+def test_a_healed_prompt_is_rewritten_first_and_n_counts_only_new_tokens(model, model_and_tokenizer, prompt):
+    """`heal` gives back the prompt's unfinished end; generation re-writes exactly those
+    bytes first, then writes `max_tokens` tokens of its own (a `-n 2` never spends itself on
+    the prompt); the printed text starts with the whole prompt."""
+    from ttt_read.evaluate import token_bytes
+    from ttt_read.generate import generate, heal, stream_text
+
+    _, tokenizer = model_and_tokenizer
+    kept, given_back = heal(tokenizer, prompt)
+    assert given_back and prompt.endswith(given_back) and tokenizer.decode(kept) == prompt[: -len(given_back)]
+    table = token_bytes(tokenizer)
+    session = Session(model, model.initial_fast_weights(1), lr=model.cfg.inner_lr, learn=False)
+    ids = list(generate(session, kept, 2, temperature=0.0, prefix=given_back.encode(), table=table))
+    written = b"".join(table[i] for i in ids)
+    assert written.startswith(given_back.encode())
+    rewriting = 0
+    while sum(len(table[i]) for i in ids[: rewriting + 1]) <= len(given_back.encode()):
+        rewriting += 1
+    assert len(ids) - rewriting == 2
+    assert (prompt[: -len(given_back)] + "".join(stream_text(tokenizer, iter(ids)))).startswith(prompt)

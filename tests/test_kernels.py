@@ -2,8 +2,9 @@
 
 Without a GPU the kernels run on CPU tensors in Triton's interpreter: the tests that run them
 there (the `interpreter` marker) set TRITON_INTERPRET=1 while they run, and Triton reads it
-when a kernel module is first imported, inside such a test (fp32/fp16 only, tiny shapes). Nothing
-else in the run, nor any subprocess of another test, sees it. With a GPU they run natively on
+when a kernel module is first imported, inside such a test (fp32/fp16 only, tiny shapes); its own
+language library was imported under it before collection (conftest.py). Nothing else in the run,
+nor any subprocess of another test, sees it. With a GPU they run natively on
 CUDA tensors, bf16 included; the CPU cases then need `TRITON_INTERPRET=1` in the environment.
 Tolerances, as the max abs error over max(1, max |reference|):
 fp32 1e-5, fp16 4e-3, bf16 3e-2 (one or two ulps of the stored dtype).
@@ -15,6 +16,7 @@ import sys
 
 import pytest
 import torch
+from conftest import kernels_interpreted
 from ttt_read.kernels import reference, window_mask
 
 from ttt_read import checkpoint
@@ -24,8 +26,7 @@ from ttt_read.model import TTTModel
 from ttt_read.reading import read
 
 CALLERS_INTERPRET = os.environ.get("TRITON_INTERPRET")  # as the run was started
-# Whether the CPU cases run: under the interpreter, the default without a GPU.
-INTERPRET = os.environ.get("TRITON_INTERPRET", "0" if torch.cuda.is_available() else "1") == "1"
+INTERPRET = kernels_interpreted()  # whether the CPU cases run
 INTERPRETED = [
     pytest.mark.interpreter,
     pytest.mark.skipif(not INTERPRET, reason="runs Triton on CPU tensors: needs TRITON_INTERPRET=1"),

@@ -148,3 +148,39 @@ def test_eval_scores_the_notepad_alone_and_mixed_prequentially(
     assert rows["on + notepad"]["bits_per_byte"] < 0.6 * rows["on"]["bits_per_byte"]
     first = evaluate({"on": (model, model.cfg.inner_lr)}, [text], tokenizer=tokenizer, gate=gate, mixed=["on"])
     assert first["settings"]["on + notepad"]["mean_loss"] <= model_losses["mean_loss"] + 0.02
+
+
+def test_train_gate_fits_on_a_corpus_of_the_models_tokenizer_and_refuses_another(ttt_home, checkpoint_info, tmp_path):
+    """`train gate` on frozen fixture code tokenized as the model tokenizes: the written gate
+    loads and mixes to a lower loss than the model alone; a corpus of another tokenizer is an
+    input error, one line, and writes nothing."""
+    import json
+
+    from conftest import CORPUS, assert_ok, run_cli
+
+    from ttt_read.errors import ExitCode
+    from ttt_read.train.corpus import build_corpus
+
+    corpus = tmp_path / "corpus"
+    build_corpus(
+        [CORPUS],
+        corpus,
+        tokenizer_path=checkpoint_info.tokenizer_path,
+        val_fraction=0.0,
+        min_val_code=0,
+        min_val_prose=0,
+    )
+    out = tmp_path / "gate.json"
+    args = ("train", "gate", "--corpus", corpus, "--documents", "1", "--tokens", "1024", "-o", out)
+    result = run_cli(ttt_home, *args, "--json")
+    assert_ok(result)
+    fitted = json.loads(result.stdout)
+    assert fitted["output"] == str(out) and len(fitted["documents"]) >= 1
+    assert fitted["mixed_loss"] < fitted["model_loss"]
+    assert ngram.Gate.load(out) is not None
+
+    other = tmp_path / "other"
+    build_corpus([CORPUS], other, vocab_size=400, val_fraction=0.0, min_val_code=0, min_val_prose=0)
+    refused = run_cli(ttt_home, "train", "gate", "--corpus", other, "-o", tmp_path / "refused.json")
+    assert refused.returncode == ExitCode.INPUT and "another tokenizer" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "refused.json").exists()

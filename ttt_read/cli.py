@@ -1000,8 +1000,8 @@ def train_gate(
     from ttt_read.train.gate import fit, gate_documents
 
     info = checkpoint.resolve(model)
-    loaded, _ = checkpoint.load(info, "cpu")
-    gate = fit(loaded, gate_documents(corpus, documents, tokens, seed), on_progress=_err)
+    loaded, tokenizer = checkpoint.load(info, "cpu")
+    gate = fit(loaded, gate_documents(corpus, tokenizer, documents, tokens, seed), on_progress=_err)
     out = output or ngram.gate_path(info.path)
     gate.save(out)
     if as_json:

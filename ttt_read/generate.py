@@ -160,9 +160,12 @@ def heal(tokenizer, prompt: str) -> tuple[list[int], str]:
     return ids[:keep], prompt[offsets[keep][0] :] if keep < len(ids) else ""
 
 
-def allowed(table: list[bytes], prefix: bytes) -> torch.Tensor:
-    """Ids whose bytes agree with the start of `prefix`: they begin with it or are part of it."""
-    return torch.tensor([bool(b) and (b.startswith(prefix) or prefix.startswith(b)) for b in table])
+def allowed(table: list[bytes], prefix: bytes, vocab: int) -> torch.Tensor:
+    """Of `vocab` ids (a model may have more than its tokenizer), those whose bytes agree
+    with the start of `prefix`: they begin with it or are part of it."""
+    mask = torch.zeros(vocab, dtype=torch.bool)
+    mask[: len(table)] = torch.tensor([bool(b) and (b.startswith(prefix) or prefix.startswith(b)) for b in table])
+    return mask
 
 
 def generate(
@@ -183,23 +186,26 @@ def generate(
     when given, collects each yielded token's log-probability under the distribution it
     was drawn from (how sure it was, whatever the temperature). With `notepad`, that
     distribution mixes in the notepad's matches; with `prefix` (and `table`, each id's
-    bytes), the text must begin with those bytes (`heal`)."""
+    bytes), the text must begin with those bytes (`heal`); tokens that only re-write them do
+    not count against `max_tokens`."""
     generator = torch.Generator().manual_seed(seed)
     logits = session.feed(prompt)
     if notepad is not None:
         notepad.observe(prompt)
-    for _ in range(max_tokens):
+    written = 0
+    while written < max_tokens:
         scores = notepad.log_probs(logits) if notepad is not None else logits.float().flatten()
         if prefix:
-            scores = scores.masked_fill(~allowed(table, prefix), float("-inf"))
+            scores = scores.masked_fill(~allowed(table, prefix, scores.numel()), float("-inf"))
         token = sample(scores.cpu(), temperature, top_p, generator)
         if token in stop:
             return
         if logprobs is not None:
             logprobs.append(float(torch.log_softmax(scores.float().flatten(), -1)[token]))
-        if prefix:
-            piece = table[token]
-            prefix = prefix[len(piece) :] if prefix.startswith(piece) else b""
+        if prefix and prefix.startswith(table[token]):
+            prefix = prefix[len(table[token]) :]
+        else:
+            prefix, written = b"", written + 1
         yield token
         interrupts.point("generation")
         logits = session.feed([token])
@@ -217,6 +223,8 @@ def stream_text(tokenizer, ids: Iterator[int]) -> Iterator[str]:
         if not text.endswith("\ufffd"):
             yield text[printed:]
             printed = len(text)
+    if seen and printed < len(text):  # the end: a replacement character is written as one
+        yield text[printed:]
 
 
 def continuation(memory, prompt: str, options: dict, *, learn: bool, use_notepad: bool, use_memory: bool):

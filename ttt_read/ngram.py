@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -273,7 +274,10 @@ class Gate:
         return np.where(order > 0, 1 / (1 + np.exp(-z)), 0.0)
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps({"orders": list(ORDER_EDGES), **dataclasses.asdict(self)}, indent=1) + "\n")
+        """Whole or not at all: a stopped write leaves the previous gate in place."""
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps({"orders": list(ORDER_EDGES), **dataclasses.asdict(self)}, indent=1) + "\n")
+        os.replace(partial, path)
 
     @classmethod
     def load(cls, path: Path) -> Gate | None:
