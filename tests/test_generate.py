@@ -98,3 +98,31 @@ def test_a_healed_prompt_is_rewritten_first_and_n_counts_only_new_tokens(model, 
         rewriting += 1
     assert len(ids) - rewriting == 2
     assert (prompt[: -len(given_back)] + "".join(stream_text(tokenizer, iter(ids)))).startswith(prompt)
+
+
+@pytest.fixture
+def two_threads():
+    caller = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(caller)
+
+
+def test_one_token_goes_through_on_one_thread_and_the_count_comes_back(model, text, monkeypatch, two_threads):
+    """Decoding a token runs on one intra-op thread (its products are too small to share);
+    a prompt runs on all of them; the caller's thread count is restored, also after an error."""
+    seen = []
+    run_prefix = model.run_prefix
+
+    def counting(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return run_prefix(*args, **kwargs)
+
+    monkeypatch.setattr(model, "run_prefix", counting)
+    session = Session(model, model.initial_fast_weights(1), lr=model.cfg.inner_lr, learn=False)
+    session.feed(text[:8])
+    session.feed(text[8:9])
+    assert seen == [2, 1] and torch.get_num_threads() == 2
+    with pytest.raises(IndexError):
+        session.feed([model.cfg.vocab_size])  # no such token
+    assert torch.get_num_threads() == 2

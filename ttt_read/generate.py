@@ -10,6 +10,7 @@ paper's generation rule says and scores its text as `read()` does.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import torch
@@ -18,6 +19,19 @@ from ttt_read import interrupts
 from ttt_read.errors import ExitCode, TTTReadError
 from ttt_read.model import FastWeights, TTTModel
 from ttt_read.reading import learn_chunk
+
+
+@contextlib.contextmanager
+def one_thread():
+    """One intra-op thread while a single token goes through the model: its matrix products
+    are too small to share out, so a second thread only adds hand-offs, and on a busy machine
+    its spin-waits cost many times the work itself."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class Session:
@@ -67,6 +81,12 @@ class Session:
     def feed(self, tokens: list[int]) -> torch.Tensor:
         """Feed new tokens; return the next-token logits after the last one (with no tokens,
         after the context: an empty prompt continues the text the memory read)."""
+        if len(tokens) != 1:
+            return self._feed(tokens)
+        with one_thread():
+            return self._feed(tokens)
+
+    def _feed(self, tokens: list[int]) -> torch.Tensor:
         if not tokens:
             if self.logits is None:
                 raise TTTReadError(
