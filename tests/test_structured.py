@@ -213,3 +213,29 @@ def test_eval_qa_shows_ask_and_the_baseline_on_the_same_snapshot(capsys, tmp_pat
     assert base["right"] >= 1  # the baseline refuses only when no word of the question matches
     answers = {r["question"]: r["answers"] for r in report["questions"]}
     assert answers[rows[1]["question"]]["baseline"]["text"] == "descale"
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ("imply", "implies", "implied"),
+        ("class", "classes"),
+        ("alias", "aliases"),
+        ("status", "statuses"),
+        ("process", "processes"),
+        ("retry", "retries", "retried"),
+        ("key", "keys"),
+        ("name", "names", "named"),
+        ("exact", "exactly"),
+    ],
+)
+def test_a_words_inflections_meet_in_one_stem(forms):
+    """A question says "imply" of a method `implies`, "classes" of a `class`: the ranker
+    matches them only when each form reduces to the same stem."""
+    assert len({structured.stem(w) for w in forms}) == 1, {w: structured.stem(w) for w in forms}
+
+
+def test_verbs_ending_in_ly_keep_their_ending():
+    """`apply` and `reply` are not adverbs: they do not lose "ly" and meet nothing shorter."""
+    assert structured.stem("apply") == structured.stem("applies") != structured.stem("app")
+    assert structured.stem("reply") != structured.stem("rep")

@@ -206,20 +206,21 @@ def analyse(question: str) -> Asked | None:
 
 # --- matching words ----------------------------------------------------------------------------
 
-_SUFFIXES = (
-    ("ations", ""),
-    ("ation", ""),
-    ("ings", ""),
-    ("ing", ""),
-    ("ies", "y"),
-    ("ied", "y"),
-    ("es", ""),
-    ("ed", ""),
-    ("ers", ""),
-    ("er", ""),
-    ("ly", ""),
-    ("s", ""),
+_SUFFIXES = (  # (suffix, replacement, the least stem left)
+    ("ations", "", 3),
+    ("ation", "", 3),
+    ("ings", "", 3),
+    ("ing", "", 3),
+    ("ies", "i", 3),
+    ("ied", "i", 3),
+    ("es", "", 3),
+    ("ed", "", 3),
+    ("ers", "", 3),
+    ("er", "", 3),
+    ("ly", "", 5),  # exactly, recursively; not imply, apply, reply
+    ("s", "", 3),
 )
+_SINGULAR_S = re.compile(r"(?:ss|us|is)$|^(?:alias|bias|canvas|atlas|whereas)$")  # class, status, axis
 
 
 ABBREVIATIONS = {  # code's short forms, read as the words people use
@@ -282,14 +283,20 @@ ABBREVIATIONS = {  # code's short forms, read as the words people use
 
 
 def stem(word: str) -> str:
+    """One form for a word's inflections: `implies`, `implied` and `imply` are `impli`;
+    `classes` and `class`, `aliases` and `alias` meet too."""
     w = word.lower()
     w = ABBREVIATIONS.get(w, w)
-    for suffix, repl in _SUFFIXES:
-        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+    for suffix, repl, least in _SUFFIXES:
+        if w.endswith(suffix) and len(w) - len(suffix) >= least:
+            if suffix == "s" and _SINGULAR_S.search(w):
+                break
             w = w[: -len(suffix)] + repl
             break
     if w.endswith("e") and len(w) > 3:
         w = w[:-1]
+    elif w.endswith("y") and len(w) > 3 and w[-2] not in "aeiou":
+        w = w[:-1] + "i"
     return w
 
 
