@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from conftest import assert_one_error_line, run_cli, write_config
 
-from ttt_read import settings
-from ttt_read.errors import ExitCode, TTTReadError
+from ttt_read.core import settings
+from ttt_read.core.errors import ExitCode, TTTReadError
 
 
 def test_missing_config_is_empty(home):
@@ -48,7 +48,7 @@ def test_bad_config_is_a_usage_error_naming_the_file(home, text, fragment):
 
 
 def test_config_model_is_the_default_below_flag_and_environment(home, monkeypatch, checkpoint_info):
-    from ttt_read import checkpoint
+    from ttt_read.read import checkpoint
 
     write_config(home, 'model = "no-such-model"\n')
     with pytest.raises(TTTReadError) as info:
@@ -60,7 +60,7 @@ def test_config_model_is_the_default_below_flag_and_environment(home, monkeypatc
 
 
 def test_config_device_replaces_auto(home):
-    from ttt_read.engine import pick_device
+    from ttt_read.read.device import pick_device
 
     write_config(home, 'device = "cpu"\n')
     assert pick_device("auto") == "cpu"

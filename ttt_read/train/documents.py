@@ -18,9 +18,9 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from ttt_read import filekinds, sources
-from ttt_read import tokenizer as tok
-from ttt_read.errors import ExitCode, TTTReadError
+from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.text import filekinds, sources
+from ttt_read.text import tokenizer as tok
 from ttt_read.train.licenses import Licenses
 from ttt_read.train.render import HTMLText, info_text, render_man, tidy
 

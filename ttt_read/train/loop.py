@@ -25,11 +25,12 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ttt_read import checkpoint, interrupts
-from ttt_read import tokenizer as tok
-from ttt_read.config import ModelConfig
-from ttt_read.model import TTTModel
-from ttt_read.reading import forward_losses, read
+from ttt_read.core import interrupts
+from ttt_read.read import checkpoint
+from ttt_read.read.config import ModelConfig
+from ttt_read.read.model import TTTModel
+from ttt_read.read.reading import forward_losses, read
+from ttt_read.text import tokenizer as tok
 from ttt_read.train.corpus import TokenCorpus
 from ttt_read.train.qa_turns import answer_weights, qa_window
 
