@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -13,6 +14,9 @@ from ttt_read.console import validation
 from ttt_read.console.options import JsonOpt, ModelOpt
 from ttt_read.console.output import emit_json, say
 from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.train.config import TrainConfig, run_config
+
+RUN = {f.name: f.default for f in dataclasses.fields(TrainConfig)}  # `train run`'s defaults
 
 train_app = typer.Typer(help="Build a corpus, pretrain and meta-train a checkpoint.", no_args_is_help=True)
 
@@ -69,6 +73,7 @@ def train_corpus(
 
 @train_app.command("run")
 def train_run(
+    ctx: typer.Context,
     run_dir: Annotated[Path, typer.Argument(help="Run directory; an existing one is resumed.")],
     corpus: Annotated[
         Optional[Path],
@@ -78,7 +83,7 @@ def train_run(
     ] = None,
     mode: Annotated[
         str, typer.Option(callback=validation.choice(("pretrain", "meta")), help="pretrain or meta.")
-    ] = "pretrain",
+    ] = RUN["mode"],
     init: Annotated[
         Optional[str], typer.Option(help="Start from this checkpoint (e.g. meta-train a pretrained one).")
     ] = None,
@@ -90,30 +95,32 @@ def train_run(
             "e.g. '{\"chunk\":128}'.",
         ),
     ] = None,
-    seq_len: Annotated[int, typer.Option(min=2, max=2**24, help="Tokens per training sequence.")] = 4096,
-    batch: Annotated[int, typer.Option(min=1, max=2**16, help="Sequences per step and process.")] = 4,
-    steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps.")] = 1000,
-    lr: Annotated[float, typer.Option(min=0, callback=validation.above(0), help="Peak learning rate.")] = 3e-3,
-    warmup: Annotated[int, typer.Option(min=0, help="Warmup steps.")] = 50,
-    seed: Annotated[int, typer.Option(min=0, max=validation.MAX_SEED, help="Seed for weights and data.")] = 0,
+    seq_len: Annotated[int, typer.Option(min=2, max=2**24, help="Tokens per training sequence.")] = RUN["seq_len"],
+    batch: Annotated[int, typer.Option(min=1, max=2**16, help="Sequences per step and process.")] = RUN["batch"],
+    steps: Annotated[int, typer.Option(min=1, help="Total optimizer steps.")] = RUN["steps"],
+    lr: Annotated[float, typer.Option(min=0, callback=validation.above(0), help="Peak learning rate.")] = RUN["lr"],
+    warmup: Annotated[int, typer.Option(min=0, help="Warmup steps.")] = RUN["warmup"],
+    seed: Annotated[int, typer.Option(min=0, max=validation.MAX_SEED, help="Seed for weights and data.")] = RUN["seed"],
     qa_fraction: Annotated[
         float, typer.Option(min=0, max=1, help="Share of sequences ending in QA turns about their text.")
-    ] = 0.0,
-    qa_budget: Annotated[int, typer.Option(min=0, help="Most tokens of QA turns at the end of such a sequence.")] = 384,
+    ] = RUN["qa_fraction"],
+    qa_budget: Annotated[int, typer.Option(min=0, help="Most tokens of QA turns at the end of such a sequence.")] = RUN[
+        "qa_budget"
+    ],
     qa_grounded: Annotated[
         float,
         typer.Option(min=0, max=1, help="Share of QA turns preceded by their notepad passages, as ask lays them out."),
-    ] = 0.0,
+    ] = RUN["qa_grounded"],
     qa_mixed: Annotated[
         float,
         typer.Option(
             min=0, max=1, help="Share of QA sequences opening with another document, which plain turns ask about."
         ),
-    ] = 0.0,
+    ] = RUN["qa_mixed"],
     answer_weight: Annotated[
         float, typer.Option(min=0, help="Loss weight of an answer token relative to a text token.")
-    ] = 1.0,
-    save_every: Annotated[int, typer.Option(min=1, help="Steps between saved states.")] = 50,
+    ] = RUN["answer_weight"],
+    save_every: Annotated[int, typer.Option(min=1, help="Steps between saved states.")] = RUN["save_every"],
     max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after this many steps in this call.")] = None,
     time_budget: Annotated[
         Optional[float],
@@ -132,7 +139,7 @@ def train_run(
             max=1,
             help="Share of steps warming the reading lr up from 0.1x; 0 when continuing a meta-trained model.",
         ),
-    ] = 0.1,
+    ] = RUN["inner_lr_warmup"],
     threads: Annotated[
         Optional[int], typer.Option(min=1, max=1024, help="CPU threads for torch (default: torch's choice).")
     ] = None,
@@ -153,62 +160,18 @@ def train_run(
     """
     import torch
 
-    from ttt_read.train.loop import TrainConfig, train
+    from ttt_read.train.loop import train
 
     os.nice(niceness)
     if threads is not None:
         torch.set_num_threads(threads)
-
-    cfg = None
-    if not (run_dir / "train.json").exists():
-        if corpus is None:
-            raise TTTReadError(f"{run_dir}: a new run needs --corpus", ExitCode.USAGE)
-        if init and model_config:
-            _check_retrainable(init, model_config)
-        cfg = TrainConfig(
-            corpus=str(corpus),
-            mode=mode,
-            init=init,
-            model=model_config or {},
-            seq_len=seq_len,
-            batch=batch,
-            steps=steps,
-            lr=lr,
-            warmup=warmup,
-            seed=seed,
-            save_every=save_every,
-            qa_fraction=qa_fraction,
-            qa_budget=qa_budget,
-            qa_grounded=qa_grounded,
-            qa_mixed=qa_mixed,
-            answer_weight=answer_weight,
-            inner_lr=inner_lr,
-            inner_lr_warmup=inner_lr_warmup,
-        )
-    record = train(run_dir, cfg, max_steps=max_steps, time_budget=time_budget)
+    record = train(run_dir, run_config(run_dir, ctx.params), max_steps=max_steps, time_budget=time_budget)
     if os.environ.get("RANK", "0") != "0":
         return  # under torchrun every rank checked the replicas; one report is enough
     if as_json:
         emit_json({"run_dir": str(run_dir), "last": record})
     else:
         say(json.dumps(record))
-
-
-def _check_retrainable(init: str, settings: dict) -> None:
-    """--model-config over --init may change how the weights are used, not their shapes."""
-    from ttt_read.read import checkpoint
-    from ttt_read.read.model import keeps_weight_shapes
-
-    try:
-        keeps = keeps_weight_shapes(checkpoint.resolve(init).config, settings)
-    except (TypeError, ValueError) as e:
-        raise TTTReadError(f"--model-config: not valid for --init {init}: {e}", ExitCode.USAGE) from None
-    if not keeps:
-        raise TTTReadError(
-            f"--model-config: {', '.join(settings)} would change the shapes of --init {init}'s weights "
-            "(only settings such as chunk and window can change)",
-            ExitCode.USAGE,
-        )
 
 
 @train_app.command("span")
