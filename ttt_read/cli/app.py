@@ -26,8 +26,10 @@ from ttt_read.console.options import (
     snapshot_arg,
 )
 from ttt_read.console.output import emit_json, say
-from ttt_read.core import interrupts
+from ttt_read.core import interrupts, settings
 from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.read.hf_import import DEFAULT_CHUNK, DEFAULT_FAST_WEIGHTS, DEFAULT_INNER_LR, DEFAULT_WINDOW
+from ttt_read.read.names import SUFFIX
 from ttt_read.text import sources
 from ttt_read.text import tokenizer as tok
 from ttt_read.train.cli import train_app
@@ -132,7 +134,7 @@ def ingest(
         Optional[Path],
         typer.Option(
             "--update",
-            metavar="OLD.mem",
+            metavar=f"OLD{SUFFIX}",
             help=(
                 "Start from OLD.mem's memory (a file or a snapshot NAME); read only files added or changed since it "
                 "(by sha256)."
@@ -159,9 +161,9 @@ def ingest(
 
     output = _ingest_output(output, name)
     if update is None:  # config.toml's [reading] defaults; --update keeps its parent's settings
-        from ttt_read.core.settings import load as load_settings
+        from ttt_read.core import settings as config
 
-        conf = load_settings()
+        conf = config.current()
         lr, chunk = (conf.lr if lr is None else lr), (conf.chunk if chunk is None else chunk)
     settings = reading_in.ReadSettings(lr, chunk, include, exclude, max_file_bytes, max_pdf_bytes)
     with ReadProgress(enabled=not quiet) as progress:
@@ -462,23 +464,26 @@ def models_import(
         Optional[int],
         typer.Option(
             help=(
-                "Reading window W in tokens, how far back attention sees (default 4096, less for a model trained on "
-                "shorter texts)."
+                f"Reading window W in tokens, how far back attention sees (default {DEFAULT_WINDOW}, less for a "
+                "model trained on shorter texts)."
             )
         ),
     ] = None,
-    chunk: Annotated[Optional[int], typer.Option(help="Tokens per reading update, b (default 512).")] = None,
+    chunk: Annotated[
+        Optional[int], typer.Option(help=f"Tokens per reading update, b (default {DEFAULT_CHUNK}).")
+    ] = None,
     fast_weights: Annotated[
         Optional[str],
         typer.Option(
             help=(
-                "mlp (default): the last quarter of the blocks' MLPs learn in place; prime: new "
+                f"{DEFAULT_FAST_WEIGHTS} (default): the last quarter of the blocks' MLPs learn in place; prime: new "
                 "zero-initialised MLPs do."
             )
         ),
     ] = None,
     lr: Annotated[
-        Optional[float], typer.Option(help="Default reading learning rate of the model (default 1.0).")
+        Optional[float],
+        typer.Option(help=f"Default reading learning rate of the model (default {DEFAULT_INNER_LR})."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an imported model of the same name.")] = False,
     as_json: JsonOpt = False,
@@ -498,7 +503,7 @@ def models_import(
                 f"{source}: no such directory, nor a model in the local Hugging Face cache", ExitCode.INPUT
             )
     name = name or source.rstrip("/").split("/")[-1]
-    if not is_name(name) or name.endswith(".mem"):
+    if not is_name(name) or name.endswith(SUFFIX):
         raise TTTReadError(
             f"--name {name!r}: a name is letters, digits, '.', '_' and '-', starting with a letter or digit",
             ExitCode.USAGE,
@@ -911,7 +916,8 @@ def main(argv: list[str] | None = None) -> None:
     committed = len(interrupts.COMMITTED)
     try:
         command = validation.harden(typer.main.get_command(app))
-        code = command.main(args=argv, prog_name="ttt-read", standalone_mode=False)
+        with settings.one_read():
+            code = command.main(args=argv, prog_name="ttt-read", standalone_mode=False)
     except TTTReadError as e:
         say(f"ttt-read: error: {e}")
         code = e.code

@@ -17,13 +17,16 @@ an existing config.toml is an error rather than a file quietly not obeyed.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from ttt_read.core.errors import ExitCode, TTTReadError
 
 DEVICES = ("auto", "cpu", "cuda")
+_command: dict | None = None  # while a command runs: its settings, once read
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,28 @@ def load(path: Path | None = None) -> Settings:
     except (UnicodeDecodeError, toml.TOMLDecodeError) as e:
         raise TTTReadError(f"{path}: not valid TOML: {e}", ExitCode.USAGE) from None
     return _parse(doc, path)
+
+
+@contextlib.contextmanager
+def one_read() -> Iterator[None]:
+    """While a command runs, config.toml is read once, when first needed (a command that
+    never needs it, such as `dirs`, never fails on a bad file), and every part of the
+    command sees the same settings."""
+    global _command
+    outer, _command = _command, {}
+    try:
+        yield
+    finally:
+        _command = outer
+
+
+def current() -> Settings:
+    """The running command's settings (`one_read`); outside a command, config.toml as it is now."""
+    if _command is None:
+        return load()
+    if "settings" not in _command:
+        _command["settings"] = load()
+    return _command["settings"]
 
 
 def _parse(doc: dict, path: Path) -> Settings:

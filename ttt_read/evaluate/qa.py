@@ -45,6 +45,7 @@ from pathlib import Path
 from ttt_read.ask.answer import answer, normalize
 from ttt_read.evaluate.baseline import baseline_answer
 from ttt_read.questions import synthesis as qa_mod
+from ttt_read.text import tokenizer as tok
 
 SCHEMA_VERSION = 2
 SETTINGS = {  # key: (label, use_memory, use_notepad, free)
@@ -134,7 +135,7 @@ def evaluate_qa(
     device: str = "auto",
     seed: int = 0,
     max_tokens: int = 48,
-    k: int = 3,
+    k: int = tok.PASSAGES,
     settings: Sequence[str] = tuple(SETTINGS),
     on_progress: Callable[[str], None] | None = None,
     asked: list[tuple[qa_mod.QA, list[str]]] | None = None,

@@ -100,9 +100,9 @@ def resolve(name_or_path: str | None) -> CheckpointInfo:
 
     None means: $TTT_READ_MODEL, else config.toml's `model`, else the bundled default."""
     if not name_or_path and not os.environ.get("TTT_READ_MODEL"):
-        from ttt_read.core.settings import load as load_settings
+        from ttt_read.core import settings
 
-        name_or_path = load_settings().model  # config.toml's default model, if any
+        name_or_path = settings.current().model  # config.toml's default model, if any
     name_or_path = name_or_path or os.environ.get("TTT_READ_MODEL") or DEFAULT_MODEL
     path = Path(os.path.expanduser(name_or_path))  # `~nobody/x` stays as given (Path.expanduser raises)
     if is_checkpoint(path):

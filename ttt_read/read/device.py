@@ -9,9 +9,9 @@ def pick_device(device: str) -> str:
     import torch
 
     if device == "auto":  # config.toml's device, if it names one
-        from ttt_read.core.settings import load as load_settings
+        from ttt_read.core import settings
 
-        device = load_settings().device or "auto"
+        device = settings.current().device or "auto"
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():

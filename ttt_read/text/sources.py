@@ -552,7 +552,7 @@ def read_file(
 # --- collecting ---------------------------------------------------------------------------
 
 
-def _labels(paths: Sequence[Path]) -> list[str]:
+def root_labels(paths: Sequence[Path]) -> list[str]:
     """The prefix of each root's display paths when several roots are given: its name, or the
     path as given where two roots share a name."""
     names = [Path(os.path.abspath(p)).name or str(p) for p in paths]
@@ -593,7 +593,7 @@ def collect(
     for path in paths:
         if not os.path.lexists(path):
             raise TTTReadError(f"{path}: no such file or directory", ExitCode.INPUT)
-    labels = _labels(paths) if len(paths) > 1 else [None] * len(paths)
+    labels = root_labels(paths) if len(paths) > 1 else [None] * len(paths)
     cache = None
     if cache_dir is not None:
         cache_real = os.path.realpath(cache_dir)
