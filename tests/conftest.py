@@ -107,7 +107,7 @@ def pytest_unconfigure(config):
 
 @pytest.fixture(scope="session")
 def checkpoint_info():
-    from ttt_read import checkpoint
+    from ttt_read.read import checkpoint
 
     return checkpoint.resolve(checkpoint.DEFAULT_MODEL)
 
@@ -115,7 +115,7 @@ def checkpoint_info():
 @pytest.fixture(scope="session")
 def model_and_tokenizer(checkpoint_info):
     """The bundled checkpoint on CPU in fp32, loaded once for the whole run."""
-    from ttt_read import checkpoint
+    from ttt_read.read import checkpoint
 
     return checkpoint.load(checkpoint_info, "cpu")
 
@@ -128,7 +128,8 @@ def model(model_and_tokenizer):
 @pytest.fixture(scope="session")
 def code_tokens(model_and_tokenizer) -> list[int]:
     """The fixture corpus as `ingest` tokenizes it (file headers and all)."""
-    from ttt_read import engine, sources
+    from ttt_read.read import ingest as engine
+    from ttt_read.text import sources
 
     _, tokenizer = model_and_tokenizer
     ids, _ = engine.tokenize(tokenizer, sources.collect([CORPUS]))
@@ -177,7 +178,7 @@ def default_sigint() -> None:
 def ingest_interrupted_while_reading(home: Path, path: Path, out: Path) -> subprocess.CompletedProcess:
     """A real `ttt-read ingest PATH -o OUT` sent SIGINT while it reads (the `reading`
     interrupt point), as a user's Ctrl-C would be."""
-    from ttt_read.interrupts import TEST_VARIABLE
+    from ttt_read.core.interrupts import TEST_VARIABLE
 
     return subprocess.run(
         cli_command("ingest", path, "-o", out),
@@ -194,7 +195,7 @@ def cli_commands() -> dict[str, object]:
     """Every leaf command of the CLI by its full name ("train run"), from the command tree."""
     import typer
 
-    from ttt_read.cli import app
+    from ttt_read.cli.app import app
 
     found = {}
 
@@ -325,7 +326,8 @@ def tree_state(root: Path) -> dict[str, tuple]:
 
 def ingest(paths, out: Path, model: str | None = None) -> Path:
     """`ttt-read ingest PATHS -o OUT` through the engine, on the CPU."""
-    from ttt_read import checkpoint, engine
+    from ttt_read.read import checkpoint
+    from ttt_read.read import ingest as engine
 
     engine.ingest([Path(p) for p in paths], out, model or checkpoint.DEFAULT_MODEL, "cpu")
     return out

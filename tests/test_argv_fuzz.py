@@ -41,8 +41,9 @@ from conftest import CORPUS, cli_commands
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ttt_read import checkpoint, cli, snapshot
-from ttt_read.errors import ExitCode
+from ttt_read import cli
+from ttt_read.core.errors import ExitCode
+from ttt_read.read import checkpoint, snapshot
 
 N_ARGV = int(os.environ.get("TTT_READ_FUZZ_ARGV", 60))
 LONG_RUN = "TTT_READ_FUZZ_ARGV" in os.environ

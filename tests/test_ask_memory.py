@@ -10,8 +10,8 @@ import pytest
 import torch
 from conftest import CORPUS, SAMPLE_FILES, ingest, run_in_process
 
-from ttt_read import engine
-from ttt_read import tokenizer as tok
+from ttt_read.memory import opened
+from ttt_read.text import tokenizer as tok
 
 QUESTION = "Who is the keeper of the Varnholm lighthouse?"
 ANSWER = "Quillon Marrow"
@@ -61,13 +61,13 @@ def forced_logprob(memory, use_memory: bool, final_state: bool = False) -> float
 
 
 def test_the_fact_is_only_in_the_fast_weights(mems):
-    memory = engine.open_memory(mems[0], device="cpu")
+    memory = opened.open_memory(mems[0], device="cpu")
     assert ANSWER not in memory.tokenizer.decode(memory.snapshot.tail_tokens)  # not in the window `ask` starts with
     assert ANSWER not in "".join(p.read_text() for p in CORPUS.iterdir())
 
 
 def test_the_memory_makes_the_answer_more_likely(mems):
-    with_fact, other = (engine.open_memory(mem, device="cpu") for mem in mems)
+    with_fact, other = (opened.open_memory(mem, device="cpu") for mem in mems)
     remembered = forced_logprob(with_fact, use_memory=True)
     assert remembered >= forced_logprob(with_fact, use_memory=False) + MARGIN_OVER_NO_MEMORY
     assert remembered >= forced_logprob(other, use_memory=True) + MARGIN_OVER_OTHER_MEMORY
@@ -76,7 +76,7 @@ def test_the_memory_makes_the_answer_more_likely(mems):
 def greedy_answer(memory, use_memory: bool, question: str | None = QUESTION, n: int = 8) -> tuple[str, float]:
     """The model's own greedy answer to QUESTION, from the state the question chooses (or the
     final one for question=None), ending at the end of an answer: (text, mean log-probability)."""
-    from ttt_read.generate import generate
+    from ttt_read.predict.generate import generate
 
     tokenizer = memory.tokenizer
     stops = frozenset(tokenizer.token_to_id(t) for t in (tok.END_OF_TEXT, tok.QUESTION, tok.FILE))
@@ -97,7 +97,7 @@ def test_ask_without_notepad_answers_from_the_memory(mems, capsys):
         assert code == 0
         answers[flags] = json.loads(out)
     assert answers[()]["sources"] == answers[("--no-memory",)]["sources"] == []
-    memory = engine.open_memory(mems[0], device="cpu")
+    memory = opened.open_memory(mems[0], device="cpu")
     for flags, use_memory in (((), True), (("--no-memory",), False)):
         text, logprob = greedy_answer(memory, use_memory)
         assert answers[flags]["answer"] == text, flags

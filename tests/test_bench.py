@@ -29,7 +29,7 @@ class Clocks:
 def clocks(model, monkeypatch) -> Clocks:
     """The bench's clocks replaced; reading, full attention and each decoded token (the real
     ones, on the real model) charge them their cost."""
-    from ttt_read import bench
+    from ttt_read.evaluate import bench
 
     clocks = Clocks()
     monkeypatch.setattr(bench, "time", clocks.module())
@@ -58,7 +58,7 @@ def test_rates_are_tokens_over_the_time_of_the_timed_work_alone(model, clocks):
     """Reading at 1 ms (CPU 0.5 ms) a token and full attention at 2 ms (CPU 1.5 ms) give
     1000 and 500 tokens/s (2000 per CPU-second), a ratio of 2 at every length; decoding at
     7 ms (CPU 3 ms) a token gives 7 and 3 ms/token. Warm-up calls are not timed."""
-    from ttt_read import bench
+    from ttt_read.evaluate import bench
 
     result = bench.run(model, [128, 256], decode_tokens=3)
     assert [row["tokens"] for row in result["rows"]] == [128, 256]
@@ -77,7 +77,7 @@ def test_ratios_come_from_one_run_on_the_real_clocks(model):
     """Every number is a real measurement: the time each implies fits within the run's own."""
     import time
 
-    from ttt_read import bench
+    from ttt_read.evaluate import bench
 
     started, cpu_started = time.perf_counter(), time.process_time()
     result = bench.run(model, [128, 256], decode_tokens=2)

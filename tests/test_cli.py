@@ -28,7 +28,7 @@ from conftest import (
 )
 from pdfs import write_pdf, write_scanned_pdf, write_truncated_pdf
 
-from ttt_read.errors import ExitCode
+from ttt_read.core.errors import ExitCode
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ The scripts call back into `ttt-read` for the words, so new commands need no new
 regenerate them when typer's templates change (test_committed_script_is_fresh fails):
 
     for sh in bash zsh fish powershell; do
-        file=$(python -c "from ttt_read.cli import COMPLETION_FILES as F; print(F['$sh'])")
+        file=$(python -c "from ttt_read.cli.app import COMPLETION_FILES as F; print(F['$sh'])")
         ttt-read completions $sh > completions/$file
     done
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, cli_env, run_cli, run_cli_reporting_torch
 
-from ttt_read.cli import COMPLETION_FILES, app, completion_script
+from ttt_read.cli.app import COMPLETION_FILES, app, completion_script
 
 COMPLETIONS = REPO / "completions"
 

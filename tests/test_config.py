@@ -4,10 +4,10 @@ command-line flags and the environment, and the one-line error for a bad file.""
 from __future__ import annotations
 
 import pytest
-from conftest import assert_one_error_line, run_cli, write_config
+from conftest import assert_one_error_line, run_cli, run_in_process, write_config
 
-from ttt_read import settings
-from ttt_read.errors import ExitCode, TTTReadError
+from ttt_read.core import settings
+from ttt_read.core.errors import ExitCode, TTTReadError
 
 
 def test_missing_config_is_empty(home):
@@ -48,7 +48,7 @@ def test_bad_config_is_a_usage_error_naming_the_file(home, text, fragment):
 
 
 def test_config_model_is_the_default_below_flag_and_environment(home, monkeypatch, checkpoint_info):
-    from ttt_read import checkpoint
+    from ttt_read.read import checkpoint
 
     write_config(home, 'model = "no-such-model"\n')
     with pytest.raises(TTTReadError) as info:
@@ -60,7 +60,7 @@ def test_config_model_is_the_default_below_flag_and_environment(home, monkeypatc
 
 
 def test_config_device_replaces_auto(home):
-    from ttt_read.engine import pick_device
+    from ttt_read.read.device import pick_device
 
     write_config(home, 'device = "cpu"\n')
     assert pick_device("auto") == "cpu"
@@ -73,3 +73,16 @@ def test_bad_config_stops_the_cli_with_one_line(home, tmp_path):
     result = run_cli(home, "ingest", tmp_path / "a.txt", "-o", tmp_path / "a.mem", timeout=120)
     assert_one_error_line(result, ExitCode.USAGE, "config.toml", "reading.chunk")
     assert not (tmp_path / "a.mem").exists()
+
+
+def test_one_command_reads_config_once(home, tmp_path, monkeypatch, capsys):
+    """ingest takes its model, device and reading settings from config.toml: one read."""
+    write_config(home, 'model = "default"\ndevice = "cpu"\n\n[reading]\nchunk = 64\n')
+    reads = []
+    load = settings.load
+    monkeypatch.setattr(settings, "load", lambda *args: reads.append(args) or load(*args))
+    (tmp_path / "a.txt").write_text("hello\n")
+    code, _, err = run_in_process(capsys, "ingest", tmp_path / "a.txt", "-o", tmp_path / "a.mem", "-q")
+    assert code == 0, err
+    assert len(reads) == 1
+    assert settings.current() == load()  # outside a command: the file as it is now

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, REPO, assert_ok, cli_commands, cli_env, ingest_interrupted_while_reading, run_cli
 
-from ttt_read.errors import ExitCode, markdown_table
+from ttt_read.core.errors import ExitCode, markdown_table
 
 # Commands whose --json is checked by a run below or in another test (ingest: test_dirs.py);
 # train corpus/run/export/span need a corpus and a training run, so only their option is checked
@@ -55,7 +55,7 @@ def test_every_command_has_json():
 @pytest.fixture(scope="module")
 def changed_mem(sample_mem, tmp_path_factory) -> Path:
     """sample.mem with one file's recorded hash changed: a valid snapshot with other sources."""
-    from ttt_read import snapshot
+    from ttt_read.read import snapshot
 
     snap = snapshot.load(sample_mem)
     metadata = json.loads(json.dumps(snap.metadata))
@@ -149,7 +149,7 @@ COLOUR = re.compile(rb"\x1b\[[0-9;]*(?:3[0-9]|4[0-9]|9[0-7]|10[0-7])(?:;[0-9;]*)
 
 PROGRESS = """
 import time
-from ttt_read.progress import ReadProgress
+from ttt_read.render.progress import ReadProgress
 with ReadProgress() as progress:
     for done in range(0, 101, 20):
         progress.update(done, 100, 2.5)
@@ -206,7 +206,7 @@ def test_skipped_reading_updates_are_reported_and_never_poison_the_memory(ttt_ho
     chunk has a non-finite loss, its update is skipped, and ingest says so (stderr, --json)."""
     import torch
 
-    from ttt_read import snapshot
+    from ttt_read.read import snapshot
 
     text = tmp_path / "a.py"
     text.write_text((CORPUS / "errors.py").read_text()[:400])

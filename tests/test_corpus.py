@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ttt_read import sources
-from ttt_read import tokenizer as tok
+from ttt_read.text import sources
+from ttt_read.text import tokenizer as tok
 from ttt_read.train import corpus, documents, render
 
 WORDS = ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau").split()

@@ -30,16 +30,24 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, cli_env
 
-from ttt_read import names, snapshot
-from ttt_read.errors import ExitCode
-from ttt_read.interrupts import TEST_VARIABLE
+from ttt_read.core.errors import ExitCode
+from ttt_read.core.interrupts import TEST_VARIABLE
+from ttt_read.read import names, snapshot
 
 WORKER = r"""
 import json, os, signal, sys, traceback
 
 import torch  # imported before any fork, and no torch op is run here: the children fork warm and safe
 import tokenizers, safetensors.torch  # noqa: F401
-from ttt_read import checkpoint, cli, engine, generate, model, notepad, reading, snapshot, sources  # noqa: F401
+from ttt_read.read import checkpoint
+from ttt_read import cli
+from ttt_read.read import ingest as engine
+from ttt_read.predict import generate
+from ttt_read.read import model
+from ttt_read.notepad import store as notepad
+from ttt_read.read import reading
+from ttt_read.read import snapshot
+from ttt_read.text import sources  # noqa: F401
 
 signal.signal(signal.SIGINT, signal.default_int_handler)  # whatever disposition the parent left
 plan = json.loads(sys.argv[1])
@@ -245,7 +253,7 @@ def test_ctrl_c_inside_a_library_during_model_load_is_an_interrupt_not_a_broken_
 
     import safetensors.torch
 
-    from ttt_read import checkpoint
+    from ttt_read.read import checkpoint
 
     def interrupted_load(*args, **kwargs):
         try:

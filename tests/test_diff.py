@@ -16,7 +16,7 @@ import shutil
 import pytest
 from conftest import DIFF_V1, DIFF_V2, ingest, one_line, run_in_process
 
-from ttt_read.errors import ExitCode
+from ttt_read.core.errors import ExitCode
 
 V1_FILES = sorted(p.name for p in DIFF_V1.iterdir())
 # How v2 differs from v1, by the size of the edit (lines of v2 that are not in v1).
@@ -53,7 +53,7 @@ def mems(tmp_path_factory):
 
 
 def test_identical_inputs_diff_clean_and_bitwise_equal_weights(mems, capsys):
-    from ttt_read import snapshot
+    from ttt_read.read import snapshot
 
     a, a2, _ = mems
     code, out, _ = run_in_process(capsys, "diff", a, a2, "--json")
@@ -179,7 +179,7 @@ def test_new_knows_its_changed_lines_better_than_the_lines_both_read(changed_jso
 
 
 def test_changed_lines():
-    from ttt_read.diff import changed_lines
+    from ttt_read.diff.compare import changed_lines
 
     assert changed_lines("a\nb\nc\n", "a\nB\nc\nd\n") == ({2, 4}, {2})
     assert changed_lines("a\n", "a\n") == (set(), set())
@@ -188,7 +188,7 @@ def test_changed_lines():
 def test_changed_diff_renders_every_layer(changed_json):
     from rich.console import Console
 
-    from ttt_read import diff
+    from ttt_read.diff import compare as diff
 
     console = Console(record=True, width=120)
     result = changed_json[1]
@@ -203,8 +203,8 @@ def test_score_text_counts_every_text_token(model_and_tokenizer):
     """Per-line sums cover every token of the text (none lost, header excluded)."""
     import torch
 
-    from ttt_read import diff
-    from ttt_read import tokenizer as tok
+    from ttt_read.diff import compare as diff
+    from ttt_read.text import tokenizer as tok
 
     model, tokenizer = model_and_tokenizer
     fast = [torch.stack([w[0], w[0]]) for w in model.initial_fast_weights(1)]
@@ -221,7 +221,7 @@ def test_score_text_counts_every_text_token(model_and_tokenizer):
 
 
 def test_auc():
-    from ttt_read.diff import auc
+    from ttt_read.diff.compare import auc
 
     assert auc([3, 4], [1, 2]) == 1.0 and auc([1], [2]) == 0.0 and auc([1], [1]) == 0.5 and auc([], [1]) is None
 
@@ -232,7 +232,7 @@ def test_auc():
 @pytest.fixture(scope="module")
 def padless(mems, tmp_path_factory):
     """a.mem and b.mem re-encoded without a notepad, as an older ttt-read wrote them."""
-    from ttt_read import snapshot
+    from ttt_read.read import snapshot
 
     base = tmp_path_factory.mktemp("padless")
     out = []
@@ -258,8 +258,8 @@ def test_knowledge_from_directories_without_notepad(padless, changed_json, capsy
 
 
 def test_text_on_disk_must_be_the_version_that_was_read(padless):
-    from ttt_read import snapshot
-    from ttt_read.diff import TextSource
+    from ttt_read.diff.compare import TextSource
+    from ttt_read.read import snapshot
 
     manifest = snapshot.read_metadata(padless[0])["manifest"]
     assert TextSource(None, DIFF_V1, manifest).text("tool.py") == ((DIFF_V1 / "tool.py").read_text(), None)
@@ -279,7 +279,7 @@ def test_ask_answers_from_both_side_by_side(mems, capsys):
     with `partition`, NEW cites the line that defines it."""
     from rich.console import Console
 
-    from ttt_read import diff
+    from ttt_read.diff import compare as diff
 
     a, _, b = mems
     code, out, _ = run_in_process(capsys, "diff", a, b, "--no-knowledge", "--ask", ASK, "-n", "4", "--json")
@@ -353,7 +353,7 @@ def test_corrupt_snapshot_exit_4(mems, tmp_path, capsys):
 
 
 def test_snapshot_without_a_manifest_exit_4(mems, tmp_path, capsys):
-    from ttt_read import snapshot
+    from ttt_read.read import snapshot
 
     snap = snapshot.load(mems[0])
     crafted = tmp_path / "crafted.mem"

@@ -243,7 +243,9 @@ def test_ci_runs_exactly_the_readmes_test_command():
 INNER = """
 import os
 
-from ttt_read import checkpoint, dirs, settings
+from ttt_read.read import checkpoint
+from ttt_read.core import dirs
+from ttt_read.core import settings
 
 
 def test_inner():

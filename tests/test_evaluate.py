@@ -15,8 +15,9 @@ README = REPO / "README.md"
 @pytest.fixture(scope="module")
 def readme(model_and_tokenizer):
     """README.md as `ingest` renders and tokenizes it: non-ASCII text behind a file marker."""
-    from ttt_read import engine, sources
-    from ttt_read import tokenizer as tok
+    from ttt_read.read import ingest as engine
+    from ttt_read.text import sources
+    from ttt_read.text import tokenizer as tok
 
     _, tokenizer = model_and_tokenizer
     collection = sources.collect([README])
@@ -28,7 +29,8 @@ def readme(model_and_tokenizer):
 
 
 def test_scored_bytes_are_exactly_the_rendered_text(model_and_tokenizer, readme):
-    from ttt_read.evaluate import scored_bytes, token_bytes
+    from ttt_read.evaluate.loss import scored_bytes
+    from ttt_read.text.tokenizer import token_bytes
 
     _, tokenizer = model_and_tokenizer
     ids, rendered = readme
@@ -39,7 +41,7 @@ def test_xz_bits_are_xz_9e():
     """`xz -9e` as liblzma writes it, whatever `xz` command a machine has: the .xz container
     with a CRC64 check, preset 9 extreme, one stream (`xz -9e -T1`; xz 5.6 and newer default to
     -T0, whose multi-threaded block headers change the size)."""
-    from ttt_read.evaluate import xz_bits
+    from ttt_read.evaluate.loss import xz_bits
 
     data = README.read_bytes()
     xz = lzma.compress(data, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC64, preset=9 | lzma.PRESET_EXTREME)
@@ -47,7 +49,8 @@ def test_xz_bits_are_xz_9e():
 
 
 def test_bits_per_byte_is_nats_per_token_over_bytes(model_and_tokenizer, readme, code_tokens):
-    from ttt_read.evaluate import evaluate, scored_bytes, token_bytes, xz_bits
+    from ttt_read.evaluate.loss import evaluate, scored_bytes, xz_bits
+    from ttt_read.text.tokenizer import token_bytes
 
     model, tokenizer = model_and_tokenizer
     documents = [take(readme[0], 1500), take(code_tokens, 700), take(code_tokens, 700, start=700)]
@@ -110,7 +113,7 @@ def test_eval_sweeps_the_update_size(ttt_home):
 
 
 def test_paired_differences_carry_a_t_interval():
-    from ttt_read.evaluate import mean_interval, paired
+    from ttt_read.evaluate.loss import mean_interval, paired
 
     stats = mean_interval([1.0, 2.0, 3.0])  # mean 2, sd 1, t(2) = 4.303
     assert stats["mean"] == 2.0 and stats["ci95"] == pytest.approx([2 - 4.303 / 3**0.5, 2 + 4.303 / 3**0.5])

@@ -38,8 +38,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pdfs import write_pdf, write_scanned_pdf
 
-from ttt_read import snapshot, sources
-from ttt_read.errors import ExitCode, TTTReadError
+from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.read import snapshot
+from ttt_read.text import sources
 
 N_MEM = int(os.environ.get("TTT_READ_FUZZ_MEM", 200))
 N_PDF = int(os.environ.get("TTT_READ_FUZZ_PDF", 150))
@@ -111,7 +112,7 @@ def report():
 @pytest.fixture(scope="module")
 def real_mem(tmp_path_factory) -> bytes:
     """A snapshot as `ingest` writes it (weights, tail, notepad with a PDF), from a small tree."""
-    from ttt_read import engine
+    from ttt_read.read import ingest as engine
 
     root = tmp_path_factory.mktemp("fuzz-src")
     (root / "src").mkdir()

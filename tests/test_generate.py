@@ -7,9 +7,9 @@ import pytest
 import torch
 from conftest import take
 
-from ttt_read.errors import ExitCode, TTTReadError
-from ttt_read.generate import Session
-from ttt_read.reading import forward_losses, read
+from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.predict.generate import Session
+from ttt_read.read.reading import forward_losses, read
 
 TOLERANCE = 1e-4  # fp32, max abs difference of per-token losses and of fast weights
 
@@ -82,8 +82,8 @@ def test_a_healed_prompt_is_rewritten_first_and_n_counts_only_new_tokens(model, 
     """`heal` gives back the prompt's unfinished end; generation re-writes exactly those
     bytes first, then writes `max_tokens` tokens of its own (a `-n 2` never spends itself on
     the prompt); the printed text starts with the whole prompt."""
-    from ttt_read.evaluate import token_bytes
-    from ttt_read.generate import generate, heal, stream_text
+    from ttt_read.predict.generate import generate, heal, stream_text
+    from ttt_read.text.tokenizer import token_bytes
 
     _, tokenizer = model_and_tokenizer
     kept, given_back = heal(tokenizer, prompt)

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import DIFF_V1, FIXTURES, REPO
 
+sys.path.insert(0, str(REPO / "tools"))  # `gpu_run`: the slot harness is a tool, not shipped in the package
+
 TOY_MODEL = {
     "d_model": 32,
     "n_layers": 2,
@@ -31,8 +33,9 @@ MAX_FILES, MAX_FILE_BYTES = 8, 16 * 2**20  # what comes back from a slot
 @pytest.fixture(scope="module")
 def prose_shard(tmp_path_factory) -> Path:
     """A shard written by `gpu_run shard` from a corpus of frozen prose fixtures."""
+    from gpu_run import write_shard
+
     from ttt_read.train.corpus import build_corpus
-    from ttt_read.train.gpu_run import write_shard
 
     texts = tmp_path_factory.mktemp("prose")
     for path in (FIXTURES / "email" / "architecture.rst", FIXTURES / "LICENSE-PSF.txt"):
@@ -91,7 +94,7 @@ def test_slot_rehearsal(prose_shard, held_out_code, tmp_path):
     assert phases["export-pretrain"]["ok"] and phases["export-meta"]["ok"]
     assert f"--init {work / 'pretrained'}" in (out / "log.txt").read_text()  # meta-training starts from it
 
-    from ttt_read import checkpoint
+    from ttt_read.read import checkpoint
 
     model, _ = checkpoint.load(checkpoint.resolve(str(out / "checkpoint")), "cpu")
     assert model.cfg.d_model == TOY_MODEL["d_model"]
@@ -110,7 +113,7 @@ def test_slot_rehearsal(prose_shard, held_out_code, tmp_path):
 def test_a_meta_trained_checkpoint_continues_without_a_second_reading_lr_warmup(tmp_path):
     """Pretraining then meta-training from its export by default; `--pretrain-share 0` with
     `--init` continues meta-training that checkpoint at the lower lr, its reading lr as is."""
-    from ttt_read.train.gpu_run import Plan, phases
+    from gpu_run import Plan, phases
 
     plan = Plan(out=tmp_path / "out", work=tmp_path / "work")
     pretrain, meta = phases(plan, tmp_path / "pretrained")
@@ -130,9 +133,8 @@ def test_a_meta_trained_checkpoint_continues_without_a_second_reading_lr_warmup(
 def test_failing_kernel_tests_blame_their_ops():
     """A failing per-op test sends its op to the reference; a failing end-to-end test or a
     crashed test run sends every op; a run out of time leaves the choice to the self-check."""
+    from gpu_run import failing_ops
     from ttt_read.kernels import OPS
-
-    from ttt_read.train.gpu_run import failing_ops
 
     per_op = (
         "FAILED tests/test_kernels.py::test_window_attention_mixed_dtypes[cuda] - AssertionError: forward\n"
@@ -149,7 +151,7 @@ def test_failing_kernel_tests_blame_their_ops():
 def test_a_phase_out_of_time_is_asked_to_stop_before_it_is_killed(tmp_path):
     """A phase past its time gets SIGTERM first, so a training run saves the step under way
     (as `train run` does on SIGTERM); only one that ignores it is killed."""
-    from ttt_read.train.gpu_run import Plan, Slot
+    from gpu_run import Plan, Slot
 
     slot = Slot(Plan(out=tmp_path / "out", work=tmp_path / "work"))
     saved = tmp_path / "saved"

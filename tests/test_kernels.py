@@ -19,11 +19,11 @@ import torch
 from conftest import kernels_interpreted
 from ttt_read.kernels import reference, window_mask
 
-from ttt_read import checkpoint
 from ttt_read import kernels as ops
-from ttt_read.config import ModelConfig
-from ttt_read.model import TTTModel
-from ttt_read.reading import read
+from ttt_read.read import checkpoint
+from ttt_read.read.config import ModelConfig
+from ttt_read.read.model import TTTModel
+from ttt_read.read.reading import read
 
 CALLERS_INTERPRET = os.environ.get("TRITON_INTERPRET")  # as the run was started
 INTERPRET = kernels_interpreted()  # whether the CPU cases run

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPUS, assert_ok, run_cli
 
-from ttt_read.errors import ExitCode, TTTReadError
+from ttt_read.core.errors import ExitCode, TTTReadError
 
 transformers = pytest.importorskip("transformers")
 
@@ -120,7 +120,7 @@ def home_env(ttt_home, monkeypatch):
 
 
 def loaded(name: str):
-    from ttt_read import checkpoint
+    from ttt_read.read import checkpoint
 
     return checkpoint.load(checkpoint.resolve(name))
 
@@ -129,7 +129,7 @@ def loaded(name: str):
 def test_logits_equal_transformers(family, hf_dirs, imported, home_env):
     import torch
 
-    from ttt_read.reading import ReaderState, forward_losses
+    from ttt_read.read.reading import ReaderState, forward_losses
 
     model, tokenizer = loaded(imported[family])
     reference = getattr(transformers, FAMILIES[family][1]).from_pretrained(hf_dirs[family], dtype=torch.float32).eval()
@@ -153,7 +153,7 @@ def test_bf16_sharded_checkpoint_imports_and_matches(tmp_path, ttt_home, home_en
     import torch
     from safetensors.torch import load_file, save_file
 
-    from ttt_read.reading import ReaderState
+    from ttt_read.read.reading import ReaderState
 
     source = make_checkpoint("qwen2", tmp_path / "sharded", dtype="bfloat16")
     tensors = load_file(source / "model.safetensors")
@@ -208,9 +208,9 @@ def reference_continuation(hf_dir: Path, context: list[int], n: int) -> list[int
 def test_continue_diff_info_and_bench_run_on_an_imported_model(imported, hf_dirs, ttt_home, tmp_path, monkeypatch):
     from tokenizers import Tokenizer
 
-    from ttt_read import bench as bench_module
-    from ttt_read import generate as generation
-    from ttt_read import snapshot
+    from ttt_read.evaluate import bench as bench_module
+    from ttt_read.predict import generate as generation
+    from ttt_read.read import snapshot
 
     old, new, frozen = tmp_path / "old.mem", tmp_path / "new.mem", tmp_path / "frozen.mem"
     assert_ok(cli(ttt_home, "ingest", CORPUS / "errors.py", "-o", old, "--model", "llama"))
@@ -277,7 +277,7 @@ def test_snapshot_of_one_base_is_refused_by_another(imported, ttt_home, tmp_path
     ],
 )
 def test_unsupported_configs_are_refused_with_a_reason(change, reason, hf_dirs):
-    from ttt_read.hf_import import translate_config
+    from ttt_read.read.hf_import import translate_config
 
     config = {**json.loads((hf_dirs["llama"] / "config.json").read_text()), **change}
     with pytest.raises(TTTReadError, match=reason) as raised:
@@ -287,7 +287,7 @@ def test_unsupported_configs_are_refused_with_a_reason(change, reason, hf_dirs):
 
 @pytest.mark.parametrize("trained, window", [(32768, 4096), (2048, 1536), (256, 128)])
 def test_default_window_stays_within_the_trained_positions(trained, window, hf_dirs):
-    from ttt_read.hf_import import translate_config
+    from ttt_read.read.hf_import import translate_config
 
     config = {**json.loads((hf_dirs["llama"] / "config.json").read_text()), "max_position_embeddings": trained}
     assert translate_config(config, hf_dirs["llama"]).window == window
@@ -380,7 +380,7 @@ def test_prime_fast_weights_start_at_the_original_model(hf_dirs, ttt_home, home_
 
 
 def test_foreign_tokenizer_prompts_are_plain_text(imported, home_env):
-    from ttt_read import tokenizer as tok
+    from ttt_read.text import tokenizer as tok
 
     _, tokenizer = loaded("llama")
     assert isinstance(tokenizer, tok.PlainMarkers)

@@ -13,8 +13,8 @@ import pytest
 from conftest import assert_ok, assert_one_error_line, run_cli, tree_state, write_config
 from pdfs import write_pdf
 
-from ttt_read import names
-from ttt_read.errors import ExitCode, TTTReadError
+from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.read import names
 
 
 def test_names_resolve_files_first(home, tmp_path, monkeypatch):

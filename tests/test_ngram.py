@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ttt_read import ngram
+from ttt_read.predict import ngram
 
 
 def _text(seed: int) -> list[int]:
@@ -135,7 +135,7 @@ def test_eval_scores_the_notepad_alone_and_mixed_prequentially(
     while the first copy, new text, costs the mixture no more than the model alone."""
     from conftest import take
 
-    from ttt_read.evaluate import evaluate
+    from ttt_read.evaluate.loss import evaluate
 
     model, tokenizer = model_and_tokenizer
     gate = ngram.Gate.load(ngram.gate_path(checkpoint_info.path))
@@ -158,7 +158,7 @@ def test_train_gate_fits_on_a_corpus_of_the_models_tokenizer_and_refuses_another
 
     from conftest import CORPUS, assert_ok, run_cli
 
-    from ttt_read.errors import ExitCode
+    from ttt_read.core.errors import ExitCode
     from ttt_read.train.corpus import build_corpus
 
     corpus = tmp_path / "corpus"

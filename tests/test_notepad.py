@@ -13,9 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pdfs import write_pdf
 
-from ttt_read import sources
-from ttt_read.errors import ExitCode, TTTReadError
-from ttt_read.notepad import (
+from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.notepad.store import (
     VERSION,
     Notepad,
     _decode_varints,
@@ -27,9 +26,9 @@ from ttt_read.notepad import (
     identifiers,
     inflections,
     query_terms,
-    snapshot_part_sizes,
     word_terms,
 )
+from ttt_read.text import sources
 
 QUERIES = [
     "Where is `Message` defined?",
@@ -261,13 +260,13 @@ def test_front_coding_round_trips(terms):
 def test_part_sizes_come_from_the_header(tmp_path):
     import torch
 
-    from ttt_read import snapshot
+    from ttt_read.read import snapshot
 
     pad = b"TTNP\x01" + bytes(1000)
     raw = snapshot.encode({"base": {}}, [torch.zeros(4, 8), torch.zeros(8, 4)], [1, 2, 3], notepad=pad)
     path = tmp_path / "s.mem"
     path.write_bytes(raw)
-    assert snapshot_part_sizes(path) == {"weights": 2 * 32 * 4, "waypoints": 0, "notepad": len(pad)}
+    assert snapshot.part_sizes(path) == {"weights": 2 * 32 * 4, "waypoints": 0, "notepad": len(pad)}
     assert snapshot.load(path).notepad == pad
 
 

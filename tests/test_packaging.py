@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-from ttt_read.cli import COMPLETION_FILES
+from ttt_read.cli.app import COMPLETION_FILES
 
 SHIPPED = ("pyproject.toml", "README.md", "ttt_read", "kernels", "models", "completions")
 

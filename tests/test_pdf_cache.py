@@ -7,7 +7,7 @@ import pytest
 from conftest import tree_state
 from pdfs import write_pdf
 
-from ttt_read import sources
+from ttt_read.text import sources
 
 
 def test_pdf_text_cache_is_reused_and_keyed_by_content(tmp_path, monkeypatch):

@@ -12,12 +12,13 @@ import pytest
 from conftest import CORPUS, assert_ok, run_cli
 from pdfs import write_pdf
 
-from ttt_read import qa, sources
-from ttt_read import tokenizer as tok
-from ttt_read.answer import NO_NOTEPAD_NOTICE, build_context, normalize
-from ttt_read.errors import ExitCode
-from ttt_read.evaluate_qa import SETTINGS, score
-from ttt_read.notepad import Notepad
+from ttt_read.ask.answer import NO_NOTEPAD_NOTICE, build_context, normalize
+from ttt_read.core.errors import ExitCode
+from ttt_read.evaluate.qa import SETTINGS, score
+from ttt_read.notepad.store import Notepad
+from ttt_read.questions import synthesis as qa
+from ttt_read.text import sources
+from ttt_read.text import tokenizer as tok
 
 
 @pytest.fixture(scope="module")
@@ -267,7 +268,7 @@ def qa_tree(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def qa_mem(qa_tree, tmp_path_factory) -> Path:
-    from ttt_read import engine
+    from ttt_read.read import ingest as engine
 
     out = tmp_path_factory.mktemp("qa-mem") / "qa.mem"
     engine.ingest([qa_tree], out)
@@ -346,10 +347,10 @@ def test_interactive_ask_loads_once_and_answers_each_line(ttt_home, qa_mem):
 
 
 def test_the_context_fits_the_window(qa_mem, checkpoint_info):
-    from ttt_read import engine
-    from ttt_read.answer import answer
+    from ttt_read.ask.answer import answer
+    from ttt_read.memory import opened
 
-    memory = engine.open_memory(qa_mem)
+    memory = opened.open_memory(qa_mem)
     result = answer(
         memory, "Where is `message_from_string` defined and what does `MessageDefect` hold?", max_tokens=8, k=5
     )
@@ -368,7 +369,7 @@ def test_info_shows_weights_and_notepad(capsys, qa_mem):
 
 
 def test_an_old_snapshot_without_notepad_answers_from_memory_with_a_notice(capsys, qa_mem, tmp_path):
-    from ttt_read import snapshot
+    from ttt_read.read import snapshot
 
     snap = snapshot.load(qa_mem)
     metadata = {k: v for k, v in snap.metadata.items() if k != "notepad"}
@@ -437,7 +438,7 @@ def test_eval_qa_reports_grounded_and_free_with_not_found(capsys, qa_tree, tmp_p
         grounded = record["answers"]["grounded"]
         assert grounded["found"] == bool(grounded["text"])
 
-    from ttt_read.evaluate_qa import qa_table
+    from ttt_read.evaluate.qa import qa_table
 
     monkeypatch.setenv("COLUMNS", "200")
     qa_table(report)

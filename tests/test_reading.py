@@ -11,8 +11,8 @@ import pytest
 import torch
 from conftest import as_batch, take
 
-from ttt_read import tokenizer as tok
-from ttt_read.reading import forward_losses, read
+from ttt_read.read.reading import forward_losses, read
+from ttt_read.text import tokenizer as tok
 
 # Max abs difference of per-token losses, compared in fp64 so the bound is about the algorithm,
 # not about how sharp the checkpoint's predictions are (fp32 rounding grows with them).
@@ -137,8 +137,8 @@ def test_reading_lowers_the_loss_on_a_repeated_passage(model, code_tokens):
 
 PEAK_MEMORY_SCRIPT = """
 import resource, sys, torch
-from ttt_read import checkpoint
-from ttt_read.reading import read
+from ttt_read.read import checkpoint
+from ttt_read.read.reading import read
 model, _ = checkpoint.load(checkpoint.resolve(None), "cpu")
 tokens = torch.randint(0, model.cfg.vocab_size, (1, int(sys.argv[1])))
 for _ in range(2):  # a second read starts on the heap the first one left

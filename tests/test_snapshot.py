@@ -16,9 +16,10 @@ import torch
 from conftest import as_batch, take
 from safetensors.torch import save_file
 
-from ttt_read import interrupts, snapshot
-from ttt_read.errors import ExitCode, TTTReadError
-from ttt_read.reading import read
+from ttt_read.core import interrupts
+from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.read import snapshot
+from ttt_read.read.reading import read
 
 MARKER = "marker-A-for-the-flip-test"
 LOADERS = {"read_metadata": snapshot.read_metadata, "load": snapshot.load}

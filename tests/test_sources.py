@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pdfs import TYPESET_GLYPHS, write_pdf, write_scanned_pdf, write_truncated_pdf
 
-from ttt_read import sources
-from ttt_read.errors import ExitCode, TTTReadError
-from ttt_read.sources import Collection, IgnoreRules, Skip, SourceFile, collect, parse_pattern
-from ttt_read.tokenizer import file_header
+from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.text import sources
+from ttt_read.text.sources import Collection, IgnoreRules, Skip, SourceFile, collect, parse_pattern
+from ttt_read.text.tokenizer import file_header
 
 
 def make_tree(root: Path, files: dict[str, str | bytes]) -> Path:

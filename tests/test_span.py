@@ -3,10 +3,11 @@ the user-phrased questions that training and eval-qa ask (real tokenizer and che
 
 from __future__ import annotations
 
-from ttt_read import qa, span
-from ttt_read.answer import normalize
-from ttt_read.notepad import Passage
-from ttt_read.span import Shown
+from ttt_read.ask import span
+from ttt_read.ask.answer import normalize
+from ttt_read.ask.span import Shown
+from ttt_read.notepad.store import Passage
+from ttt_read.questions import synthesis as qa
 
 CODE = '''import os
 
@@ -120,8 +121,8 @@ def test_a_parameters_question_accepts_only_the_parameter_list_of_the_definition
 def test_candidate_positions_point_at_their_tokens(model_and_tokenizer):
     from types import SimpleNamespace
 
-    from ttt_read.answer import layout
-    from ttt_read.notepad import Notepad
+    from ttt_read.ask.answer import layout
+    from ttt_read.notepad.store import Notepad
 
     _, tokenizer = model_and_tokenizer
 
@@ -182,7 +183,7 @@ def test_a_head_trained_on_standardised_inputs_scores_raw_ones_alike():
     and ignores a feature that never varied in training (a cue never met with a unit kind)."""
     import torch
 
-    from ttt_read.train.span import Example, fold_scale, input_scale
+    from ttt_read.train.span_head import Example, fold_scale, input_scale
 
     torch.manual_seed(0)
     d = 8
@@ -281,13 +282,33 @@ def test_unanswerable_means_answer_and_names_absent():
 
 
 def test_plain_output_is_answer_then_ripgrep_rows(capsys):
-    from ttt_read.answer import Answer, Source
-    from ttt_read.ask_output import print_answer
+    from ttt_read.ask.found import Answer, Source
+    from ttt_read.render.answers import print_answer
 
     source = Source(
-        "pkg/table.py", 6, 17, None, 'def fetch_table(path, *, sep=","):', (16, 31), 1, 9, 2.0, "pkg/table.py:6:17"
+        path="pkg/table.py",
+        line=6,
+        col=17,
+        page=None,
+        quote='def fetch_table(path, *, sep=","):',
+        span=(16, 31),
+        line_start=1,
+        line_end=9,
+        score=2.0,
+        cite="pkg/table.py:6:17",
     )
-    other = Source("pkg/io.py", 3, None, None, "import os", None, 1, 5, 1.0, "pkg/io.py:3")
+    other = Source(
+        path="pkg/io.py",
+        line=3,
+        col=None,
+        page=None,
+        quote="import os",
+        span=None,
+        line_start=1,
+        line_end=5,
+        score=1.0,
+        cite="pkg/io.py:3",
+    )
     print_answer(Answer('path, *, sep=","', True, 0.9, True, [source, other]), "table")
     assert capsys.readouterr().out.split("\n") == [
         'path, *, sep=","',

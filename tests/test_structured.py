@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from ttt_read import sources, structured, units
-from ttt_read.baseline import baseline_answer
-from ttt_read.evaluate_qa import AnswerRegex, load_asked, score
-from ttt_read.notepad import Notepad
-from ttt_read.synonyms import lemma, synonyms
+from ttt_read.ask import structured, units
+from ttt_read.ask.synonyms import lemma, synonyms
+from ttt_read.evaluate.baseline import baseline_answer
+from ttt_read.evaluate.qa import AnswerRegex, load_asked, score
+from ttt_read.notepad.store import Notepad
+from ttt_read.text import sources
 
 FIXTURES = Path(__file__).parent / "fixtures" / "units"
 

@@ -14,12 +14,12 @@ import torch
 from conftest import DIFF_V1, FIXTURES, default_sigint
 
 from ttt_read import kernels
-from ttt_read import tokenizer as tok
-from ttt_read.answer import ANSWER_RESERVE
-from ttt_read.config import ModelConfig
-from ttt_read.interrupts import TEST_VARIABLE
-from ttt_read.model import TTTModel
-from ttt_read.reading import read
+from ttt_read.ask.answer import ANSWER_RESERVE
+from ttt_read.core.interrupts import TEST_VARIABLE
+from ttt_read.read.config import ModelConfig
+from ttt_read.read.model import TTTModel
+from ttt_read.read.reading import read
+from ttt_read.text import tokenizer as tok
 from ttt_read.train.corpus import TokenCorpus, build_corpus
 from ttt_read.train.loop import MIXED_OPENING, TrainConfig, batch_tokens, export, train
 

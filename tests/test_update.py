@@ -12,7 +12,7 @@ import json
 import pytest
 from conftest import DIFF_V1, DIFF_V2, ingest, one_line, run_in_process
 
-from ttt_read.errors import ExitCode
+from ttt_read.core.errors import ExitCode
 
 V1_FILES = sorted(p.name for p in DIFF_V1.iterdir())
 V2_FILES = sorted(p.name for p in DIFF_V2.iterdir())
@@ -44,8 +44,8 @@ def updated(versions, old_mem):
     import contextlib
     import io
 
-    from ttt_read import snapshot
     from ttt_read.cli import main
+    from ttt_read.read import snapshot
 
     _, v2, base = versions
     out = base / "updated.mem"
@@ -56,8 +56,8 @@ def updated(versions, old_mem):
 
 
 def test_update_reads_only_added_and_changed_files(updated, old_mem):
-    from ttt_read import snapshot
-    from ttt_read.engine import UPDATE_LR_SCALE
+    from ttt_read.read import snapshot
+    from ttt_read.read.ingest import UPDATE_LR_SCALE
 
     _, metadata, _, _ = updated
     old = snapshot.read_metadata(old_mem)
@@ -78,7 +78,7 @@ def test_update_reads_only_added_and_changed_files(updated, old_mem):
 
 
 def test_update_records_its_parent(updated, old_mem):
-    from ttt_read import snapshot
+    from ttt_read.read import snapshot
 
     _, metadata, _, _ = updated
     assert metadata["parent"] == {
@@ -94,8 +94,10 @@ def test_update_continues_from_the_old_memory(updated, old_mem, model_and_tokeni
     rate, nothing else."""
     import torch
 
-    from ttt_read import engine, snapshot, sources
-    from ttt_read.reading import ReaderState, read
+    from ttt_read.read import ingest as engine
+    from ttt_read.read import snapshot
+    from ttt_read.read.reading import ReaderState, read
+    from ttt_read.text import sources
 
     model, tokenizer = model_and_tokenizer
     _, v2, _ = versions
@@ -116,8 +118,8 @@ def test_update_continues_from_the_old_memory(updated, old_mem, model_and_tokeni
 
 
 def test_update_notepad_holds_the_current_files(updated, versions):
-    from ttt_read import snapshot
-    from ttt_read.notepad import Notepad
+    from ttt_read.notepad.store import Notepad
+    from ttt_read.read import snapshot
 
     out, _, _, _ = updated
     _, v2, _ = versions
@@ -130,7 +132,8 @@ def test_update_notepad_holds_the_current_files(updated, versions):
 def test_update_with_nothing_changed_keeps_the_memory(old_mem, versions, tmp_path):
     import torch
 
-    from ttt_read import engine, snapshot
+    from ttt_read.read import ingest as engine
+    from ttt_read.read import snapshot
 
     v1, _, _ = versions
     first = engine.update(old_mem, [v1], tmp_path / "same.mem", device="cpu")
@@ -183,7 +186,7 @@ def test_cli_update_bad_input(old_mem, versions, tmp_path, capsys):
 def test_cli_update_lr_sets_the_update_rate_only(old_mem, versions, tmp_path, capsys):
     """`--lr` with `--update` is the update's rate; the memory keeps its reading rate, which
     `continue` and `ask` learn at."""
-    from ttt_read import snapshot
+    from ttt_read.read import snapshot
 
     _, v2, _ = versions
     code, stdout, _ = run_in_process(

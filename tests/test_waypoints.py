@@ -7,8 +7,10 @@ import pytest
 import torch
 from conftest import CORPUS, SAMPLE_FILES
 
-from ttt_read import engine, snapshot, waypoints
-from ttt_read import tokenizer as tok
+from ttt_read.memory import opened
+from ttt_read.read import ingest as engine
+from ttt_read.read import snapshot, waypoints
+from ttt_read.text import tokenizer as tok
 
 
 def test_points_are_evenly_spaced_without_files_and_never_the_final_chunk():
@@ -40,7 +42,7 @@ def test_a_snapshot_keeps_earlier_states_and_a_question_gets_the_one_it_surprise
     assert 0 < len(metadata["waypoints"]) <= waypoints.WAYPOINTS - 1
     assert all(0 <= c < n_chunks - 1 for c in metadata["waypoints"])
 
-    memory = engine.open_memory(tmp_path / "t.mem", device="cpu")
+    memory = opened.open_memory(tmp_path / "t.mem", device="cpu")
     assert len(memory.snapshot.waypoints) == len(metadata["waypoints"])
     final = memory.fast_weights()
     assert all(torch.equal(a[0], b) for a, b in zip(final, memory.snapshot.fast, strict=True))  # `continue` starts here

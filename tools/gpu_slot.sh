@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One GPU slot end to end (see ttt_read/train/gpu_run.py): bash tools/gpu_slot.sh OUT [options]
+# One GPU slot end to end (see tools/gpu_run.py): bash tools/gpu_slot.sh OUT [options]
 # Run from the repository root. Installs nothing from the network: wheels carried in .whl/
 # (e.g. a missing dependency) and this checkout itself, without dependencies.
 set -u
@@ -13,4 +13,4 @@ if ! "$PYTHON" -c "import ttt_read.kernels" 2>/dev/null; then
     "$PYTHON" -m pip install -q --no-index --no-deps --no-build-isolation -e . || exit 1
 fi
 export PYTHONUNBUFFERED=1
-exec "$PYTHON" -m ttt_read.train.gpu_run slot "$@"
+exec "$PYTHON" tools/gpu_run.py slot "$@"

@@ -142,7 +142,8 @@ def held_out_documents(lib: Path, tokenizer, length: int):
     """The first `length` + 1 tokens of each held-out module that has that many, as [B, T]."""
     import torch
 
-    from ttt_read import engine, sources
+    from ttt_read.read import ingest as engine
+    from ttt_read.text import sources
 
     documents = []
     for path in sorted((lib / HELD_OUT).glob("*.py")):
@@ -158,8 +159,8 @@ def reading(lib: Path, names: list[str], rates: list[float], length: int) -> Non
     and over the last 2K tokens. One JSON line each."""
     import torch
 
-    from ttt_read import checkpoint
-    from ttt_read.reading import read
+    from ttt_read.read import checkpoint
+    from ttt_read.read.reading import read
 
     torch.set_num_threads(1)
     documents = None
@@ -192,9 +193,9 @@ def speed(name: str, length: int) -> None:
     changes, beside tokens per wall second, which it does. Reads at the model's own rate."""
     import torch
 
-    from ttt_read import checkpoint
-    from ttt_read.bench import synthetic_tokens
-    from ttt_read.reading import read
+    from ttt_read.evaluate.bench import synthetic_tokens
+    from ttt_read.read import checkpoint
+    from ttt_read.read.reading import read
 
     torch.set_num_threads(1)
     model, _ = checkpoint.load(checkpoint.resolve(name))

@@ -19,8 +19,9 @@ import json
 import random
 from pathlib import Path
 
-from ttt_read import engine
-from ttt_read.generate import continuation
+from ttt_read.memory import opened
+from ttt_read.predict.generate import continuation
+from ttt_read.read import ingest as engine
 
 HEAD_CHARS = 8  # characters of the target line in the prompt, after its indentation
 LINES_BEFORE = 3
@@ -73,7 +74,7 @@ def main() -> None:
         mem = args.snapshots / f"{codebase.name}.mem"
         if not mem.exists():
             engine.ingest([codebase], mem, model_name=args.model, device="cpu")
-        memory = engine.open_memory(mem, args.model, "cpu")
+        memory = opened.open_memory(mem, args.model, "cpu")
         pool = candidates(memory.notepad.files, args.min_chars)
         share = args.lines // len(args.codebases) + (n < args.lines % len(args.codebases))
         right = collections.Counter()

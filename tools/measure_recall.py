@@ -28,7 +28,8 @@ sys.path.insert(0, str(REPO / "tests"))
 import test_ask_memory as recall  # noqa: E402  (the fact, the question and the margins, defined once)
 from conftest import CORPUS, SAMPLE_FILES  # noqa: E402
 
-from ttt_read import engine  # noqa: E402
+from ttt_read.memory import opened  # noqa: E402
+from ttt_read.read import ingest as engine  # noqa: E402
 
 
 def read(files: dict[str, str], model: str, reading_lr: float | None, root: Path):
@@ -38,7 +39,7 @@ def read(files: dict[str, str], model: str, reading_lr: float | None, root: Path
         (root / name).write_text(text)
     out = root.with_suffix(".mem")
     engine.ingest([root], out, model, "cpu", engine.ReadSettings(lr=reading_lr))
-    return engine.open_memory(out, device="cpu")
+    return opened.open_memory(out, device="cpu")
 
 
 def margins(model: str, reading_lr: float | None, work: Path) -> dict[str, float]:

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import torch
 
-from ttt_read import diff, engine
+from ttt_read.diff import compare as diff
+from ttt_read.read import ingest as engine
 
 REPO = Path(__file__).resolve().parents[1]
 RANKINGS = {"score": lambda f: f["score"], "new_gain": lambda f: f["new_text"]["gain"]}

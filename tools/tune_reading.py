@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import math
 
-from ttt_read import checkpoint
-from ttt_read.evaluate import document_losses, token_bytes, xz_bits
+from ttt_read.evaluate.loss import xz_bits
+from ttt_read.read import checkpoint
+from ttt_read.read.reading import document_losses
+from ttt_read.text.tokenizer import token_bytes
 from ttt_read.train.corpus import TokenCorpus
 
 SCORED = 32768  # tokens per document the held-out evaluation scores

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ttt_read import tokenizer as tok
-from ttt_read.errors import ExitCode, TTTReadError
+from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.text import tokenizer as tok
 from ttt_read.train.documents import Document, SourceFilter, read_documents
 
 FORMAT = "ttt-read-corpus/1"

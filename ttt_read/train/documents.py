@@ -18,9 +18,9 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from ttt_read import filekinds, sources
-from ttt_read import tokenizer as tok
-from ttt_read.errors import ExitCode, TTTReadError
+from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.text import filekinds, sources
+from ttt_read.text import tokenizer as tok
 from ttt_read.train.licenses import Licenses
 from ttt_read.train.render import HTMLText, info_text, render_man, tidy
 
@@ -138,13 +138,6 @@ def _walk(root: Path, limit: int | None = None) -> Iterator[tuple[Path, list[str
         yield Path(directory), sorted(f for f in files if not f.startswith("."))
 
 
-def _labels(roots: Sequence[Path]) -> list[str]:
-    """Document names start with their source's directory name, or its path where two sources
-    share a name."""
-    names = [p.resolve().name for p in roots]
-    return [n if names.count(n) == 1 else p.resolve().as_posix().strip("/") for n, p in zip(names, roots)]
-
-
 def read_documents(specs: Sequence[Path | str], reader: SourceFilter, say: Callable[[str], None]) -> list[Document]:
     """Every source's documents, in the order given (earlier sources win duplicate files),
     without near-empty documents."""
@@ -153,7 +146,8 @@ def read_documents(specs: Sequence[Path | str], reader: SourceFilter, say: Calla
         if not path.is_dir():
             raise TTTReadError(f"{path}: not a directory", ExitCode.INPUT)
     docs: list[Document] = []
-    for (kind, path), label in zip(parsed, _labels([p for _, p in parsed])):
+    labels = [label.lstrip("/") for label in sources.root_labels([p.resolve() for _, p in parsed])]
+    for (kind, path), label in zip(parsed, labels):
         layout = kind or detect(path)
         if layout == "code" and _is_package_collection(path):
             layout = "packages"

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ttt_read import ngram
-from ttt_read.errors import ExitCode, TTTReadError
-from ttt_read.evaluate import document_losses
+from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.predict import ngram
+from ttt_read.read.reading import document_losses
 
 
 def gate_documents(corpus: Path, tokenizer, per_kind: int, tokens: int, seed: int) -> list[tuple[str, str, np.ndarray]]:
     """(kind, name, ids) of `per_kind` training documents of each kind, `tokens` ids each,
     from a corpus tokenized as the checkpoint's `tokenizer` tokenizes (else its ids mean
     other text to the model)."""
-    from ttt_read import tokenizer as tok
+    from ttt_read.text import tokenizer as tok
     from ttt_read.train.corpus import TokenCorpus
 
     if tok.load(corpus / "tokenizer.json").get_vocab() != tokenizer.get_vocab():

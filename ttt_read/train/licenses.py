@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from ttt_read import sources
+from ttt_read.text import sources
 
 _FAMILIES = [  # (family, pattern); LGPL and AGPL before GPL, whose \b keeps it out of them
     ("AGPL", r"\bAGPL|Affero General Public"),

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import random
 import time
@@ -25,60 +24,15 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ttt_read import checkpoint, interrupts
-from ttt_read import tokenizer as tok
-from ttt_read.config import ModelConfig
-from ttt_read.model import TTTModel
-from ttt_read.reading import forward_losses, read
+from ttt_read.core import interrupts
+from ttt_read.read import checkpoint
+from ttt_read.read.config import ModelConfig
+from ttt_read.read.model import TTTModel
+from ttt_read.read.reading import forward_losses, read
+from ttt_read.text import tokenizer as tok
+from ttt_read.train.config import TrainConfig
 from ttt_read.train.corpus import TokenCorpus
 from ttt_read.train.qa_turns import answer_weights, qa_window
-
-
-@dataclasses.dataclass
-class TrainConfig:
-    corpus: str  # a directory written by `ttt-read train corpus`
-    mode: str = "pretrain"  # "pretrain" or "meta"
-    model: dict = dataclasses.field(
-        default_factory=dict
-    )  # ModelConfig fields (vocab from the tokenizer), or with init: over its config
-    init: str | None = None  # checkpoint directory to start from (meta-train a pretrained model)
-    seq_len: int = 4096
-    batch: int = 4
-    steps: int = 1000
-    lr: float = 3e-3
-    min_lr_ratio: float = 0.1
-    warmup: int = 50
-    weight_decay: float = 0.1
-    grad_clip: float = 1.0
-    inner_lr: float | None = None  # reading lr to meta-train for; None keeps --init's (or 1.0); exported in config.json
-    inner_lr_warmup: float = 0.1  # fraction of steps over which the inner lr grows from 0.1x to 1x; 0 for none
-    qa_fraction: float = 0.0  # share of sequences that end in QA turns about the text before them
-    qa_budget: int = 384  # most tokens of QA turns appended to such a sequence
-    qa_grounded: float = 0.0  # share of QA turns preceded by their notepad passages, as `ask` lays them out
-    qa_mixed: float = 0.0  # share of QA sequences opening with another document's text, which plain turns ask about
-    answer_weight: float = 1.0  # loss weight of an answer token relative to a text token
-    seed: int = 0
-    save_every: int = 50
-    log_every: int = 10
-
-    def __post_init__(self):
-        if self.mode not in ("pretrain", "meta"):
-            raise ValueError(f"mode must be 'pretrain' or 'meta', not {self.mode!r}")
-
-    def learning_rate(self, step: int) -> float:
-        """Linear warmup, then cosine decay to `min_lr_ratio * lr`."""
-        if step < self.warmup:
-            return self.lr * (step + 1) / self.warmup
-        progress = (step - self.warmup) / max(1, self.steps - self.warmup)
-        return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-    def inner_learning_rate(self, step: int, target: float) -> float:
-        """Warm the reading lr up from 0.1x to `target` (a run that continues a meta-trained
-        checkpoint passes `inner_lr_warmup=0`: its fast weights already learn at `target`)."""
-        if self.inner_lr_warmup <= 0:
-            return target
-        ramp = min(1.0, step / (self.inner_lr_warmup * self.steps))
-        return target * (0.1 + 0.9 * ramp)
 
 
 def _world() -> tuple[int, int]:

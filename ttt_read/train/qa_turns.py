@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from ttt_read import tokenizer as tok
+from ttt_read.text import tokenizer as tok
 
 
 def qa_window(
@@ -35,7 +35,7 @@ def qa_window(
     about text more than `context` tokens before the turns, or about the first
     `recall_until` tokens only when given.
     """
-    from ttt_read.qa import split_files, synthesize
+    from ttt_read.questions.synthesis import split_files, synthesize
 
     kept = window[: len(window) - budget]
     text = tokenizer.decode(kept.tolist(), skip_special_tokens=False)
@@ -62,13 +62,13 @@ def qa_window(
 
 
 def _notepad_of(segments):
-    from ttt_read.notepad import Notepad
+    from ttt_read.notepad.store import Notepad
 
     return Notepad.build(SimpleNamespace(path=s.path or "text", kind="text", text=s.body) for s in segments)
 
 
 def _passages_for(notepad, tokenizer, question: str, context: int) -> list[int]:
-    from ttt_read.answer import ANSWER_RESERVE, build_context
+    from ttt_read.ask.answer import ANSWER_RESERVE, build_context
 
     passages = notepad.search(question, k=tok.PASSAGES)
     return build_context(tokenizer, passages, question, context, ANSWER_RESERVE)[0] if passages else []

@@ -71,8 +71,9 @@ def prepare_sources(root: Path, question_files: list[Path]) -> None:
 def collect(question_files: list[Path], root: Path) -> list[dict]:
     """Per question: its split, whether it is answerable, the raw candidates' features, which
     candidates are right, and its refusal features."""
-    from ttt_read import sources, structured
-    from ttt_read.notepad import Notepad
+    from ttt_read.ask import structured
+    from ttt_read.notepad.store import Notepad
+    from ttt_read.text import sources
 
     out = []
     for path in question_files:
@@ -179,7 +180,7 @@ def evaluate(items: list[dict], weights: np.ndarray | None, refusal=None, thresh
 
 
 def main(argv: list[str] | None = None) -> None:
-    from ttt_read import structured
+    from ttt_read.ask import structured
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--questions", type=Path, default=Path("docs/questions/train"))

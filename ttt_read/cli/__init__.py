@@ -1,0 +1,5 @@
+"""The `ttt-read` command line: declarations of commands and options that call the library."""
+
+from ttt_read.cli.app import main
+
+__all__ = ["main"]

@@ -1,0 +1,1 @@
+"""What every command shares: option types, checks of their values, JSON and stderr output."""

@@ -1,0 +1,1 @@
+"""`diff`: what two snapshots read and know differently."""

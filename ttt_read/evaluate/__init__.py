@@ -1,0 +1,1 @@
+"""`eval`, `eval-qa` and `bench`: loss and bits per byte, answer quality, speed."""

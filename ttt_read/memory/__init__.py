@@ -1,0 +1,1 @@
+"""A snapshot opened with its model: the memory `continue`, `ask`, `diff` and `eval-qa` talk to."""

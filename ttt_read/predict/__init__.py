@@ -1,0 +1,1 @@
+"""Prediction from a memory: sessions that learn as they write, mixed with exact notepad matches."""

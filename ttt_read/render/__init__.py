@@ -1,0 +1,1 @@
+"""Terminal output: tables, answers, the diff report, `info`, `ls` and progress bars."""

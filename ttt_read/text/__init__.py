@@ -1,0 +1,1 @@
+"""Files to one text: sources, .gitignore rules, PDFs, file kinds, and token ids with their markers."""
