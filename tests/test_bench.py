@@ -91,3 +91,13 @@ def test_ratios_come_from_one_run_on_the_real_clocks(model):
     assert 0 < timed + 2 * result["decode_ms_per_token"] / 1000 <= wall
     timed_cpu = sum(row["tokens"] / row["reading_tok_per_cpu_s"] for row in rows)
     assert 0 < timed_cpu + 2 * result["decode_cpu_ms_per_token"] / 1000 <= cpu
+
+
+def test_decoding_with_a_notepad_is_timed_on_the_whole_package_source(model_and_tokenizer, checkpoint_info):
+    """The notepad bench times decoding against is ttt-read's own source read whole, every
+    sub-package of it (a small codebase, over 100K tokens), not the one folder bench lives in."""
+    from ttt_read.evaluate import bench
+
+    model, tokenizer = model_and_tokenizer
+    index, gate = bench.package_notepad(tokenizer, checkpoint_info, model.cfg.vocab_size)
+    assert len(index.tokens) > 100_000 and gate is not None

@@ -160,6 +160,7 @@ def package_notepad(tokenizer, info, vocab_size: int):
     read as `ingest` reads it; None when the checkpoint has no gate."""
     from pathlib import Path
 
+    import ttt_read
     from ttt_read.predict import ngram
     from ttt_read.read.ingest import stream
     from ttt_read.text import sources
@@ -167,5 +168,5 @@ def package_notepad(tokenizer, info, vocab_size: int):
     gate = ngram.Gate.load(ngram.gate_path(info.path))
     if gate is None:
         return None
-    files = sources.collect([Path(__file__).parent]).files
+    files = sources.collect([Path(ttt_read.__file__).parent]).files
     return ngram.TokenIndex(stream(tokenizer, files)[0], vocab_size), gate
