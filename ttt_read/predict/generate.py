@@ -23,9 +23,10 @@ from ttt_read.read.reading import learn_chunk
 
 @contextlib.contextmanager
 def one_thread():
-    """One intra-op thread while a single token goes through the model: its matrix products
-    are too small to share out, so a second thread only adds hand-offs, and on a busy machine
-    its spin-waits cost many times the work itself."""
+    """One intra-op thread for the work of one decoded token (its pass through the model,
+    its mixture with the notepad, its sampling): the tensors are too small to share out, so
+    a second thread only adds hand-offs, and its spin-waits between such small steps cost
+    many times the work itself, the more so on a busy machine."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -156,7 +157,8 @@ class NotepadPredictor:
         from ttt_read.predict import ngram
 
         match = ngram.lookup(self.recent, self.index, self.history, self.vocab_size)
-        return ngram.mix(logits, match, self.gate).clamp_min(1e-30).log()
+        with one_thread():  # one token's mixture: as small as its pass through the model
+            return ngram.mix(logits, match, self.gate).clamp_min(1e-30).log()
 
 
 HEAL_CHARS = 32  # the most prompt text given back to generation (a word cut short)
@@ -214,14 +216,15 @@ def generate(
         notepad.observe(prompt)
     written = 0
     while written < max_tokens:
-        scores = notepad.log_probs(logits) if notepad is not None else logits.float().flatten()
-        if prefix:
-            scores = scores.masked_fill(~allowed(table, prefix, scores.numel()), float("-inf"))
-        token = sample(scores.cpu(), temperature, top_p, generator)
+        with one_thread():  # like the token's pass through the model (`Session.feed`)
+            scores = notepad.log_probs(logits) if notepad is not None else logits.float().flatten()
+            if prefix:
+                scores = scores.masked_fill(~allowed(table, prefix, scores.numel()), float("-inf"))
+            token = sample(scores.cpu(), temperature, top_p, generator)
+            if logprobs is not None and token not in stop:
+                logprobs.append(float(torch.log_softmax(scores.float().flatten(), -1)[token]))
         if token in stop:
             return
-        if logprobs is not None:
-            logprobs.append(float(torch.log_softmax(scores.float().flatten(), -1)[token]))
         if prefix and prefix.startswith(table[token]):
             prefix = prefix[len(table[token]) :]
         else:
