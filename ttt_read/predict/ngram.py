@@ -11,8 +11,8 @@ stream into a second next-token distribution, an unbounded n-gram ("infini-gram"
 - a `Gate` mixes it with the model's distribution, `p = (1 - g) p_model + g p_match`, with
   g a logistic function of the match: its length, how often it occurred, how many distinct
   tokens followed it, and how dominant the most frequent one was. The gate is fitted on
-  held-out text (`fit_gate`), never hand-set, and a checkpoint without a gate file
-  predicts with the model alone.
+  training documents read as `ingest` reads them (`fit_gate`), never hand-set, and a
+  checkpoint without a gate file predicts with the model alone.
 
 Three views of one definition: `TokenIndex` (a snapshot's notepad, sorted once, queried
 per token while decoding), `History` (the few hundred tokens a session added since), and
