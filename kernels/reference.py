@@ -31,21 +31,23 @@ def swiglu(x: torch.Tensor, w1: torch.Tensor, w3: torch.Tensor, w2: torch.Tensor
     return (F.silu(x @ w1) * (x @ w3)) @ w2
 
 
-@functools.lru_cache(maxsize=16)
-def _rope_frequencies(half: int, theta: float, device: torch.device) -> torch.Tensor:
-    """Made once per (width, theta, device): reading calls rope twice per layer and chunk."""
-    return theta ** (-torch.arange(half, device=device, dtype=torch.float32) / half)
+@functools.lru_cache(maxsize=32)
+def _rope_table(end: int, half: int, theta: float, device: torch.device, dtype: torch.dtype):
+    """cos and sin of the angles of positions 0..end-1, made once per shape: reading calls
+    rope twice per layer and chunk, decoding per layer and token, always at these positions.
+    Angles in the wide dtype: in fp32 they carry an error that grows with the position, so
+    the same relative offset would rotate differently at different absolute positions."""
+    freqs = theta ** (-torch.arange(half, device=device, dtype=torch.float32) / half)
+    angles = torch.arange(end, device=device).to(dtype)[:, None] * freqs.to(dtype)[None, :]
+    return angles.cos(), angles.sin()
 
 
-def rope(x: torch.Tensor, positions: torch.Tensor, theta: float) -> torch.Tensor:
-    """Rotary embedding over the last dimension (rotate-half layout) at integer `positions`."""
-    half = x.shape[-1] // 2
+def rope(x: torch.Tensor, start: int, theta: float) -> torch.Tensor:
+    """Rotary embedding over the last dimension (rotate-half layout), the positions along
+    the second-to-last one counting from `start`."""
+    half, n = x.shape[-1] // 2, x.shape[-2]
     xf = _wide(x)
-    freqs = _rope_frequencies(half, theta, x.device).to(xf.dtype)  # fp32 constants
-    # Angles in the wide dtype: in fp32 they carry an error that grows with the position, so
-    # the same relative offset would rotate differently at different absolute positions.
-    angles = positions.to(xf.dtype)[:, None] * freqs[None, :]
-    cos, sin = angles.cos(), angles.sin()
+    cos, sin = (t[start:] for t in _rope_table(start + n, half, theta, x.device, xf.dtype))
     x1, x2 = xf[..., :half], xf[..., half:]
     return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1).to(x.dtype)
 

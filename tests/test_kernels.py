@@ -460,3 +460,19 @@ def test_selfcheck_sends_a_crashing_kernel_to_the_reference(tmp_path, monkeypatc
     assert result["reference_ops"] == "attention"
     assert result["ops"]["norm"]["ok"] and result["ops"]["norm"]["error"] < selfcheck.TOLERANCE["cpu"]
     assert not result["ops"]["attention"]["ok"]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_rope_from_an_offset_is_the_rotation_at_those_positions(dtype):
+    """`rope(x, start)` rotates row j by the angles of position start + j, bit for bit what
+    the rows of one longer call from 0 get (its cos/sin tables are made once and sliced), and
+    it preserves each row's norm."""
+    x = torch.randn(2, 3, 40, 16).to(dtype)
+    whole = reference.rope(x, 0, 10000.0)
+    assert torch.equal(reference.rope(x[..., 25:, :], 25, 10000.0), whole[..., 25:, :])
+    half = 8
+    angles = torch.arange(40, dtype=torch.float64)[:, None] * 10000.0 ** (-torch.arange(half) / half).double()
+    x1, x2 = x.double()[..., :half], x.double()[..., half:]
+    expected = torch.cat([x1 * angles.cos() - x2 * angles.sin(), x2 * angles.cos() + x1 * angles.sin()], -1)
+    assert_close(whole, expected.to(dtype), dtype, "rope")
+    assert_close(whole.norm(dim=-1), x.norm(dim=-1), dtype, "norm")

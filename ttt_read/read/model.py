@@ -111,9 +111,8 @@ class Attention(nn.Module):
         # Each chunk's buffer: the W slots before it plus itself, positions 0..W+c-1.
         k_buf = keys.unfold(2, W + c, c).transpose(-1, -2)  # [B, KV, n, W + c, D]
         v_buf = self._share_kv(values.unfold(2, W + c, c).transpose(-1, -2))  # [B, H, n, W + c, D]
-        positions = torch.arange(W + c, device=x.device)
-        k_buf = self._share_kv(ops.rope(k_buf, positions, self.rope_theta))
-        q = ops.rope(q.reshape(B, H, n, c, D), positions[W:], self.rope_theta)
+        k_buf = self._share_kv(ops.rope(k_buf, 0, self.rope_theta))
+        q = ops.rope(q.reshape(B, H, n, c, D), W, self.rope_theta)
         out = ops.cached_window_attention(q, k_buf, v_buf, cache.length)  # [B, H, n, c, D]
         out = out.permute(0, 2, 3, 1, 4).reshape(B, n, c, H * D)
         new_cache = KVCache(
@@ -124,8 +123,7 @@ class Attention(nn.Module):
     def _full_causal(self, x: torch.Tensor) -> torch.Tensor:
         B, n, c, _ = x.shape
         q, k, v = self._qkv(x)
-        positions = torch.arange(n * c, device=x.device)
-        q, k = ops.rope(q, positions, self.rope_theta), ops.rope(k, positions, self.rope_theta)
+        q, k = ops.rope(q, 0, self.rope_theta), ops.rope(k, 0, self.rope_theta)
         k, v = self._share_kv(k), self._share_kv(v)
         out = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
         return self.wo(out.transpose(1, 2).reshape(B, n, c, -1))
