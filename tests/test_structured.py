@@ -240,3 +240,16 @@ def test_verbs_ending_in_ly_keep_their_ending():
     """`apply` and `reply` are not adverbs: they do not lose "ly" and meet nothing shorter."""
     assert structured.stem("apply") == structured.stem("applies") != structured.stem("app")
     assert structured.stem("reply") != structured.stem("rep")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        'Fill in the blank: "The element ANY must be defined by an ____ IDENTIFIER."',
+        'Fill in the blank: "Chapter 4: Function reference ____ flags: must be zero"',
+    ],
+)
+def test_a_cloze_asks_for_no_kind_of_unit(question):
+    """A blank to fill is answered from the passage it was cut from: the kind words inside
+    its quoted text ("Function", "element") are the text's, not what it asks for."""
+    assert structured.analyse(question) is None

@@ -145,6 +145,7 @@ _SPAN_QUESTIONS = re.compile(
     r"what is the value of `|what does option\b|in which file\b|which file (?:defines|declares)\b)",
     re.I,
 )
+_BLANK = re.compile(r"_{3,}")  # a cloze ("Fill in the blank: ... ____ ..."): its words are the text's, not a kind
 _HOW_VALUE = re.compile(r"^\s*how (many|much|long|large|big|slow|fast|often|small|high|low|deep|far|wide)\b", re.I)
 _DEFAULT_YES_NO = re.compile(
     r"^\s*(?:by default,? )?(does|do|is|are|can|will|should)\b.*\bdefault\b|^\s*by default\b", re.I
@@ -163,7 +164,7 @@ def analyse(question: str) -> Asked | None:
     """What kind of unit `question` asks for, or None when it asks for an explanation (a
     sentence: the span head answers those)."""
     q = question.strip()
-    if _SPAN_QUESTIONS.match(q):
+    if _SPAN_QUESTIONS.match(q) or _BLANK.search(q):
         return None
     if m := _OPTION_DOES.match(q):
         return Asked("describe", m.group(1), owner=m.group(2) or "")
