@@ -1,7 +1,7 @@
 """Fit the unit ranker and the "not found" decision of `structured` on questions worded by hand.
 
     python -m ttt_read.train.ranker [--questions docs/questions/train] [--sources runs/train-src]
-        [--out ttt_read/ranker_weights.py]
+        [--out ttt_read/ask/ranker_weights.py]
 
 Each question file (`docs/questions/train/*.jsonl`) starts with `{"source": ..., "split":
 "train" | "validation"}`, then `{"question": ..., "answer_regex": ...}` lines (null: the sources
@@ -16,7 +16,7 @@ for a unit (`structured.analyse`) are used.
   against unanswerable ones; its threshold gets the most questions right, answerable or not
   (as the hand-worded sets are scored), refusing at most `--max-refused` of the answerable ones.
 
-The weights are written as a Python module (`ttt_read/ranker_weights.py`), loaded by `ask`.
+The weights are written as a Python module (`ttt_read/ask/ranker_weights.py`), loaded by `ask`.
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--questions", type=Path, default=Path("docs/questions/train"))
     parser.add_argument("--sources", type=Path, default=Path("runs/train-src"))
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "ranker_weights.py")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "ask" / "ranker_weights.py")
     parser.add_argument(
         "--max-refused", type=float, default=0.1, help="most answerable questions refused, as a share of them"
     )
