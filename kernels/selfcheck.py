@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from ttt_read.config import ModelConfig
+from ttt_read.read.config import ModelConfig
 
 from . import OPS
 
