@@ -1,14 +1,24 @@
-"""What every command prints besides its own report: JSON on stdout, talk on stderr."""
+"""What every command prints: its result as JSON (--json) or as its own report on stdout, talk on stderr."""
 
 from __future__ import annotations
 
 import json
 import math
 import sys
+from collections.abc import Callable
 
 
 def emit_json(payload: dict) -> None:
     print(json.dumps(_finite({"schema_version": 1, **payload}), indent=2, allow_nan=False))
+
+
+def show(result: dict, render: Callable[[dict], None] | None = None, *, as_json: bool) -> None:
+    """A command's result: with --json as JSON on stdout, else as `render` writes it (a
+    command without one reports in JSON alone)."""
+    if as_json:
+        emit_json(result)
+    elif render is not None:
+        render(result)
 
 
 def _finite(value):
@@ -25,5 +35,3 @@ def _finite(value):
 def say(message: str) -> None:
     print(message, file=sys.stderr)
 
-
-# The options before any command (its docstring would replace the app's help, hence none).

@@ -53,6 +53,17 @@ def _checked(callback):
     return check
 
 
+def command_named(command: str | None, as_json: bool) -> None:
+    """`ttt-read` without --version: a command must follow, and a --json before it goes with
+    --version only."""
+    if command is None:
+        raise TTTReadError("missing command (see 'ttt-read --help')", ExitCode.USAGE)
+    if as_json:
+        raise TTTReadError(
+            "--json before the command goes with --version only; put it after the command", ExitCode.USAGE
+        )
+
+
 def decoded(value: str) -> tuple[str, bool]:
     """`value` as valid text: surrogate escapes of non-UTF-8 bytes (and any lone surrogate)
     become U+FFFD. The flag says whether anything was replaced."""

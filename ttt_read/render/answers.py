@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 from ttt_read.ask.found import Answer, Source
+from ttt_read.console.output import emit_json, say
 
 PROMPT = "? "
 HISTORY_LINES = 1000
@@ -61,6 +62,23 @@ def print_answer(result: Answer, name: str) -> None:
             if span is not None:
                 row.stylize("bold red", len(location) + 2 + span[0], len(location) + 2 + span[1])
             console.print(row)
+
+
+def answer_printer(name: str, *, as_json: bool) -> Callable[[str, Answer], None]:
+    """What `ask` shows of each answer from the snapshot `name`: as JSON with its question,
+    or as text; a notice (why the answer is free, say) once per session, on stderr."""
+    noted: set[str] = set()
+
+    def show(question: str, result: Answer) -> None:
+        if result.notice and result.notice not in noted:
+            noted.add(result.notice)
+            say(f"ttt-read: note: {result.notice}")
+        if as_json:
+            emit_json({"question": question, **result.to_dict()})
+        else:
+            print_answer(result, name)
+
+    return show
 
 
 def prompt_loop(respond: Callable[[str], None]) -> None:

@@ -1,9 +1,13 @@
-"""Reading progress on stderr: a Rich bar on a terminal, nothing when piped or quiet."""
+"""Progress on stderr, on a terminal only: a Rich bar while reading, a line per file while
+`diff` scores them; nothing when piped or quiet."""
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+
+from ttt_read.console.output import say
 
 
 class ReadProgress:
@@ -43,3 +47,10 @@ class ReadProgress:
         if self._progress is not None:
             self._progress.__exit__(*exc)
         return False
+
+
+def scoring(as_json: bool) -> Callable[[int, int, str], None] | None:
+    """`diff`'s report of each file it scores, on a terminal unless the output is JSON."""
+    if as_json or not sys.stderr.isatty():
+        return None
+    return lambda i, n, path: say(f"scoring {i + 1}/{n} {path}")
