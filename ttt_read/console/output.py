@@ -35,3 +35,7 @@ def _finite(value):
 def say(message: str) -> None:
     print(message, file=sys.stderr)
 
+
+def say_json(record: dict) -> None:
+    """`record` as one JSON line on stderr: what the training commands report without --json."""
+    say(json.dumps(record))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from pathlib import Path
 from typing import Annotated, Optional
@@ -12,9 +11,9 @@ import typer
 
 from ttt_read.console import validation
 from ttt_read.console.options import JsonOpt, ModelOpt
-from ttt_read.console.output import emit_json, say
-from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.console.output import emit_json, say, say_json, show
 from ttt_read.train.config import TrainConfig, run_config
+from ttt_read.train.span_run import run_span
 
 RUN = {f.name: f.default for f in dataclasses.fields(TrainConfig)}  # `train run`'s defaults
 
@@ -67,8 +66,7 @@ def train_corpus(
         exclude=exclude,
         progress=say,
     )
-    if as_json:
-        emit_json(manifest)
+    show(manifest, as_json=as_json)
 
 
 @train_app.command("run")
@@ -171,7 +169,7 @@ def train_run(
     if as_json:
         emit_json({"run_dir": str(run_dir), "last": record})
     else:
-        say(json.dumps(record))
+        say_json(record)
 
 
 @train_app.command("span")
@@ -211,21 +209,11 @@ def train_span(
     as_json: JsonOpt = False,
 ):
     """Train the span head that picks grounded answers (and its "not found" calibration) for a model."""
-    from ttt_read.ask.span import head_path
-    from ttt_read.read import checkpoint
-    from ttt_read.train.span_head import train_span_head
-
-    if not paths and corpus is None:
-        raise TTTReadError("train span: give document directories, --corpus, or both", ExitCode.USAGE)
-    for path in paths or []:
-        if not path.exists():
-            raise TTTReadError(f"{path}: no such file or directory", ExitCode.INPUT)
-    out = output or head_path(checkpoint.resolve(model).path)
-    result = train_span_head(
+    result = run_span(
         paths or [],
-        out,
+        output,
+        model,
         corpus=corpus,
-        model_name=model,
         exclude=exclude,
         max_documents=documents,
         questions=questions,
@@ -234,10 +222,7 @@ def train_span(
         read=read,
         on_progress=say,
     )
-    if as_json:
-        emit_json(result)
-    else:
-        say(json.dumps(result))
+    show(result, say_json, as_json=as_json)
 
 
 @train_app.command("gate")
