@@ -5,7 +5,7 @@ Two layers. `harden(command)` walks the whole command tree once per run and adds
 parameter, what click does not check: a float must be finite (NaN passes click's range
 checks, and infinities pass its type check), and no value may hold a NUL character (the
 operating system cannot take it as a path or name). The helpers below are the option types
-the declarations in cli.py name: ranges are declared there with typer's `min=`/`max=`
+the declarations in cli/ name: ranges are declared there with typer's `min=`/`max=`
 (shown in `--help`), free text goes through `text` and structured strings through their own
 parser. A bad value is a click `BadParameter`: exit 2 and one line naming the argument; a
 missing input another command should have made (a corpus, a training run) is exit 3.

@@ -66,15 +66,12 @@ def run_eval(
     settings |= {
         f"{info.name} reading chunk {chunk}": (model, model.cfg.inner_lr, chunk) for chunk in compared.reading_chunk
     }
-    for other, reading in [(name, True) for name in compared.baseline] + [
-        (name, False) for name in compared.baseline_off
-    ]:
+    others = [(name, True) for name in compared.baseline] + [(name, False) for name in compared.baseline_off]
+    for other, reading in others:
         other_info = checkpoint.resolve(other)
         other_model, _ = checkpoint.load(other_info, device)
-        settings[f"{other_info.name} reading {'on' if reading else 'off'}"] = (
-            other_model,
-            other_model.cfg.inner_lr if reading else 0.0,
-        )
+        lr = other_model.cfg.inner_lr if reading else 0.0
+        settings[f"{other_info.name} reading {'on' if reading else 'off'}"] = (other_model, lr)
     return evaluate(
         settings,
         [ids for _, _, ids in chosen],

@@ -1,1 +1,2 @@
-"""A snapshot opened with its model: the memory `continue`, `ask`, `diff` and `eval-qa` talk to."""
+"""A snapshot opened with its model: the memory `continue`, `ask`, `diff` and `eval-qa` talk to;
+and what `info` says of one without a model."""
