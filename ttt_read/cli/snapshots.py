@@ -11,6 +11,7 @@ from ttt_read.console import validation
 from ttt_read.console.options import SNAPSHOT_ARG, DeviceOpt, JsonOpt, ModelOpt, complete_names, snapshot_arg
 from ttt_read.console.output import emit_json, show
 from ttt_read.core.errors import ExitCode
+from ttt_read.memory.summary import summarize
 from ttt_read.read import ingest_request
 from ttt_read.read.ingest import ReadSettings
 from ttt_read.read.names import SUFFIX, listing, snapshots_dir
@@ -124,8 +125,6 @@ def info(
     as_json: JsonOpt = False,
 ):
     """Show a snapshot's metadata (reads no model)."""
-    from ttt_read.memory.summary import summarize
-
     summary = summarize(mem, verify=verify)
     if as_json:
         emit_json(summary.to_dict())
