@@ -247,7 +247,7 @@ def train_gate(
 
     info = checkpoint.resolve(model)
     loaded, tokenizer = checkpoint.load(info, "cpu")
-    gate = fit(loaded, gate_documents(corpus, tokenizer, documents, tokens, seed), on_progress=say)
+    gate = fit(loaded, gate_documents(corpus, tokenizer, documents, tokens=tokens, seed=seed), on_progress=say)
     out = output or ngram.gate_path(info.path)
     gate.save(out)
     if as_json:
