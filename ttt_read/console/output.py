@@ -13,8 +13,8 @@ def emit_json(payload: dict) -> None:
 
 
 def show(result: dict, render: Callable[[dict], None] | None = None, *, as_json: bool) -> None:
-    """A command's result: with --json as JSON on stdout, else as `render` writes it (a
-    command without one reports in JSON alone)."""
+    """A command's result: with --json as JSON on stdout, else as `render` writes it;
+    without a `render`, nothing (the command reports in JSON only)."""
     if as_json:
         emit_json(result)
     elif render is not None:
