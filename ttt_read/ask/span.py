@@ -35,13 +35,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ttt_read.notepad.store import (
+from ttt_read.notepad.lexicon import (
     DOT_LEADER,
     OPTION,
     OPTION_ALONE,
     OPTION_LINE,
-    Notepad,
-    Passage,
     defined_names,
     described_option,
     exact_pattern,
@@ -52,6 +50,7 @@ from ttt_read.notepad.store import (
     query_terms,
     word_terms,
 )
+from ttt_read.notepad.store import Notepad, Passage
 from ttt_read.text import tokenizer as tok
 
 HEAD_FILE = "span_head.safetensors"

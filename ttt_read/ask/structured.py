@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from ttt_read.ask import synonyms as syn
 from ttt_read.ask.found import Answer, Source
 from ttt_read.ask.units import Unit, notepad_units
-from ttt_read.notepad.store import DOT_LEADER, FUNCTION_WORDS, line_style, word_terms
+from ttt_read.notepad.lexicon import DOT_LEADER, FUNCTION_WORDS, line_style, word_terms
 
 # --- what a question asks for --------------------------------------------------------------
 
@@ -443,7 +443,7 @@ def unit_index(notepad) -> UnitIndex:
 def absent_words(index: UnitIndex, question: str, asked: Asked) -> float:
     """The share of the question's (weighted) words that the sources never use, in any form:
     "Which function parses YAML?" of a codebase without the word YAML."""
-    from ttt_read.notepad.store import inflections
+    from ttt_read.notepad.lexicon import inflections
 
     notepad = getattr(index, "notepad", None)
     total = absent = 0.0

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from ttt_read.notepad.store import (
+from ttt_read.notepad.lexicon import (
     COMMAND_SYNOPSIS,
     DOT_LEADER,
     OPTION_ALONE,

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from ttt_read.notepad.store import (
+from ttt_read.notepad.lexicon import (
     COMMAND_SYNOPSIS,
     DOT_LEADER,
     GLOSSARY_NAME,
