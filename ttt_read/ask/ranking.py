@@ -14,7 +14,8 @@ from collections import Counter
 from ttt_read.ask import synonyms as syn
 from ttt_read.ask.intent import KIND_WORDS, STOP_WORDS, TYPE_WORDS, Asked
 from ttt_read.ask.stems import WORDS, question_terms, stem, terms
-from ttt_read.ask.units import Unit, notepad_units
+from ttt_read.ask.unit import Unit
+from ttt_read.ask.units import notepad_units
 from ttt_read.notepad.lexicon import FUNCTION_WORDS, word_terms
 
 FIELD_WEIGHTS = {  # definitions / other units

@@ -42,7 +42,7 @@ from ttt_read.ask.ranking import (
     rank,
     unit_index,
 )
-from ttt_read.ask.units import Unit
+from ttt_read.ask.unit import Unit
 from ttt_read.notepad.lexicon import DOT_LEADER, line_style
 
 
@@ -134,7 +134,14 @@ def _sentence_unit(f, at: int, start: int, kind: str = "sentence") -> Unit:
     line = f.line_list()[at]
     end = _SENTENCE_END.search(line, start)
     text = line[start : end.start() + 1 if end else len(line)].strip()
-    return Unit(kind, text, text, f.path, at + 1, start + 1 + (len(line[start:]) - len(line[start:].lstrip())))
+    return Unit(
+        kind=kind,
+        name=text,
+        answer=text,
+        path=f.path,
+        line=at + 1,
+        col=start + 1 + (len(line[start:]) - len(line[start:].lstrip())),
+    )
 
 
 def explain_in_manual(notepad, index: UnitIndex, question: str) -> Answer | None:
@@ -153,7 +160,7 @@ def explain_in_manual(notepad, index: UnitIndex, question: str) -> Answer | None
             for at, line in enumerate(f.line_list()):
                 if pattern.search(line) and (d := _DEFAULT_IN_TEXT.search(line)):
                     value = d.group(1).rstrip(".,;)")
-                    found = Unit("value", name, value, f.path, at + 1, d.start(1) + 1)
+                    found = Unit(kind="value", name=name, answer=value, path=f.path, line=at + 1, col=d.start(1) + 1)
                     break
             if found:
                 break
