@@ -12,10 +12,10 @@ type each, where regular expressions miss or confuse them; the parser also toler
 errors and unknown dialects (Python 2, JSX), and gives each definition's doc comment and body.
 Without tree-sitter (or for other languages) a line-level fallback finds
 `def`/`class`/`function`/`fn` definitions and `NAME = literal` settings. Manuals (prose and PDF
-text, `manual_units`) give their option lists (`-x description`, or a man page's option alone
+text, `manual_units`) give their option lists (`-x  description`, or a man page's option alone
 on its line with its description below), texinfo function entries (`[Function]int f (...)` and
 the sentence that says what `f` does), command synopses (`read [-ers] ...`) and glossary
-entries (`PATH A colon-separated ...`).
+entries (`PATH  A colon-separated ...`).
 """
 
 from __future__ import annotations
