@@ -209,7 +209,7 @@ def test_score_text_counts_every_text_token(model_and_tokenizer):
     model, tokenizer = model_and_tokenizer
     fast = [torch.stack([w[0], w[0]]) for w in model.initial_fast_weights(1)]
     text = "def f(x):\n    return 'héllo<|endoftext|>'  # ü\n\n\nx = 1"
-    scored = diff.score_text(model, tokenizer, fast, "a/b.py", text, "cpu")
+    scored = diff.score_text(model, tokenizer, fast, "a/b.py", text, device="cpu")
     ids = tok.encode_file(tokenizer, "a/b.py", text)
     assert [tokenizer.token_to_id(tok.FILE)] + diff.encode_with_offsets(
         tokenizer, "a/b.py", text

@@ -136,7 +136,7 @@ def candidates(shown: list[Shown]) -> list[Candidate]:
         seen: set[tuple[str, str]] = set()
 
         # called only within this iteration; the defaults bind this passage's values
-        def add(begin: int, end: int, kind: str, index: int = index, s: Shown = s, seen: set = seen) -> None:
+        def add(begin: int, end: int, kind: str, *, index: int = index, s: Shown = s, seen: set = seen) -> None:
             text = s.passage.path if begin < 0 else s.text[begin:end]
             if begin >= 0:
                 stripped = text.strip()
@@ -467,6 +467,7 @@ def window_inputs(
     tokenizer,
     question: str,
     weights: dict[str, float],
+    *,
     prompt: list[int],
     shown: list[Shown],
     found: list[Candidate],

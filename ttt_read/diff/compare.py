@@ -178,7 +178,7 @@ def encode_with_offsets(tokenizer, path: str, text: str):
     return tok.plain_encoding(tokenizer, tok.file_body(path, text))
 
 
-def score_text(model, tokenizer, fast_pair: list, path: str, text: str, device: str) -> Scored:
+def score_text(model, tokenizer, fast_pair: list, path: str, text: str, *, device: str) -> Scored:
     """Per-line loss sums of `text` under both snapshots' fast weights (batch row 0: OLD,
     row 1: NEW), read as `ingest` reads a file (end-of-text, then `tokenizer.encode_file`)
     with learning off. A token counts towards the line holding its last character; the
@@ -318,6 +318,7 @@ def compare_knowledge(
     fast_old,
     fast_new,
     sources: dict,
+    *,
     old_texts: TextSource,
     new_texts: TextSource,
     device: str,
@@ -349,11 +350,15 @@ def compare_knowledge(
                 notes.append(f"{path}: new version not scored: {why}")
         if old_text is None and new_text is None:
             continue
-        scored_new = score_text(model, tokenizer, fast_pair, path, new_text, device) if new_text is not None else None
+        scored_new = (
+            score_text(model, tokenizer, fast_pair, path, new_text, device=device) if new_text is not None else None
+        )
         scored_old = (
             scored_new
             if old_text is not None and old_text == new_text
-            else (score_text(model, tokenizer, fast_pair, path, old_text, device) if old_text is not None else None)
+            else (
+                score_text(model, tokenizer, fast_pair, path, old_text, device=device) if old_text is not None else None
+            )
         )
         new_side, old_side = _side(scored_new, +1.0), _side(scored_old, -1.0)
         added, removed = (set(), set())
@@ -442,6 +447,7 @@ def compare(
     new: Path,
     model_name: str | None = None,
     device: str = "auto",
+    *,
     old_path: Path | None = None,
     new_path: Path | None = None,
     knowledge: bool = True,
@@ -482,12 +488,12 @@ def compare(
             snap_old.fast,
             snap_new.fast,
             sources,
-            old_texts,
-            new_texts,
-            device,
-            all_files,
-            lines,
-            on_file,
+            old_texts=old_texts,
+            new_texts=new_texts,
+            device=device,
+            all_files=all_files,
+            lines=lines,
+            on_file=on_file,
         )
     else:
         result["knowledge"] = None

@@ -133,6 +133,7 @@ def evaluate_qa(
     n_questions: int = 20,
     model_name: str | None = None,
     device: str = "auto",
+    *,
     seed: int = 0,
     max_tokens: int = 48,
     k: int = tok.PASSAGES,

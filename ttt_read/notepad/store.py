@@ -190,6 +190,7 @@ class Notepad:
         vocab: list[str],
         df: np.ndarray,
         total_terms: int,
+        *,
         postings: dict[str, np.ndarray] | None = None,
         lazy: tuple | None = None,
     ):
@@ -235,7 +236,7 @@ class Notepad:
         vocab = sorted(t for t, b in blocks_of.items() if len(b) > 1 or is_marker(t))
         df = np.array([len(blocks_of[t]) for t in vocab], dtype=np.int64)
         postings = {t: np.array(blocks_of[t], dtype=np.int64) for t in vocab if len(blocks_of[t]) <= cap}
-        return cls(files, vocab, df, total, postings)
+        return cls(files, vocab, df, total, postings=postings)
 
     # serialising
 

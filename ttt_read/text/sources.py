@@ -575,6 +575,7 @@ def collect(
     paths: Sequence[Path],
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    *,
     max_file_bytes: int = TEXT_MAX_BYTES,
     max_pdf_bytes: int = PDF_MAX_BYTES,
     cache_dir: Path | None = None,
