@@ -27,6 +27,7 @@ from types import SimpleNamespace
 
 from ttt_read.ask import span
 from ttt_read.questions import synthesis as qa_mod
+from ttt_read.questions.pair import QA
 from ttt_read.text import tokenizer as tok
 
 MIN_DOC_CHARS, MAX_DOC_CHARS = 12_000, 400_000  # a document is cut to ~3K-100K tokens
@@ -153,9 +154,7 @@ def _read(model, tokenizer, files):
     return result.state.fast
 
 
-def examples_of(
-    model, tokenizer, files, questions: list[qa_mod.QA], unanswerable: list[qa_mod.QA], *, fast
-) -> list[Example]:
+def examples_of(model, tokenizer, files, questions: list[QA], unanswerable: list[QA], *, fast) -> list[Example]:
     from ttt_read.ask.answer import ANSWER_RESERVE, layout, normalize
     from ttt_read.notepad.store import Notepad
 
@@ -223,7 +222,7 @@ def train_span_head(
     docs = docs[:max_documents]
     n_calibration = max(1, int(len(docs) * CALIBRATION_SHARE))
     train_set, calibration = [], []
-    previous: list[qa_mod.QA] = []
+    previous: list[QA] = []
     for index, doc in enumerate(docs):
         if time_budget is not None and time.perf_counter() - started > time_budget * 0.7:
             say(f"time budget: stopping the examples after {index} documents")
