@@ -34,6 +34,8 @@ _OPTION_TEXT = re.compile(
 )
 _ENV_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|(?<![A-Za-z0-9{])_[A-Z][A-Z0-9_]{2,}")
 _ENV_CONTEXT = re.compile(r"env|ENV|getenv|environ", re.I)
+# values that make a variable or an object key a function: `const f = () => ...`, `{f: function () ...}`
+_FUNCTION_VALUES = ("arrow_function", "function_expression", "function")
 
 
 class _Walker:
@@ -94,12 +96,7 @@ class _Walker:
             elif (
                 t == "variable_declarator"
                 and (value := node.child_by_field_name("value")) is not None
-                and value.type
-                in (
-                    "arrow_function",
-                    "function_expression",
-                    "function",
-                )
+                and value.type in _FUNCTION_VALUES
             ):
                 name = name_of(node)
                 if name:
@@ -108,12 +105,7 @@ class _Walker:
             elif (
                 t == "pair"
                 and (value := node.child_by_field_name("value")) is not None
-                and value.type
-                in (
-                    "arrow_function",
-                    "function_expression",
-                    "function",
-                )
+                and value.type in _FUNCTION_VALUES
             ):
                 name = setting_name(node.child_by_field_name("key"))
                 if name:
@@ -417,28 +409,24 @@ def _fallback_units(path: str, lines: list[str]) -> list[Unit]:
             if kind in ("function", "class", "method") and below and re.match(r'^\s*[ru]?("""|\'\'\')', below[0]):
                 doc.append(below[0].strip().strip("\"'"))
             units.append(
-                Unit(
-                    kind=kind,
-                    name=m.group("name"),
-                    answer=m.group("name"),
+                Unit.matched(
+                    kind,
+                    m,
+                    "name",
                     path=path,
                     line=i + 1,
-                    col=m.start("name") + 1,
-                    owner="",
                     doc=clean_comment("\n".join(doc)),
                     context=line.strip() + " " + " ".join(x.strip() for x in below),
                 )
             )
         elif m := _SHELL_FUNCTION.match(line):
             units.append(
-                Unit(
-                    kind="function",
-                    name=m.group(1),
-                    answer=m.group(1),
+                Unit.matched(
+                    "function",
+                    m,
+                    1,
                     path=path,
                     line=i + 1,
-                    col=m.start(1) + 1,
-                    owner="",
                     doc=clean_comment("\n".join(x for x in lines[max(0, i - 3) : i] if x.lstrip().startswith("#"))),
                     context=line.strip(),
                 )
@@ -446,14 +434,13 @@ def _fallback_units(path: str, lines: list[str]) -> list[Unit]:
         elif m := _FALLBACK_VALUE.match(line):
             name = m.group("name").rsplit(".", 1)[-1]
             units.append(
-                Unit(
-                    kind="value",
-                    name=name,
-                    answer=m.group("value"),
+                Unit.matched(
+                    "value",
+                    m,
+                    "value",
                     path=path,
                     line=i + 1,
-                    col=m.start("value") + 1,
-                    owner="",
+                    name=name,
                     doc=_trailing_comment(line),
                     context=line.strip(),
                 )
@@ -462,14 +449,12 @@ def _fallback_units(path: str, lines: list[str]) -> list[Unit]:
         for m in _SHELL_VARIABLE.finditer(line):
             comment = clean_comment("\n".join(x for x in lines[max(0, i - 2) : i] if x.lstrip().startswith("#")))
             units.append(
-                Unit(
-                    kind="env",
-                    name=m.group(1),
-                    answer=m.group(1),
+                Unit.matched(
+                    "env",
+                    m,
+                    1,
                     path=path,
                     line=i + 1,
-                    col=m.start(1) + 1,
-                    owner="",
                     doc=comment,
                     context=line.strip(),
                     tags=frozenset({"env-context"}),
@@ -477,16 +462,8 @@ def _fallback_units(path: str, lines: list[str]) -> list[Unit]:
             )
             if m.group(2):
                 units.append(
-                    Unit(
-                        kind="value",
-                        name=m.group(1),
-                        answer=m.group(2),
-                        path=path,
-                        line=i + 1,
-                        col=m.start(2) + 1,
-                        owner="",
-                        doc=comment,
-                        context=line.strip(),
+                    Unit.matched(
+                        "value", m, 2, path=path, line=i + 1, name=m.group(1), doc=comment, context=line.strip()
                     )
                 )
     return units

@@ -69,7 +69,6 @@ def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
         if DOT_LEADER.search(line) or PAGE_MARK.match(line):
             continue
         if m := TEXINFO_DEFINITION.match(line):
-            name = m.group(1)
             j = i + 1
             sig = line
             while j < len(lines) and ")" not in sig and j < i + 4:
@@ -93,14 +92,12 @@ def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
                 k += 1
             doc = " ".join(desc)[:MAX_DOC_CHARS]
             units.append(
-                Unit(
-                    kind="function",
-                    name=name,
-                    answer=name,
+                Unit.matched(
+                    "function",
+                    m,
+                    1,
                     path=path,
                     line=i + 1,
-                    col=m.start(1) + 1,
-                    owner="",
                     doc=doc,
                     context=sig.strip() + " " + " ".join(params)[:300],
                 )
@@ -114,26 +111,27 @@ def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
             owner = owning_command(lines, i, style) or _nearest_program(lines, i)
             doc = (m.group(2).strip() + " " + _continuation(lines, i + 1, 3)).strip()
             units.append(
-                Unit(
-                    kind="option",
-                    name=m.group(1),
-                    answer=line.strip(),
+                Unit.matched(
+                    "option",
+                    m,
+                    1,
                     path=path,
                     line=i + 1,
-                    col=m.start(1) + 1,
+                    answer=line.strip(),
                     owner=owner,
                     doc=doc,
                     context=line.strip(),
                 )
             )
             units.append(
-                Unit(
-                    kind="description",
-                    name=m.group(1),
-                    answer=m.group(2).strip(),
+                Unit.matched(
+                    "description",
+                    m,
+                    2,
                     path=path,
                     line=i + 1,
-                    col=m.start(2) + 1,
+                    name=m.group(1),
+                    answer=m.group(2).strip(),
                     owner=owner,
                     doc=doc,
                     context=line,
@@ -144,17 +142,7 @@ def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
             owner = owning_command(lines, i, style) or _nearest_program(lines, i)
             doc = _paragraph(lines, i + 1, 4)
             units.append(
-                Unit(
-                    kind="option",
-                    name=m.group(2),
-                    answer=m.group(2),
-                    path=path,
-                    line=i + 1,
-                    col=m.start(2) + 1,
-                    owner=owner,
-                    doc=doc,
-                    context=line.strip(),
-                )
+                Unit.matched("option", m, 2, path=path, line=i + 1, owner=owner, doc=doc, context=line.strip())
             )
             below = lines[i + 1]
             col = len(below) - len(below.lstrip()) + 1
@@ -183,7 +171,6 @@ def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
                     path=path,
                     line=i + 1,
                     col=offset + 1,
-                    owner="",
                     doc=_paragraph(lines, i + 1, 6),
                     context=stripped,
                 )
@@ -191,13 +178,12 @@ def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
             continue
         if m := _SETTING_ENTRY.match(line):  # "extglob If set, the extended pattern matching ... are enabled."
             units.append(
-                Unit(
-                    kind="option",
-                    name=m.group(1),
-                    answer=m.group(1),
+                Unit.matched(
+                    "option",
+                    m,
+                    1,
                     path=path,
                     line=i + 1,
-                    col=m.start(1) + 1,
                     owner=owning_command(lines, i, style) or "",
                     doc=(line[m.end(1) :].strip() + " " + _paragraph(lines, i + 1, 2)).strip(),
                     context=stripped,
@@ -208,17 +194,8 @@ def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
             rest = line[m.end(1) :].strip()
             doc = (rest + " " + _paragraph(lines, i + 1, 3)).strip() if rest else _paragraph(lines, i + 1, 4)
             units.append(
-                Unit(
-                    kind="env",
-                    name=m.group(1),
-                    answer=m.group(1),
-                    path=path,
-                    line=i + 1,
-                    col=m.start(1) + 1,
-                    owner="",
-                    doc=doc,
-                    context=stripped,
-                    tags=frozenset({"env-context"}),
+                Unit.matched(
+                    "env", m, 1, path=path, line=i + 1, doc=doc, context=stripped, tags=frozenset({"env-context"})
                 )
             )
     return units

@@ -160,7 +160,7 @@ def explain_in_manual(notepad, index: UnitIndex, question: str) -> Answer | None
             for at, line in enumerate(f.line_list()):
                 if pattern.search(line) and (d := _DEFAULT_IN_TEXT.search(line)):
                     value = d.group(1).rstrip(".,;)")
-                    found = Unit(kind="value", name=name, answer=value, path=f.path, line=at + 1, col=d.start(1) + 1)
+                    found = Unit.matched("value", d, 1, path=f.path, line=at + 1, name=name, answer=value)
                     break
             if found:
                 break

@@ -4,6 +4,7 @@ its name, where it is, and the words that describe it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 DEFINITION_KINDS = ("function", "method", "class", "type", "command")
@@ -24,3 +25,20 @@ class Unit:
     doc: str = ""  # its doc comment, docstring or description
     context: str = ""  # its signature, decorators, first body lines, the line it is on
     tags: frozenset = field(default_factory=frozenset)  # e.g. property, decorator, exception, enum, env-context
+
+    @classmethod
+    def matched(cls, kind: str, m: re.Match, group: int | str, *, path: str, line: int, **about) -> Unit:
+        """A unit found by a regular expression: named and answered by what `group` of `m`
+        matched, at its column; `about` gives the other fields, or a different name or answer."""
+        text = m.group(group)
+        return cls(
+            **{
+                "kind": kind,
+                "name": text,
+                "answer": text,
+                "path": path,
+                "line": line,
+                "col": m.start(group) + 1,
+                **about,
+            }
+        )
