@@ -209,10 +209,12 @@ _JSDOC_TAG = re.compile(r"^\s*@\w+")
 
 
 def node_text(node) -> str:
+    """A node's source text (the file's bytes decoded, damaged ones replaced)."""
     return node.text.decode("utf-8", "replace")
 
 
 def unquote(text: str) -> str:
+    """A string literal's text without its quotes and prefixes."""
     return _STRING_QUOTES.sub("", text)
 
 
@@ -245,6 +247,7 @@ def name_of(node) -> str | None:
 
 
 def python_docstring(node) -> str:
+    """The first paragraph of a Python definition's docstring, on one line ("" when it has none)."""
     body = node.child_by_field_name("body")
     if body is None or not body.named_children:
         return ""
@@ -265,6 +268,8 @@ def leading_comment(node) -> str:
 
 
 def comment_above(target) -> str:
+    """The comments right above `target`, as written: its doc comment in most languages (not a
+    comment that ends the line of the statement before, nor a module's own `//!` doc)."""
     parts = []
     sibling = target.prev_named_sibling
     row = target.start_point[0]
@@ -316,6 +321,7 @@ def value_text(node) -> str | None:
 
 
 def setting_name(node) -> str | None:
+    """The name an assignment sets: the last part of `a.b.c`, a key, or a plain name."""
     if node is None:
         return None
     if node.type in ("attribute", "member_expression", "field_expression", "selector_expression"):

@@ -9,6 +9,7 @@ import numpy as np
 
 
 def encode_varints(values: Iterable[int]) -> bytes:
+    """Non-negative integers as LEB128 varints: small counts and deltas take one byte."""
     out = bytearray()
     for v in values:
         while v >= 0x80:
@@ -46,6 +47,7 @@ def front_code(sorted_terms: list[str]) -> str:
 
 
 def front_decode(coded: str) -> list[str]:
+    """The sorted terms `front_code` wrote."""
     terms, prev = [], ""
     for shared, rest in _FRONT_ENTRY.findall(coded):
         prev = prev[: ord(shared) - 1] + rest

@@ -48,6 +48,7 @@ class Segment:
 
 
 def module_name(path: str) -> str:
+    """The name a file is imported by: its stem, or its package's for `__init__`."""
     parts = path.split("/")
     name = parts[-1].partition(".")[0]
     if name == "__init__" and len(parts) > 1:
@@ -56,10 +57,12 @@ def module_name(path: str) -> str:
 
 
 def one_line(text: str) -> str:
+    """`text` with its whitespace collapsed, as an answer is compared."""
     return " ".join(text.split())
 
 
 def short_answer(text: str | None) -> str | None:
+    """`text` on one line when it is short enough to be an answer, else None."""
     text = one_line(text or "")
     return text if 0 < len(text) <= MAX_ANSWER_CHARS else None
 

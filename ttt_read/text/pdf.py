@@ -184,4 +184,5 @@ PDF_MAGIC = b"%PDF-"
 
 
 def is_pdf(path: Path, data: bytes) -> bool:
+    """A PDF by its suffix or by its first bytes."""
     return path.suffix.lower() == ".pdf" or data.startswith(PDF_MAGIC)
