@@ -43,6 +43,12 @@ class _Walker:
         self.path, self.source, self.lines, self.language = path, source, lines, language
         self.units: list[Unit] = []
 
+    def found(self, kind: str, name: str, row: int, col: int, owners: tuple, **about) -> None:
+        """Record a unit of this file at 0-based `row`, 1-based `col`, inside `owners`; it answers
+        with its name unless `about` gives an answer."""
+        fields = {"answer": name, "owner": " ".join(owners), **about}
+        self.units.append(Unit(kind=kind, name=name, path=self.path, line=row + 1, col=col, **fields))
+
     def col(self, point) -> int:
         row, byte_col = point
         line = self.lines[row] if row < len(self.lines) else ""
@@ -189,19 +195,8 @@ class _Walker:
             target = target.parent
         tagged = clean_comment(comment_above(target), tags=True) if self.language != "python" else ""
         context = " ".join([*decorators, signature, supers, *body_rows, tagged[:300]])
-        self.units.append(
-            Unit(
-                kind=kind,
-                name=name,
-                answer=name,
-                path=self.path,
-                line=row + 1,
-                col=self.col(name_node.start_point),
-                owner=" ".join(owners),
-                doc=doc,
-                context=context,
-                tags=frozenset(tags),
-            )
+        self.found(
+            kind, name, row, self.col(name_node.start_point), owners, doc=doc, context=context, tags=frozenset(tags)
         )
         return doc
 
@@ -228,18 +223,15 @@ class _Walker:
         row = start[0]
         context = " ".join([self.line_text(row).strip(), self.line_text(row - 1).strip() if row else ""])
         comment = _trailing_comment(self.line_text(row))
-        self.units.append(
-            Unit(
-                kind="value",
-                name=name,
-                answer=value,
-                path=self.path,
-                line=row + 1,
-                col=self.col(start),
-                owner=" ".join(owners),
-                doc=(comment + " " + owner_doc).strip(),
-                context=context,
-            )
+        self.found(
+            "value",
+            name,
+            row,
+            self.col(start),
+            owners,
+            answer=value,
+            doc=(comment + " " + owner_doc).strip(),
+            context=context,
         )
 
     def top_level(self, node) -> bool:
@@ -277,18 +269,14 @@ class _Walker:
             ):
                 doc = " ".join(unquote(node_text(nxt.named_children[0]).strip()).split())[:MAX_DOC_CHARS]
         value = node_text(value_node)[:120] if value_node is not None else ""
-        self.units.append(
-            Unit(
-                kind="variable",
-                name=name,
-                answer=name,
-                path=self.path,
-                line=row + 1,
-                col=self.col(name_node.start_point),
-                owner=" ".join(owners),
-                doc=doc,
-                context=self.line_text(row).strip() + " " + value,
-            )
+        self.found(
+            "variable",
+            name,
+            row,
+            self.col(name_node.start_point),
+            owners,
+            doc=doc,
+            context=self.line_text(row).strip() + " " + value,
         )
 
     def string(self, node, owners: tuple, owner_doc: str) -> None:
@@ -309,35 +297,27 @@ class _Walker:
             ):
                 call = call.parent
             context = node_text(call)[:400] if call is not None else line.strip()
-            self.units.append(
-                Unit(
-                    kind="option",
-                    name=content,
-                    answer=content,
-                    path=self.path,
-                    line=row + 1,
-                    col=self.col(node.start_point) + raw.find(content),
-                    owner=" ".join(owners),
-                    doc=owner_doc,
-                    context=context,
-                )
+            self.found(
+                "option",
+                content,
+                row,
+                self.col(node.start_point) + raw.find(content),
+                owners,
+                doc=owner_doc,
+                context=context,
             )
         for m in _ENV_TEXT.finditer(content):
             env_line = " ".join(self.line_text(r) for r in range(max(0, row - 2), row + 3))
             tags = frozenset({"env-context"}) if _ENV_CONTEXT.search(env_line) else frozenset()
-            self.units.append(
-                Unit(
-                    kind="env",
-                    name=m.group(0),
-                    answer=m.group(0),
-                    path=self.path,
-                    line=row + 1,
-                    col=self.col(node.start_point) + raw.find(content) + m.start(),
-                    owner=" ".join(owners),
-                    doc=owner_doc,
-                    context=line.strip(),
-                    tags=tags,
-                )
+            self.found(
+                "env",
+                m.group(0),
+                row,
+                self.col(node.start_point) + raw.find(content) + m.start(),
+                owners,
+                doc=owner_doc,
+                context=line.strip(),
+                tags=tags,
             )
 
 

@@ -31,14 +31,5 @@ class Unit:
         """A unit found by a regular expression: named and answered by what `group` of `m`
         matched, at its column; `about` gives the other fields, or a different name or answer."""
         text = m.group(group)
-        return cls(
-            **{
-                "kind": kind,
-                "name": text,
-                "answer": text,
-                "path": path,
-                "line": line,
-                "col": m.start(group) + 1,
-                **about,
-            }
-        )
+        fields = {"name": text, "answer": text, **about}
+        return cls(kind=kind, path=path, line=line, col=m.start(group) + 1, **fields)
