@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ttt_read.ask import intent, stems, structured, unit, units
+from ttt_read.ask import intent, stems, structured, units
 from ttt_read.ask.synonyms import lemma, synonyms
+from ttt_read.ask.unit import Unit
 from ttt_read.evaluate.baseline import baseline_answer
 from ttt_read.evaluate.qa import AnswerRegex, load_asked, score
 from ttt_read.notepad.store import Notepad
@@ -20,7 +21,7 @@ from ttt_read.text import sources
 FIXTURES = Path(__file__).parent / "fixtures" / "units"
 
 
-def units_of(name: str) -> dict[tuple[str, str], unit.Unit]:
+def units_of(name: str) -> dict[tuple[str, str], Unit]:
     path = FIXTURES / name
     return {(u.kind, u.name): u for u in units.file_units(name, path.read_text(), "text")}
 
