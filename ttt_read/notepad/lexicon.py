@@ -10,7 +10,7 @@ import re
 
 from ttt_read.text import filekinds
 
-DEFINITION_REACH = 8  # or higher, at a definition this close above it: what the lines describe
+DEFINITION_REACH = 8  # how far above a line the definition of what it describes may be
 OWNER_LINES = 200  # how far above a passage the synopsis of the command it documents may be
 DEFINITION = "="  # marks the term of a name a line defines
 FILE_NAME = "@"  # marks the term of a file's stem

@@ -92,7 +92,9 @@ BLOCK_CHARS = 800  # or once it holds this many characters (long prose lines)
 PASSAGE_BLOCKS = 2  # a passage is two consecutive blocks of one file; one starts at every block
 POSTING_MAX_SHARE = 0.05  # terms in more than this share of blocks keep only their count,
 POSTING_MIN_CAP = 16  # but never below this many blocks
-FOCUS_LINES_BEFORE = 4  # a returned passage starts this many lines above its best line,
+# a returned passage starts this many lines above its best line, or higher, at the definition
+# the line describes (`lexicon.DEFINITION_REACH`)
+FOCUS_LINES_BEFORE = 4
 CANDIDATES = 32  # passages rescored on their text per search
 SCAN_MAX_HITS = 20_000  # a term missing from the vocabulary is looked for at most this often per file
 K1, B = 1.2, 0.75  # BM25

@@ -29,7 +29,7 @@ PAGE_MARK = re.compile(r"(?m)^\[page (\d+)\]$")  # the line before each page of 
 
 BINARY_SNIFF_BYTES = 8192
 # Raw bytes per PDF: PDFs get their own cap, larger than text files', since compressed streams,
-# fonts and images make a PDF big for its text; the text limit (`pdf.PDF_TEXT_LIMIT`) bounds what comes out.
+# fonts and images make a PDF big for its text; `pdf.PDF_TEXT_LIMIT` bounds what comes out.
 PDF_MAX_BYTES = 64_000_000
 TEXT_MAX_BYTES = 2_000_000  # per text file: a larger one is data or generated, not reading
 
