@@ -179,7 +179,7 @@ def test_new_knows_its_changed_lines_better_than_the_lines_both_read(changed_jso
 
 
 def test_changed_lines():
-    from ttt_read.diff.compare import changed_lines
+    from ttt_read.diff.knowledge import changed_lines
 
     assert changed_lines("a\nb\nc\n", "a\nB\nc\nd\n") == ({2, 4}, {2})
     assert changed_lines("a\n", "a\n") == (set(), set())
@@ -203,13 +203,13 @@ def test_score_text_counts_every_text_token(model_and_tokenizer):
     """Per-line sums cover every token of the text (none lost, header excluded)."""
     import torch
 
-    from ttt_read.diff import compare as diff
+    from ttt_read.diff import knowledge as diff
     from ttt_read.text import tokenizer as tok
 
     model, tokenizer = model_and_tokenizer
     fast = [torch.stack([w[0], w[0]]) for w in model.initial_fast_weights(1)]
     text = "def f(x):\n    return 'héllo<|endoftext|>'  # ü\n\n\nx = 1"
-    scored = diff.score_text(model, tokenizer, fast, "a/b.py", text, "cpu")
+    scored = diff.score_text(model, tokenizer, fast, "a/b.py", text, device="cpu")
     ids = tok.encode_file(tokenizer, "a/b.py", text)
     assert [tokenizer.token_to_id(tok.FILE)] + diff.encode_with_offsets(
         tokenizer, "a/b.py", text
@@ -221,7 +221,7 @@ def test_score_text_counts_every_text_token(model_and_tokenizer):
 
 
 def test_auc():
-    from ttt_read.diff.compare import auc
+    from ttt_read.diff.knowledge import auc
 
     assert auc([3, 4], [1, 2]) == 1.0 and auc([1], [2]) == 0.0 and auc([1], [1]) == 0.5 and auc([], [1]) is None
 
@@ -258,7 +258,7 @@ def test_knowledge_from_directories_without_notepad(padless, changed_json, capsy
 
 
 def test_text_on_disk_must_be_the_version_that_was_read(padless):
-    from ttt_read.diff.compare import TextSource
+    from ttt_read.diff.knowledge import TextSource
     from ttt_read.read import snapshot
 
     manifest = snapshot.read_metadata(padless[0])["manifest"]

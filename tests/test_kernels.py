@@ -433,7 +433,7 @@ def test_reference_path_imports_no_triton():
     that runs no kernel on CPU tensors sees no interpreter setting of the suite's)."""
     assert os.environ.get("TRITON_INTERPRET") == CALLERS_INTERPRET
     code = (
-        "import sys, torch; from ttt_read import kernels, model; "
+        "import sys, torch; from ttt_read import kernels; from ttt_read.read import model; "
         "kernels.rms_norm(torch.randn(2, 4), torch.ones(4), 1e-6); "
         "assert 'triton' not in sys.modules, 'triton imported'"
     )

@@ -14,20 +14,9 @@ from hypothesis import strategies as st
 from pdfs import write_pdf
 
 from ttt_read.core.errors import ExitCode, TTTReadError
-from ttt_read.notepad.store import (
-    VERSION,
-    Notepad,
-    _decode_varints,
-    _encode_varints,
-    _front_code,
-    _front_decode,
-    compounds,
-    defined_names,
-    identifiers,
-    inflections,
-    query_terms,
-    word_terms,
-)
+from ttt_read.notepad.codec import decode_varints, encode_varints, front_code, front_decode
+from ttt_read.notepad.lexicon import compounds, defined_names, identifiers, inflections, query_terms, word_terms
+from ttt_read.notepad.store import VERSION, Notepad
 from ttt_read.text import sources
 
 QUERIES = [
@@ -247,14 +236,14 @@ def test_damaged_bytes_are_a_snapshot_error(corpus_pad, damage):
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=2**40)))
 def test_varints_round_trip(values):
-    assert _decode_varints(_encode_varints(values)).tolist() == values
+    assert decode_varints(encode_varints(values)).tolist() == values
 
 
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.from_regex(r"=?\w{1,40}", fullmatch=True), unique=True))
 def test_front_coding_round_trips(terms):
     terms = sorted(terms)
-    assert _front_decode(_front_code(terms)) == terms
+    assert front_decode(front_code(terms)) == terms
 
 
 def test_part_sizes_come_from_the_header(tmp_path):

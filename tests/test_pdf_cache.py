@@ -22,7 +22,7 @@ def test_pdf_text_cache_is_reused_and_keyed_by_content(tmp_path, monkeypatch):
     def no_parsing(data):
         raise AssertionError("the cached text should have been used")
 
-    monkeypatch.setattr(sources, "_pdf_pages", no_parsing)
+    monkeypatch.setattr("ttt_read.text.pdf._pdf_pages", no_parsing)
     assert sources.collect([docs], cache_dir=cache).files[0] == first
     monkeypatch.undo()
     write_pdf(pdf, ["second version"])  # new bytes, new key: never stale text
@@ -31,7 +31,7 @@ def test_pdf_text_cache_is_reused_and_keyed_by_content(tmp_path, monkeypatch):
 
 
 def test_pdf_text_cut_by_the_time_budget_is_not_cached(tmp_path, monkeypatch):
-    monkeypatch.setattr(sources, "PDF_TIME_BUDGET_S", 0.0)
+    monkeypatch.setattr("ttt_read.text.pdf.PDF_TIME_BUDGET_S", 0.0)
     pdf = write_pdf(tmp_path / "slow.pdf", ["first", "second"])
     assert sources.collect([pdf], cache_dir=tmp_path / "cache").files[0].text == "[page 1]\nfirst\n"
     assert not (tmp_path / "cache").exists()

@@ -16,6 +16,7 @@ from ttt_read.ask.answer import NO_NOTEPAD_NOTICE, build_context, normalize
 from ttt_read.core.errors import ExitCode
 from ttt_read.evaluate.qa import SETTINGS, score
 from ttt_read.notepad.store import Notepad
+from ttt_read.questions import code_qas, pair
 from ttt_read.questions import synthesis as qa
 from ttt_read.text import sources
 from ttt_read.text import tokenizer as tok
@@ -27,7 +28,7 @@ def repo_text() -> str:
 
 
 @pytest.fixture(scope="module")
-def repo_qas(repo_text) -> dict[str, qa.QA]:
+def repo_qas(repo_text) -> dict[str, pair.QA]:
     return {q.question: q for q in qa.all_qas(repo_text)}
 
 
@@ -122,13 +123,13 @@ def test_a_window_cut_out_of_a_file_still_gives_questions():
     assert all(q.path == "" for q in found.values())
     assert not any(q.kind == "defined_in" for q in found.values())  # no file header, no file to name
     narrowed = tok.file_header("m.py") + "import os\n\ndef good(a, b: int = 2) -> bool:\n    return True\n\ndef bad(:\n"
-    assert qa._parse_python(qa.split_files(narrowed)[0].body) is not None
+    assert code_qas._parse_python(qa.split_files(narrowed)[0].body) is not None
     assert {q.question: q.answer for q in qa.all_qas(narrowed)}["What parameters does `good` take?"] == "a, b"
     broken = (
         tok.file_header("m.py")
         + 'def good(a, b: int = 2) -> bool:\n    """Say yes to all. Always."""\n    return (True\n'
     )
-    assert qa._parse_python(qa.split_files(broken)[0].body) is None
+    assert code_qas._parse_python(qa.split_files(broken)[0].body) is None
     regex = {q.question: q.answer for q in qa.all_qas(broken)}
     assert regex["What parameters does `good` take?"] == "a, b"
     assert regex["What does `good` return?"] == "bool"
@@ -184,7 +185,7 @@ def test_synthesis_is_deterministic_and_mixes_kinds(repo_text):
     assert len(first) == 20 and len({q.question for q in first}) == 20
     assert len({q.kind for q in first}) >= 6
     for q in first:
-        assert q.answer and len(q.answer) <= qa.MAX_ANSWER_CHARS
+        assert q.answer and len(q.answer) <= pair.MAX_ANSWER_CHARS
         assert (CORPUS / q.path).is_file() and q.line >= 1
 
 

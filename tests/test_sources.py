@@ -17,7 +17,8 @@ from pdfs import TYPESET_GLYPHS, write_pdf, write_scanned_pdf, write_truncated_p
 
 from ttt_read.core.errors import ExitCode, TTTReadError
 from ttt_read.text import sources
-from ttt_read.text.sources import Collection, IgnoreRules, Skip, SourceFile, collect, parse_pattern
+from ttt_read.text.ignore import IgnoreRules, parse_pattern
+from ttt_read.text.sources import Collection, Skip, SourceFile, collect
 from ttt_read.text.tokenizer import file_header
 
 
@@ -483,13 +484,13 @@ def test_unreadable_pdfs_are_skipped_and_pypdf_stays_quiet(tmp_path, caplog):
 
 
 def test_pdf_text_limit_keeps_what_came_first(tmp_path, monkeypatch):
-    monkeypatch.setattr(sources, "PDF_TEXT_LIMIT", 30)
+    monkeypatch.setattr("ttt_read.text.pdf.PDF_TEXT_LIMIT", 30)
     pdf = write_pdf(tmp_path / "long.pdf", ["a" * 20, "b" * 20, "c" * 20])
     assert collect([pdf]).files[0].text == "[page 1]\n" + "a" * 20 + "\n"  # 30 chars
 
 
 def test_pdf_time_budget_keeps_what_came_first(tmp_path, monkeypatch):
-    monkeypatch.setattr(sources, "PDF_TIME_BUDGET_S", 0.0)
+    monkeypatch.setattr("ttt_read.text.pdf.PDF_TIME_BUDGET_S", 0.0)
     pdf = write_pdf(tmp_path / "slow.pdf", ["first", "second"])
     assert collect([pdf]).files[0].text == "[page 1]\nfirst\n"
 

@@ -7,6 +7,7 @@ from ttt_read.ask import span
 from ttt_read.ask.answer import normalize
 from ttt_read.ask.span import Shown
 from ttt_read.notepad.store import Passage
+from ttt_read.questions import pair
 from ttt_read.questions import synthesis as qa
 
 CODE = '''import os
@@ -277,7 +278,7 @@ def test_a_man_pages_option_alone_on_its_line_is_asked_and_cut_with_its_descript
 
 
 def test_unanswerable_means_answer_and_names_absent():
-    item = qa.QA("Where is `fetch_table` defined?", "pkg/table.py", "pkg/table.py", 6, "defined_in")
+    item = pair.QA("Where is `fetch_table` defined?", "pkg/table.py", "pkg/table.py", 6, "defined_in")
     assert not qa.absent_from(item, CODE) and qa.absent_from(item, MANUAL)
 
 

@@ -1,5 +1,5 @@
 """Answering by the unit a question asks for: the definition index per language (`units`, on the
-small sources in tests/fixtures/units/), what a question asks for (`structured.analyse`), the
+small sources in tests/fixtures/units/), what a question asks for (`intent.analyse`), the
 answers with their path:line:col, "not found", and `eval-qa` with `answer_regex` questions and
 the BM25 baseline beside `ask`, end to end with the bundled checkpoint."""
 
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ttt_read.ask import structured, units
+from ttt_read.ask import intent, stems, structured, units
 from ttt_read.ask.synonyms import lemma, synonyms
+from ttt_read.ask.unit import Unit
 from ttt_read.evaluate.baseline import baseline_answer
 from ttt_read.evaluate.qa import AnswerRegex, load_asked, score
 from ttt_read.notepad.store import Notepad
@@ -20,7 +21,7 @@ from ttt_read.text import sources
 FIXTURES = Path(__file__).parent / "fixtures" / "units"
 
 
-def units_of(name: str) -> dict[tuple[str, str], units.Unit]:
+def units_of(name: str) -> dict[tuple[str, str], Unit]:
     path = FIXTURES / name
     return {(u.kind, u.name): u for u in units.file_units(name, path.read_text(), "text")}
 
@@ -105,7 +106,7 @@ def test_a_man_page_gives_its_options_descriptions_synopsis_and_environment():
 
 
 def test_what_a_question_asks_for():
-    asked = structured.analyse
+    asked = intent.analyse
     assert (asked("Which function removes limescale?").want, asked("Which function removes limescale?").kind) == (
         "definition",
         "function",
@@ -233,13 +234,13 @@ def test_eval_qa_shows_ask_and_the_baseline_on_the_same_snapshot(capsys, tmp_pat
 def test_a_words_inflections_meet_in_one_stem(forms):
     """A question says "imply" of a method `implies`, "classes" of a `class`: the ranker
     matches them only when each form reduces to the same stem."""
-    assert len({structured.stem(w) for w in forms}) == 1, {w: structured.stem(w) for w in forms}
+    assert len({stems.stem(w) for w in forms}) == 1, {w: stems.stem(w) for w in forms}
 
 
 def test_verbs_ending_in_ly_keep_their_ending():
     """`apply` and `reply` are not adverbs: they do not lose "ly" and meet nothing shorter."""
-    assert structured.stem("apply") == structured.stem("applies") != structured.stem("app")
-    assert structured.stem("reply") != structured.stem("rep")
+    assert stems.stem("apply") == stems.stem("applies") != stems.stem("app")
+    assert stems.stem("reply") != stems.stem("rep")
 
 
 @pytest.mark.parametrize(
@@ -252,4 +253,4 @@ def test_verbs_ending_in_ly_keep_their_ending():
 def test_a_cloze_asks_for_no_kind_of_unit(question):
     """A blank to fill is answered from the passage it was cut from: the kind words inside
     its quoted text ("Function", "element") are the text's, not what it asks for."""
-    assert structured.analyse(question) is None
+    assert intent.analyse(question) is None

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from ttt_read.diff import compare as diff
+from ttt_read.diff.knowledge import auc
 from ttt_read.read import ingest as engine
 
 REPO = Path(__file__).resolve().parents[1]
@@ -107,7 +108,7 @@ def history(repo: Path, subdir: str, pairs: list[tuple[str, str]], work: Path) -
         counted = [(p, n) for p, n in per_pair if p and n]
         total = sum(len(p) * len(n) for p, n in counted)
         if total:
-            wins = sum(diff.auc(p, n) * len(p) * len(n) for p, n in counted)
+            wins = sum(auc(p, n) * len(p) * len(n) for p, n in counted)
             print(
                 f"pooled AUC by {key}: {wins / total:.4f} over {total} (changed, unchanged) file pairs in "
                 f"{len(counted)} commit pairs"

@@ -133,11 +133,11 @@ def answer(
     context, shown = layout(tokenizer, passages, question, model.cfg.window, max_tokens) if passages else ([], [])
     prompt = context + tok.encode_qa_prompt(tokenizer, question)
     if free or notepad is None:
-        result = _free_answer(memory, question, prompt, shown, use_memory, max_tokens)
+        result = _free_answer(memory, question, prompt, shown, use_memory=use_memory, max_tokens=max_tokens)
     else:
         from ttt_read.ask.grounded import grounded_answer
 
-        result = grounded_answer(memory, notepad, question, prompt, shown, use_memory)
+        result = grounded_answer(memory, notepad, question, prompt, shown, use_memory=use_memory)
         notice = notice or memory.span_head[1]
     result.notice = notice
     result.scores.update(
@@ -149,7 +149,7 @@ def answer(
 
 
 def _free_answer(
-    memory, question: str, prompt: list[int], shown: list[Shown], use_memory: bool, max_tokens: int
+    memory, question: str, prompt: list[int], shown: list[Shown], *, use_memory: bool, max_tokens: int
 ) -> Answer:
     """The model's own greedy answer, from the memory's state that knows the question's
     subject best (`opened.Memory.fast_weights`); passages containing it are cited first."""

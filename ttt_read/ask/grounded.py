@@ -13,7 +13,9 @@ from ttt_read.ask.span import Candidate, Shown
 from ttt_read.text.sources import PAGE_MARK
 
 
-def grounded_answer(memory, notepad, question: str, prompt: list[int], shown: list[Shown], use_memory: bool) -> Answer:
+def grounded_answer(
+    memory, notepad, question: str, prompt: list[int], shown: list[Shown], *, use_memory: bool
+) -> Answer:
     head, _ = memory.span_head
     weights = span.query_weights(notepad, question)
     cover = span.coverage(weights, shown)
@@ -27,7 +29,9 @@ def grounded_answer(memory, notepad, question: str, prompt: list[int], shown: li
         scores = {"coverage": round(cover, 4)}
     else:
         fast = memory.fast_weights(use_memory and head.reads_memory)  # the states the head was trained on
-        inputs = span.window_inputs(memory.model, memory.tokenizer, question, weights, prompt, shown, found, fast)
+        inputs = span.window_inputs(
+            memory.model, memory.tokenizer, question, weights, prompt=prompt, shown=shown, found=found, fast=fast
+        )
         allowed = span.asked_parameter_lists(question, shown, found) or list(range(len(found)))
         logits = head.scores(inputs)[allowed]
         probs = logits.softmax(-1)

@@ -35,13 +35,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ttt_read.notepad.store import (
+from ttt_read.notepad.lexicon import (
     DOT_LEADER,
     OPTION,
     OPTION_ALONE,
     OPTION_LINE,
-    Notepad,
-    Passage,
     defined_names,
     described_option,
     exact_pattern,
@@ -52,6 +50,7 @@ from ttt_read.notepad.store import (
     query_terms,
     word_terms,
 )
+from ttt_read.notepad.store import Notepad, Passage
 from ttt_read.text import tokenizer as tok
 
 HEAD_FILE = "span_head.safetensors"
@@ -137,7 +136,7 @@ def candidates(shown: list[Shown]) -> list[Candidate]:
         seen: set[tuple[str, str]] = set()
 
         # called only within this iteration; the defaults bind this passage's values
-        def add(begin: int, end: int, kind: str, index: int = index, s: Shown = s, seen: set = seen) -> None:
+        def add(begin: int, end: int, kind: str, *, index: int = index, s: Shown = s, seen: set = seen) -> None:
             text = s.passage.path if begin < 0 else s.text[begin:end]
             if begin >= 0:
                 stripped = text.strip()
@@ -468,6 +467,7 @@ def window_inputs(
     tokenizer,
     question: str,
     weights: dict[str, float],
+    *,
     prompt: list[int],
     shown: list[Shown],
     found: list[Candidate],

@@ -56,3 +56,7 @@ class TTTReadError(Exception):
     def __init__(self, message: str, code: ExitCode):
         super().__init__(message)
         self.code = code
+
+
+class Unreadable(Exception):
+    """Why a file cannot be read; becomes a Skip, or an error for a path given directly."""

@@ -17,7 +17,7 @@ import re
 from collections import Counter
 
 from ttt_read.ask.found import Answer, Source
-from ttt_read.notepad.store import FUNCTION_WORDS, QUESTION_WORDS, word_terms
+from ttt_read.notepad.lexicon import FUNCTION_WORDS, QUESTION_WORDS, word_terms
 
 K1, B = 1.2, 0.75
 _DEFINITION_QUESTION = re.compile(

@@ -45,6 +45,7 @@ from pathlib import Path
 from ttt_read.ask.answer import answer, normalize
 from ttt_read.evaluate.baseline import baseline_answer
 from ttt_read.questions import synthesis as qa_mod
+from ttt_read.questions.pair import QA
 from ttt_read.text import tokenizer as tok
 
 SCHEMA_VERSION = 2
@@ -81,7 +82,7 @@ def _contained(gold: str) -> str:
     return rf"(?<!\w){pattern}(?!\w)" if re.fullmatch(r"\w+", gold) else pattern
 
 
-def load_asked(path: Path) -> list[tuple[qa_mod.QA, list[str]]]:
+def load_asked(path: Path) -> list[tuple[QA, list[str]]]:
     """A user's questions (see the module docstring), each with its acceptable answers
     (none: unanswerable)."""
     from ttt_read.core.errors import ExitCode, TTTReadError
@@ -118,7 +119,7 @@ def load_asked(path: Path) -> list[tuple[qa_mod.QA, list[str]]]:
                 f'or {{"question": text, "answer_regex": regular expression or null}}',
                 ExitCode.INPUT,
             ) from None
-        items.append((qa_mod.QA(question, golds[0] if golds else "", row.get("path", ""), 0, "asked"), golds))
+        items.append((QA(question, golds[0] if golds else "", row.get("path", ""), 0, "asked"), golds))
     if not items:
         raise TTTReadError(f"{path}: no questions", ExitCode.INPUT)
     return items
@@ -133,12 +134,13 @@ def evaluate_qa(
     n_questions: int = 20,
     model_name: str | None = None,
     device: str = "auto",
+    *,
     seed: int = 0,
     max_tokens: int = 48,
     k: int = tok.PASSAGES,
     settings: Sequence[str] = tuple(SETTINGS),
     on_progress: Callable[[str], None] | None = None,
-    asked: list[tuple[qa_mod.QA, list[str]]] | None = None,
+    asked: list[tuple[QA, list[str]]] | None = None,
 ) -> dict:
     from ttt_read.memory.opened import open_memory
     from ttt_read.read import ingest

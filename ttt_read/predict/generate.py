@@ -116,7 +116,7 @@ class Session:
         with torch.no_grad():
             x, prefix_caches = self.model.run_prefix(ids[..., :-1], prefix_caches, chunk)
         _, _, self.fast, suffix_caches, _ = learn_chunk(
-            self.model, x, ids[..., 1:], suffix_caches, self.fast, chunk, self.lr
+            self.model, x, ids[..., 1:], suffix_caches, self.fast, valid=chunk, lr=self.lr
         )
         self.prefix_caches, self.suffix_caches = self.pending_caches = (prefix_caches, suffix_caches)
         self.pending = []
@@ -194,12 +194,12 @@ def generate(
     session: Session,
     prompt: list[int],
     max_tokens: int,
+    *,
     temperature: float = 0.8,
     top_p: float = 0.95,
     seed: int = 0,
     stop: frozenset[int] = frozenset(),
     logprobs: list[float] | None = None,
-    *,
     notepad: NotepadPredictor | None = None,
     prefix: bytes = b"",
     table: list[bytes] | None = None,

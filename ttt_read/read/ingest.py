@@ -38,9 +38,9 @@ def collect(paths: Sequence[Path], settings: ReadSettings) -> sources.Collection
         paths,
         settings.include,
         settings.exclude,
-        settings.max_file_bytes,
-        settings.max_pdf_bytes,
-        cache_dir() / "pdf-text",
+        max_file_bytes=settings.max_file_bytes,
+        max_pdf_bytes=settings.max_pdf_bytes,
+        cache_dir=cache_dir() / "pdf-text",
     )
 
 
@@ -73,6 +73,7 @@ def ingest(
     model_name: str | None = None,
     device: str = "auto",
     settings: ReadSettings = ReadSettings(),
+    *,
     force: bool = False,
     on_progress: Callable[[int, int, float], None] | None = None,
 ) -> dict:
@@ -87,15 +88,19 @@ def ingest(
     chunk = settings.chunk or cfg.chunk
     ids, manifest = tokenize(tokenizer, collection)
     started = time.perf_counter()
-    result = _read_ids(model, ids, lr, chunk, device, on_progress, manifest)
+    result = _read_ids(model, ids, lr, chunk, device=device, on_progress=on_progress, manifest=manifest)
     metadata = {
-        **_reading_metadata(info, cfg, lr, chunk, device, paths, manifest, len(ids), started),
+        **_reading_metadata(
+            info, cfg, lr, chunk, device, paths=paths, manifest=manifest, n_tokens=len(ids), started=started
+        ),
         "chunk_losses": [round(float(x), 4) for x in result.chunk_losses[0]],
         "mean_loss": float(result.token_losses.mean()),
         "skipped_updates": result.skipped_updates,
     }
     fast = [w[0] for w in result.state.fast]
-    return _write(out, metadata, fast, ids[-cfg.window :], collection.files, force, _unbatched(result.kept))
+    return _write(
+        out, metadata, fast, ids[-cfg.window :], files=collection.files, force=force, waypoints=_unbatched(result.kept)
+    )
 
 
 UPDATE_LR_SCALE = 0.5
@@ -113,6 +118,7 @@ def update(
     out: Path,
     model_name: str | None = None,
     device: str = "auto",
+    *,
     settings: ReadSettings = ReadSettings(),
     force: bool = False,
     on_progress: Callable[[int, int, float], None] | None = None,
@@ -147,12 +153,16 @@ def update(
     waypoints = dict(zip(old_meta.get("waypoints", []), old.waypoints, strict=True))
     started = time.perf_counter()
     if fresh:  # the earlier states become those of this read: the parent's predate the changes
-        result = _read_ids(model, ids, update_lr, chunk, device, on_progress, fresh_manifest, fast=fast)
+        result = _read_ids(
+            model, ids, update_lr, chunk, device=device, on_progress=on_progress, manifest=fresh_manifest, fast=fast
+        )
         fast, waypoints = [w[0] for w in result.state.fast], _unbatched(result.kept)
         chunk_losses = [round(float(x), 4) for x in result.chunk_losses[0]]
         mean_loss, skipped_updates, tail = float(result.token_losses.mean()), result.skipped_updates, ids[-cfg.window :]
     metadata = {
-        **_reading_metadata(info, cfg, lr, chunk, device, paths, manifest, len(ids), started),
+        **_reading_metadata(
+            info, cfg, lr, chunk, device, paths=paths, manifest=manifest, n_tokens=len(ids), started=started
+        ),
         "chunk_losses": chunk_losses,
         "mean_loss": mean_loss,
         "skipped_updates": skipped_updates,
@@ -169,10 +179,12 @@ def update(
             "removed": sorted(p for p in old_entries if p not in current),
         },
     }
-    return _write(out, metadata, fast, tail, collection.files, force, waypoints)
+    return _write(out, metadata, fast, tail, files=collection.files, force=force, waypoints=waypoints)
 
 
-def _read_ids(model, ids: list[int], lr: float, chunk: int, device: str, on_progress, manifest: list[dict], fast=None):
+def _read_ids(
+    model, ids: list[int], lr: float, chunk: int, *, device: str, on_progress, manifest: list[dict], fast=None
+):
     """Read token ids (`tokenize`'s, laid out as `manifest` says) into the fast weights,
     starting from `fast` (else W_0), reporting progress per chunk as (tokens done, tokens
     total, chunk loss) and keeping the states `waypoints.chunks` asks for."""
@@ -203,7 +215,7 @@ def _unbatched(kept: dict) -> dict:
     return {index: [w[0] for w in state] for index, state in kept.items()}
 
 
-def _reading_metadata(info, cfg, lr, chunk, device, paths, manifest, n_tokens: int, started: float) -> dict:
+def _reading_metadata(info, cfg, lr, chunk, device, *, paths, manifest, n_tokens: int, started: float) -> dict:
     """What every snapshot records about how it was read."""
     return {
         "base": checkpoint.recorded(info),
@@ -218,7 +230,7 @@ def _reading_metadata(info, cfg, lr, chunk, device, paths, manifest, n_tokens: i
     }
 
 
-def _write(out: Path, metadata: dict, fast, tail: list[int], files, force: bool, waypoints: dict) -> dict:
+def _write(out: Path, metadata: dict, fast, tail: list[int], *, files, force: bool, waypoints: dict) -> dict:
     """Attach the notepad of `files`, write the snapshot atomically, return its metadata."""
     from ttt_read.notepad.store import Notepad
 

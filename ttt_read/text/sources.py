@@ -10,54 +10,28 @@ PDF, keyed by the file's sha256), and never inside a directory being read.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
-import io
-import logging
 import os
 import re
 import stat
-import time
-import warnings
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ttt_read.core.errors import ExitCode, TTTReadError
+from ttt_read.core.errors import ExitCode, TTTReadError, Unreadable
+from ttt_read.text.ignore import Filters, IgnoreRules, read_lines
+from ttt_read.text.pdf import PDF_MAGIC, PdfTextCache, is_pdf, pdf_text
 from ttt_read.text.tokenizer import file_header
 
 PAGE_MARK = re.compile(r"(?m)^\[page (\d+)\]$")  # the line before each page of a PDF's text
 
 BINARY_SNIFF_BYTES = 8192
-PDF_TEXT_LIMIT = 50_000_000  # characters of extracted text per PDF, against decompression bombs
-PDF_TIME_BUDGET_S = 20.0  # wall seconds of extraction per PDF
 # Raw bytes per PDF: PDFs get their own cap, larger than text files', since compressed streams,
-# fonts and images make a PDF big for its text; the text limit above bounds what comes out.
+# fonts and images make a PDF big for its text; `pdf.PDF_TEXT_LIMIT` bounds what comes out.
 PDF_MAX_BYTES = 64_000_000
 TEXT_MAX_BYTES = 2_000_000  # per text file: a larger one is data or generated, not reading
-PDF_CACHE_VERSION = 2  # bump when extraction changes what text a PDF gives
-# Glyphs a typesetter substitutes for plain characters (groff's man pages: `−x` with a minus
-# sign, `ﬁle` with a ligature, `˜/.bashrc` with a spacing tilde), mapped back so a question
-# typed on a keyboard finds them and the model reads the text it was trained on.
-TYPESET_CHARACTERS = str.maketrans(
-    {
-        "\ufb00": "ff",
-        "\ufb01": "fi",
-        "\ufb02": "fl",
-        "\ufb03": "ffi",
-        "\ufb04": "ffl",
-        "\ufb05": "st",
-        "\ufb06": "st",
-        "\u2212": "-",  # minus sign
-        "\u2010": "-",  # hyphen
-        "\u2011": "-",  # non-breaking hyphen
-        "\u00ad": "",  # soft hyphen
-        "\u02dc": "~",  # small tilde
-        "\u02c6": "^",  # modifier circumflex
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -93,154 +67,6 @@ class Collection:
         return read + [{"path": s.path, "skipped": s.reason} for s in self.skipped]
 
 
-# --- gitignore-style patterns -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """One gitignore pattern, relative to the directory `base` ("" for the root)."""
-
-    regex: re.Pattern
-    negated: bool
-    dir_only: bool
-    anchored: bool  # a slash before the end: match the whole path below base, not a name
-    base: str = ""
-
-    def matches(self, path: str, is_dir: bool) -> bool:
-        if self.dir_only and not is_dir:
-            return False
-        if self.base:
-            if not path.startswith(self.base + "/"):
-                return False
-            path = path[len(self.base) + 1 :]
-        target = path if self.anchored else path.rpartition("/")[2]
-        return self.regex.fullmatch(target) is not None
-
-
-def parse_pattern(line: str, base: str = "") -> Pattern | None:
-    """A gitignore line as a Pattern, or None for blank lines and comments."""
-    line = line.rstrip("\r\n")
-    while line.endswith(" ") and not line.endswith("\\ "):
-        line = line[:-1]
-    if not line or line.startswith("#"):
-        return None
-    negated = line.startswith("!")
-    if negated:
-        line = line[1:]
-    dir_only = line.endswith("/")
-    line = line.rstrip("/")
-    anchored = "/" in line
-    line = line.lstrip("/")
-    if not line:
-        return None
-    return Pattern(re.compile(glob_to_regex(line), re.DOTALL), negated, dir_only, anchored, base)
-
-
-def glob_to_regex(glob: str) -> str:
-    """Git's wildmatch as a regex: `*`, `?` and `[...]` stay inside one path component,
-    `**` spans components only as a whole component (`**/x`, `x/**`, `x/**/y`)."""
-    out = []
-    i, n = 0, len(glob)
-    while i < n:
-        c = glob[i]
-        if c == "*":
-            j = i
-            while j < n and glob[j] == "*":
-                j += 1
-            whole_component = j - i >= 2 and (i == 0 or glob[i - 1] == "/") and (j == n or glob[j] == "/")
-            if not whole_component:
-                out.append("[^/]*")
-            elif j == n:
-                out.append(".*")
-            else:
-                out.append("(?:.*/)?")
-                j += 1  # the slash is part of the optional group
-            i = j
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "[":
-            cls, i = _char_class(glob, i)
-            out.append(cls)
-        elif c == "\\" and i + 1 < n:
-            out.append(re.escape(glob[i + 1]))
-            i += 2
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return "".join(out)
-
-
-def _char_class(glob: str, start: int) -> tuple[str, int]:
-    """Translate the bracket expression at glob[start]; a `[` without a closing `]` is literal."""
-    i = start + 1
-    negated = i < len(glob) and glob[i] in "!^"
-    if negated:
-        i += 1
-    members = []
-    first = True
-    while i < len(glob) and (glob[i] != "]" or first):
-        c = glob[i]
-        if c == "\\" and i + 1 < len(glob):
-            members.append(re.escape(glob[i + 1]))
-            i += 2
-        else:
-            members.append("-" if c == "-" else re.escape(c))
-            i += 1
-        first = False
-    if i >= len(glob):
-        return re.escape("["), start + 1
-    body = "".join(members)
-    return ("[^/" + body + "]" if negated else "[" + body + "]"), i + 1
-
-
-@dataclass(frozen=True)
-class IgnoreRules:
-    """The patterns in force for a directory; later (deeper) patterns win, as in git."""
-
-    patterns: tuple[Pattern, ...] = ()
-
-    def extended(self, lines: Iterable[str], base: str = "") -> IgnoreRules:
-        parsed = (parse_pattern(line, base) for line in lines)
-        return IgnoreRules(self.patterns + tuple(p for p in parsed if p is not None))
-
-    def ignores(self, path: str, is_dir: bool) -> bool:
-        for pattern in reversed(self.patterns):
-            if pattern.matches(path, is_dir):
-                return not pattern.negated
-        return False
-
-
-def _read_lines(path: Path) -> list[str]:
-    """The lines of an ignore file; a missing or unreadable one simply adds no rules."""
-    try:
-        with path.open("rb") as f:
-            return f.read().decode("utf-8-sig", errors="replace").splitlines()
-    except OSError:
-        return []
-
-
-class _Filters:
-    """--include/--exclude: gitignore-style globs on the display path. A file matches when the
-    glob matches its path or one of its parent directories, so `--exclude build` drops build/."""
-
-    def __init__(self, include: Sequence[str], exclude: Sequence[str]):
-        self.include = [p for p in map(parse_pattern, include) if p is not None]
-        self.exclude = [p for p in map(parse_pattern, exclude) if p is not None]
-
-    def keep(self, path: str) -> bool:
-        if self.include and not any_match(self.include, path):
-            return False
-        return not any_match(self.exclude, path)
-
-
-def any_match(patterns: list[Pattern], path: str) -> bool:
-    """gitignore-style: a pattern matches the path itself or one of its parent directories."""
-    parts = path.split("/")
-    parents = ["/".join(parts[:k]) for k in range(1, len(parts))]
-    return any(p.matches(path, False) or any(p.matches(d, True) for d in parents) for p in patterns)
-
-
 # --- walking ------------------------------------------------------------------------------
 
 
@@ -268,12 +94,12 @@ def _walk(root: Path) -> _Walk:
     """
     walk = _Walk([], 0)
     root_real = os.path.realpath(root)
-    rules = IgnoreRules().extended(_read_lines(root / ".git" / "info" / "exclude"))
+    rules = IgnoreRules().extended(read_lines(root / ".git" / "info" / "exclude"))
     visited = {root_real}
     stack = [(root, "", rules, (root_real,))]
     while stack:
         directory, rel, rules, chain = stack.pop()
-        rules = rules.extended(_read_lines(directory / ".gitignore"), base=rel)
+        rules = rules.extended(read_lines(directory / ".gitignore"), base=rel)
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as e:
@@ -316,10 +142,6 @@ def _within(path: str, directory: str) -> bool:
 # --- reading ------------------------------------------------------------------------------
 
 
-class _Unreadable(Exception):
-    """Why a file cannot be read; becomes a Skip, or an error for a path given directly."""
-
-
 def _os_reason(e: OSError) -> str:
     if e.errno == errno.ELOOP:
         return "symlink loop"
@@ -336,8 +158,8 @@ def _size(n: int) -> str:
     return f"{n} bytes"
 
 
-def _too_large(cap: int, pdf: bool) -> _Unreadable:
-    return _Unreadable(f"larger than {_size(cap)} {'PDF cap' if pdf else 'cap'}")
+def _too_large(cap: int, pdf: bool) -> Unreadable:
+    return Unreadable(f"larger than {_size(cap)} {'PDF cap' if pdf else 'cap'}")
 
 
 def _read_bytes(path: Path, max_bytes: int, max_pdf_bytes: int | None = None) -> bytes:
@@ -349,186 +171,41 @@ def _read_bytes(path: Path, max_bytes: int, max_pdf_bytes: int | None = None) ->
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise _Unreadable("broken symlink" if os.path.islink(path) else "no such file or directory") from None
+        raise Unreadable("broken symlink" if os.path.islink(path) else "no such file or directory") from None
     except OSError as e:
-        raise _Unreadable(_os_reason(e)) from None
+        raise Unreadable(_os_reason(e)) from None
     if not stat.S_ISREG(st.st_mode):
-        raise _Unreadable("not a regular file")
+        raise Unreadable("not a regular file")
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with open(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the stat above
-                raise _Unreadable("not a regular file")
+                raise Unreadable("not a regular file")
             head = f.read(len(PDF_MAGIC))
-            pdf = _is_pdf(path, head)
+            pdf = is_pdf(path, head)
             cap = pdf_cap if pdf else max_bytes
             if st.st_size > cap:
                 raise _too_large(cap, pdf)
             data = head + f.read(max(cap + 1 - len(head), 0))
     except OSError as e:
-        raise _Unreadable(_os_reason(e)) from None
+        raise Unreadable(_os_reason(e)) from None
     if len(data) > cap:
         raise _too_large(cap, pdf)
     if not data:
-        raise _Unreadable("empty file")
+        raise Unreadable("empty file")
     return data
 
 
 def _decode_text(data: bytes) -> str:
     if b"\0" in data[:BINARY_SNIFF_BYTES]:
-        raise _Unreadable("binary file")
+        raise Unreadable("binary file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _Unreadable("not valid UTF-8 text") from None
+        raise Unreadable("not valid UTF-8 text") from None
     if not text:
-        raise _Unreadable("empty file")
+        raise Unreadable("empty file")
     return text
-
-
-@contextlib.contextmanager
-def _quiet_pypdf() -> Iterator[None]:
-    """pypdf logs a warning for every quirk of a damaged file; the Skip says what matters."""
-    logger = logging.getLogger("pypdf")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-
-
-def _one_line(e: Exception) -> str:
-    message = str(e).strip().splitlines()
-    return message[0] if message else type(e).__name__
-
-
-def _pdf_text(data: bytes, sha256: str | None = None, cache: PdfTextCache | None = None) -> str:
-    """Page texts, each after a "[page N]" line; pages without text are left out.
-
-    With a cache, text extracted before from the same bytes is reused, and a complete
-    extraction (not cut short by the time budget, which depends on the machine) is kept."""
-    if cache is not None and sha256 is not None:
-        cached = cache.get(sha256)
-        if cached is not None:
-            return cached
-    state = {"complete": True, "error": None}
-    with _quiet_pypdf():
-        text = _LONE_SURROGATE.sub("\ufffd", "".join(_page_texts(_pdf_pages(data), state)))
-    if not text:
-        # pages that failed (e.g. pypdf's decompression limit against bombs) say why
-        raise _Unreadable(
-            f"no extractable text ({state['error']})" if state["error"] else "no extractable text (scanned PDF?)"
-        )
-    if cache is not None and sha256 is not None and state["complete"]:
-        cache.put(sha256, text)
-    return text
-
-
-# A damaged text string in a PDF can decode to lone UTF-16 surrogates, which no UTF-8 codec
-# (nor the tokenizer) accepts.
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class PdfTextCache:
-    """Text extracted from PDFs, one file per PDF in `root`, named by the PDF's sha256 and a
-    tag of what extracts it (cache version, pypdf version, text limit). Unreadable or
-    unwritable cache files are simply misses: the cache never makes a read fail."""
-
-    def __init__(self, root: Path, writable: bool = True):
-        self.root = Path(root)
-        self.writable = writable
-
-    def _path(self, sha256: str) -> Path:
-        try:
-            from pypdf import __version__ as pypdf_version
-        except ImportError:  # pragma: no cover - pypdf is a dependency
-            pypdf_version = "?"
-        tag = hashlib.sha256(f"{PDF_CACHE_VERSION}|{pypdf_version}|{PDF_TEXT_LIMIT}".encode()).hexdigest()[:12]
-        return self.root / f"{sha256}.{tag}.txt"
-
-    def get(self, sha256: str) -> str | None:
-        try:
-            return self._path(sha256).read_bytes().decode("utf-8", "surrogatepass")
-        except (OSError, UnicodeDecodeError):
-            return None
-
-    def put(self, sha256: str, text: str) -> None:
-        if not self.writable:
-            return
-        import tempfile
-
-        target = self._path(sha256)
-        tmp = None
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=self.root)
-            with open(fd, "wb") as f:
-                f.write(text.encode("utf-8", "surrogatepass"))
-            os.replace(tmp, target)
-        except OSError:
-            pass
-        finally:
-            if tmp is not None and os.path.exists(tmp):
-                os.unlink(tmp)
-
-
-def _pdf_pages(data: bytes) -> list:
-    """The pages of a PDF that opens. pypdf raises all kinds of exceptions on malformed input,
-    hence the broad except: whatever the failure, the file is a Skip, not a crash."""
-    from pypdf import PdfReader
-
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        locked = reader.is_encrypted and not _decrypt(reader)
-        pages = [] if locked else list(reader.pages)
-    except Exception as e:
-        raise _Unreadable(f"not a readable PDF: {_one_line(e)}") from None
-    if locked:
-        raise _Unreadable("encrypted PDF")
-    return pages
-
-
-def _decrypt(reader) -> bool:
-    """Open PDFs that are encrypted only against editing (empty user password)."""
-    try:
-        return bool(reader.decrypt(""))
-    except Exception:
-        return False
-
-
-def _page_texts(pages: list, state: dict | None = None) -> Iterator[str]:
-    """Extract page by page until the text or time budget runs out, keeping what came before;
-    a page whose extraction fails (any exception, as above) loses only that page. When the
-    time budget cuts it short, `state["complete"]` becomes False."""
-    deadline = time.monotonic() + PDF_TIME_BUDGET_S
-    budget = PDF_TEXT_LIMIT
-    for number, page in enumerate(pages, start=1):
-        try:
-            text = page.extract_text().translate(TYPESET_CHARACTERS).rstrip()
-        except Exception as e:
-            text = ""
-            if state is not None and state.get("error") is None:
-                state["error"] = f"page {number}: {_one_line(e)}"
-        if text:
-            chunk = f"[page {number}]\n{text}\n"[:budget]
-            budget -= len(chunk)
-            yield chunk
-        if budget <= 0:
-            return
-        if time.monotonic() > deadline:
-            if state is not None and number < len(pages):
-                state["complete"] = False
-            return
-
-
-PDF_MAGIC = b"%PDF-"
-
-
-def _is_pdf(path: Path, data: bytes) -> bool:
-    return path.suffix.lower() == ".pdf" or data.startswith(PDF_MAGIC)
 
 
 def read_file(
@@ -542,9 +219,9 @@ def read_file(
     try:
         data = _read_bytes(path, max_file_bytes, max_pdf_bytes)
         sha256 = hashlib.sha256(data).hexdigest()
-        kind = "pdf" if _is_pdf(path, data) else "text"
-        text = _pdf_text(data, sha256, pdf_cache) if kind == "pdf" else _decode_text(data)
-    except _Unreadable as e:
+        kind = "pdf" if is_pdf(path, data) else "text"
+        text = pdf_text(data, sha256, pdf_cache) if kind == "pdf" else _decode_text(data)
+    except Unreadable as e:
         return Skip(display, str(e))
     return SourceFile(display, sha256, len(data), kind, text)
 
@@ -575,6 +252,7 @@ def collect(
     paths: Sequence[Path],
     include: Sequence[str] = (),
     exclude: Sequence[str] = (),
+    *,
     max_file_bytes: int = TEXT_MAX_BYTES,
     max_pdf_bytes: int = PDF_MAX_BYTES,
     cache_dir: Path | None = None,
@@ -600,7 +278,7 @@ def collect(
         roots = [os.path.realpath(p) for p in paths if os.path.isdir(p)]
         inside = any(_within(cache_real, r) or _within(r, cache_real) for r in roots)
         cache = PdfTextCache(Path(cache_dir), writable=not inside)
-    collector = _Collector(_Filters(include, exclude), max_file_bytes, max_pdf_bytes, cache)
+    collector = _Collector(Filters(include, exclude), max_file_bytes, max_pdf_bytes, cache)
     for path, label in zip(paths, labels):
         collector.add_root(path, label)
     if not collector.files:
@@ -612,7 +290,7 @@ def collect(
 class _Collector:
     """Reads roots one after another, each real file once, in sorted order within a root."""
 
-    def __init__(self, filters: _Filters, max_file_bytes: int, max_pdf_bytes: int = PDF_MAX_BYTES, pdf_cache=None):
+    def __init__(self, filters: Filters, max_file_bytes: int, max_pdf_bytes: int = PDF_MAX_BYTES, pdf_cache=None):
         self.filters = filters
         self.max_file_bytes = max_file_bytes
         self.max_pdf_bytes = max_pdf_bytes

@@ -54,7 +54,7 @@ def tokenizer_sample(docs: Sequence[Document], val_fraction: float) -> tuple[lis
 
 
 def _tokenizer(
-    docs: Sequence[Document], vocab_size: int, tokenizer_path: Path | None, val_fraction: float, out_dir: Path, say
+    docs: Sequence[Document], vocab_size: int, tokenizer_path: Path | None, val_fraction: float, *, out_dir: Path, say
 ):
     """Load the given tokenizer or train one on a sample of train documents; either way it is
     written to the output directory so the corpus is self-contained."""
@@ -116,6 +116,7 @@ def assign_splits(
     docs: Sequence[Document],
     lengths: Sequence[int],
     val_fraction: float,
+    *,
     minimum: dict[str, int],
     min_tokens: int,
     shaped: set[str],
@@ -162,6 +163,7 @@ def _write_split(path: Path, arrays: list[np.ndarray], eot: int) -> tuple[list[i
 def build_corpus(
     sources: Sequence[Path | str],
     out_dir: Path,
+    *,
     vocab_size: int = 16384,
     tokenizer_path: Path | None = None,
     val_fraction: float = 0.05,
@@ -169,7 +171,6 @@ def build_corpus(
     min_val_prose: int = 3,
     max_tokens: int | None = None,
     progress: Callable[[str], None] | None = None,
-    *,
     min_val_tokens: int = MIN_VAL_TOKENS,
     exclude: Sequence[str] = (),
 ) -> dict:
@@ -190,7 +191,9 @@ def build_corpus(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "manifest.json").unlink(missing_ok=True)  # a build that fails leaves no corpus behind
-    tokenizer, shaped, sample_chars = _tokenizer(docs, vocab_size, tokenizer_path, val_fraction, out_dir, say)
+    tokenizer, shaped, sample_chars = _tokenizer(
+        docs, vocab_size, tokenizer_path, val_fraction, out_dir=out_dir, say=say
+    )
     eot, file_id = tokenizer.token_to_id(tok.END_OF_TEXT), tokenizer.token_to_id(tok.FILE)
     if eot is None or file_id is None or tokenizer.get_vocab_size() > 2**16:
         raise TTTReadError("the tokenizer lacks the special tokens or has more than 65536 ids", ExitCode.USAGE)
@@ -203,7 +206,9 @@ def build_corpus(
         arrays = [truncate(a, level, file_id) if len(a) > level else a for a in arrays]
     lengths = [len(a) for a in arrays]
     minimum = {"code": min_val_code, "prose": min_val_prose}
-    split, shortfall = assign_splits(docs, lengths, val_fraction, minimum, min_val_tokens, shaped)
+    split, shortfall = assign_splits(
+        docs, lengths, val_fraction, minimum=minimum, min_tokens=min_val_tokens, shaped=shaped
+    )
     if "train" not in split:
         raise TTTReadError("every document went to validation; lower the val fraction", ExitCode.USAGE)
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from ttt_read.core.errors import ExitCode, TTTReadError
-from ttt_read.text import filekinds, sources
+from ttt_read.text import filekinds, ignore, sources
 from ttt_read.text import tokenizer as tok
 from ttt_read.train.licenses import Licenses
 from ttt_read.train.render import HTMLText, info_text, render_man, tidy
@@ -63,7 +63,7 @@ class SourceFilter:
 
     def __init__(self, exclude: Sequence[str]):
         self.exclude = list(exclude)
-        self._patterns = [p for p in map(sources.parse_pattern, exclude) if p is not None]  # as `ingest --exclude`
+        self._patterns = [p for p in map(ignore.parse_pattern, exclude) if p is not None]  # as `ingest --exclude`
         self.seen: set[str] = set()
         self.skipped: dict[str, int] = {}
         self.licenses = Licenses()
@@ -81,7 +81,7 @@ class SourceFilter:
         return True
 
     def excluded(self, rel: str) -> bool:
-        return sources.any_match(self._patterns, rel)
+        return ignore.any_match(self._patterns, rel)
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1

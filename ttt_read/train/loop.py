@@ -77,7 +77,7 @@ MIXED_OPENING = (0.1, 0.4)  # share of a mixed QA sequence taken by the other do
 
 
 def batch_tokens(
-    corpus: TokenCorpus, cfg: TrainConfig, step: int, rank: int, tokenizer, context: int
+    corpus: TokenCorpus, cfg: TrainConfig, step: int, rank: int, tokenizer, *, context: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids [B, seq_len + 1] of one step and the loss weight of each prediction [B, seq_len].
 
@@ -94,7 +94,15 @@ def batch_tokens(
                 recall_until = int(cfg.seq_len * rng.uniform(*MIXED_OPENING))
                 window = np.concatenate([corpus.sample(rng, recall_until)[:recall_until], window])[: cfg.seq_len + 1]
             qa_rng = random.Random(int(rng.integers(2**32)))
-            window = qa_window(window, tokenizer, cfg.qa_budget, cfg.qa_grounded, context, qa_rng, recall_until)
+            window = qa_window(
+                window,
+                tokenizer,
+                cfg.qa_budget,
+                cfg.qa_grounded,
+                context=context,
+                rng=qa_rng,
+                recall_until=recall_until,
+            )
         rows.append(window)
     tokens = np.stack(rows).astype(np.int64)
     return torch.from_numpy(tokens), torch.from_numpy(answer_weights(tokens, tokenizer, cfg.answer_weight))
@@ -147,7 +155,9 @@ def train(
     autocast = torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     with interrupts.between_steps() as stop_requested:
         while step < stop:
-            tokens, weights = (t.to(device) for t in batch_tokens(corpus, cfg, step, rank, tokenizer, model.cfg.window))
+            tokens, weights = (
+                t.to(device) for t in batch_tokens(corpus, cfg, step, rank, tokenizer, context=model.cfg.window)
+            )
             for group in optimizer.param_groups:
                 group["lr"] = cfg.learning_rate(step)
             interrupts.point("training-step")

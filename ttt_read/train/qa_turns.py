@@ -24,6 +24,7 @@ def qa_window(
     tokenizer,
     budget: int,
     grounded: float,
+    *,
     context: int,
     rng: random.Random,
     recall_until: int | None = None,

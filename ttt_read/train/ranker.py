@@ -7,9 +7,9 @@ Each question file (`docs/questions/train/*.jsonl`) starts with `{"source": ...,
 "train" | "validation"}`, then `{"question": ..., "answer_regex": ...}` lines (null: the sources
 cannot answer it). The sources are found from the first line (`question_sources`); the text is
 indexed as `ask` indexes a snapshot's notepad, no model is needed. Only the questions that ask
-for a unit (`structured.analyse`) are used.
+for a unit (`intent.analyse`) are used.
 
-- The ranker: a linear score over `structured.FEATURES`, fitted with a softmax over each
+- The ranker: a linear score over `ranking.FEATURES`, fitted with a softmax over each
   question's 30 best candidates (by the hand-weighted score) towards those whose answer the
   regular expression accepts.
 - "Not found": a logistic regression over `structured.refusal_features`, answerable questions
@@ -71,7 +71,7 @@ def prepare_sources(root: Path, question_files: list[Path]) -> None:
 def collect(question_files: list[Path], root: Path) -> list[dict]:
     """Per question: its split, whether it is answerable, the raw candidates' features, which
     candidates are right, and its refusal features."""
-    from ttt_read.ask import structured
+    from ttt_read.ask import intent, ranking, structured
     from ttt_read.notepad.store import Notepad
     from ttt_read.text import sources
 
@@ -84,14 +84,14 @@ def collect(question_files: list[Path], root: Path) -> list[dict]:
             print(f"{path}: sources not found, skipped")
             continue
         pad = Notepad.build(sources.collect(paths).files)
-        index = structured.unit_index(pad)
+        index = ranking.unit_index(pad)
         for row in rows[1:]:
             if "question" not in row:
                 continue
-            asked = structured.analyse(row["question"])
+            asked = intent.analyse(row["question"])
             if asked is None:
                 continue
-            ranked = structured.rank(index, asked, row["question"], use_weights=False)
+            ranked = ranking.rank(index, asked, row["question"], use_weights=False)
             regex = row.get("answer_regex")
             right = [
                 bool(regex and re.search(regex, index.units[structured._resolve(index, i)].answer))
@@ -180,7 +180,7 @@ def evaluate(items: list[dict], weights: np.ndarray | None, refusal=None, thresh
 
 
 def main(argv: list[str] | None = None) -> None:
-    from ttt_read.ask import structured
+    from ttt_read.ask import ranking
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--questions", type=Path, default=Path("docs/questions/train"))
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
     train = [it for it in items if it["split"] == "train"]
     valid = [it for it in items if it["split"] != "train"]
     print(f"{len(train)} training and {len(valid)} validation questions that ask for a unit")
-    hand = np.zeros(len(structured.FEATURES))
+    hand = np.zeros(len(ranking.FEATURES))
     hand[0] = 1.0
     weights, _ = fit_ranker(train)
     refusal = fit_refusal([it for it in train if it["features"]])
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, subset in (("train", train), ("validation", valid)):
         print(name, f"learned, not found below {threshold:.3f}:", evaluate(subset, weights, refusal, threshold))
     spec = {
-        "features": list(structured.FEATURES),
+        "features": list(ranking.FEATURES),
         "weights": [round(float(x), 5) for x in weights],
         "bias": 0.0,
         "refusal": {"weights": [round(float(x), 5) for x in refusal[0]], "bias": round(refusal[1], 5)},

@@ -27,6 +27,7 @@ from types import SimpleNamespace
 
 from ttt_read.ask import span
 from ttt_read.questions import synthesis as qa_mod
+from ttt_read.questions.pair import QA
 from ttt_read.text import tokenizer as tok
 
 MIN_DOC_CHARS, MAX_DOC_CHARS = 12_000, 400_000  # a document is cut to ~3K-100K tokens
@@ -153,9 +154,7 @@ def _read(model, tokenizer, files):
     return result.state.fast
 
 
-def examples_of(
-    model, tokenizer, files, questions: list[qa_mod.QA], unanswerable: list[qa_mod.QA], fast
-) -> list[Example]:
+def examples_of(model, tokenizer, files, questions: list[QA], unanswerable: list[QA], *, fast) -> list[Example]:
     from ttt_read.ask.answer import ANSWER_RESERVE, layout, normalize
     from ttt_read.notepad.store import Notepad
 
@@ -173,7 +172,9 @@ def examples_of(
             continue
         weights = span.query_weights(notepad, item.question)
         prompt = context + tok.encode_qa_prompt(tokenizer, item.question)
-        inputs = span.window_inputs(model, tokenizer, item.question, weights, prompt, shown, found, fast)
+        inputs = span.window_inputs(
+            model, tokenizer, item.question, weights, prompt=prompt, shown=shown, found=found, fast=fast
+        )
         gold = normalize(item.answer)
         contains = [answerable and bool(gold) and gold in normalize(c.text) for c in found]
         exact = [i for i, c in enumerate(found) if contains[i] and normalize(c.text) == gold]
@@ -221,7 +222,7 @@ def train_span_head(
     docs = docs[:max_documents]
     n_calibration = max(1, int(len(docs) * CALIBRATION_SHARE))
     train_set, calibration = [], []
-    previous: list[qa_mod.QA] = []
+    previous: list[QA] = []
     for index, doc in enumerate(docs):
         if time_budget is not None and time.perf_counter() - started > time_budget * 0.7:
             say(f"time budget: stopping the examples after {index} documents")
@@ -239,14 +240,14 @@ def train_span_head(
         if not asked or index == 0:
             continue
         fast = _read(model, tokenizer, files) if read else model.initial_fast_weights(1)
-        made = examples_of(model, tokenizer, files, asked, absent, fast)
+        made = examples_of(model, tokenizer, files, asked, absent, fast=fast)
         (calibration if calibrating else train_set).extend(made)
         say(f"{index + 1}/{len(docs)} {doc.name}: {len(made)} examples")
     torch.manual_seed(seed)
     net = span.make_head(model.cfg.d_model)
     fitted = [e for e in train_set if e.positives]
     mean, scale = input_scale(fitted)
-    _fit(net, fitted, mean, scale, rng, say)
+    _fit(net, fitted, mean, scale, rng, say=say)
     fold_scale(net, mean, scale)
     not_found, held_out = _calibrate(net, calibration)
     head = span.SpanHead(
@@ -297,7 +298,7 @@ def fold_scale(net, mean, scale) -> None:
         first.weight *= scale
 
 
-def _fit(net, examples: list[Example], mean, scale, rng: random.Random, say) -> None:
+def _fit(net, examples: list[Example], mean, scale, rng: random.Random, *, say) -> None:
     """Softmax cross-entropy over each question's candidates (positives pooled), on
     standardised inputs."""
     import torch

@@ -1,0 +1,466 @@
+"""The units of source code: a walk over its tree-sitter tree, or a line-level fallback where no
+grammar parses it (`def`/`class`/`function`/`fn` definitions, `NAME = literal` settings).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ttt_read.ask.syntax import (
+    COMMENTS,
+    CONTAINER_NODES,
+    DEFINITION_NODES,
+    FUNCTION_NODES,
+    GLOBAL_NODES,
+    LANGUAGES,
+    VALUE_NODES,
+    VARIABLE_WRAPPERS,
+    WRAPPERS,
+    clean_comment,
+    comment_above,
+    leading_comment,
+    name_of,
+    node_text,
+    parser_for,
+    python_docstring,
+    setting_name,
+    unquote,
+    value_text,
+)
+from ttt_read.ask.unit import BODY_LINES, MAX_DOC_CHARS, Unit
+
+_OPTION_TEXT = re.compile(
+    r"^-{1,2}[A-Za-z?][\w-]*(?:(?:, ?| ?\| ?| )-{1,2}[A-Za-z?][\w-]*)*(?:[ =][<\[]?[\w.-]+[>\]]?)?$"
+)
+_ENV_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|(?<![A-Za-z0-9{])_[A-Z][A-Z0-9_]{2,}")
+_ENV_CONTEXT = re.compile(r"env|ENV|getenv|environ", re.I)
+# values that make a variable or an object key a function: `const f = () => ...`, `{f: function () ...}`
+_FUNCTION_VALUES = ("arrow_function", "function_expression", "function")
+
+
+class _Walker:
+    def __init__(self, path: str, source: bytes, lines: list[str], language: str):
+        self.path, self.source, self.lines, self.language = path, source, lines, language
+        self.units: list[Unit] = []
+
+    def found(self, kind: str, name: str, row: int, col: int, owners: tuple, **about) -> None:
+        """Record a unit of this file at 0-based `row`, 1-based `col`, inside `owners`; it answers
+        with its name unless `about` gives an answer."""
+        fields = {"answer": name, "owner": " ".join(owners), **about}
+        self.units.append(Unit(kind=kind, name=name, path=self.path, line=row + 1, col=col, **fields))
+
+    def col(self, point) -> int:
+        row, byte_col = point
+        line = self.lines[row] if row < len(self.lines) else ""
+        return len(line.encode("utf-8", "surrogatepass")[:byte_col].decode("utf-8", "replace")) + 1
+
+    def line_text(self, row: int) -> str:
+        return self.lines[row] if row < len(self.lines) else ""
+
+    def walk(self, root) -> None:
+        stack = [(root, (), "", False)]  # node, owners, owner doc, inside a container
+        while stack:
+            node, owners, owner_doc, in_container = stack.pop()
+            t = node.type
+            child_owners, child_doc, child_container = (
+                owners,
+                owner_doc,
+                in_container
+                and t
+                in WRAPPERS
+                | {
+                    "class_body",
+                    "declaration_list",
+                    "block",
+                    "field_declaration_list",
+                    "object",
+                    "interface_body",
+                    "enum_body",
+                    "statement_block",
+                    "object_type",
+                },
+            )
+            kind = DEFINITION_NODES.get(t)
+            if kind is not None and t in ("struct_specifier", "enum_specifier", "union_specifier"):
+                kind = kind if node.child_by_field_name("body") is not None else None
+            if kind is not None:
+                name = name_of(node)
+                if name:
+                    if kind == "function" and in_container:
+                        kind = "method"
+                    receiver = node.child_by_field_name("receiver") if t == "method_declaration" else None
+                    if receiver is not None:  # Go: `func (v *Valve) Open()` is a method of Valve
+                        found = re.findall(r"[A-Za-z_]\w*", node_text(receiver))
+                        owners = owners + (found[-1],) if found else owners
+                    doc = self.definition(node, name, kind, owners, in_container)
+                    child_owners, child_doc = owners + (name,), doc
+                    child_container = t in CONTAINER_NODES
+            elif t == "impl_item":
+                impl_type = node.child_by_field_name("type")
+                child_owners = owners + ((node_text(impl_type),) if impl_type is not None else ())
+                child_container = True
+            elif (
+                t == "variable_declarator"
+                and (value := node.child_by_field_name("value")) is not None
+                and value.type in _FUNCTION_VALUES
+            ):
+                name = name_of(node)
+                if name:
+                    doc = self.definition(node, name, "function", owners, False)
+                    child_owners, child_doc = owners + (name,), doc
+            elif (
+                t == "pair"
+                and (value := node.child_by_field_name("value")) is not None
+                and value.type in _FUNCTION_VALUES
+            ):
+                name = setting_name(node.child_by_field_name("key"))
+                if name:
+                    doc = self.definition(node, name, "method", owners, True)
+                    child_owners, child_doc = owners + (name,), doc
+            if t in VALUE_NODES:
+                self.value(node, owners, owner_doc)
+            if t in ("string", "string_literal", "interpreted_string_literal", "template_string", "raw_string_literal"):
+                self.string(node, owners, owner_doc)
+                continue
+            if t in COMMENTS:
+                continue
+            for child in reversed(node.children):
+                stack.append(
+                    (
+                        child,
+                        child_owners,
+                        child_doc,
+                        child_container or (t in CONTAINER_NODES and kind is not None) or t == "impl_item",
+                    )
+                )
+
+    def definition(self, node, name: str, kind: str, owners: tuple, in_container: bool) -> str:
+        name_node = node.child_by_field_name("name")
+        if name_node is None or node_text(name_node) != name:
+            found = [n for n in _descendants_named(node, name, limit=40)]
+            name_node = found[0] if found else node
+        row = name_node.start_point[0]
+        doc = python_docstring(node) if self.language == "python" else ""
+        doc = doc or leading_comment(node)
+        tags = set()
+        wrapper = node.parent
+        decorators = []
+        if wrapper is not None and wrapper.type == "decorated_definition":
+            decorators = [node_text(d) for d in wrapper.named_children if d.type == "decorator"]
+        elif self.language in ("java", "typescript", "tsx"):
+            mods = [c for c in node.children if c.type in ("modifiers", "decorator")]
+            decorators = [node_text(m) for m in mods]
+        if any(re.search(r"@(?:\w+\.)*(?:property|cached_property|getter)\b", d) for d in decorators):
+            tags.add("property")
+        first = node.children[0].type if node.children else ""
+        if first == "get" or (node.child_by_field_name("name") is not None and node_text(node)[:4] in ("get ", "set ")):
+            tags.add("property")
+        signature = self.line_text(node.start_point[0]).strip()
+        body = node.child_by_field_name("body")
+        body_rows = []
+        if body is not None:
+            start = body.start_point[0] + (1 if body.start_point[0] == node.start_point[0] else 0)
+            body_rows = [
+                self.line_text(r).strip() for r in range(start, min(body.end_point[0], start + BODY_LINES + 8))
+            ]
+            body_rows = [r for r in body_rows if r and not r.startswith(('"""', "'''", "#", "//", "*", "/*"))][
+                :BODY_LINES
+            ]
+        header = node_text(node)[:400].split("\n")
+        supers = ""
+        if kind == "class":
+            for f in ("superclasses", "superclass", "super_interfaces", "interfaces", "heritage"):
+                s = node.child_by_field_name(f)
+                if s is not None:
+                    supers += " " + node_text(s)
+            if not supers:
+                m = re.search(r"(?:extends|implements|\()\s*([\w., ]+)", header[0])
+                supers = " " + m.group(1) if m else ""
+            if re.search(r"(Error|Exception|Warning)\b", name + supers):
+                tags.add("exception")
+            if re.search(r"\bEnum\b|IntEnum|StrEnum|Flag\b", supers) or node.type in (
+                "enum_declaration",
+                "enum_item",
+                "enum_specifier",
+            ):
+                tags.add("enum")
+        if kind in ("function", "method") and re.search(
+            r"\b(decorator|wrapper|wraps|update_wrapper)\b", node_text(node)[:3000]
+        ):
+            tags.add("decorator")
+        if in_container and kind == "function":
+            kind = "method"
+        target = node
+        while target.parent is not None and target.parent.type in WRAPPERS and target.prev_named_sibling is None:
+            target = target.parent
+        tagged = clean_comment(comment_above(target), tags=True) if self.language != "python" else ""
+        context = " ".join([*decorators, signature, supers, *body_rows, tagged[:300]])
+        self.found(
+            kind, name, row, self.col(name_node.start_point), owners, doc=doc, context=context, tags=frozenset(tags)
+        )
+        return doc
+
+    def value(self, node, owners: tuple, owner_doc: str) -> None:
+        name_field, value_field = VALUE_NODES[node.type]
+        if name_field is None:
+            children = node.named_children
+            if len(children) != 2:
+                return
+            name_node, value_node = children
+        else:
+            name_node, value_node = node.child_by_field_name(name_field), node.child_by_field_name(value_field)
+        name = setting_name(name_node)
+        if name and node.type in GLOBAL_NODES and name_node is not None and self.top_level(node):
+            self.variable(node, name_node, name, owners, value_node)
+        value = value_text(value_node)
+        if not name or value is None or value_node is None:
+            return
+        start = value_node.start_point
+        target = value_node
+        if value_node.type in ("binary_expression", "boolean_operator", "conditional_expression", "expression_list"):
+            target = _find_text(value_node, value) or value_node
+            start = target.start_point
+        row = start[0]
+        context = " ".join([self.line_text(row).strip(), self.line_text(row - 1).strip() if row else ""])
+        comment = _trailing_comment(self.line_text(row))
+        self.found(
+            "value",
+            name,
+            row,
+            self.col(start),
+            owners,
+            answer=value,
+            doc=(comment + " " + owner_doc).strip(),
+            context=context,
+        )
+
+    def top_level(self, node) -> bool:
+        """Whether an assignment is at a module's or a class's level, not inside a function."""
+        parent = node.parent
+        while parent is not None:
+            if parent.type in FUNCTION_NODES:
+                return False
+            parent = parent.parent
+        return True
+
+    def variable(self, node, name_node, name: str, owners: tuple, value_node) -> None:
+        """A named constant or variable of a module or class: `ErrHelp = errors.New(...)`,
+        `ANY = _ANY()`, `#define REG_EHUNG 12`; its doc comment, or the comment after it."""
+        if name_node.type not in (
+            "identifier",
+            "type_identifier",
+            "field_identifier",
+            "attribute",
+            "property_identifier",
+        ):
+            return
+        row = name_node.start_point[0]
+        statement = node
+        while statement.parent is not None and statement.parent.type in VARIABLE_WRAPPERS:
+            statement = statement.parent
+        doc = leading_comment(statement) or _trailing_comment(self.line_text(row))
+        if not doc and self.language == "python":  # an attribute docstring: the string right below
+            nxt = statement.next_named_sibling
+            if (
+                nxt is not None
+                and nxt.type == "expression_statement"
+                and nxt.named_children
+                and nxt.named_children[0].type == "string"
+            ):
+                doc = " ".join(unquote(node_text(nxt.named_children[0]).strip()).split())[:MAX_DOC_CHARS]
+        value = node_text(value_node)[:120] if value_node is not None else ""
+        self.found(
+            "variable",
+            name,
+            row,
+            self.col(name_node.start_point),
+            owners,
+            doc=doc,
+            context=self.line_text(row).strip() + " " + value,
+        )
+
+    def string(self, node, owners: tuple, owner_doc: str) -> None:
+        raw = node_text(node)
+        if "\n" in raw or len(raw) > 120:
+            return
+        content = unquote(raw.strip())
+        row = node.start_point[0]
+        line = self.line_text(row)
+        if _OPTION_TEXT.match(content):
+            call = node.parent
+            while call is not None and call.type not in (
+                "call",
+                "call_expression",
+                "method_invocation",
+                "pair",
+                "expression_statement",
+            ):
+                call = call.parent
+            context = node_text(call)[:400] if call is not None else line.strip()
+            self.found(
+                "option",
+                content,
+                row,
+                self.col(node.start_point) + raw.find(content),
+                owners,
+                doc=owner_doc,
+                context=context,
+            )
+        for m in _ENV_TEXT.finditer(content):
+            env_line = " ".join(self.line_text(r) for r in range(max(0, row - 2), row + 3))
+            tags = frozenset({"env-context"}) if _ENV_CONTEXT.search(env_line) else frozenset()
+            self.found(
+                "env",
+                m.group(0),
+                row,
+                self.col(node.start_point) + raw.find(content) + m.start(),
+                owners,
+                doc=owner_doc,
+                context=line.strip(),
+                tags=tags,
+            )
+
+
+def _descendants_named(node, name: str, limit: int):
+    stack, seen = [node], 0
+    while stack and seen < limit:
+        n = stack.pop(0)
+        seen += 1
+        if (
+            n.type in ("identifier", "property_identifier", "field_identifier", "type_identifier")
+            and node_text(n) == name
+        ):
+            yield n
+            return
+        stack.extend(n.children)
+
+
+def _find_text(node, text: str):
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if node_text(n).strip() == text:
+            return n
+        stack.extend(n.children)
+    return None
+
+
+def _trailing_comment(line: str) -> str:
+    m = re.search(r"(?:#|//)\s*(.+)$", line)
+    return m.group(1) if m and not re.search(r"[\"'][^\"']*(?:#|//)", line[: m.start() + 2]) else ""
+
+
+# --- the line-level fallback -------------------------------------------------------------------
+
+_FALLBACK_DEF = re.compile(
+    r"^\s*(?:(?:export|pub(?:\([^)]*\))?|public|private|protected|static|async|default|abstract|final)\s+)*"
+    r"(?P<kw>def|class|function|func|fn|struct|enum|trait|interface|type|sub)\s+(?:\([^)]*\)\s*)?\*?(?P<name>[A-Za-z_$][\w$]*)"
+)
+_FALLBACK_METHOD = re.compile(
+    r"^\s+(?:async\s+|static\s+|get\s+|set\s+)*(?P<name>[A-Za-z_$][\w$]*)\s*\([^;]*\)\s*\{\s*$"
+)
+_FALLBACK_VALUE = re.compile(
+    r"^\s*(?:(?:const|let|var|static|final|public|private|#define)\s+)*(?P<name>[A-Za-z_][\w.]*)\s*(?::[^=]+)?(?:=|\s)\s*(?P<value>-?\d[\d.]*|\"[^\"]{0,60}\"|'[^']{0,60}'|True|False|true|false|None|null)\s*[;,]?\s*$"
+)
+_SHELL_FUNCTION = re.compile(r"^\s*(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)\s*\{?\s*$")
+_SHELL_VARIABLE = re.compile(r"\$\{?([A-Z][A-Z0-9]*_[A-Z0-9_]+|[A-Z]{2,})(?:[:]?[-=]([^}\s]{1,40}))?\}?")
+_KEYWORDS = {"if", "for", "while", "switch", "catch", "return", "function", "else", "do", "with"}
+
+
+def _fallback_units(path: str, lines: list[str]) -> list[Unit]:
+    units = []
+    for i, line in enumerate(lines):
+        m = _FALLBACK_DEF.match(line) or _FALLBACK_METHOD.match(line)
+        if m and m.group("name") not in _KEYWORDS:
+            kind = {
+                "class": "class",
+                "struct": "class",
+                "enum": "class",
+                "trait": "class",
+                "interface": "class",
+                "type": "type",
+            }.get(m.groupdict().get("kw") or "", "function" if m.groupdict().get("kw") else "method")
+            doc = []
+            j = i - 1
+            while j >= 0 and re.match(r"^\s*(?://|#|\*|/\*)", lines[j]):
+                doc.insert(0, lines[j])
+                j -= 1
+            below = lines[i + 1 : i + 4]
+            if kind in ("function", "class", "method") and below and re.match(r'^\s*[ru]?("""|\'\'\')', below[0]):
+                doc.append(below[0].strip().strip("\"'"))
+            units.append(
+                Unit.matched(
+                    kind,
+                    m,
+                    "name",
+                    path=path,
+                    line=i + 1,
+                    doc=clean_comment("\n".join(doc)),
+                    context=line.strip() + " " + " ".join(x.strip() for x in below),
+                )
+            )
+        elif m := _SHELL_FUNCTION.match(line):
+            units.append(
+                Unit.matched(
+                    "function",
+                    m,
+                    1,
+                    path=path,
+                    line=i + 1,
+                    doc=clean_comment("\n".join(x for x in lines[max(0, i - 3) : i] if x.lstrip().startswith("#"))),
+                    context=line.strip(),
+                )
+            )
+        elif m := _FALLBACK_VALUE.match(line):
+            name = m.group("name").rsplit(".", 1)[-1]
+            units.append(
+                Unit.matched(
+                    "value",
+                    m,
+                    "value",
+                    path=path,
+                    line=i + 1,
+                    name=name,
+                    doc=_trailing_comment(line),
+                    context=line.strip(),
+                )
+            )
+    for i, line in enumerate(lines):  # a shell script's variables: `$GO_GCFLAGS`, `${CC:-gcc}`
+        for m in _SHELL_VARIABLE.finditer(line):
+            comment = clean_comment("\n".join(x for x in lines[max(0, i - 2) : i] if x.lstrip().startswith("#")))
+            units.append(
+                Unit.matched(
+                    "env",
+                    m,
+                    1,
+                    path=path,
+                    line=i + 1,
+                    doc=comment,
+                    context=line.strip(),
+                    tags=frozenset({"env-context"}),
+                )
+            )
+            if m.group(2):
+                units.append(
+                    Unit.matched(
+                        "value", m, 2, path=path, line=i + 1, name=m.group(1), doc=comment, context=line.strip()
+                    )
+                )
+    return units
+
+
+def code_units(path: str, text: str, lines: list[str]) -> list[Unit]:
+    """The units of a source file: from its tree-sitter tree where a grammar parses it, else line by line."""
+    suffix = "." + path.rpartition(".")[2].lower() if "." in path.rpartition("/")[2] else ""
+    language = LANGUAGES.get(suffix)
+    parser = parser_for(language) if language else None
+    if parser is None:
+        return _fallback_units(path, lines)
+    source = text.encode("utf-8", "surrogatepass")
+    try:
+        tree = parser.parse(source)
+    except Exception:  # noqa: BLE001 - a parser failure must not cost the answer
+        return _fallback_units(path, lines)
+    walker = _Walker(path, source, lines, language)
+    walker.walk(tree.root_node)
+    return walker.units

@@ -1,0 +1,173 @@
+"""What a question asks for: the kind of unit its wording wants ("Which function ...", "What is the
+default ...", "Which option ...") and the words that only say what kind.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+KIND_WORDS = {
+    "function": "function",
+    "functions": "function",
+    "func": "function",
+    "routine": "function",
+    "procedure": "function",
+    "helper": "function",
+    "callable": "function",
+    "api": "function",
+    "call": "function",
+    "hook": "function",
+    "callback": "function",
+    "macro": "function",
+    "method": "method",
+    "methods": "method",
+    "constructor": "method",
+    "decorator": "decorator",
+    "decorators": "decorator",
+    "property": "property",
+    "getter": "property",
+    "attribute": "property",
+    "class": "class",
+    "classes": "class",
+    "type": "class",
+    "struct": "class",
+    "structure": "class",
+    "interface": "class",
+    "trait": "class",
+    "object": "class",
+    "enum": "enum",
+    "enumeration": "enum",
+    "exception": "exception",
+    "exceptions": "exception",
+    "error": "exception",
+    "command": "command",
+    "builtin": "command",
+    "subcommand": "command",
+    "constant": "variable",
+    "constants": "variable",
+    "variable": "variable",
+    "variables": "variable",
+    "sentinel": "variable",
+    "global": "variable",
+    "singleton": "variable",
+}
+_VALUE_CUES = re.compile(
+    r"\b(default|defaults|by default|how many|how much|how long|how large|how big|how often|how old|maximum|minimum|"
+    r"max|min|limit|size|width|length|timeout|exit code|start with|starts with|begin with|prefix|suffix|what value|"
+    r"which value|what number|what port|what version|what encoding|what salt|what name)\b",
+    re.I,
+)
+_NUMERIC_CUES = re.compile(
+    r"\b(how many|how much|how long|how large|how big|how often|maximum|minimum|max|min|limit|size|width|length|"
+    r"timeout|exit code|number|count|port|seconds|depth|distance|similarity|threshold|ratio|level)\b",
+    re.I,
+)
+_YES_NO = re.compile(r"^\s*(does|do|is|are|can|will|should)\b.*\bby default\b", re.I)
+_OPENING = re.compile(r"^\s*(which|what|name the|in which|whose)\b", re.I)
+_ENV = re.compile(r"\benvironment variables?\b|\benv(?:ironment)?[ .-]?var(?:iable)?s?\b", re.I)
+_OPTION = re.compile(r"\b(which|what) (?:command[- ]line )?(option|flag|switch)s?\b", re.I)
+STOP_WORDS = frozenset(
+    """from into onto at as up out about after before over under all any some each every if then than so not
+    no only also just but via per such other another one ones get gets got us them they their there here
+    way ways thing things something someone use used uses using instead whether while through without
+    within across along around among upon during until since whose where everything anything""".split()
+)
+TYPE_WORDS = frozenset(
+    """which what whose name default defaults function functions method methods class classes
+    decorator decorators property exception exceptions enum type option options flag flags variable variables
+    environment constant setting many much long use used uses""".split()
+)
+SOFT_TYPE_WORDS = frozenset("default error exception option flag variable environment".split())  # also subject words
+
+
+@dataclass
+class Asked:
+    want: str  # definition, value, option, env
+    kind: str | None  # for definitions: function, method, class, exception, decorator, property, enum, command
+    numeric: bool = False
+    boolean: bool = False
+    owner: str = ""  # describe: the command whose option it is
+
+
+_OTHERWISE = re.compile(
+    r"\b(unless told otherwise|unless (?:you|i) (?:say|pass|give)|if (?:i|you) (?:don't|do not)|when no\b|if no\b|"
+    r"if none|when none|otherwise|out of the box|by default)\b",
+    re.I,
+)
+_AUX = frozenset("does do did is are was were can could should will would has have".split())
+_HOW_DO = re.compile(r"^\s*how (?:do|can|should|would) (?:i|you|we|one)\b|^\s*how to\b", re.I)
+
+
+_EXPLAIN = re.compile(
+    r"^\s*(?:what (?:does|do|did) .+ (?:do|mean|return|expand to|contain|hold|stand for)\b|"
+    r"what (?:is|are|'s) (?:an? |the )?[^?]*\??$|why\b|explain\b|describe\b|what happens\b|"
+    r"when (?:does|do|is|are|should)\b)",
+    re.I,
+)
+# What the span head answers from the passages: a named definition's parameters, return value,
+# file, methods or imports, a constant's value, an option's description.
+_SPAN_QUESTIONS = re.compile(
+    r"^\s*(?:what (?:parameters|arguments|params) does\b|what does .+ (?:take|return|import)\s*\??$|"
+    r"where (?:is|are) .+ (?:defined|declared|implemented)\b|which methods does (?:class )?\b|"
+    r"what is the value of `|what does option\b|in which file\b|which file (?:defines|declares)\b)",
+    re.I,
+)
+_BLANK = re.compile(r"_{3,}")  # a cloze ("Fill in the blank: ... ____ ..."): its words are the text's, not a kind
+_HOW_VALUE = re.compile(r"^\s*how (many|much|long|large|big|slow|fast|often|small|high|low|deep|far|wide)\b", re.I)
+_DEFAULT_YES_NO = re.compile(
+    r"^\s*(?:by default,? )?(does|do|is|are|can|will|should)\b.*\bdefault\b|^\s*by default\b", re.I
+)
+
+
+_OPTION_DOES = re.compile(
+    r"^\s*what (?:does|do|is) (?:the )?[`'\"]?(-{1,2}[\w-]+)[`'\"]?(?: (?:option|flag|switch))?"
+    r"(?: (?:of|to|for|in|with|on) (?:the )?[`'\"]?([\w.+-]+)[`'\"]?(?: (?:builtin|command|program|tool|utility))?)?"
+    r" ?(?:do|does|mean|set|sets|control|controls|enable|enables|for)?\b",
+    re.I,
+)
+
+
+def analyse(question: str) -> Asked | None:
+    """What kind of unit `question` asks for, or None when it asks for an explanation (a
+    sentence: the span head answers those)."""
+    q = question.strip()
+    if _SPAN_QUESTIONS.match(q) or _BLANK.search(q):
+        return None
+    if m := _OPTION_DOES.match(q):
+        return Asked("describe", m.group(1), owner=m.group(2) or "")
+    words = re.findall(r"[A-Za-z]+", q.lower())
+    early = [w for w in words[:4] if w in KIND_WORDS and w not in ("variable", "variables")]
+    if _ENV.search(q) and not early:
+        return Asked("env", None)
+    if _DEFAULT_YES_NO.match(q):
+        return Asked("value", None, boolean=True)
+    if _HOW_VALUE.match(q):
+        return Asked("value", None, numeric=True)
+    if _EXPLAIN.match(q) and not (
+        _VALUE_CUES.search(q)
+        or _OTHERWISE.search(q)
+        or early[1:]
+        or (early and words[0] == "what" and words[1] in ("is", "are", "s") and len(words) > 4)
+    ):
+        return None
+    kind_word = next((w for w in words[:10] if w in KIND_WORDS), None)
+    opening = _OPENING.match(q)
+    value_cue = _VALUE_CUES.search(q) or _OTHERWISE.search(q)
+    if opening:
+        head = words[:8]
+        early_kind = kind_word is not None and kind_word in head and head.index(kind_word) <= 2
+        if _OPTION.search(q) and not (value_cue and not early_kind):
+            return Asked("option", None)
+        if value_cue and not (early_kind and not re.search(r"\bdefault\b", " ".join(head[:3]))):
+            return Asked("value", None, numeric=bool(_NUMERIC_CUES.search(q)))
+    if _HOW_DO.match(q) or re.match(r"^\s*(?:is there|are there) (?:a|an|any) (?:way|function|method|call)\b", q, re.I):
+        return Asked("definition", "how")
+    if kind_word:
+        kind = KIND_WORDS[kind_word]
+        if kind == "class" and any(w in ("exception", "error") for w in words):
+            kind = "exception"
+        return Asked("definition", kind)
+    if value_cue and re.search(r"\bdefault\b|\bunless\b|\botherwise\b", q, re.I):
+        return Asked("value", None, numeric=bool(_NUMERIC_CUES.search(q)))
+    return Asked("definition", None)  # "Which handler ...", "What object ...", "... What's it called?"

@@ -1,0 +1,201 @@
+"""The units of manuals (prose and PDF text): option lists, texinfo function entries, command
+synopses, setting lists and glossary entries.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ttt_read.ask.unit import MAX_DOC_CHARS, Unit
+from ttt_read.notepad.lexicon import (
+    COMMAND_SYNOPSIS,
+    DOT_LEADER,
+    OPTION_ALONE,
+    OPTION_LINE,
+    TERM_LINE,
+    TEXINFO_DEFINITION,
+    described_option,
+    owning_command,
+)
+from ttt_read.text.sources import PAGE_MARK
+
+_PARAMETER_LINE = re.compile(r"^[ \t]*[A-Za-z_][\w ]{0,30}:\s")
+_TEXINFO_ANY = re.compile(r"^[ \t]*\[[A-Z][A-Za-z ]*\]")
+
+
+def _paragraph(lines: list[str], start: int, limit: int = 6) -> str:
+    out = []
+    for line in lines[start : start + limit]:
+        if not line.strip() or PAGE_MARK.match(line):
+            if out:
+                break
+            continue
+        out.append(line.strip())
+    return " ".join(out)[:MAX_DOC_CHARS]
+
+
+_LOOSE_OPTION = re.compile(r"^[ \t]*(-[A-Za-z0-9?](?:,[ \t]*--[\w-]+(?:=\w+)?)?|--[\w-]+(?:=\w+)?)[ \t]+([a-zA-Z(].*)$")
+_SECTION_HEADINGS = frozenset(
+    """NAME SYNOPSIS DESCRIPTION OPTIONS ENVIRONMENT FILES EXAMPLES EXAMPLE BUGS AUTHOR AUTHORS NOTES HISTORY
+    COPYRIGHT STANDARDS CAVEATS SECURITY DIAGNOSTICS COMMANDS ARGUMENTS USAGE WARNINGS LIMITATIONS""".split()
+)
+_SETTING_ENTRY = re.compile(r"^[ \t]*([a-z][a-z0-9_-]{2,30})[ \t]+(?=If (?:set|enabled|this|non-zero|true)\b)")
+_USAGE = re.compile(r"\b(?:Usage|usage|USAGE):?\s+([A-Za-z][\w.-]+)")
+
+
+def _nearest_program(lines: list[str], at: int) -> str:
+    """The program an option list belongs to when no synopsis says it: the nearest "Usage:
+    prog ..." line above."""
+    for i in range(at, max(at - 40, -1), -1):
+        if m := _USAGE.search(lines[i]):
+            return m.group(1)
+    return ""
+
+
+def _continuation(lines: list[str], start: int, limit: int) -> str:
+    """The lines that go on a description begun on the line before: up to a blank line or the
+    next entry."""
+    out = []
+    for line in lines[start : start + limit]:
+        if not line.strip() or PAGE_MARK.match(line) or OPTION_LINE.match(line) or _LOOSE_OPTION.match(line):
+            break
+        out.append(line.strip())
+    return " ".join(out)
+
+
+def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
+    units = []
+    for i, line in enumerate(lines):
+        if DOT_LEADER.search(line) or PAGE_MARK.match(line):
+            continue
+        if m := TEXINFO_DEFINITION.match(line):
+            j = i + 1
+            sig = line
+            while j < len(lines) and ")" not in sig and j < i + 4:
+                sig += " " + lines[j]
+                j += 1
+            params, desc = [], []
+            k = j
+            while k < min(len(lines), j + 30):
+                text = lines[k]
+                if _TEXINFO_ANY.match(text) or (
+                    k + 1 < len(lines) and TEXINFO_DEFINITION.match(lines[k + 1]) and len(text.split()) <= 5
+                ):
+                    break
+                if PAGE_MARK.match(text) or not text.strip():
+                    k += 1
+                    continue
+                if _PARAMETER_LINE.match(text) and not desc and not text.lstrip().startswith("Returns"):
+                    params.append(text.strip())
+                else:
+                    desc.append(text.strip())
+                k += 1
+            doc = " ".join(desc)[:MAX_DOC_CHARS]
+            units.append(
+                Unit.matched(
+                    "function",
+                    m,
+                    1,
+                    path=path,
+                    line=i + 1,
+                    doc=doc,
+                    context=sig.strip() + " " + " ".join(params)[:300],
+                )
+            )
+            continue
+        m = OPTION_LINE.match(line)
+        if m is None and (m := _LOOSE_OPTION.match(line)):  # PDF text: "-c, --check checks the syntax only"
+            neighbours = lines[max(0, i - 1) : i] + lines[i + 1 : i + 2]
+            m = m if any(_LOOSE_OPTION.match(x) or OPTION_LINE.match(x) for x in neighbours) else None
+        if m:
+            owner = owning_command(lines, i, style) or _nearest_program(lines, i)
+            doc = (m.group(2).strip() + " " + _continuation(lines, i + 1, 3)).strip()
+            units.append(
+                Unit.matched(
+                    "option",
+                    m,
+                    1,
+                    path=path,
+                    line=i + 1,
+                    answer=line.strip(),
+                    owner=owner,
+                    doc=doc,
+                    context=line.strip(),
+                )
+            )
+            units.append(
+                Unit.matched(
+                    "description",
+                    m,
+                    2,
+                    path=path,
+                    line=i + 1,
+                    name=m.group(1),
+                    answer=m.group(2).strip(),
+                    owner=owner,
+                    doc=doc,
+                    context=line,
+                )
+            )
+            continue
+        if (m := OPTION_ALONE.match(line)) and described_option(lines, i + 1):
+            owner = owning_command(lines, i, style) or _nearest_program(lines, i)
+            doc = _paragraph(lines, i + 1, 4)
+            units.append(
+                Unit.matched("option", m, 2, path=path, line=i + 1, owner=owner, doc=doc, context=line.strip())
+            )
+            below = lines[i + 1]
+            col = len(below) - len(below.lstrip()) + 1
+            units.append(
+                Unit(
+                    kind="description",
+                    name=m.group(2),
+                    answer=below.strip(),
+                    path=path,
+                    line=i + 2,
+                    col=col,
+                    owner=owner,
+                    doc=doc,
+                    context=line,
+                )
+            )
+            continue
+        stripped = line.strip()
+        if m := COMMAND_SYNOPSIS.match(stripped):
+            offset = len(line) - len(line.lstrip())
+            units.append(
+                Unit(
+                    kind="command",
+                    name=m.group(1),
+                    answer=stripped,  # the synopsis, name first: "read [-ers] [-a aname] ..."
+                    path=path,
+                    line=i + 1,
+                    col=offset + 1,
+                    doc=_paragraph(lines, i + 1, 6),
+                    context=stripped,
+                )
+            )
+            continue
+        if m := _SETTING_ENTRY.match(line):  # "extglob If set, the extended pattern matching ... are enabled."
+            units.append(
+                Unit.matched(
+                    "option",
+                    m,
+                    1,
+                    path=path,
+                    line=i + 1,
+                    owner=owning_command(lines, i, style) or "",
+                    doc=(line[m.end(1) :].strip() + " " + _paragraph(lines, i + 1, 2)).strip(),
+                    context=stripped,
+                )
+            )
+            continue
+        if (m := TERM_LINE.match(line)) and m.group(1) not in _SECTION_HEADINGS:
+            rest = line[m.end(1) :].strip()
+            doc = (rest + " " + _paragraph(lines, i + 1, 3)).strip() if rest else _paragraph(lines, i + 1, 4)
+            units.append(
+                Unit.matched(
+                    "env", m, 1, path=path, line=i + 1, doc=doc, context=stripped, tags=frozenset({"env-context"})
+                )
+            )
+    return units

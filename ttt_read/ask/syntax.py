@@ -1,0 +1,342 @@
+"""What tree-sitter's grammars say: which language a file is, which node types define, assign,
+wrap or comment, and how a node's name, value, doc comment and text are read.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from ttt_read.ask.unit import MAX_DOC_CHARS, MAX_VALUE_CHARS
+
+LANGUAGES = {
+    ".py": "python",
+    ".pyi": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+    ".go": "go",
+    ".c": "c",
+    ".h": "c",
+    ".rs": "rust",
+    ".java": "java",
+}
+
+
+@cache
+def parser_for(language: str):
+    """A tree-sitter parser for `language`, or None when its grammar is not installed."""
+    try:
+        from tree_sitter import Language, Parser
+
+        if language == "python":
+            import tree_sitter_python as grammar
+
+            lang = grammar.language()
+        elif language == "javascript":
+            import tree_sitter_javascript as grammar
+
+            lang = grammar.language()
+        elif language in ("typescript", "tsx"):
+            import tree_sitter_typescript as grammar
+
+            lang = grammar.language_typescript() if language == "typescript" else grammar.language_tsx()
+        elif language == "go":
+            import tree_sitter_go as grammar
+
+            lang = grammar.language()
+        elif language == "c":
+            import tree_sitter_c as grammar
+
+            lang = grammar.language()
+        elif language == "rust":
+            import tree_sitter_rust as grammar
+
+            lang = grammar.language()
+        elif language == "java":
+            import tree_sitter_java as grammar
+
+            lang = grammar.language()
+        else:
+            return None
+        return Parser(Language(lang))
+    except Exception:  # noqa: BLE001 - a missing or incompatible grammar: the line-level fallback
+        return None
+
+
+DEFINITION_NODES = {
+    "function_definition": "function",  # Python, C
+    "class_definition": "class",  # Python
+    "function_declaration": "function",  # JavaScript, TypeScript, Go
+    "generator_function_declaration": "function",
+    "function_signature": "function",  # TypeScript overloads / declarations
+    "method_definition": "method",  # JavaScript, TypeScript
+    "method_signature": "method",
+    "abstract_method_signature": "method",
+    "class_declaration": "class",  # JavaScript, TypeScript, Java
+    "abstract_class_declaration": "class",
+    "interface_declaration": "class",
+    "enum_declaration": "class",
+    "record_declaration": "class",
+    "type_alias_declaration": "type",
+    "method_declaration": "method",  # Go, Java
+    "constructor_declaration": "method",
+    "type_spec": "class",  # Go
+    "function_item": "function",  # Rust
+    "function_signature_item": "function",
+    "struct_item": "class",
+    "enum_item": "class",
+    "trait_item": "class",
+    "union_item": "class",
+    "type_item": "type",
+    "macro_definition": "function",
+    "struct_specifier": "class",  # C, only with a body
+    "enum_specifier": "class",
+    "union_specifier": "class",
+    "type_definition": "type",
+}
+CLASS_NODES = {k for k, v in DEFINITION_NODES.items() if v == "class"}
+CONTAINER_NODES = CLASS_NODES | {"impl_item", "object"}  # a function inside one of these is a method
+# node type: (field of the name, field of the value)
+VALUE_NODES = {
+    "assignment": ("left", "right"),  # Python
+    "default_parameter": ("name", "value"),
+    "typed_default_parameter": ("name", "value"),
+    "keyword_argument": ("name", "value"),
+    "pair": ("key", "value"),  # Python dict, JavaScript object
+    "assignment_expression": ("left", "right"),  # JavaScript
+    "augmented_assignment_expression": ("left", "right"),
+    "variable_declarator": ("name", "value"),  # JavaScript, Java
+    "assignment_pattern": ("left", "right"),
+    "field_definition": ("property", "value"),
+    "public_field_definition": ("name", "value"),
+    "required_parameter": ("pattern", "value"),
+    "optional_parameter": ("pattern", "value"),
+    "const_spec": ("name", "value"),  # Go
+    "var_spec": ("name", "value"),
+    "short_var_declaration": ("left", "right"),
+    "keyed_element": (None, None),
+    "init_declarator": ("declarator", "value"),  # C
+    "preproc_def": ("name", "value"),
+    "enumerator": ("name", "value"),
+    "const_item": ("name", "value"),  # Rust
+    "static_item": ("name", "value"),
+    "let_declaration": ("pattern", "value"),
+    "field_initializer": ("field", "value"),
+}
+GLOBAL_NODES = {
+    "assignment",
+    "variable_declarator",
+    "const_spec",
+    "var_spec",
+    "preproc_def",
+    "const_item",
+    "static_item",
+    "enumerator",
+}
+FUNCTION_NODES = {
+    "function_definition",
+    "function_declaration",
+    "method_definition",
+    "method_declaration",
+    "function_item",
+    "arrow_function",
+    "function_expression",
+    "constructor_declaration",
+    "lambda",
+    "func_literal",
+}
+VARIABLE_WRAPPERS = {
+    "expression_statement",
+    "lexical_declaration",
+    "variable_declaration",
+    "export_statement",
+    "const_declaration",
+    "var_declaration",
+    "field_declaration",
+    "const_spec",
+    "var_spec",
+}
+LITERALS = {
+    "string",
+    "string_literal",
+    "interpreted_string_literal",
+    "raw_string_literal",
+    "rune_literal",
+    "char_literal",
+    "character_literal",
+    "integer",
+    "float",
+    "number",
+    "number_literal",
+    "int_literal",
+    "float_literal",
+    "imaginary_literal",
+    "integer_literal",
+    "decimal_integer_literal",
+    "hex_integer_literal",
+    "octal_integer_literal",
+    "decimal_floating_point_literal",
+    "true",
+    "false",
+    "none",
+    "null",
+    "nil",
+    "undefined",
+    "boolean_literal",
+    "null_literal",
+    "template_string",
+    "concatenated_string",
+    "preproc_arg",
+}
+SEQUENCES = {"tuple", "list", "array", "expression_list", "set", "array_creation_expression", "initializer_list"}
+FALLBACK_OPERATORS = {"||", "??", "or", "?:"}
+COMMENTS = {"comment", "line_comment", "block_comment"}
+WRAPPERS = {
+    "decorated_definition",
+    "export_statement",
+    "lexical_declaration",
+    "variable_declaration",
+    "type_declaration",
+}
+_STRING_QUOTES = re.compile(r"^[rbufRBUF]*(\"\"\"|'''|\"|'|`)|(\"\"\"|'''|\"|'|`)$")
+_JSDOC_TAG = re.compile(r"^\s*@\w+")
+
+
+def node_text(node) -> str:
+    """A node's source text (the file's bytes decoded, damaged ones replaced)."""
+    return node.text.decode("utf-8", "replace")
+
+
+def unquote(text: str) -> str:
+    """A string literal's text without its quotes and prefixes."""
+    return _STRING_QUOTES.sub("", text)
+
+
+def clean_comment(text: str, tags: bool = False) -> str:
+    """A comment's words: markers (`/**`, `*`, `//`, `///`, `#`) left out, and the lines from its
+    first JSDoc/Javadoc tag (`@param`) on, or (`tags`) those lines alone."""
+    out, tagged = [], []
+    for line in text.split("\n"):
+        line = re.sub(r"^\s*(?:/\*+!?|\*+/|\*(?!/)|//+!?|#+|--)\s?", "", line)
+        line = re.sub(r"\*+/\s*$", "", line).rstrip()
+        if tagged or _JSDOC_TAG.match(line):
+            tagged.append(line)
+        else:
+            out.append(line)
+    return " ".join(" ".join(tagged if tags else out).split())[:MAX_DOC_CHARS]
+
+
+def name_of(node) -> str | None:
+    """The name a definition node defines (following C's nested declarators)."""
+    name = node.child_by_field_name("name")
+    if name is None and node.type in ("function_definition", "type_definition"):  # C
+        d = node.child_by_field_name("declarator")
+        while d is not None and d.type not in ("identifier", "field_identifier", "type_identifier"):
+            d = d.child_by_field_name("declarator")
+        name = d
+    if name is None:
+        return None
+    text = node_text(name)
+    return text if re.fullmatch(r"[A-Za-z_$#][\w$]*", text) else None
+
+
+def python_docstring(node) -> str:
+    """The first paragraph of a Python definition's docstring, on one line ("" when it has none)."""
+    body = node.child_by_field_name("body")
+    if body is None or not body.named_children:
+        return ""
+    first = body.named_children[0]
+    if first.type == "expression_statement" and first.named_children and first.named_children[0].type == "string":
+        raw = unquote(node_text(first.named_children[0]).strip())
+        paragraphs = re.split(r"\n\s*\n", raw.strip())
+        return " ".join(paragraphs[0].split())[:MAX_DOC_CHARS]
+    return ""
+
+
+def leading_comment(node) -> str:
+    """The comments right above a node (or above the statement wrapping it)."""
+    target = node
+    while target.parent is not None and target.parent.type in WRAPPERS and target.prev_named_sibling is None:
+        target = target.parent
+    return clean_comment(comment_above(target))
+
+
+def comment_above(target) -> str:
+    """The comments right above `target`, as written: its doc comment in most languages (not a
+    comment that ends the line of the statement before, nor a module's own `//!` doc)."""
+    parts = []
+    sibling = target.prev_named_sibling
+    row = target.start_point[0]
+    while sibling is not None and sibling.type in COMMENTS and sibling.end_point[0] >= row - 2:
+        before = sibling.prev_sibling
+        text = node_text(sibling)
+        if (before is not None and before.end_point[0] == sibling.start_point[0]) or text.startswith(("//!", "/*!")):
+            break  # the comment after a statement on its line, or a module's own doc
+        parts.append(text)
+        row = sibling.start_point[0]
+        sibling = sibling.prev_named_sibling
+    return "\n".join(reversed(parts))
+
+
+def value_text(node) -> str | None:
+    """A literal value as written (the fallback of `x || 80`, `x ?? '-h, --help'`, `x or 3`)."""
+    if node is None:
+        return None
+    t = node.type
+    if t in ("binary_expression", "boolean_operator", "conditional_expression"):
+        op = node.child_by_field_name("operator")
+        op_text = node_text(op) if op is not None else ""
+        right = node.child_by_field_name("right") or (node.named_children[-1] if node.named_children else None)
+        if op_text in FALLBACK_OPERATORS or t == "boolean_operator":
+            return value_text(right)
+        return None
+    if t == "unary_expression" or t == "unary_operator":
+        text = node_text(node)
+        return text if re.fullmatch(r"-\s*[\d.]+", text) else None
+    if t in ("parenthesized_expression",) and node.named_children:
+        return value_text(node.named_children[0])
+    if t == "expression_list" and len(node.named_children) == 1:
+        return value_text(node.named_children[0])
+    if t in LITERALS:
+        text = node_text(node).strip()
+        if t == "template_string" and "${" in text:
+            return None
+        return text if 0 < len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
+    if t in SEQUENCES:
+        if all(c.type in LITERALS for c in node.named_children) and 0 < len(node.named_children) <= 8:
+            text = node_text(node)
+            return text if len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
+        return None
+    if t in ("identifier", "attribute", "member_expression") and re.fullmatch(
+        r"(?:[\w.]*\.)?[A-Z][A-Z0-9_]{2,}", node_text(node)
+    ):
+        return node_text(node)  # a named constant: `chunk_size=ITER_CHUNK_SIZE`
+    return None
+
+
+def setting_name(node) -> str | None:
+    """The name an assignment sets: the last part of `a.b.c`, a key, or a plain name."""
+    if node is None:
+        return None
+    if node.type in ("attribute", "member_expression", "field_expression", "selector_expression"):
+        last = (
+            node.child_by_field_name("attribute")
+            or node.child_by_field_name("property")
+            or node.child_by_field_name("field")
+        )
+        node = last if last is not None else node
+    if node.type in ("pointer_declarator", "array_declarator", "init_declarator"):
+        inner = node.child_by_field_name("declarator")
+        return setting_name(inner) if inner is not None else None
+    text = node_text(node)
+    if node.type in ("string", "string_literal", "interpreted_string_literal"):
+        text = unquote(text.strip())
+    if node.type == "expression_list" or node.type == "pattern_list":
+        return None
+    return text if re.fullmatch(r"[A-Za-z_$][\w$-]*", text) else None
