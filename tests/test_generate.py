@@ -80,22 +80,25 @@ def test_an_empty_prompt_continues_the_context(model, text):
 @pytest.mark.parametrize("prompt", ["    def url_f", "x = ", "caf\ufffd"])
 def test_a_healed_prompt_is_rewritten_first_and_n_counts_only_new_tokens(model, model_and_tokenizer, prompt):
     """`heal` gives back the prompt's unfinished end; generation re-writes exactly those
-    bytes first, then writes `max_tokens` tokens of its own (a `-n 2` never spends itself on
+    bytes first, as the prompt tokenized them (or one token holding the rest), then writes
+    `max_tokens` tokens of its own (a `-n 2` never spends itself on
     the prompt); the printed text starts with the whole prompt."""
     from ttt_read.predict.generate import generate, heal, stream_text
     from ttt_read.text.tokenizer import token_bytes
 
     _, tokenizer = model_and_tokenizer
-    kept, given_back = heal(tokenizer, prompt)
+    kept, given, given_back = heal(tokenizer, prompt)
     assert given_back and prompt.endswith(given_back) and tokenizer.decode(kept) == prompt[: -len(given_back)]
+    assert kept + given == tokenizer.encode(prompt, add_special_tokens=False).ids
     table = token_bytes(tokenizer)
     session = Session(model, model.initial_fast_weights(1), lr=model.cfg.inner_lr, learn=False)
-    ids = list(generate(session, kept, 2, temperature=0.0, prefix=given_back.encode(), table=table))
+    ids = list(generate(session, kept, 2, temperature=0.0, rewrite=[table[i] for i in given], table=table))
     written = b"".join(table[i] for i in ids)
     assert written.startswith(given_back.encode())
-    rewriting = 0
-    while sum(len(table[i]) for i in ids[: rewriting + 1]) <= len(given_back.encode()):
-        rewriting += 1
+    # re-written as the prompt tokenized it, up to one token that holds all the rest
+    same = next((n for n, (a, b) in enumerate(zip(ids, given)) if a != b), min(len(ids), len(given)))
+    assert same == len(given) or table[ids[same]].startswith(b"".join(table[i] for i in given[same:]))
+    rewriting = same + (same < len(given) and table[ids[same]] == b"".join(table[i] for i in given[same:]))
     assert len(ids) - rewriting == 2
     assert (prompt[: -len(given_back)] + "".join(stream_text(tokenizer, iter(ids)))).startswith(prompt)
 

@@ -11,7 +11,7 @@ paper's generation rule says and scores its text as `read()` does.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import torch
 
@@ -164,29 +164,32 @@ class NotepadPredictor:
 HEAL_CHARS = 32  # the most prompt text given back to generation (a word cut short)
 
 
-def heal(tokenizer, prompt: str) -> tuple[list[int], str]:
+def heal(tokenizer, prompt: str) -> tuple[list[int], list[int], str]:
     """The prompt's ids without the tokens of its unfinished end (the last word with the
-    space before it, or trailing whitespace), and that text, which generation must write
-    first. A prompt cut inside a word ("def url_f") or before one ("x = ") tokenizes
-    unlike the same text in the read stream ("url_for", " 0"), so neither the model nor the
-    notepad would recognise it; given back, it is tokenized as it was read."""
+    space before it, or trailing whitespace), those tokens, and their text, which generation
+    must write first. A prompt cut inside a word ("def url_f") or before one ("x = ")
+    tokenizes unlike the same text in the read stream ("url_for", " 0"), so neither the model
+    nor the notepad would recognise it; given back, it is tokenized as it was read."""
     encoding = tokenizer.encode(prompt, add_special_tokens=False)
     ids, offsets = encoding.ids, encoding.offsets
     stripped = prompt.rstrip()
     if not stripped or len(ids) < 2:
-        return ids, ""
+        return ids, [], ""
     boundary = len(stripped) if stripped != prompt else len(prompt) - len(prompt.split()[-1]) - 1
     keep = len(ids)
     while keep > 1 and offsets[keep - 1][1] > boundary and len(prompt) - offsets[keep - 1][0] <= HEAL_CHARS:
         keep -= 1
-    return ids[:keep], prompt[offsets[keep][0] :] if keep < len(ids) else ""
+    return ids[:keep], ids[keep:], prompt[offsets[keep][0] :] if keep < len(ids) else ""
 
 
-def allowed(table: list[bytes], prefix: bytes, vocab: int) -> torch.Tensor:
-    """Of `vocab` ids (a model may have more than its tokenizer), those whose bytes agree
-    with the start of `prefix`: they begin with it or are part of it."""
+def allowed(table: list[bytes], pieces: Sequence[bytes], vocab: int) -> torch.Tensor:
+    """Of `vocab` ids (a model may have more than its tokenizer), those that re-write the
+    given-back `pieces`: the next piece as the prompt tokenized it, or one token holding all
+    that remains (and maybe more: "_for" for "_f"). Never another split of the same bytes
+    (" part" + "ition" for " partition"), whose ids the notepad would not find."""
+    remaining = b"".join(pieces)
     mask = torch.zeros(vocab, dtype=torch.bool)
-    mask[: len(table)] = torch.tensor([bool(b) and (b.startswith(prefix) or prefix.startswith(b)) for b in table])
+    mask[: len(table)] = torch.tensor([bool(b) and (b == pieces[0] or b.startswith(remaining)) for b in table])
     return mask
 
 
@@ -201,14 +204,14 @@ def generate(
     stop: frozenset[int] = frozenset(),
     logprobs: list[float] | None = None,
     notepad: NotepadPredictor | None = None,
-    prefix: bytes = b"",
+    rewrite: Sequence[bytes] = (),
     table: list[bytes] | None = None,
 ) -> Iterator[int]:
     """Yield up to `max_tokens` sampled token ids, ending early at a stop token; `logprobs`,
     when given, collects each yielded token's log-probability under the distribution it
     was drawn from (how sure it was, whatever the temperature). With `notepad`, that
-    distribution mixes in the notepad's matches; with `prefix` (and `table`, each id's
-    bytes), the text must begin with those bytes (`heal`); tokens that only re-write them do
+    distribution mixes in the notepad's matches; with `rewrite` (and `table`, each id's
+    bytes), the text must begin with those pieces (`heal`); tokens that only re-write them do
     not count against `max_tokens`."""
     generator = torch.Generator().manual_seed(seed)
     logits = session.feed(prompt)
@@ -218,17 +221,17 @@ def generate(
     while written < max_tokens:
         with one_thread():  # like the token's pass through the model (`Session.feed`)
             scores = notepad.log_probs(logits) if notepad is not None else logits.float().flatten()
-            if prefix:
-                scores = scores.masked_fill(~allowed(table, prefix, scores.numel()), float("-inf"))
+            if rewrite:
+                scores = scores.masked_fill(~allowed(table, rewrite, scores.numel()), float("-inf"))
             token = sample(scores.cpu(), temperature, top_p, generator)
             if logprobs is not None and token not in stop:
                 logprobs.append(float(torch.log_softmax(scores.float().flatten(), -1)[token]))
         if token in stop:
             return
-        if prefix and prefix.startswith(table[token]):
-            prefix = prefix[len(table[token]) :]
+        if rewrite and table[token] in (rewrite[0], b"".join(rewrite)):
+            rewrite = rewrite[1:] if table[token] == rewrite[0] else []
         else:
-            prefix, written = b"", written + 1
+            rewrite, written = [], written + 1
         yield token
         interrupts.point("generation")
         logits = session.feed([token])
@@ -260,16 +263,17 @@ def continuation(memory, prompt: str, options: dict, *, learn: bool, use_notepad
     session = memory.session(learn=learn, use_memory=use_memory)
     predictor = memory.predictor() if use_notepad else None
     if options.get("max_tokens"):
-        prompt_ids, given_back = heal(memory.tokenizer, prompt)
+        prompt_ids, given_ids, given_back = heal(memory.tokenizer, prompt)
     else:
-        prompt_ids, given_back = memory.tokenizer.encode(prompt, add_special_tokens=False).ids, ""
+        prompt_ids, given_ids, given_back = memory.tokenizer.encode(prompt, add_special_tokens=False).ids, [], ""
+    table = token_bytes(memory.tokenizer) if given_ids else None
     ids = generate(
         session,
         prompt_ids,
         stop=frozenset([memory.tokenizer.token_to_id(tok.END_OF_TEXT)]),
         notepad=predictor,
-        prefix=given_back.encode(),
-        table=token_bytes(memory.tokenizer) if given_back else None,
+        rewrite=[table[i] for i in given_ids] if table else [],
+        table=table,
         **options,
     )
     return session, prompt[: len(prompt) - len(given_back)], stream_text(memory.tokenizer, ids)
