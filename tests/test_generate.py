@@ -3,6 +3,8 @@ learns it exactly as `read()` does, chunk by chunk, and predicts every token as 
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from conftest import take
@@ -80,9 +82,9 @@ def test_an_empty_prompt_continues_the_context(model, text):
 @pytest.mark.parametrize("prompt", ["    def url_f", "x = ", "caf\ufffd"])
 def test_a_healed_prompt_is_rewritten_first_and_n_counts_only_new_tokens(model, model_and_tokenizer, prompt):
     """`heal` gives back the prompt's unfinished end; generation re-writes exactly those
-    bytes first, as the prompt tokenized them (or one token holding the rest), then writes
-    `max_tokens` tokens of its own (a `-n 2` never spends itself on
-    the prompt); the printed text starts with the whole prompt."""
+    bytes first (its whole words as the prompt tokenized them, so the notepad finds them),
+    then writes `max_tokens` tokens of its own (a `-n 2` never spends itself on the prompt);
+    the printed text starts with the whole prompt."""
     from ttt_read.predict.generate import generate, heal, stream_text
     from ttt_read.text.tokenizer import token_bytes
 
@@ -95,10 +97,13 @@ def test_a_healed_prompt_is_rewritten_first_and_n_counts_only_new_tokens(model, 
     ids = list(generate(session, kept, 2, temperature=0.0, rewrite=[table[i] for i in given], table=table))
     written = b"".join(table[i] for i in ids)
     assert written.startswith(given_back.encode())
-    # re-written as the prompt tokenized it, up to one token that holds all the rest
-    same = next((n for n, (a, b) in enumerate(zip(ids, given)) if a != b), min(len(ids), len(given)))
-    assert same == len(given) or table[ids[same]].startswith(b"".join(table[i] for i in given[same:]))
-    rewriting = same + (same < len(given) and table[ids[same]] == b"".join(table[i] for i in given[same:]))
+    # its whole words re-written as the prompt tokenized them, unless one token holds the rest
+    for n, piece in enumerate(given[:-1]):
+        if table[ids[n]].startswith(b"".join(table[i] for i in given[n:])):
+            break
+        assert ids[n] == piece
+    ends = itertools.accumulate(len(table[i]) for i in ids)
+    rewriting = sum(end <= len(given_back.encode()) for end in ends)
     assert len(ids) - rewriting == 2
     assert (prompt[: -len(given_back)] + "".join(stream_text(tokenizer, iter(ids)))).startswith(prompt)
 

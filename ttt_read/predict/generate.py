@@ -184,12 +184,16 @@ def heal(tokenizer, prompt: str) -> tuple[list[int], list[int], str]:
 
 def allowed(table: list[bytes], pieces: Sequence[bytes], vocab: int) -> torch.Tensor:
     """Of `vocab` ids (a model may have more than its tokenizer), those that re-write the
-    given-back `pieces`: the next piece as the prompt tokenized it, or one token holding all
-    that remains (and maybe more: "_for" for "_f"). Never another split of the same bytes
-    (" part" + "ition" for " partition"), whose ids the notepad would not find."""
+    given-back `pieces`: a whole word of them as the prompt tokenized it (never another
+    split, " part" + "ition" for " partition", whose ids the notepad would not find), or one
+    token holding all that remains ("_for" for "_f"); the last, cut word may also be begun
+    by any token it starts with (" B" of " Ben", as " Benchmark" was read)."""
     remaining = b"".join(pieces)
+    last = len(pieces) == 1
     mask = torch.zeros(vocab, dtype=torch.bool)
-    mask[: len(table)] = torch.tensor([bool(b) and (b == pieces[0] or b.startswith(remaining)) for b in table])
+    mask[: len(table)] = torch.tensor(
+        [bool(b) and (b == pieces[0] or b.startswith(remaining) or (last and remaining.startswith(b))) for b in table]
+    )
     return mask
 
 
@@ -228,8 +232,13 @@ def generate(
                 logprobs.append(float(torch.log_softmax(scores.float().flatten(), -1)[token]))
         if token in stop:
             return
-        if rewrite and table[token] in (rewrite[0], b"".join(rewrite)):
-            rewrite = rewrite[1:] if table[token] == rewrite[0] else []
+        rest = b"".join(rewrite)
+        if rewrite and table[token] == rewrite[0]:
+            rewrite = rewrite[1:]
+        elif rewrite and rest.startswith(table[token]) and len(table[token]) < len(rest):
+            rewrite = [rest[len(table[token]) :]]  # the cut word, begun
+        elif rewrite and table[token] == rest:
+            rewrite = []
         else:
             rewrite, written = [], written + 1
         yield token
