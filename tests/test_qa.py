@@ -445,3 +445,13 @@ def test_eval_qa_reports_grounded_and_free_with_not_found(capsys, qa_tree, tmp_p
     qa_table(report)
     table = capsys.readouterr().out
     assert all(row["label"] in table for row in report["settings"].values())
+
+
+def test_eval_qa_refuses_to_synthesise_from_a_snapshot_in_one_line(capsys, qa_mem):
+    """Questions are synthesised from the sources' text: a snapshot without --asked is a usage
+    error naming the file and the way out, not a text file too large to read."""
+    from ttt_read.core.errors import ExitCode
+
+    code, out, err = cli(capsys, "eval-qa", qa_mem, "-n", "3")
+    assert code == ExitCode.USAGE and out == ""
+    assert err.count("\n") == 1 and str(qa_mem) in err and "--asked" in err, err

@@ -43,6 +43,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ttt_read.ask.answer import answer, normalize
+from ttt_read.core.errors import ExitCode, TTTReadError
 from ttt_read.evaluate.baseline import baseline_answer
 from ttt_read.questions import synthesis as qa_mod
 from ttt_read.questions.pair import QA
@@ -85,8 +86,6 @@ def _contained(gold: str) -> str:
 def load_asked(path: Path) -> list[tuple[QA, list[str]]]:
     """A user's questions (see the module docstring), each with its acceptable answers
     (none: unanswerable)."""
-    from ttt_read.core.errors import ExitCode, TTTReadError
-
     items = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -152,6 +151,13 @@ def evaluate_qa(
     def is_snapshot(p) -> bool:  # --asked questions can be asked of a snapshot read before
         return asked is not None and Path(p).suffix == ".mem" and Path(p).is_file()
 
+    for p in paths:
+        if asked is None and Path(p).suffix == ".mem" and Path(p).is_file():
+            raise TTTReadError(
+                f"{p}: a snapshot; questions are synthesised from the sources themselves: give them, "
+                "or ask the snapshot your own questions with --asked FILE",
+                ExitCode.USAGE,
+            )
     texts = ["" if is_snapshot(p) else sources.collect([Path(p)]).render() for p in paths]
     synthesized = [
         []
