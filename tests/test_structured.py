@@ -157,6 +157,18 @@ def test_answers_are_the_unit_asked_for_at_its_line_and_column(pad, question, an
     assert top.quote[top.span[0] : top.span[1]] == answer
 
 
+def test_an_option_of_code_is_a_setting_answered_by_its_name(pad):
+    """ "Which option ..." of a library is one of its settings (`options.battery = false`): the
+    answer is the setting's name, cited where the name is written, not its default."""
+    result = structured.structured_answer(None, pad, "Which option keeps the lamp lit during a power cut?", False)
+    assert (result.found, result.text) == (True, "battery")
+    top = result.sources[0]
+    line = (FIXTURES / top.path).read_text().split("\n")[top.line - 1]
+    assert top.path == "lamp.js" and line[top.col - 1 :].startswith("battery = false")
+    assert top.quote[top.span[0] : top.span[1]] == "battery"
+    assert structured.structured_answer(None, pad, "Which option prints nothing?", False).text == "-q, --quiet"
+
+
 def test_a_question_about_what_the_sources_never_mention_is_not_found(pad):
     for question in ("Which function uploads files to S3?", "Which class parses YAML configuration?"):
         result = structured.structured_answer(None, pad, question, use_memory=False)

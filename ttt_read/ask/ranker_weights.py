@@ -14,26 +14,39 @@ RANKER = {
         "context",
         "path",
         "first",
-        "unmatched",
+        "name_explained",
         "name_size",
+        "doc_first",
+        "verb"
     ],
     "weights": [
-        3.32779,
-        1.57063,
-        1.01794,
-        1.67657,
-        -0.062,
-        -0.45243,
-        -0.43604,
-        -0.10548,
-        2.88105,
-        2.29635,
-        0.57022,
-        -1.57063,
-        0.57158,
+        2.77817,
+        2.49414,
+        1.22168,
+        1.25669,
+        -0.32067,
+        -0.88805,
+        -0.51965,
+        -0.05712,
+        3.40349,
+        1.55978,
+        0.55931,
+        0.1931,
+        0.164,
+        1.95678,
+        0.38142
     ],
     "bias": 0.0,
-    "refusal": {"weights": [1.15034, 0.23382, -1.58334, 0.27149], "bias": -0.48136},
+    "refusal": {
+        "weights": [
+            1.0933,
+            0.23299,
+            -1.51113,
+            0.36241,
+            -0.52895
+        ],
+        "bias": -0.28561
+    },
     "threshold": 0.4,
     "trained_on": [
         "c-testregex.jsonl",
@@ -42,6 +55,9 @@ RANKER = {
         "go-encoding.jsonl",
         "go-flag.jsonl",
         "go-net-http.jsonl",
+        "js-express.jsonl",
+        "js-luxon.jsonl",
+        "js-ws.jsonl",
         "man5-login.defs.jsonl",
         "man5-sources.list.jsonl",
         "man8-apt-get.jsonl",
@@ -57,6 +73,6 @@ RANKER = {
         "py-jinja2.jsonl",
         "py-rich.jsonl",
         "py-unittest.jsonl",
-        "sh-go-build-scripts.jsonl",
-    ],
+        "sh-go-build-scripts.jsonl"
+    ]
 }

@@ -65,6 +65,9 @@ class UnitIndex:
                     f["name"] |= {stem(p) for p in parts}
                     df.update(stem(p) for p in parts)
         self.name_parts = [max(1, len(f["name"]) - 1) for f in self.fields]
+        self.name_words = [_name_words(u.name, known) for u in units]
+        self.doc_first = [terms(_FIRST_SENTENCE.match(u.doc).group()) for u in units]
+        self.doc_lead = [_lead(u.doc) for u in units]
         self.doc_sizes = [len(f["doc"]) for f in self.fields]
         self.by_name: dict[str, list[int]] = {}
         for i, u in enumerate(units):
@@ -73,6 +76,27 @@ class UnitIndex:
     def idf(self, term: str) -> float:
         df = self.df.get(term, 0)
         return math.log(1 + (self.n - df + 0.5) / (df + 0.5))
+
+
+_FIRST_SENTENCE = re.compile(r"(?s).*?(?:[.!?](?=\s|$)|$)")
+
+
+def _name_words(name: str, known: set[str]) -> set[str]:
+    """The stems a name is made of (`allowUnknownOption`: allow, unknown, option; `filename`:
+    file, name), leaving out function words (`from`, `to`): what a question naming it would say."""
+    out = set()
+    for piece in word_terms(name)[1:] or [name.lower()]:
+        if piece in FUNCTION_WORDS or piece.isdigit():
+            continue
+        parts = segment(piece, known) if re.fullmatch(r"[a-z]{6,}", piece) else None
+        out |= {stem(p) for p in parts or [piece]}
+    return out
+
+
+def _lead(doc: str) -> str:
+    """The stem of a doc comment's first word: its verb, in the usual style ("Return the ...")."""
+    first = WORDS.search(doc)
+    return stem(first.group()) if first else ""
 
 
 def segment(word: str, known: set[str]) -> list[str] | None:
@@ -132,6 +156,23 @@ def absent_words(index: UnitIndex, question: str, asked: Asked) -> float:
             continue
         absent += weight
     return absent / total if total else 0.0
+
+
+def rarest_missing(index: UnitIndex, asked: Asked, question: str, i: int) -> float:
+    """The weighted share of the most telling question word that unit `i` lacks in every field
+    and form: "Which class reads *YAML* configuration?" answered by a name that only reads."""
+    qterms = question_terms(question, asked)
+    total = sum(index.idf(s) * w for s, w, _ in qterms) or 1.0
+    held = set().union(*index.fields[i].values())
+    name_low = index.units[i].name.lower()
+    missing = [
+        index.idf(s) * w
+        for s, w, synonyms in qterms
+        if s not in held
+        and not (len(s) >= 4 and s in name_low)
+        and not any(x in held for x in (*synonyms, *near_forms(index, s)))
+    ]
+    return max(missing, default=0.0) / total
 
 
 _TEST_PATH = re.compile(r"(?:^|/)(?:tests?|testing|testdata|examples?)/|(?:^|/)test_[^/]*$|_test\.\w+$|\.test\.\w+$")
@@ -206,7 +247,9 @@ def kind_prior(u: Unit, asked: Asked) -> float:
         if asked.boolean:
             prior *= 1.0 if is_bool else 0.4
         return prior
-    if asked.want == "option":
+    if asked.want == "option":  # in code, an option is a setting with a default: `opts.depth = 0`
+        if u.kind == "value" and re.fullmatch(r"[a-z_$][\w$]*", u.name):
+            return 0.6 * _placement(u)
         return 1.0 if u.kind == "option" else 0.0
     if asked.want == "env":
         if u.kind != "env":
@@ -227,8 +270,10 @@ FEATURES = (
     "context",
     "path",
     "first",  # 1 / (1 + rank by the hand-weighted score)
-    "unmatched",  # share of the question's words the unit lacks
+    "name_explained",  # share of the name's words the question says, in some form
     "name_size",  # parts of the name, over 5
+    "doc_first",  # share of the question's weighted words in the doc comment's first sentence
+    "verb",  # the question's first word (its verb: "Which method *returns* ...") leads the doc or the name
 )
 
 
@@ -242,6 +287,8 @@ def rank(
         return []
     total = sum(index.idf(s) * w for s, w, _, _ in qterms) or 1.0
     definition = asked.want == "definition"
+    said = {x for s, _, synonyms, near in qterms for x in (s, *synonyms, *near)}
+    head = next(((s, *synonyms) for s, w, synonyms, _ in qterms if w >= 1.0), ())
     out = []
     for i, u in enumerate(index.units):
         prior = kind_prior(u, asked)
@@ -277,7 +324,11 @@ def rank(
                 covered += idf * min(1.0, best)
         if score > 0:
             features = [0.0, covered / total, math.log(prior)] + [v / total for v in shares.values()]
-            features += [0.0, 1.0 - covered / total, min(index.name_parts[i], 5) / 5]
+            words = index.name_words[i]
+            explained = len(words & said) / len(words) if words else 0.0
+            first = sum(index.idf(s) * w for s, w, _, _ in qterms if s in index.doc_first[i]) / total
+            verb = float(bool(head) and (index.doc_lead[i] in head or bool(words & set(head[:1]))))
+            features += [0.0, explained, min(index.name_parts[i], 5) / 5, first, verb]
             out.append((score * prior, covered / total, i, features))
     out.sort(key=lambda r: -r[0])
     out = out[:keep]

@@ -25,6 +25,7 @@ for the better, so it is off unless `TTT_READ_MEMORY_RERANK` gives it a weight; 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 
@@ -40,6 +41,7 @@ from ttt_read.ask.ranking import (
     kind_prior,
     memory_scores,
     rank,
+    rarest_missing,
     unit_index,
 )
 from ttt_read.ask.unit import Unit
@@ -64,6 +66,27 @@ def _resolve(index: UnitIndex, i: int) -> int:
         ):
             return j
     return i
+
+
+def answer_unit(index: UnitIndex, i: int, asked: Asked) -> Unit:
+    """What candidate `i` answers: a setting's name when an option is asked for ("Which option
+    sets the depth?": `depth`, not its default), else the unit, with a constant followed to
+    its value (`_resolve`)."""
+    u = index.units[i]
+    if asked.want == "option" and u.kind == "value":
+        return dataclasses.replace(u, kind="setting", answer=u.name, col=_name_col(index, u))
+    return index.units[_resolve(index, i)]
+
+
+def _name_col(index: UnitIndex, u: Unit) -> int:
+    """The 1-based column of a value unit's setting name on its line: the last time the name is
+    written before the value (`opts.depth = 0`), else the value's column."""
+    notepad = getattr(index, "notepad", None)
+    f = next((f for f in notepad.files if f.path == u.path), None) if notepad is not None else None
+    lines = f.line_list() if f is not None else []
+    line = lines[u.line - 1] if 0 < u.line <= len(lines) else ""
+    at = line.rfind(u.name, 0, u.col - 1)
+    return at + 1 if at >= 0 else u.col
 
 
 def unit_source(notepad, u: Unit, score: float, answer: bool = True) -> Source:
@@ -236,10 +259,9 @@ def structured_answer(memory, notepad, question: str, use_memory: bool) -> Answe
     support = supported(index, asked, question, ranked)
     weights = fitted_weights()
     found = support >= (weights or {}).get("threshold", NOT_FOUND_THRESHOLD)
-    j = _resolve(index, i)
-    u = index.units[j]
+    u = answer_unit(index, i, asked)
     sources = [unit_source(notepad, u, score)]
-    if j != i:
+    if u is not index.units[i] and u.kind != "setting":
         sources.append(unit_source(notepad, index.units[i], score))
     sources += [unit_source(notepad, index.units[k], s, answer=False) for s, _, k, _ in top[1:3]]
     scores.update(
@@ -255,11 +277,13 @@ def structured_answer(memory, notepad, question: str, use_memory: bool) -> Answe
 def refusal_features(index: UnitIndex, asked: Asked, question: str, ranked: list) -> list[float]:
     """What says whether the sources hold an answer at all: the best candidate's coverage,
     the margin of its score over the next one, the share of the question's words that no unit
-    has in any form, and how much of the question the best name holds."""
+    has in any form, how much of the question the best name holds, and the share of the most
+    telling word the best candidate lacks."""
     cover = ranked[0][1] if ranked else 0.0
     margin = ranked[0][0] - ranked[1][0] if len(ranked) > 1 else 1.0
     name = ranked[0][3][3] + ranked[0][3][4] if ranked else 0.0
-    return [cover, min(margin, 5.0), absent_words(index, question, asked), name]
+    missing = rarest_missing(index, asked, question, ranked[0][2]) if ranked else 1.0
+    return [cover, min(margin, 5.0), absent_words(index, question, asked), name, missing]
 
 
 def supported(index: UnitIndex, asked: Asked, question: str, ranked: list) -> float:

@@ -30,12 +30,17 @@ from pathlib import Path
 import numpy as np
 
 
+_NPM = re.compile(r"npm pack (?P<name>[\w.-]+)@(?P<version>[\w.-]+); read (?P<read>[\w./-]+)")
+
+
 def question_sources(source: str, root: Path) -> list[Path]:
     """The files a question set's `source` line names: a path (or glob) on this machine, an
-    info manual or man page rendered to text under `root` (`prepare_sources`), or an installed
-    package's directory under `root/site`."""
+    info manual or man page rendered to text under `root` (`prepare_sources`), an installed
+    package's directory under `root/site`, or an npm package unpacked under `root/npm`."""
     if m := re.search(r"site-packages/([\w.-]+)", source):
         return [root / "site" / m.group(1)]
+    if m := _NPM.match(source):
+        return [root / "npm" / f"{m['name']}-{m['version']}" / m["read"]]
     first = source.split()[0].rstrip(",")
     if m := re.match(r"/usr/share/info/([\w.-]+?)\.info(?:-\d+)?\.gz", first):
         return [root / f"{m.group(1)}.info.txt"]
@@ -45,7 +50,8 @@ def question_sources(source: str, root: Path) -> list[Path]:
 
 
 def prepare_sources(root: Path, question_files: list[Path]) -> None:
-    """Render the info manuals and man pages the sets name to text under `root`."""
+    """Render the info manuals and man pages the sets name to text under `root`, and unpack the
+    npm packages they name there (`npm pack` fetches them from the registry)."""
     import gzip
     import os
     import subprocess
@@ -54,7 +60,16 @@ def prepare_sources(root: Path, question_files: list[Path]) -> None:
     for path in question_files:
         source = json.loads(path.read_text(encoding="utf-8").split("\n", 1)[0]).get("source", "")
         first = source.split()[0].rstrip(",")
-        if m := re.match(r"/usr/share/info/([\w.-]+?)\.info(?:-\d+)?\.gz", first):
+        if m := _NPM.match(source):
+            out = root / "npm" / f"{m['name']}-{m['version']}"
+            if not out.exists():
+                out.mkdir(parents=True)
+                packed = subprocess.run(
+                    ["npm", "pack", f"{m['name']}@{m['version']}", "--pack-destination", str(out)],
+                    capture_output=True, text=True, check=True,
+                ).stdout.split()[-1]
+                subprocess.run(["tar", "xzf", packed], cwd=out, check=True)
+        elif m := re.match(r"/usr/share/info/([\w.-]+?)\.info(?:-\d+)?\.gz", first):
             out = root / f"{m.group(1)}.info.txt"
             parts = sorted(glob.glob(f"/usr/share/info/{m.group(1)}.info*.gz"))
             if not out.exists() and parts:
@@ -94,7 +109,7 @@ def collect(question_files: list[Path], root: Path) -> list[dict]:
             ranked = ranking.rank(index, asked, row["question"], use_weights=False)
             regex = row.get("answer_regex")
             right = [
-                bool(regex and re.search(regex, index.units[structured._resolve(index, i)].answer))
+                bool(regex and re.search(regex, structured.answer_unit(index, i, asked).answer))
                 for _, _, i, _ in ranked
             ]
             out.append(
@@ -102,6 +117,7 @@ def collect(question_files: list[Path], root: Path) -> list[dict]:
                     "file": path.name,
                     "split": head.get("split", "train"),
                     "answerable": regex is not None,
+                    "want": asked.want,
                     "features": [f for _, _, _, f in ranked],
                     "right": right,
                     "refusal": structured.refusal_features(index, asked, row["question"], ranked),
