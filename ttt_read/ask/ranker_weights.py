@@ -17,7 +17,7 @@ RANKER = {
         "name_explained",
         "name_size",
         "doc_first",
-        "verb"
+        "verb",
     ],
     "weights": [
         2.77817,
@@ -34,19 +34,10 @@ RANKER = {
         0.1931,
         0.164,
         1.95678,
-        0.38142
+        0.38142,
     ],
     "bias": 0.0,
-    "refusal": {
-        "weights": [
-            1.0933,
-            0.23299,
-            -1.51113,
-            0.36241,
-            -0.52895
-        ],
-        "bias": -0.28561
-    },
+    "refusal": {"weights": [1.0933, 0.23299, -1.51113, 0.36241, -0.52895], "bias": -0.28561},
     "threshold": 0.4,
     "trained_on": [
         "c-testregex.jsonl",
@@ -73,6 +64,6 @@ RANKER = {
         "py-jinja2.jsonl",
         "py-rich.jsonl",
         "py-unittest.jsonl",
-        "sh-go-build-scripts.jsonl"
-    ]
+        "sh-go-build-scripts.jsonl",
+    ],
 }

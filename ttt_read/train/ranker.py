@@ -29,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 _NPM = re.compile(r"npm pack (?P<name>[\w.-]+)@(?P<version>[\w.-]+); read (?P<read>[\w./-]+)")
 
 
@@ -66,7 +65,9 @@ def prepare_sources(root: Path, question_files: list[Path]) -> None:
                 out.mkdir(parents=True)
                 packed = subprocess.run(
                     ["npm", "pack", f"{m['name']}@{m['version']}", "--pack-destination", str(out)],
-                    capture_output=True, text=True, check=True,
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 ).stdout.split()[-1]
                 subprocess.run(["tar", "xzf", packed], cwd=out, check=True)
         elif m := re.match(r"/usr/share/info/([\w.-]+?)\.info(?:-\d+)?\.gz", first):
