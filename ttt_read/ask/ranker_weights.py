@@ -17,7 +17,7 @@ RANKER = {
         "name_explained",
         "name_size",
         "doc_first",
-        "verb",
+        "verb"
     ],
     "weights": [
         2.77817,
@@ -34,11 +34,20 @@ RANKER = {
         0.1931,
         0.164,
         1.95678,
-        0.38142,
+        0.38142
     ],
     "bias": 0.0,
-    "refusal": {"weights": [1.0933, 0.23299, -1.51113, 0.36241, -0.52895], "bias": -0.28561},
-    "threshold": 0.4,
+    "refusal": {
+        "weights": [
+            1.0933,
+            0.23299,
+            -1.51113,
+            0.36241,
+            -0.52895
+        ],
+        "bias": -0.28561
+    },
+    "threshold": 0.45,
     "trained_on": [
         "c-testregex.jsonl",
         "developers-reference.jsonl",
@@ -64,6 +73,6 @@ RANKER = {
         "py-jinja2.jsonl",
         "py-rich.jsonl",
         "py-unittest.jsonl",
-        "sh-go-build-scripts.jsonl",
-    ],
+        "sh-go-build-scripts.jsonl"
+    ]
 }
