@@ -57,6 +57,13 @@ def test_definitions_per_language_with_their_doc_comments(name, kind, defined, d
     assert line_col(name, unit.line, unit.col, defined)
 
 
+def test_definitions_kept_out_of_the_public_api_are_marked_private():
+    """JSDoc's `@private` and TypeScript's `private`: users ask about what a library exports."""
+    lamp, pump = units_of("lamp.js"), units_of("pump.ts")
+    assert "private" in lamp[("method", "fadeNow")].tags and "private" in pump[("method", "vent")].tags
+    assert "private" not in lamp[("method", "dim")].tags and "private" not in pump[("method", "drain")].tags
+
+
 def test_owners_properties_and_exceptions():
     kettle = units_of("kettle.py")
     assert kettle[("method", "boil")].owner == "Kettle"

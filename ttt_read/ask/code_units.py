@@ -34,6 +34,11 @@ _OPTION_TEXT = re.compile(
 )
 _ENV_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|(?<![A-Za-z0-9{])_[A-Z][A-Z0-9_]{2,}")
 _ENV_CONTEXT = re.compile(r"env|ENV|getenv|environ", re.I)
+# what marks a definition as not part of the public API: JSDoc/TSDoc/Javadoc tags, TS/Java modifiers
+_NOT_PUBLIC = re.compile(
+    r"@(?:private|internal|ignore|protected|package)\b|@api\s+private|@access\s+(?:private|protected)"
+)
+_PRIVATE_MODIFIER = re.compile(r"\b(?:private|protected)\b")
 # values that make a variable or an object key a function: `const f = () => ...`, `{f: function () ...}`
 _FUNCTION_VALUES = ("arrow_function", "function_expression", "function")
 
@@ -148,7 +153,7 @@ class _Walker:
         if wrapper is not None and wrapper.type == "decorated_definition":
             decorators = [node_text(d) for d in wrapper.named_children if d.type == "decorator"]
         elif self.language in ("java", "typescript", "tsx"):
-            mods = [c for c in node.children if c.type in ("modifiers", "decorator")]
+            mods = [c for c in node.children if c.type in ("modifiers", "decorator", "accessibility_modifier")]
             decorators = [node_text(m) for m in mods]
         if any(re.search(r"@(?:\w+\.)*(?:property|cached_property|getter)\b", d) for d in decorators):
             tags.add("property")
@@ -194,6 +199,8 @@ class _Walker:
         while target.parent is not None and target.parent.type in WRAPPERS and target.prev_named_sibling is None:
             target = target.parent
         tagged = clean_comment(comment_above(target), tags=True) if self.language != "python" else ""
+        if _NOT_PUBLIC.search(tagged) or _PRIVATE_MODIFIER.search(" ".join(decorators)) or name.startswith("#"):
+            tags.add("private")
         context = " ".join([*decorators, signature, supers, *body_rows, tagged[:300]])
         self.found(
             kind, name, row, self.col(name_node.start_point), owners, doc=doc, context=context, tags=frozenset(tags)

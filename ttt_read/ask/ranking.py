@@ -184,7 +184,7 @@ def _placement(u: Unit) -> float:
     name, prior = u.name, 1.0
     if name.startswith("__") and name.endswith("__") or name in ("constructor", "init", "new", "New"):
         prior *= 0.2
-    elif name.startswith("_"):
+    elif name.startswith("_") or "private" in u.tags:
         prior *= 0.4
     elif u.path.endswith(".go") and name[:1].islower():
         prior *= 0.5

@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sources", type=Path, default=Path("runs/train-src"))
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "ask" / "ranker_weights.py")
     parser.add_argument(
-        "--max-lost", type=float, default=0.02, help="most right answers refused, as a share of the answerable questions"
+        "--max-lost", type=float, default=0.02, help="most right answers refused, over the answerable questions"
     )
     args = parser.parse_args(argv)
     files = sorted(args.questions.glob("*.jsonl"))
