@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ttt_read.ask import intent, stems, structured, units
+from ttt_read.ask import intent, quoted, stems, structured, units
 from ttt_read.ask.synonyms import lemma, synonyms
 from ttt_read.ask.unit import Unit
 from ttt_read.evaluate.baseline import baseline_answer
@@ -39,6 +39,8 @@ def line_col(name: str, line: int, col: int, text: str) -> bool:
         ("kettle.py", "class", "KettleError", "Raised when the kettle cannot heat the water."),
         ("lamp.js", "method", "dim", "Fade the light down slowly until it is dark."),  # `name(args) {` in a class
         ("lamp.js", "method", "onBurnout", "Register a callback called when the bulb burns out."),
+        ("lamp.js", "method", "glow", "Glow softly in the dark like a night light."),  # `Lamp.prototype.glow = ...`
+        ("lamp.js", "function", "blackout", "Switch every lamp in the house off."),  # `exports.blackout = ...`
         ("pump.ts", "function", "prime", "Start the pump and keep it running until told to stop."),
         ("pump.ts", "method", "drain", "Drain the pump's chamber completely."),
         ("valve.go", "method", "Open", "Open turns the valve on so that water flows."),
@@ -182,6 +184,24 @@ def test_a_question_about_what_the_sources_never_mention_is_not_found(pad):
         assert result is not None and not result.found and result.text == "", question
 
 
+@pytest.mark.parametrize(
+    "question, absent",
+    [
+        ("Where is `AppendQuoteToGraphic` defined?", "AppendQuoteToGraphic"),
+        ('What is the first sentence under the heading "9. TERMINATION"?', "9. TERMINATION"),
+        ("What does `Lamp.dim()` return?", None),  # each name is there, if not side by side
+        ('What is the first sentence under the heading "Environment"?', None),  # any case
+        ('What is the first sentence under the heading "SYNOPSIS"?', None),
+        ('How do I split "Name <addr@example.com>" into its parts?', None),  # the user's own example
+        ("What port does `python -m http.server` listen on?", None),  # a command line, not a name
+        ('Fill in the blank: "Water only the ____ in LIST."', None),  # a blank is not checked
+        ("What does `$SPRINKLER_HOME` hold?", None),
+    ],
+)
+def test_a_question_quoting_what_no_file_says_is_not_found(pad, question, absent):
+    assert quoted.absent_quote(pad, question) == absent
+
+
 def test_the_baseline_answers_a_definitions_name_or_a_line(pad):
     assert baseline_answer(pad, "Which function removes limescale from the heating element?").text == "descale"
     line = baseline_answer(pad, "What is the default flow of a valve?")
@@ -220,6 +240,7 @@ def test_eval_qa_shows_ask_and_the_baseline_on_the_same_snapshot(capsys, tmp_pat
         {"question": "Which function removes limescale from the heating element?", "answer_regex": r"\bdescale\b"},
         {"question": "What is the default flow of a new valve?", "answer_regex": r"\b12\b"},
         {"question": "Which function uploads files to S3?", "answer_regex": None},
+        {"question": "Where is `AppendQuoteToGraphic` defined?", "answer_regex": None},
     ]
     asked = tmp_path / "set.jsonl"
     asked.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
@@ -229,8 +250,8 @@ def test_eval_qa_shows_ask_and_the_baseline_on_the_same_snapshot(capsys, tmp_pat
     assert not exit_.value.code
     report = json.loads(capsys.readouterr().out)
     ask, base = report["settings"]["grounded"], report["settings"]["baseline"]
-    assert (ask["questions"], ask["unanswerable"]) == (2, 1)
-    assert ask["right"] == 2 and ask["unanswerable_refused"] == 1
+    assert (ask["questions"], ask["unanswerable"]) == (2, 2)
+    assert ask["right"] == 2 and ask["unanswerable_refused"] == 2
     assert base["right"] >= 1  # the baseline refuses only when no word of the question matches
     answers = {r["question"]: r["answers"] for r in report["questions"]}
     assert answers[rows[1]["question"]]["baseline"]["text"] == "descale"

@@ -124,7 +124,20 @@ def answer(
         else:
             passages = notepad.search(question, k)
     if notepad is not None and not free:
+        from ttt_read.ask.quoted import absent_quote
         from ttt_read.ask.structured import structured_answer
+
+        if (quote := absent_quote(notepad, question)) is not None:
+            seconds = round(time.perf_counter() - started, 3)
+            return Answer(
+                "",
+                False,
+                0.0,
+                True,
+                [],
+                {"absent": quote, "seconds": seconds},
+                f"{quote!r} is in none of the read files",
+            )
 
         result = structured_answer(memory, notepad, question, use_memory)
         if result is not None:

@@ -24,6 +24,7 @@ from ttt_read.ask.syntax import (
     parser_for,
     python_docstring,
     setting_name,
+    statement_of,
     unquote,
     value_text,
 )
@@ -113,6 +114,24 @@ class _Walker:
                 if name:
                     doc = self.definition(node, name, "function", owners, False)
                     child_owners, child_doc = owners + (name,), doc
+            elif (  # `app.use = function use(fn) {...}`, `Foo.prototype.bar = () => ...`
+                t == "assignment_expression"
+                and (value := node.child_by_field_name("right")) is not None
+                and value.type in _FUNCTION_VALUES
+            ):
+                left = node.child_by_field_name("left")
+                name = setting_name(left)
+                if name and re.fullmatch(r"[A-Za-z_$][\w$]*", name):
+                    target = left.child_by_field_name("object") if left.type == "member_expression" else None
+                    owner = (
+                        [w for w in re.findall(r"[A-Za-z_$][\w$]*", node_text(target)) if w != "prototype"]
+                        if target
+                        else []
+                    )
+                    kind = "method" if owner and owner[-1] not in ("exports", "module") else "function"
+                    owned = owners + (owner[-1],) if kind == "method" else owners
+                    doc = self.definition(node, name, kind, owned, False)
+                    child_owners, child_doc = owned + (name,), doc
             elif (
                 t == "pair"
                 and (value := node.child_by_field_name("value")) is not None
@@ -195,10 +214,7 @@ class _Walker:
             tags.add("decorator")
         if in_container and kind == "function":
             kind = "method"
-        target = node
-        while target.parent is not None and target.parent.type in WRAPPERS and target.prev_named_sibling is None:
-            target = target.parent
-        tagged = clean_comment(comment_above(target), tags=True) if self.language != "python" else ""
+        tagged = clean_comment(comment_above(statement_of(node)), tags=True) if self.language != "python" else ""
         if _NOT_PUBLIC.search(tagged) or _PRIVATE_MODIFIER.search(" ".join(decorators)) or name.startswith("#"):
             tags.add("private")
         context = " ".join([*decorators, signature, supers, *body_rows, tagged[:300]])

@@ -261,10 +261,20 @@ def python_docstring(node) -> str:
 
 def leading_comment(node) -> str:
     """The comments right above a node (or above the statement wrapping it)."""
+    return clean_comment(comment_above(statement_of(node)))
+
+
+def statement_of(node):
+    """The statement a definition is written as: itself, or the declaration, export or
+    assignment statement (`app.use = function use(fn) {...}`) that wraps it."""
     target = node
-    while target.parent is not None and target.parent.type in WRAPPERS and target.prev_named_sibling is None:
+    while (
+        target.parent is not None
+        and (target.parent.type in WRAPPERS or target.type == "assignment_expression")
+        and target.prev_named_sibling is None
+    ):
         target = target.parent
-    return clean_comment(comment_above(target))
+    return target
 
 
 def comment_above(target) -> str:
