@@ -305,6 +305,16 @@ def test_ask_says_not_found_for_a_name_the_snapshot_lacks(capsys, qa_mem):
     assert code == 0 and payload["found"] is False and payload["answer"] == ""
 
 
+def test_a_manual_question_no_unit_answers_is_read_from_the_prose(capsys, qa_mem):
+    """ "... by default?" asks for a setting's value; a PDF has no settings, so the units refuse,
+    but the page says it: a manual's few units do not get the last word."""
+    question = "How high is the spring tide at Kestrel Point by default?"
+    code, out, _ = cli(capsys, "ask", qa_mem, question, "--json")
+    payload = json.loads(out)
+    assert code == 0 and (payload["found"], payload["answer"]) == (True, "7")
+    assert payload["sources"][0]["cite"] == "guide.pdf (page 2)"
+
+
 def test_ask_free_prints_the_answer_then_page_citations(capsys, qa_mem, checkpoint_info):
     code, out, err = cli(
         capsys, "ask", qa_mem, "How high does the spring tide reach at Kestrel Point?", "--free", "-n", "4"
