@@ -178,6 +178,32 @@ def test_an_option_of_code_is_a_setting_answered_by_its_name(pad):
     assert structured.structured_answer(None, pad, "Which option prints nothing?", False).text == "-q, --quiet"
 
 
+def test_settings_a_doc_comment_documents_are_units():
+    """JSDoc documents a function's options in `@param` lines, the default in brackets:
+    `[options.warmup=3] - seconds the bulb takes to reach full brightness`."""
+    lamp = units_of("lamp.js")
+    warmup, motion = lamp[("value", "warmup")], lamp[("option", "motion")]
+    assert (warmup.answer, warmup.owner) == ("3", "Lamp constructor")
+    assert warmup.doc == "seconds the bulb takes to reach full brightness"
+    assert line_col("lamp.js", warmup.line, warmup.col, "3]") and line_col(
+        "lamp.js", motion.line, motion.col, "motion]"
+    )
+    assert ("value", "name") not in lamp and ("option", "name") not in lamp  # a plain parameter: the signature says it
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("How long does the bulb take to reach full brightness by default?", "3"),
+        ("Which option turns the lamp on when somebody walks past?", "motion"),
+    ],
+)
+def test_documented_settings_answer_questions(pad, question, answer):
+    result = structured.structured_answer(None, pad, question, use_memory=False)
+    assert (result.found, result.text) == (True, answer)
+    assert result.sources[0].path == "lamp.js"
+
+
 def test_a_question_about_what_the_sources_never_mention_is_not_found(pad):
     for question in ("Which function uploads files to S3?", "Which class parses YAML configuration?"):
         result = structured.structured_answer(None, pad, question, use_memory=False)

@@ -35,6 +35,11 @@ _OPTION_TEXT = re.compile(
 )
 _ENV_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|(?<![A-Za-z0-9{])_[A-Z][A-Z0-9_]{2,}")
 _ENV_CONTEXT = re.compile(r"env|ENV|getenv|environ", re.I)
+# a JSDoc parameter or property: `@param {Type} [options.name=default] - what it does`
+_PARAM_TAG = re.compile(
+    r"@(?:param|arg|argument|property|prop)\s+(?:\{[^}]*\}\s*)?\[?(?P<path>[A-Za-z_$][\w$.]*)"
+    r"(?:\s*=\s*(?P<default>[^\]\s][^\]]*?))?\]?\s+(?:-\s*)?(?P<doc>.*)$"
+)
 # what marks a definition as not part of the public API: JSDoc/TSDoc/Javadoc tags, TS/Java modifiers
 _NOT_PUBLIC = re.compile(
     r"@(?:private|internal|ignore|protected|package)\b|@api\s+private|@access\s+(?:private|protected)"
@@ -215,6 +220,8 @@ class _Walker:
         if in_container and kind == "function":
             kind = "method"
         tagged = clean_comment(comment_above(statement_of(node)), tags=True) if self.language != "python" else ""
+        if tagged:
+            self.documented_settings(statement_of(node).start_point[0], owners + (name,))
         if _NOT_PUBLIC.search(tagged) or _PRIVATE_MODIFIER.search(" ".join(decorators)) or name.startswith("#"):
             tags.add("private")
         context = " ".join([*decorators, signature, supers, *body_rows, tagged[:300]])
@@ -222,6 +229,35 @@ class _Walker:
             kind, name, row, self.col(name_node.start_point), owners, doc=doc, context=context, tags=frozenset(tags)
         )
         return doc
+
+    def documented_settings(self, row: int, owners: tuple) -> None:
+        """The settings a doc comment documents above a definition at `row`: `@param {number}
+        [options.maxPayload=104857600] The largest message accepted` is a setting `maxPayload`
+        of `owners`, with its default (a value unit) or, without one, as an option (`options.x`)."""
+        for at in range(row - 1, max(row - 120, -1), -1):
+            line = self.line_text(at)
+            if not line.lstrip().startswith(("*", "/*", "//")):
+                break
+            m = _PARAM_TAG.search(line)
+            if m is None:
+                continue
+            name, default, doc = m["path"].rpartition(".")[2], m["default"], m["doc"].strip()
+            for below in range(at + 1, row):  # the description goes on until the next tag
+                more = self.line_text(below).strip()
+                if not more.startswith("*") or more.startswith("*/") or more.lstrip("* ").startswith("@"):
+                    break
+                doc += " " + more.lstrip("* ")
+            about = {"doc": doc, "context": line.strip(), "owner": " ".join(owners)}
+            if default:
+                col = m.start("default") + 1
+                self.units.append(
+                    Unit(kind="value", name=name, answer=default, path=self.path, line=at + 1, col=col, **about)
+                )
+            elif "." in m["path"]:
+                col = m.end("path") - len(name) + 1
+                self.units.append(
+                    Unit(kind="option", name=name, answer=name, path=self.path, line=at + 1, col=col, **about)
+                )
 
     def value(self, node, owners: tuple, owner_doc: str) -> None:
         name_field, value_field = VALUE_NODES[node.type]
