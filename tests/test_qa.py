@@ -465,3 +465,20 @@ def test_eval_qa_refuses_to_synthesise_from_a_snapshot_in_one_line(capsys, qa_me
     code, out, err = cli(capsys, "eval-qa", qa_mem, "-n", "3")
     assert code == ExitCode.USAGE and out == ""
     assert err.count("\n") == 1 and str(qa_mem) in err and "--asked" in err, err
+
+
+def test_an_unsure_pick_in_a_manual_yields_to_the_line_that_holds_the_question():
+    """An example line that shares no word with the question loses to the sentence that holds
+    them, in a manual; in code the pick stands (a name rarely shares the question's words)."""
+    from ttt_read.ask import grounded, span
+    from ttt_read.notepad.store import Passage
+
+    text = "gzip -c file1 > foo.gz\nThe -t option checks the integrity of the compressed file."
+    weights = span.query_weights(None, "How do I check the integrity of a compressed file?")
+    for path, kept in (("gzip.txt", False), ("gzip.py", True)):
+        shown = [span.Shown(Passage(path, 1, 2, None, text, 1.0), 1, 2, text, 0)]
+        found = span.candidates(shown)
+        example = next(c for c in found if c.text.startswith("gzip -c"))
+        chosen = grounded._better_covered(example, found, shown, weights)
+        assert (chosen is example) == kept, path
+        assert kept or chosen.text.startswith("The -t option checks the integrity")

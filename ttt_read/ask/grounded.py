@@ -10,7 +10,11 @@ from __future__ import annotations
 from ttt_read.ask import span
 from ttt_read.ask.found import Answer, Source, passage_source
 from ttt_read.ask.span import Candidate, Shown
+from ttt_read.text import filekinds
 from ttt_read.text.sources import PAGE_MARK
+
+SURE = 0.9  # a head this confident keeps its pick
+COVER_SHARE = 0.6  # else a pick whose line holds less than this share of the best line's words yields
 
 
 def grounded_answer(
@@ -45,8 +49,35 @@ def grounded_answer(
             "span_probability": round(float(probs.max()), 4),
             "margin": round(margin, 4),
         }
+    if head is None or confidence < SURE:
+        best = _better_covered(best, found, shown, weights)
     sources = [answer_source(best, shown)] + [passage_source(s) for i, s in enumerate(shown) if i != best.shown]
     return Answer(best.text if supported else "", supported, round(confidence, 4), True, sources, scores)
+
+
+def _better_covered(best: Candidate, found: list[Candidate], shown: list[Shown], weights: dict) -> Candidate:
+    """In a manual, the sentence or line of the shown passages that holds most of the question's
+    (weighted) words, when the pick's own line holds less than `COVER_SHARE` of that: an unsure
+    head drifts to examples and headings ("gzip -c file1 > foo.gz") that share no word with it."""
+    if not _is_prose(shown[best.shown]):
+        return best
+    pool = [c for c in found if c.kind in ("sentence", "line")]
+    if not pool:
+        return best
+    top = max(pool, key=lambda c: (span.term_share(weights, c.text), c.kind == "sentence"))
+    if span.term_share(weights, _line_of(best, shown)) < COVER_SHARE * span.term_share(weights, top.text):
+        return top
+    return best
+
+
+def _is_prose(s: Shown) -> bool:
+    return s.passage.page is not None or filekinds.is_prose(s.passage.path)
+
+
+def _line_of(c: Candidate, shown: list[Shown]) -> str:
+    text = shown[c.shown].text
+    end = text.find("\n", max(c.end, 0))
+    return text[text.rfind("\n", 0, max(c.begin, 0)) + 1 : None if end < 0 else end]
 
 
 def _best_line(found: list[Candidate], shown: list[Shown]) -> Candidate:

@@ -249,15 +249,19 @@ def query_weights(notepad: Notepad | None, question: str) -> dict[str, float]:
     return {t: (notepad.idf(t) if notepad.df_of(t) else rarest) for t in terms}
 
 
+def term_share(weights: dict[str, float], text: str) -> float:
+    """The IDF-weighted share of the question's terms that `text` holds, in any inflection."""
+    total = sum(weights.values())
+    present = _terms(text)
+    found = sum(w for t, w in weights.items() if t in present or not present.isdisjoint(inflections(t)))
+    return found / total if total else 0.0
+
+
 def coverage(weights: dict[str, float], shown: list[Shown]) -> float:
     """The IDF-weighted share of the question's terms that the shown passages contain, as
     retrieval matches them: in any inflection ("changes" finds "Change"), and a manual's
     passage also speaks of the command whose option list it is in (`Passage.owner`)."""
-    total = sum(weights.values())
-    if not total:
-        return 0.0
-    present = set().union(*(_terms("\n".join((s.text, s.passage.path, s.passage.owner or ""))) for s in shown))
-    return sum(w for t, w in weights.items() if t in present or not present.isdisjoint(inflections(t))) / total
+    return term_share(weights, "\n".join(f"{s.text}\n{s.passage.path}\n{s.passage.owner or ''}" for s in shown))
 
 
 def asked_parameter_lists(question: str, shown: list[Shown], found: list[Candidate]) -> list[int]:
