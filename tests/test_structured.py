@@ -6,6 +6,7 @@ the BM25 baseline beside `ask`, end to end with the bundled checkpoint."""
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -202,6 +203,34 @@ def test_documented_settings_answer_questions(pad, question, answer):
     result = structured.structured_answer(None, pad, question, use_memory=False)
     assert (result.found, result.text) == (True, answer)
     assert result.sources[0].path == "lamp.js"
+
+
+def test_a_parameter_is_described_by_its_functions_docstring():
+    """A Python parameter's default is a setting; the docstring's `Args:` (or `:param x:`, or
+    NumPy's `Parameters`) says what it is for."""
+    vinegar = units_of("kettle.py")[("value", "vinegar")]
+    assert vinegar.answer == "True" and vinegar.doc.startswith("rinse with vinegar, which smells but works faster.")
+
+
+@pytest.mark.parametrize(
+    "docstring, expected",
+    [
+        (
+            ":param timeout: How long to wait\n    for the server.\n:rtype: bool",
+            {"timeout": "How long to wait for the server."},
+        ),
+        ("Args:\n    retries (int): How many tries.\n\nReturns:\n    bool: done.", {"retries": "How many tries."}),
+        ("Parameters\n----------\nwidth : int\n    The width.\n\nReturns\n-------\nNone", {"width": "The width."}),
+    ],
+)
+def test_parameter_docs_in_each_docstring_style(docstring, expected):
+    from ttt_read.ask.syntax import parser_for, python_parameter_docs
+
+    source = (
+        f'def f(timeout=1, retries=2, width=3):\n    """Summary.\n\n{textwrap.indent(docstring, "    ")}\n    """\n'
+    )
+    function = parser_for("python").parse(source.encode()).root_node.named_children[0]
+    assert python_parameter_docs(function) == expected
 
 
 def test_a_question_about_what_the_sources_never_mention_is_not_found(pad):

@@ -23,6 +23,7 @@ from ttt_read.ask.syntax import (
     node_text,
     parser_for,
     python_docstring,
+    python_parameter_docs,
     setting_name,
     statement_of,
     unquote,
@@ -53,6 +54,7 @@ class _Walker:
     def __init__(self, path: str, source: bytes, lines: list[str], language: str):
         self.path, self.source, self.lines, self.language = path, source, lines, language
         self.units: list[Unit] = []
+        self.parameter_docs: dict[int, dict[str, str]] = {}  # per function node: its docstring's parameters
 
     def found(self, kind: str, name: str, row: int, col: int, owners: tuple, **about) -> None:
         """Record a unit of this file at 0-based `row`, 1-based `col`, inside `owners`; it answers
@@ -281,7 +283,7 @@ class _Walker:
             start = target.start_point
         row = start[0]
         context = " ".join([self.line_text(row).strip(), self.line_text(row - 1).strip() if row else ""])
-        comment = _trailing_comment(self.line_text(row))
+        comment = self.parameter_doc(node, name) or _trailing_comment(self.line_text(row))
         self.found(
             "value",
             name,
@@ -292,6 +294,18 @@ class _Walker:
             doc=(comment + " " + owner_doc).strip(),
             context=context,
         )
+
+    def parameter_doc(self, node, name: str) -> str:
+        """What the docstring of a Python function says of its parameter `name` (`node` being
+        the parameter's default)."""
+        if node.type not in ("default_parameter", "typed_default_parameter") or node.parent is None:
+            return ""
+        function = node.parent.parent
+        if function is None or function.type != "function_definition":
+            return ""
+        if function.id not in self.parameter_docs:
+            self.parameter_docs[function.id] = python_parameter_docs(function)
+        return self.parameter_docs[function.id].get(name, "")
 
     def top_level(self, node) -> bool:
         """Whether an assignment is at a module's or a class's level, not inside a function."""

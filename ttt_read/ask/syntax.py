@@ -5,6 +5,7 @@ wrap or comment, and how a node's name, value, doc comment and text are read.
 from __future__ import annotations
 
 import re
+import textwrap
 from functools import cache
 
 from ttt_read.ask.unit import MAX_DOC_CHARS, MAX_VALUE_CHARS
@@ -248,15 +249,67 @@ def name_of(node) -> str | None:
 
 def python_docstring(node) -> str:
     """The first paragraph of a Python definition's docstring, on one line ("" when it has none)."""
+    paragraphs = re.split(r"\n\s*\n", _raw_docstring(node).strip())
+    return " ".join(paragraphs[0].split())[:MAX_DOC_CHARS]
+
+
+def _raw_docstring(node) -> str:
     body = node.child_by_field_name("body")
     if body is None or not body.named_children:
         return ""
     first = body.named_children[0]
     if first.type == "expression_statement" and first.named_children and first.named_children[0].type == "string":
-        raw = unquote(node_text(first.named_children[0]).strip())
-        paragraphs = re.split(r"\n\s*\n", raw.strip())
-        return " ".join(paragraphs[0].split())[:MAX_DOC_CHARS]
+        return unquote(node_text(first.named_children[0]).strip())
     return ""
+
+
+_SPHINX_PARAM = re.compile(r"^:param(?:\s+[^:]+?)?\s+\*{0,2}(\w+):\s*(.*)$")
+_GOOGLE_SECTION = re.compile(r"^(?:Args|Arguments|Parameters|Keyword Args|Keyword Arguments|Params):$")
+_GOOGLE_PARAM = re.compile(r"^\*{0,2}(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
+_NUMPY_PARAM = re.compile(r"^\*{0,2}(\w+)\s*:(?:\s*\S.*)?$")
+
+
+def python_parameter_docs(node) -> dict[str, str]:
+    """What a Python docstring says of each parameter, in Sphinx (`:param timeout: ...`),
+    Google (`Args:` then `timeout (float): ...`) or NumPy (`Parameters`, dashes, `timeout :
+    float` then its description) style, continuation lines joined."""
+    _summary, _, rest = _raw_docstring(node).partition("\n")
+    lines = textwrap.dedent(rest).split("\n")
+    docs: dict[str, list[str]] = {}
+    section, current, depth = None, None, 0  # the style read, the parameter described, its indent
+    for i, line in enumerate(lines):
+        text, indent = line.strip(), len(line) - len(line.lstrip())
+        underlined = i + 1 < len(lines) and len(lines[i + 1].strip()) > 2 and set(lines[i + 1].strip()) == {"-"}
+        if not text:
+            current = current if section == "numpy" else None
+            continue
+        if indent == 0 and (underlined or _GOOGLE_SECTION.match(text) or text.endswith(":") and " " not in text):
+            section = (
+                "numpy" if underlined and text == "Parameters" else "google" if _GOOGLE_SECTION.match(text) else None
+            )
+            current = None
+            continue
+        if section == "numpy" and set(text) == {"-"}:
+            continue
+        if m := _SPHINX_PARAM.match(text):
+            current, depth = m[1], indent
+            docs[current] = [m[2]]
+        elif (
+            section == "google"
+            and indent > 0
+            and (current is None or indent <= depth)
+            and (m := _GOOGLE_PARAM.match(text))
+        ):
+            current, depth = m[1], indent
+            docs[current] = [m[2]]
+        elif section == "numpy" and indent == 0 and (m := _NUMPY_PARAM.match(text)):
+            current, depth = m[1], 0
+            docs[current] = []
+        elif current is not None and indent > depth and not text.startswith(":"):
+            docs[current].append(text)
+        else:
+            current = None
+    return {name: " ".join(" ".join(words).split())[:MAX_DOC_CHARS] for name, words in docs.items() if any(words)}
 
 
 def leading_comment(node) -> str:
