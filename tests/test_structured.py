@@ -149,6 +149,7 @@ def pad() -> Notepad:
         ("How many litres does a kettle hold at most?", "1.7", "kettle.py"),  # max -> maximum -> MAX_LITRES
         ("What is the default flow of a new valve?", "12", "valve.go"),
         ("What timeout does boil use by default?", "30", "kettle.py"),  # DEFAULT_TIMEOUT resolved
+        ("Which parameter makes descale work faster?", "vinegar", "kettle.py"),  # its docstring's `Args:`
         ("Which environment variable names the schedules directory?", "SPRINKLER_HOME", "sprinkler.txt"),
         ("What does the -z option of sprinkler do?", "Water only the zones in LIST, separated by commas.", None),
     ],

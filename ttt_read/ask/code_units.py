@@ -249,7 +249,7 @@ class _Walker:
                 if not more.startswith("*") or more.startswith("*/") or more.lstrip("* ").startswith("@"):
                     break
                 doc += " " + more.lstrip("* ")
-            about = {"doc": doc, "context": line.strip(), "owner": " ".join(owners)}
+            about = {"doc": doc, "context": f"{m['path']} {default or ''}".strip(), "owner": " ".join(owners)}
             if default:
                 col = m.start("default") + 1
                 self.units.append(

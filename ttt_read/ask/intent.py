@@ -67,6 +67,11 @@ _YES_NO = re.compile(r"^\s*(does|do|is|are|can|will|should)\b.*\bby default\b", 
 _OPENING = re.compile(r"^\s*(which|what|name the|in which|whose)\b", re.I)
 _ENV = re.compile(r"\benvironment variables?\b|\benv(?:ironment)?[ .-]?var(?:iable)?s?\b", re.I)
 _OPTION = re.compile(r"\b(which|what) (?:command[- ]line )?(option|flag|switch)s?\b", re.I)
+# a question that opens by asking for an option or a parameter wants its name, whatever it says
+# next ("Which option sets how long to wait?" is not asking how long)
+_OPTION_FIRST = re.compile(
+    r"^\s*(?:which|what) (?:\w+ )?(?:command[- ]line )?(?:(?:option|flag|switch)s?|parameter|argument)\b", re.I
+)
 STOP_WORDS = frozenset(
     """from into onto at as up out about after before over under all any some each every if then than so not
     no only also just but via per such other another one ones get gets got us them they their there here
@@ -76,9 +81,10 @@ STOP_WORDS = frozenset(
 TYPE_WORDS = frozenset(
     """which what whose name default defaults function functions method methods class classes
     decorator decorators property exception exceptions enum type option options flag flags variable variables
-    environment constant setting many much long use used uses""".split()
+    environment constant setting many much long use used uses parameter argument""".split()
 )
-SOFT_TYPE_WORDS = frozenset("default error exception option flag variable environment".split())  # also subject words
+# kind words that are also subject words ("the default of ...", "an option that ...")
+SOFT_TYPE_WORDS = frozenset("default error exception option flag variable environment parameter argument".split())
 
 
 @dataclass
@@ -140,6 +146,8 @@ def analyse(question: str) -> Asked | None:
     early = [w for w in words[:4] if w in KIND_WORDS and w not in ("variable", "variables")]
     if _ENV.search(q) and not early:
         return Asked("env", None)
+    if _OPTION_FIRST.match(q):
+        return Asked("option", None)
     if _DEFAULT_YES_NO.match(q):
         return Asked("value", None, boolean=True)
     if _HOW_VALUE.match(q):
