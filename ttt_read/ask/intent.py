@@ -81,10 +81,10 @@ STOP_WORDS = frozenset(
 TYPE_WORDS = frozenset(
     """which what whose name default defaults function functions method methods class classes
     decorator decorators property exception exceptions enum type option options flag flags variable variables
-    environment constant setting many much long use used uses parameter argument""".split()
+    environment constant setting many much long use used uses""".split()
 )
 # kind words that are also subject words ("the default of ...", "an option that ...")
-SOFT_TYPE_WORDS = frozenset("default error exception option flag variable environment parameter argument".split())
+SOFT_TYPE_WORDS = frozenset("default error exception option flag variable environment".split())
 
 
 @dataclass
