@@ -6,7 +6,7 @@ config, so the tests hold for any checkpoint of this architecture.
 
 The tests import the installed package, never the repository root: `python -m pytest` puts
 the working directory first on sys.path, where the top-level folders that ship inside the
-package (kernels/, models/, completions/) would hide installed distributions of the same
+package (ttt_kernels/, models/, completions/) would hide installed distributions of the same
 name; the root is taken off the path here, and the CLI's subprocesses start with
 PYTHONSAFEPATH. The whole run, in-process and in subprocesses, sees a TTT_READ_HOME of its
 own and no TTT_READ_MODEL: nothing of a user's config, snapshots, models or caches.

@@ -1,10 +1,11 @@
 """What the tests run against: the installed package and the installed distributions, never
 the repository root as a place for top-level imports, and none of a user's settings.
 
-kernels/, models/ and completions/ live at the top of the repository and ship inside the
+ttt_kernels/, models/ and completions/ live at the top of the repository and ship inside the
 package (ttt_read.kernels, ...). With the root on sys.path (`python -m pytest` puts the working
 directory there) a top-level folder named like an installed distribution's package would be
-imported instead of it: `kernels/` hides the `kernels` distribution that `transformers` imports.
+imported instead of it: a folder `kernels/` would hide the `kernels` distribution that
+`transformers` imports, which is why the kernels' folder is not called that.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def test_ttt_read_comes_from_its_installed_distribution():
     direct = json.loads(dist.read_text("direct_url.json") or "{}")
     if direct.get("dir_info", {}).get("editable"):
         checkout = Path(unquote(urlparse(direct["url"]).path)).resolve()
-        assert Path(ttt_read.kernels.__file__).resolve() == checkout / "kernels" / "__init__.py"
+        assert Path(ttt_read.kernels.__file__).resolve() == checkout / "ttt_kernels" / "__init__.py"
     else:
         files = {Path(dist.locate_file(f)).resolve() for f in dist.files or ()}
         assert Path(ttt_read.kernels.__file__).resolve() in files

@@ -1,5 +1,5 @@
 """What `pip install .` ships: the wheel holds the package, the bundled checkpoint, the kernels
-and the completion scripts (models/, kernels/ and completions/ live at the top of the
+and the completion scripts (models/, ttt_kernels/ and completions/ live at the top of the
 repository and are mapped into the package by pyproject.toml).
 
 The wheel is built from a copy of the sources, so nothing is written into the repository, and
@@ -23,7 +23,7 @@ from conftest import REPO
 
 from ttt_read.cli.app import COMPLETION_FILES
 
-SHIPPED = ("pyproject.toml", "README.md", "ttt_read", "kernels", "models", "completions")
+SHIPPED = ("pyproject.toml", "README.md", "ttt_read", "ttt_kernels", "models", "completions")
 
 
 def copy_sources(target: Path) -> Path:
@@ -61,7 +61,7 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_holds_package_model_kernels_and_completions(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"ttt_read/{p.relative_to(REPO / 'ttt_read').as_posix()}" for p in (REPO / "ttt_read").rglob("*.py")}
-    expected |= {f"ttt_read/kernels/{p.name}" for p in (REPO / "kernels").glob("*.py")}
+    expected |= {f"ttt_read/kernels/{p.name}" for p in (REPO / "ttt_kernels").glob("*.py")}
     expected |= {
         "ttt_read/models/__init__.py",
         "ttt_read/models/default/config.json",

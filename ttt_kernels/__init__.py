@@ -21,7 +21,7 @@ from .reference import rope
 _MODES = ("auto", "triton", "reference")
 
 
-OPS = ("norm", "swiglu", "attention", "cross_entropy", "sgd")  # the kernels/triton_<op>.py modules
+OPS = ("norm", "swiglu", "attention", "cross_entropy", "sgd")  # the ttt_kernels/triton_<op>.py modules
 
 
 def reference_ops() -> set[str]:
@@ -35,7 +35,7 @@ def reference_ops() -> set[str]:
 
 
 def _impl(module: str, x: torch.Tensor):
-    """`kernels/triton_<module>.py` when Triton should run on `x`, else the reference module."""
+    """`ttt_kernels/triton_<module>.py` when Triton should run on `x`, else the reference module."""
     mode = os.environ.get("TTT_READ_KERNELS") or "auto"
     if mode not in _MODES:
         raise ValueError(f"TTT_READ_KERNELS={mode!r}: expected one of {', '.join(_MODES)}")
