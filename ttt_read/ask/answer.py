@@ -21,7 +21,6 @@ import time
 from ttt_read.ask.found import Answer, passage_source
 from ttt_read.ask.span import Shown
 from ttt_read.notepad.store import Passage
-from ttt_read.text import filekinds
 from ttt_read.text import tokenizer as tok
 
 NO_NOTEPAD_NOTICE = (
@@ -133,7 +132,7 @@ def answer(
             return Answer("", False, 0.0, True, [], {"absent": quote, "seconds": seconds})
 
         result = structured_answer(memory, notepad, question, use_memory)
-        if result is not None and not result.found and passages and _is_manual(passages[0]):
+        if result is not None and not result.found and passages and passages[0].is_prose:
             result = None  # a manual has few units (options, entries): its prose may still say it
         if result is not None:
             result.scores.update(seconds=round(time.perf_counter() - started, 3))
@@ -154,11 +153,6 @@ def answer(
         seconds=round(time.perf_counter() - started, 3),
     )
     return result
-
-
-def _is_manual(passage: Passage) -> bool:
-    """Whether a passage is prose (a PDF page, a text or info manual, a man page), not code."""
-    return passage.page is not None or filekinds.is_prose(passage.path)
 
 
 def _free_answer(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from ttt_read.ask import span
 from ttt_read.ask.found import Answer, Source, passage_source
 from ttt_read.ask.span import Candidate, Shown
-from ttt_read.text import filekinds
 from ttt_read.text.sources import PAGE_MARK
 
 SURE = 0.9  # a head this confident keeps its pick
@@ -59,7 +58,7 @@ def _better_covered(best: Candidate, found: list[Candidate], shown: list[Shown],
     """In a manual, the sentence or line of the shown passages that holds most of the question's
     (weighted) words, when the pick's own line holds less than `COVER_SHARE` of that: an unsure
     head drifts to examples and headings ("gzip -c file1 > foo.gz") that share no word with it."""
-    if not _is_prose(shown[best.shown]):
+    if not shown[best.shown].passage.is_prose:
         return best
     pool = [c for c in found if c.kind in ("sentence", "line")]
     if not pool:
@@ -68,10 +67,6 @@ def _better_covered(best: Candidate, found: list[Candidate], shown: list[Shown],
     if span.term_share(weights, _line_of(best, shown)) < COVER_SHARE * span.term_share(weights, top.text):
         return top
     return best
-
-
-def _is_prose(s: Shown) -> bool:
-    return s.passage.page is not None or filekinds.is_prose(s.passage.path)
 
 
 def _line_of(c: Candidate, shown: list[Shown]) -> str:

@@ -83,6 +83,7 @@ from ttt_read.notepad.lexicon import (
     starts_phrase,
     word_terms,
 )
+from ttt_read.text import filekinds
 from ttt_read.text.sources import PAGE_MARK
 
 MAGIC = b"TTNP"
@@ -113,6 +114,11 @@ class Passage:
     focus: int = 0  # the line that matches the query best
     owner: str | None = None  # manuals: the command whose documentation the focus line is in
     definition: int | None = None  # the line defining what the focus line describes (`described_definition`)
+
+    @property
+    def is_prose(self) -> bool:
+        """A PDF page, a text or info manual, a man page: not code."""
+        return self.page is not None or filekinds.is_prose(self.path)
 
     def cite(self, line: int | None = None) -> str:
         """`path:line` for text, `path (page N)` for PDFs."""
