@@ -98,6 +98,37 @@ def test_settings_and_defaults_with_their_values(name, setting, value):
     assert line_col(name, unit.line, unit.col, value)
 
 
+@pytest.mark.parametrize(
+    "name, field, owner, doc",
+    [
+        ("pump.ts", "dryStop", "PumpOptions", "Whether the pump stops by itself once the tank is empty."),
+        ("valve.go", "Drip", "Valve", "Drip lets a little water through even while the valve is shut, so"),
+        ("bell.rs", "echo", "Bell", "How long the chime echoes after each ring, in milliseconds."),
+        ("fan.c", "blades", "fan", "how many blades turn on the hub"),  # inside a pointer declarator
+    ],
+)
+def test_documented_fields_of_structs_and_interfaces_are_units(name, field, owner, doc):
+    """A documented member without a value (an options interface's property, a struct field) is a
+    setting users set by name; an undocumented one (`pressure`, `open`, `volume`) is left out."""
+    found = units_of(name)
+    unit = found[("variable", field)]
+    assert "field" in unit.tags and unit.owner == owner and unit.doc.startswith(doc)
+    assert line_col(name, unit.line, unit.col, field)
+    assert not {("variable", n) for n in ("pressure", "open", "volume", "speed")} & found.keys()
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("Which option makes the pump stop when the tank runs dry?", "dryStop"),
+        ("Which field keeps the pipe from freezing?", "Drip"),
+    ],
+)
+def test_documented_fields_answer_questions_about_options_and_fields(pad, question, answer):
+    result = structured.structured_answer(None, pad, question, use_memory=False)
+    assert (result.found, result.text) == (True, answer)
+
+
 def test_module_variables_and_sentinel_errors():
     valve = units_of("valve.go")
     assert valve[("variable", "ErrStuck")].doc == "ErrStuck is returned when the valve does not move."

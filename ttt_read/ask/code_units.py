@@ -46,6 +46,9 @@ _NOT_PUBLIC = re.compile(
     r"@(?:private|internal|ignore|protected|package)\b|@api\s+private|@access\s+(?:private|protected)"
 )
 _PRIVATE_MODIFIER = re.compile(r"\b(?:private|protected)\b")
+# members that hold a setting: TypeScript interface/class members, Go, Rust and C struct fields
+FIELD_NODES = ("property_signature", "public_field_definition", "field_declaration")
+_FIELD_NAMES = ("property_identifier", "field_identifier", "identifier")
 # values that make a variable or an object key a function: `const f = () => ...`, `{f: function () ...}`
 _FUNCTION_VALUES = ("arrow_function", "function_expression", "function")
 
@@ -148,6 +151,8 @@ class _Walker:
                 if name:
                     doc = self.definition(node, name, "method", owners, True)
                     child_owners, child_doc = owners + (name,), doc
+            if t in FIELD_NODES and (t != "field_declaration" or node.parent.type == "field_declaration_list"):
+                self.field(node, owners)
             if t in VALUE_NODES:
                 self.value(node, owners, owner_doc)
             if t in ("string", "string_literal", "interpreted_string_literal", "template_string", "raw_string_literal"):
@@ -295,6 +300,36 @@ class _Walker:
             context=context,
         )
 
+    def field(self, node, owners: tuple) -> None:
+        """A documented member of a struct, interface or class that holds a setting without a
+        value here: `persistent?: boolean` of a TypeScript options interface, `ReadTimeout
+        time.Duration` of a Go struct, a Rust or C struct field. Users set these by name, so a
+        question asks for them as options ("Which option keeps the process running?")."""
+        if node.child_by_field_name("value") is not None:
+            return  # a value unit already
+        names = node.children_by_field_name("name") or [node.child_by_field_name("declarator")]
+        for name_node in names:
+            while name_node is not None and name_node.type not in _FIELD_NAMES:
+                name_node = name_node.child_by_field_name("declarator")
+            if name_node is None:
+                continue
+            row = name_node.start_point[0]
+            doc = leading_comment(node) or _trailing_comment(self.line_text(row))
+            if not doc:
+                continue
+            modifiers = " ".join(node_text(c) for c in node.children if c.type in ("accessibility_modifier", "modifiers"))
+            tags = {"field"} | ({"private"} if _PRIVATE_MODIFIER.search(modifiers) or _NOT_PUBLIC.search(doc) else set())
+            self.found(
+                "variable",
+                node_text(name_node),
+                row,
+                self.col(name_node.start_point),
+                owners,
+                doc=doc,
+                context=self.line_text(row).strip(),
+                tags=frozenset(tags),
+            )
+
     def parameter_doc(self, node, name: str) -> str:
         """What the docstring of a Python function says of its parameter `name` (`node` being
         the parameter's default)."""
@@ -419,8 +454,10 @@ def _find_text(node, text: str):
 
 
 def _trailing_comment(line: str) -> str:
-    m = re.search(r"(?:#|//)\s*(.+)$", line)
-    return m.group(1) if m and not re.search(r"[\"'][^\"']*(?:#|//)", line[: m.start() + 2]) else ""
+    m = re.search(r"(?:#|//)\s*(.+)$|/\*+\s*(.+?)\s*\*/\s*$", line)
+    if m is None or re.search(r"[\"'][^\"']*(?:#|//|/\*)", line[: m.start() + 2]):
+        return ""
+    return m.group(1) or m.group(2)
 
 
 # --- the line-level fallback -------------------------------------------------------------------

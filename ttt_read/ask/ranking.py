@@ -205,6 +205,8 @@ def kind_prior(u: Unit, asked: Asked) -> float:
         if u.kind == "env" and asked.kind in ("variable", None):
             return 1.0 if asked.kind == "variable" else 0.6
         if u.kind == "variable":
+            if asked.kind == "property" and "field" in u.tags:
+                return _placement(u)
             if asked.kind == "exception":
                 return 1.0 if re.match(r"^(Err|E[A-Z_])|(Error|Exception)$", u.name) else 0.2
             prior = {"variable": 1.0, None: 0.8, "class": 0.3, "how": 0.3, "enum": 0.5}.get(asked.kind, 0.0)
@@ -250,6 +252,8 @@ def kind_prior(u: Unit, asked: Asked) -> float:
     if asked.want == "option":  # in code, an option is a setting with a default: `opts.depth = 0`
         if u.kind == "value" and re.fullmatch(r"[a-z_$][\w$]*", u.name):
             return 0.6 * _placement(u)
+        if "field" in u.tags:  # a documented member of an options struct or interface
+            return 0.8 * _placement(u)
         return 1.0 if u.kind == "option" else 0.0
     if asked.want == "env":
         if u.kind != "env":
