@@ -129,6 +129,29 @@ def test_documented_fields_answer_questions_about_options_and_fields(pad, questi
     assert (result.found, result.text) == (True, answer)
 
 
+def test_events_an_emitter_fires_or_a_listener_signature_names_are_units():
+    lamp, pump = units_of("lamp.js"), units_of("pump.ts")
+    flickering = lamp[("event", "flickering")]
+    assert flickering.doc == "Tell listeners the bulb is about to fail, well before it burns out."
+    assert line_col("lamp.js", flickering.line, flickering.col, "flickering'")
+    assert ("event", "EV_TICK") in lamp  # a constant naming the event
+    assert pump[("event", "dry")].doc == "Fires when the tank runs dry and the pump stops."
+    assert {("event", "stroke"), ("event", "stall")} <= pump.keys()
+    assert not any(kind == "event" and name in ("hours", "listener", "count") for kind, name in lamp | pump)
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("Which event warns me that the bulb will fail soon?", "flickering"),
+        ("Which event tells me the tank ran dry?", "dry"),
+    ],
+)
+def test_a_question_for_an_event_gets_the_events_name(pad, question, answer):
+    result = structured.structured_answer(None, pad, question, use_memory=False)
+    assert (result.found, result.text) == (True, answer)
+
+
 def test_module_variables_and_sentinel_errors():
     valve = units_of("valve.go")
     assert valve[("variable", "ErrStuck")].doc == "ErrStuck is returned when the valve does not move."

@@ -46,6 +46,11 @@ _NOT_PUBLIC = re.compile(
     r"@(?:private|internal|ignore|protected|package)\b|@api\s+private|@access\s+(?:private|protected)"
 )
 _PRIVATE_MODIFIER = re.compile(r"\b(?:private|protected)\b")
+# the calls that fire an event and the methods that listen for one
+_EMIT = re.compile(r"_?emit(?:Event)?|trigger|fire")
+_LISTEN = re.compile(r"on|once|addListener|addEventListener|off|removeListener")
+_EVENT_NAME = re.compile(r"[A-Za-z][\w:.-]{0,40}")
+_CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9_]+")  # `emit(EV_READY)`; not a variable holding any event
 # members that hold a setting: TypeScript interface/class members, Go, Rust and C struct fields
 FIELD_NODES = ("property_signature", "public_field_definition", "field_declaration")
 _FIELD_NAMES = ("property_identifier", "field_identifier", "identifier")
@@ -151,6 +156,8 @@ class _Walker:
                 if name:
                     doc = self.definition(node, name, "method", owners, True)
                     child_owners, child_doc = owners + (name,), doc
+            if t == "call_expression" or (t == "method_signature" and _LISTEN.fullmatch(name_of(node) or "")):
+                self.event(node, owners, owner_doc)
             if t in FIELD_NODES and (t != "field_declaration" or node.parent.type == "field_declaration_list"):
                 self.field(node, owners)
             if t in VALUE_NODES:
@@ -330,6 +337,36 @@ class _Walker:
                 tags=frozenset(tags),
             )
 
+    def event(self, node, owners: tuple, owner_doc: str) -> None:
+        """An event an emitter fires, `this.emit('ready')` or `emit(EV_READY, path)`, or that a
+        TypeScript listener signature names, `on(event: 'raw', listener: ...): this`: users ask
+        which event to listen for."""
+        if node.type == "call_expression":
+            callee = node.child_by_field_name("function")
+            verb = callee.child_by_field_name("property") if callee is not None and callee.type == "member_expression" else callee
+            arguments = node.child_by_field_name("arguments")
+            if verb is None or not _EMIT.fullmatch(node_text(verb)) or arguments is None or not arguments.named_children:
+                return
+            names = [arguments.named_children[0]]
+            statement = node
+            while statement.parent is not None and statement.parent.type not in ("statement_block", "program"):
+                statement = statement.parent
+            doc = leading_comment(statement) or owner_doc
+        else:
+            parameters = node.child_by_field_name("parameters")
+            first = parameters.named_children[0] if parameters is not None and parameters.named_children else None
+            names = _strings_in(first) if first is not None else []
+            doc = leading_comment(node)
+        for name_node in names:
+            raw = node_text(name_node)
+            is_string = name_node.type in ("string", "template_string")
+            name = unquote(raw) if is_string else raw
+            if not (_EVENT_NAME if is_string else _CONSTANT_NAME).fullmatch(name):
+                continue
+            row = name_node.start_point[0]
+            col = self.col(name_node.start_point) + raw.find(name)
+            self.found("event", name, row, col, owners, doc=doc, context=self.line_text(row).strip())
+
     def parameter_doc(self, node, name: str) -> str:
         """What the docstring of a Python function says of its parameter `name` (`node` being
         the parameter's default)."""
@@ -427,6 +464,18 @@ class _Walker:
                 context=line.strip(),
                 tags=tags,
             )
+
+
+def _strings_in(node, limit: int = 40) -> list:
+    """The string literals within a node (a parameter's literal types: `event: 'add' | 'change'`)."""
+    out, stack = [], [node]
+    while stack and limit:
+        n, limit = stack.pop(), limit - 1
+        if n.type == "string" and n.is_named:
+            out.append(n)
+        else:
+            stack.extend(reversed(n.children))
+    return out
 
 
 def _descendants_named(node, name: str, limit: int):

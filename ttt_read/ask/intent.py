@@ -41,6 +41,8 @@ KIND_WORDS = {
     "exception": "exception",
     "exceptions": "exception",
     "error": "exception",
+    "event": "event",
+    "events": "event",
     "command": "command",
     "builtin": "command",
     "subcommand": "command",

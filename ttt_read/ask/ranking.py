@@ -198,6 +198,8 @@ def _placement(u: Unit) -> float:
 def kind_prior(u: Unit, asked: Asked) -> float:
     """How well a unit's kind fits what the question asks for (0: not at all)."""
     if asked.want == "definition":
+        if u.kind == "event" or asked.kind == "event":  # `emit('ready')`; `EV_READY = 'ready'` names one too
+            return {"event": 1.0, "variable": 0.3}.get(u.kind, 0.1) * _placement(u) if asked.kind == "event" else 0.0
         if u.kind == "option" and asked.kind in ("how", None):
             return 0.7
         if u.kind == "value" and asked.kind is None:
