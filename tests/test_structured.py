@@ -404,3 +404,16 @@ def test_a_cloze_asks_for_no_kind_of_unit(question):
     """A blank to fill is answered from the passage it was cut from: the kind words inside
     its quoted text ("Function", "element") are the text's, not what it asks for."""
     assert intent.analyse(question) is None
+
+
+def test_a_name_that_runs_words_together_is_found_by_its_words():
+    """`get_lexer_for_filename` is found by "file name": each part's stem is a word the sources use
+    (their index holds stems: `fil`, `nam`), and no stem lies inside a word it does not split."""
+    from ttt_read.ask.ranking import UnitIndex
+
+    def unit(name: str) -> Unit:
+        return Unit(kind="function", name=name, answer=name, path="lexers.py", line=1, col=1)
+
+    index = UnitIndex([unit("get_lexer_for_filename"), unit("open_file"), unit("set_name"), unit("reindent")])
+    assert {stems.stem("file"), stems.stem("name")} <= index.fields[0]["name"]
+    assert index.fields[3]["name"] == {stems.stem("reindent")}

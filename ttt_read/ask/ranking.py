@@ -100,16 +100,17 @@ def _lead(doc: str) -> str:
 
 
 def segment(word: str, known: set[str]) -> list[str] | None:
-    """`word` as two or three known words of 3+ letters, when it splits so."""
+    """`word` as two or three words of 3+ letters whose stems are `known`, when it splits so
+    (`filename`: file, name)."""
     n = len(word)
     for i in range(3, n - 2):
         a, b = word[:i], word[i:]
-        if a in known and b in known:
+        if stem(a) in known and stem(b) in known:
             return [a, b]
     for i in range(3, n - 5):
         for j in range(i + 3, n - 2):
             a, b, c = word[:i], word[i:j], word[j:]
-            if a in known and b in known and c in known:
+            if stem(a) in known and stem(b) in known and stem(c) in known:
                 return [a, b, c]
     return None
 
