@@ -169,6 +169,32 @@ def test_a_man_page_gives_its_options_descriptions_synopsis_and_environment():
     assert not any(name in ("NAME", "OPTIONS", "ENVIRONMENT") for _, name in page)  # section headings
 
 
+def test_definition_lists_of_info_manuals_and_man_pages_are_units():
+    """A texinfo table as info prints it (‘--spray’ and its aliases stacked, the description
+    indented below) and a man page's keyword list (`dawn` alone on its line) give one unit per
+    entry; a sentence's first word alone on a line ("Then") is no entry."""
+    info, page = units_of("hose.info.txt"), units_of("sprinkler.txt")
+    spray = info[("option", "--spray, --mist, -s")]
+    assert spray.doc == "Spread the water in a fine cloud of droplets instead of a jet."
+    assert line_col("hose.info.txt", spray.line, spray.col, "--spray’") and spray.answer == "--spray"
+    assert info[("env", "HOSE_PRESSURE")].doc == "The water pressure to open the tap to, in bar."
+    assert page[("option", "dawn")].doc == "Water one hour before sunrise, when little of it evaporates."
+    assert ("option", "skipwet") in page
+    assert not any(name in ("Then", "hose") for kind, name in info if kind in ("option", "env"))
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [
+        ("Which option sprays a fine mist?", "--spray"),
+        ("Which keyword waters the garden before sunrise?", "dawn"),
+    ],
+)
+def test_definition_list_entries_answer_questions(pad, question, answer):
+    result = structured.structured_answer(None, pad, question, use_memory=False)
+    assert (result.found, result.text) == (True, answer)
+
+
 def test_what_a_question_asks_for():
     asked = intent.analyse
     assert (asked("Which function removes limescale?").want, asked("Which function removes limescale?").kind) == (

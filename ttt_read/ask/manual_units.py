@@ -10,6 +10,7 @@ from ttt_read.ask.unit import MAX_DOC_CHARS, Unit
 from ttt_read.notepad.lexicon import (
     COMMAND_SYNOPSIS,
     DOT_LEADER,
+    GLOSSARY_NAME,
     OPTION_ALONE,
     OPTION_LINE,
     TERM_LINE,
@@ -41,6 +42,11 @@ _SECTION_HEADINGS = frozenset(
 )
 _SETTING_ENTRY = re.compile(r"^[ \t]*([a-z][a-z0-9_-]{2,30})[ \t]+(?=If (?:set|enabled|this|non-zero|true)\b)")
 _USAGE = re.compile(r"\b(?:Usage|usage|USAGE):?\s+([A-Za-z][\w.-]+)")
+# A term of a definition list alone on its line, its description indented deeper below: a
+# texinfo table's item as info prints it (‘--stdout’, 'GZIP', several items stacked for
+# aliases), or a man page's keyword (`noauto`, `x-systemd.automount`).
+_QUOTED_TERM = re.compile(r"^([ \t]*)[‘'`]([^’'`\s][^’'`]{0,40})[’'][ \t]*$")
+_BARE_TERM = re.compile(r"^([ \t]*)([a-z][\w.=:-]{1,30})[ \t]*$")
 
 
 def _nearest_program(lines: list[str], at: int) -> str:
@@ -63,10 +69,34 @@ def _continuation(lines: list[str], start: int, limit: int) -> str:
     return " ".join(out)
 
 
+def _list_entry(lines: list[str], i: int) -> tuple[list[tuple[int, re.Match]], int] | None:
+    """The items of a definition-list entry that starts at line i, and the line where its
+    description starts, when lines i... are items at one indentation with the description
+    indented deeper right below. A bare word must start a description of a few words (a
+    sentence's first word alone on its line is no item)."""
+    items = []
+    j = i
+    while j < len(lines) and (m := _QUOTED_TERM.match(lines[j]) or _BARE_TERM.match(lines[j])):
+        if items and m.group(1) != items[0][1].group(1):
+            return None
+        items.append((j, m))
+        j += 1
+    if not items or j >= len(lines) or not lines[j].strip():
+        return None
+    indent = len(lines[j]) - len(lines[j].lstrip())
+    if indent <= len(items[0][1].group(1)) or OPTION_ALONE.match(lines[j]) or _QUOTED_TERM.match(lines[j]):
+        return None
+    bare = any(m.re is _BARE_TERM for _, m in items)
+    if bare and (len(lines[j].split()) < 4 or not lines[j].lstrip()[:1].isalpha()):
+        return None
+    return items, j
+
+
 def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
     units = []
+    entry_end = 0  # the line after the last item of the list entry just read
     for i, line in enumerate(lines):
-        if DOT_LEADER.search(line) or PAGE_MARK.match(line):
+        if DOT_LEADER.search(line) or PAGE_MARK.match(line) or i < entry_end:
             continue
         if m := TEXINFO_DEFINITION.match(line):
             j = i + 1
@@ -159,6 +189,20 @@ def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
                     context=line,
                 )
             )
+            continue
+        if entry := _list_entry(lines, i):
+            items, below = entry
+            entry_end = below
+            terms = [m.group(2) for _, m in items]
+            first = items[0][1]
+            doc = _paragraph(lines, below, 4)
+            kind = "env" if re.fullmatch(GLOSSARY_NAME, terms[0]) else "option"
+            owner = owning_command(lines, i, style) or _nearest_program(lines, i)
+            about = dict(path=path, line=i + 1, owner=owner, doc=doc, context=" ".join(terms))
+            units.append(Unit.matched(kind, first, 2, name=", ".join(terms), **about))
+            col = len(lines[below]) - len(lines[below].lstrip()) + 1
+            about.update(line=below + 1, col=col, context=line)
+            units.append(Unit(kind="description", name=terms[0], answer=lines[below].strip(), **about))
             continue
         stripped = line.strip()
         if m := COMMAND_SYNOPSIS.match(stripped):
