@@ -177,7 +177,7 @@ def test_definition_lists_of_info_manuals_and_man_pages_are_units():
     spray = info[("option", "--spray, --mist, -s")]
     assert spray.doc == "Spread the water in a fine cloud of droplets instead of a jet."
     assert line_col("hose.info.txt", spray.line, spray.col, "--spray’") and spray.answer == "--spray"
-    assert info[("env", "HOSE_PRESSURE")].doc == "The water pressure to open the tap to, in bar."
+    assert info[("env", "HOSE_PRESSURE")].doc == "The water pressure to open the tap to, in bar."  # a blank line above
     assert page[("option", "dawn")].doc == "Water one hour before sunrise, when little of it evaporates."
     assert ("option", "skipwet") in page
     assert not any(name in ("Then", "hose") for kind, name in info if kind in ("option", "env"))

@@ -72,8 +72,8 @@ def _continuation(lines: list[str], start: int, limit: int) -> str:
 def _list_entry(lines: list[str], i: int) -> tuple[list[tuple[int, re.Match]], int] | None:
     """The items of a definition-list entry that starts at line i, and the line where its
     description starts, when lines i... are items at one indentation with the description
-    indented deeper right below. A bare word must start a description of a few words (a
-    sentence's first word alone on its line is no item)."""
+    indented deeper right below (or after a blank line, below quoted items). A bare word must
+    start a description of a few words (a sentence's first word alone on its line is no item)."""
     items = []
     j = i
     while j < len(lines) and (m := _QUOTED_TERM.match(lines[j]) or _BARE_TERM.match(lines[j])):
@@ -81,12 +81,14 @@ def _list_entry(lines: list[str], i: int) -> tuple[list[tuple[int, re.Match]], i
             return None
         items.append((j, m))
         j += 1
+    bare = any(m.re is _BARE_TERM for _, m in items)
+    if not bare and j + 1 < len(lines) and not lines[j].strip():
+        j += 1  # Sphinx's info output leaves a blank line under a quoted item
     if not items or j >= len(lines) or not lines[j].strip():
         return None
     indent = len(lines[j]) - len(lines[j].lstrip())
     if indent <= len(items[0][1].group(1)) or OPTION_ALONE.match(lines[j]) or _QUOTED_TERM.match(lines[j]):
         return None
-    bare = any(m.re is _BARE_TERM for _, m in items)
     if bare and (len(lines[j].split()) < 4 or not lines[j].lstrip()[:1].isalpha()):
         return None
     return items, j
