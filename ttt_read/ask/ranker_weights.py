@@ -17,28 +17,37 @@ RANKER = {
         "name_explained",
         "name_size",
         "doc_first",
-        "verb",
+        "verb"
     ],
     "weights": [
-        3.26987,
-        2.63503,
-        1.19364,
-        1.1787,
-        -0.36072,
-        -0.86091,
-        -0.59493,
-        0.31339,
-        3.26669,
-        1.62458,
-        0.37025,
-        0.1052,
-        0.23866,
-        1.85349,
-        0.40794,
+        3.86924,
+        2.74614,
+        0.92839,
+        1.1339,
+        -0.73008,
+        -0.18196,
+        -0.39613,
+        0.45593,
+        2.46347,
+        1.30002,
+        0.12149,
+        -0.05294,
+        0.01494,
+        2.37911,
+        0.26914
     ],
     "bias": 0.0,
-    "refusal": {"weights": [1.04997, 0.29094, -1.39781, 0.37503, -0.4241], "bias": -0.40239},
-    "threshold": 0.425,
+    "refusal": {
+        "weights": [
+            1.08498,
+            0.32119,
+            -1.27127,
+            0.73382,
+            -0.46462
+        ],
+        "bias": -0.54322
+    },
+    "threshold": 0.4,
     "trained_on": [
         "c-testregex.jsonl",
         "developers-reference.jsonl",
@@ -64,6 +73,6 @@ RANKER = {
         "py-jinja2.jsonl",
         "py-rich.jsonl",
         "py-unittest.jsonl",
-        "sh-go-build-scripts.jsonl",
-    ],
+        "sh-go-build-scripts.jsonl"
+    ]
 }
