@@ -286,6 +286,17 @@ def test_documented_settings_answer_questions(pad, question, answer):
     assert result.sources[0].path == "lamp.js"
 
 
+def test_settings_a_docstring_lists_are_units():
+    """reST's definition list in a docstring: ``keepwarm`` alone on its line, its description
+    below, with a default (a value unit, cited where the default is written) or without (an option)."""
+    kettle = units_of("kettle.py")
+    keepwarm, whistle = kettle[("value", "keepwarm")], kettle[("option", "whistle")]
+    assert (keepwarm.answer, keepwarm.owner) == ("False", "Kettle")
+    assert line_col("kettle.py", keepwarm.line, keepwarm.col, "False``)")
+    assert whistle.doc == "Sound a whistle when the water boils."
+    assert line_col("kettle.py", whistle.line, whistle.col, "whistle``")
+
+
 def test_a_parameter_is_described_by_its_functions_docstring():
     """A Python parameter's default is a setting; the docstring's `Args:` (or `:param x:`, or
     NumPy's `Parameters`) says what it is for."""

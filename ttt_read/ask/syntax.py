@@ -253,14 +253,20 @@ def python_docstring(node) -> str:
     return " ".join(paragraphs[0].split())[:MAX_DOC_CHARS]
 
 
-def _raw_docstring(node) -> str:
+def docstring_node(node):
+    """The string node of a Python definition's docstring, or None."""
     body = node.child_by_field_name("body")
     if body is None or not body.named_children:
-        return ""
+        return None
     first = body.named_children[0]
     if first.type == "expression_statement" and first.named_children and first.named_children[0].type == "string":
-        return unquote(node_text(first.named_children[0]).strip())
-    return ""
+        return first.named_children[0]
+    return None
+
+
+def _raw_docstring(node) -> str:
+    string = docstring_node(node)
+    return unquote(node_text(string).strip()) if string is not None else ""
 
 
 _SPHINX_PARAM = re.compile(r"^:param(?:\s+[^:]+?)?\s+\*{0,2}(\w+):\s*(.*)$")
