@@ -181,6 +181,8 @@ def test_definition_lists_of_info_manuals_and_man_pages_are_units():
     assert page[("option", "dawn")].doc == "Water one hour before sunrise, when little of it evaporates."
     assert ("option", "skipwet") in page
     assert not any(name in ("Then", "hose") for kind, name in info if kind in ("option", "env"))
+    commands = [u.answer for u in units.file_units("hose.info.txt", (FIXTURES / "hose.info.txt").read_text())]
+    assert "hose --reel > hose.log" not in commands  # an example that redirects is no synopsis
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,8 @@ _SECTION_HEADINGS = frozenset(
 )
 _SETTING_ENTRY = re.compile(r"^[ \t]*([a-z][a-z0-9_-]{2,30})[ \t]+(?=If (?:set|enabled|this|non-zero|true)\b)")
 _USAGE = re.compile(r"\b(?:Usage|usage|USAGE):?\s+([A-Za-z][\w.-]+)")
+# a command line that redirects or pipes is an example of use, not a synopsis
+_EXAMPLE = re.compile(r"^[^\[]*\s(?:>>?|<|\|)\s")
 # A term of a definition list alone on its line, its description indented deeper below: a
 # texinfo table's item as info prints it (‘--stdout’, 'GZIP', several items stacked for
 # aliases), or a man page's keyword (`noauto`, `x-systemd.automount`).
@@ -207,7 +209,7 @@ def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
             units.append(Unit(kind="description", name=terms[0], answer=lines[below].strip(), **about))
             continue
         stripped = line.strip()
-        if m := COMMAND_SYNOPSIS.match(stripped):
+        if (m := COMMAND_SYNOPSIS.match(stripped)) and not _EXAMPLE.search(stripped):
             offset = len(line) - len(line.lstrip())
             units.append(
                 Unit(
