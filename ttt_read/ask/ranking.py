@@ -218,7 +218,7 @@ def kind_prior(u: Unit, asked: Asked) -> float:
             return 0.0
         k = asked.kind
         table = {
-            "function": {"function": 1.0, "method": 1.0, "command": 1.0, "class": 0.4, "type": 0.2},
+            "function": {"function": 1.0, "method": 0.8, "command": 1.0, "class": 0.4, "type": 0.2},
             "method": {"method": 1.0, "function": 0.8, "command": 0.8, "class": 0.3, "type": 0.1},
             "decorator": {"function": 0.8, "method": 0.5, "class": 0.3},
             "property": {"method": 0.7, "function": 0.5, "class": 0.2},
