@@ -288,10 +288,13 @@ def refusal_features(index: UnitIndex, asked: Asked, question: str, ranked: list
 
 def supported(index: UnitIndex, asked: Asked, question: str, ranked: list) -> float:
     """The probability that the best candidate answers the question (the learned refusal when
-    it has weights), else its coverage."""
+    it has weights), else its coverage; 0 when it covers less of the question than the fitted
+    least coverage (a question about S3 uploads is not answered by a line that says "file")."""
     features = refusal_features(index, asked, question, ranked)
     weights = fitted_weights()
     if weights is None or "refusal" not in weights:
         return features[0]
+    if features[0] < weights.get("min_coverage", 0.0):
+        return 0.0
     w, b = weights["refusal"]["weights"], weights["refusal"]["bias"]
     return 1.0 / (1.0 + math.exp(-(sum(a * x for a, x in zip(w, features)) + b)))

@@ -13,7 +13,8 @@ for a unit (`intent.analyse`) are used.
   question's 30 best candidates (by the hand-weighted score) towards those whose answer the
   regular expression accepts.
 - "Not found": a logistic regression over `structured.refusal_features`, answerable questions
-  against unanswerable ones; its threshold gets the most questions right, answerable or not
+  against unanswerable ones; its threshold, with the least share of the question the best
+  candidate must cover, gets the most questions right, answerable or not
   (as the hand-worded sets are scored), losing at most `--max-lost` of the right answers it
   would give. Refusing an answer that would have been wrong costs nothing there, and spares
   the user a wrong answer.
@@ -169,7 +170,9 @@ def fit_refusal(items: list[dict], l2: float = 1e-2, steps: int = 800) -> tuple[
     return w.detach().numpy(), float(b.detach())
 
 
-def evaluate(items: list[dict], weights: np.ndarray | None, refusal=None, threshold: float = 0.5) -> dict:
+def evaluate(
+    items: list[dict], weights: np.ndarray | None, refusal=None, threshold: float = 0.5, min_coverage: float = 0.0
+) -> dict:
     """right / wrong / wrongly refused / unanswerable refused, as the hand-worded sets are scored."""
     counts = dict(right=0, wrong=0, refused=0, answerable=0, unanswerable=0, unanswerable_refused=0)
     for it in items:
@@ -183,7 +186,7 @@ def evaluate(items: list[dict], weights: np.ndarray | None, refusal=None, thresh
             p = 1 / (1 + np.exp(-(np.array(it["refusal"]) @ w + b)))
         else:
             p = it["refusal"][0]
-        found = bool(len(feats)) and p >= threshold
+        found = bool(len(feats)) and p >= threshold and it["refusal"][0] >= min_coverage
         if it["answerable"]:
             counts["answerable"] += 1
             if not found:
@@ -222,23 +225,27 @@ def main(argv: list[str] | None = None) -> None:
     for name, subset in (("train", train), ("validation", valid)):
         print(name, "hand-weighted:", evaluate(subset, hand, threshold=-1))
         print(name, "learned:      ", evaluate(subset, weights, threshold=-1))
-    # the threshold that gets the most questions right, answerable or not, as the hand-worded
-    # sets are scored, losing at most --max-lost of the answerable questions' right answers
+    # the threshold (and the least coverage of the question) that gets the most questions right,
+    # answerable or not, as the hand-worded sets are scored, losing at most --max-lost of the
+    # answerable questions' right answers
     base = evaluate(items, weights, refusal, -1.0)
-    best = (-1, 0.5)
-    for t in np.arange(0.05, 0.95, 0.025):
-        c = evaluate(items, weights, refusal, float(t))
-        if base["right"] - c["right"] <= args.max_lost * c["answerable"]:
-            best = max(best, (c["right"] + c["unanswerable_refused"], float(t)))
-    threshold = best[1]
+    best = (-1, 0.5, 0.0)
+    for floor in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25):
+        for t in np.arange(0.05, 0.95, 0.025):
+            c = evaluate(items, weights, refusal, float(t), floor)
+            if base["right"] - c["right"] <= args.max_lost * c["answerable"]:
+                best = max(best, (c["right"] + c["unanswerable_refused"], float(t), floor))
+    _, threshold, floor = best
     for name, subset in (("train", train), ("validation", valid)):
-        print(name, f"learned, not found below {threshold:.3f}:", evaluate(subset, weights, refusal, threshold))
+        counts = evaluate(subset, weights, refusal, threshold, floor)
+        print(name, f"learned, not found below {threshold:.3f} or covering less than {floor}:", counts)
     spec = {
         "features": list(ranking.FEATURES),
         "weights": [round(float(x), 5) for x in weights],
         "bias": 0.0,
         "refusal": {"weights": [round(float(x), 5) for x in refusal[0]], "bias": round(refusal[1], 5)},
         "threshold": round(threshold, 4),
+        "min_coverage": floor,
         "trained_on": sorted({it["file"] for it in train}),
     }
     args.out.write_text(
