@@ -132,8 +132,14 @@ def answer(
             return Answer("", False, 0.0, True, [], {"absent": quote, "seconds": seconds})
 
         result = structured_answer(memory, notepad, question, use_memory)
-        if result is not None and passages and passages[0].is_prose and (
-            not result.found or (result.scores.get("asked") == "definition" and result.scores.get("asked_kind") is None)
+        if (
+            result is not None
+            and passages
+            and passages[0].is_prose
+            and (
+                not result.found
+                or (result.scores.get("asked") == "definition" and result.scores.get("asked_kind") is None)
+            )
         ):
             result = None  # a manual has few units (options, entries): its prose may still say it
         if result is not None:

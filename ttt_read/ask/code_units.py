@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from ttt_read.ask.line_units import line_units, trailing_comment
 from ttt_read.ask.syntax import (
     COMMENTS,
     CONTAINER_NODES,
@@ -46,7 +47,8 @@ _PARAM_TAG = re.compile(
 # perhaps with its default: "(default: ``'guess'``)", "Defaults to 4."
 _DOC_TERM = re.compile(r"^(\s*)``?([A-Za-z_][\w-]*)``?\s*$")
 _DOC_DEFAULT = re.compile(
-    r"\(default:?\s*(`{0,2})(?P<value>[^`()]+?)\1\s*[,)]|\b[Dd]efaults? (?:to|is) (?!(?:a|an|the)\b)(`{0,2})(?P<value2>[^`\s,;]+?)\3(?=[\s,.;]|$)"
+    r"\(default:?\s*(`{0,2})(?P<value>[^`()]+?)\1\s*[,)]"
+    r"|\b[Dd]efaults? (?:to|is) (?!(?:a|an|the)\b)(`{0,2})(?P<value2>[^`\s,;]+?)\3(?=[\s,.;]|$)"
 )
 # what marks a definition as not part of the public API: JSDoc/TSDoc/Javadoc tags, TS/Java modifiers
 _NOT_PUBLIC = re.compile(
@@ -342,7 +344,7 @@ class _Walker:
             start = target.start_point
         row = start[0]
         context = " ".join([self.line_text(row).strip(), self.line_text(row - 1).strip() if row else ""])
-        comment = self.parameter_doc(node, name) or _trailing_comment(self.line_text(row))
+        comment = self.parameter_doc(node, name) or trailing_comment(self.line_text(row))
         self.found(
             "value",
             name,
@@ -368,11 +370,15 @@ class _Walker:
             if name_node is None:
                 continue
             row = name_node.start_point[0]
-            doc = leading_comment(node) or _trailing_comment(self.line_text(row))
+            doc = leading_comment(node) or trailing_comment(self.line_text(row))
             if not doc:
                 continue
-            modifiers = " ".join(node_text(c) for c in node.children if c.type in ("accessibility_modifier", "modifiers"))
-            tags = {"field"} | ({"private"} if _PRIVATE_MODIFIER.search(modifiers) or _NOT_PUBLIC.search(doc) else set())
+            modifiers = " ".join(
+                node_text(c) for c in node.children if c.type in ("accessibility_modifier", "modifiers")
+            )
+            tags = {"field"} | (
+                {"private"} if _PRIVATE_MODIFIER.search(modifiers) or _NOT_PUBLIC.search(doc) else set()
+            )
             self.found(
                 "variable",
                 node_text(name_node),
@@ -390,9 +396,18 @@ class _Walker:
         which event to listen for."""
         if node.type == "call_expression":
             callee = node.child_by_field_name("function")
-            verb = callee.child_by_field_name("property") if callee is not None and callee.type == "member_expression" else callee
+            verb = (
+                callee.child_by_field_name("property")
+                if callee is not None and callee.type == "member_expression"
+                else callee
+            )
             arguments = node.child_by_field_name("arguments")
-            if verb is None or not _EMIT.fullmatch(node_text(verb)) or arguments is None or not arguments.named_children:
+            if (
+                verb is None
+                or not _EMIT.fullmatch(node_text(verb))
+                or arguments is None
+                or not arguments.named_children
+            ):
                 return
             names = [arguments.named_children[0]]
             statement = node
@@ -450,7 +465,7 @@ class _Walker:
         statement = node
         while statement.parent is not None and statement.parent.type in VARIABLE_WRAPPERS:
             statement = statement.parent
-        doc = leading_comment(statement) or _trailing_comment(self.line_text(row))
+        doc = leading_comment(statement) or trailing_comment(self.line_text(row))
         if not doc and self.language == "python":  # an attribute docstring: the string right below
             nxt = statement.next_named_sibling
             if (
@@ -549,124 +564,18 @@ def _find_text(node, text: str):
     return None
 
 
-def _trailing_comment(line: str) -> str:
-    m = re.search(r"(?:#|//)\s*(.+)$|/\*+\s*(.+?)\s*\*/\s*$", line)
-    if m is None or re.search(r"[\"'][^\"']*(?:#|//|/\*)", line[: m.start() + 2]):
-        return ""
-    return m.group(1) or m.group(2)
-
-
-# --- the line-level fallback -------------------------------------------------------------------
-
-_FALLBACK_DEF = re.compile(
-    r"^\s*(?:(?:export|pub(?:\([^)]*\))?|public|private|protected|static|async|default|abstract|final)\s+)*"
-    r"(?P<kw>def|class|function|func|fn|struct|enum|trait|interface|type|sub)\s+(?:\([^)]*\)\s*)?\*?(?P<name>[A-Za-z_$][\w$]*)"
-)
-_FALLBACK_METHOD = re.compile(
-    r"^\s+(?:async\s+|static\s+|get\s+|set\s+)*(?P<name>[A-Za-z_$][\w$]*)\s*\([^;]*\)\s*\{\s*$"
-)
-_FALLBACK_VALUE = re.compile(
-    r"^\s*(?:(?:const|let|var|static|final|public|private|#define)\s+)*(?P<name>[A-Za-z_][\w.]*)\s*(?::[^=]+)?(?:=|\s)\s*(?P<value>-?\d[\d.]*|\"[^\"]{0,60}\"|'[^']{0,60}'|True|False|true|false|None|null)\s*[;,]?\s*$"
-)
-_SHELL_FUNCTION = re.compile(r"^\s*(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)\s*\{?\s*$")
-_SHELL_VARIABLE = re.compile(r"\$\{?([A-Z][A-Z0-9]*_[A-Z0-9_]+|[A-Z]{2,})(?:[:]?[-=]([^}\s]{1,40}))?\}?")
-_KEYWORDS = {"if", "for", "while", "switch", "catch", "return", "function", "else", "do", "with"}
-
-
-def _fallback_units(path: str, lines: list[str]) -> list[Unit]:
-    units = []
-    for i, line in enumerate(lines):
-        m = _FALLBACK_DEF.match(line) or _FALLBACK_METHOD.match(line)
-        if m and m.group("name") not in _KEYWORDS:
-            kind = {
-                "class": "class",
-                "struct": "class",
-                "enum": "class",
-                "trait": "class",
-                "interface": "class",
-                "type": "type",
-            }.get(m.groupdict().get("kw") or "", "function" if m.groupdict().get("kw") else "method")
-            doc = []
-            j = i - 1
-            while j >= 0 and re.match(r"^\s*(?://|#|\*|/\*)", lines[j]):
-                doc.insert(0, lines[j])
-                j -= 1
-            below = lines[i + 1 : i + 4]
-            if kind in ("function", "class", "method") and below and re.match(r'^\s*[ru]?("""|\'\'\')', below[0]):
-                doc.append(below[0].strip().strip("\"'"))
-            units.append(
-                Unit.matched(
-                    kind,
-                    m,
-                    "name",
-                    path=path,
-                    line=i + 1,
-                    doc=clean_comment("\n".join(doc)),
-                    context=line.strip() + " " + " ".join(x.strip() for x in below),
-                )
-            )
-        elif m := _SHELL_FUNCTION.match(line):
-            units.append(
-                Unit.matched(
-                    "function",
-                    m,
-                    1,
-                    path=path,
-                    line=i + 1,
-                    doc=clean_comment("\n".join(x for x in lines[max(0, i - 3) : i] if x.lstrip().startswith("#"))),
-                    context=line.strip(),
-                )
-            )
-        elif m := _FALLBACK_VALUE.match(line):
-            name = m.group("name").rsplit(".", 1)[-1]
-            units.append(
-                Unit.matched(
-                    "value",
-                    m,
-                    "value",
-                    path=path,
-                    line=i + 1,
-                    name=name,
-                    doc=_trailing_comment(line),
-                    context=line.strip(),
-                )
-            )
-    for i, line in enumerate(lines):  # a shell script's variables: `$GO_GCFLAGS`, `${CC:-gcc}`
-        for m in _SHELL_VARIABLE.finditer(line):
-            comment = clean_comment("\n".join(x for x in lines[max(0, i - 2) : i] if x.lstrip().startswith("#")))
-            units.append(
-                Unit.matched(
-                    "env",
-                    m,
-                    1,
-                    path=path,
-                    line=i + 1,
-                    doc=comment,
-                    context=line.strip(),
-                    tags=frozenset({"env-context"}),
-                )
-            )
-            if m.group(2):
-                units.append(
-                    Unit.matched(
-                        "value", m, 2, path=path, line=i + 1, name=m.group(1), doc=comment, context=line.strip()
-                    )
-                )
-    return units
-
-
 def code_units(path: str, text: str, lines: list[str]) -> list[Unit]:
     """The units of a source file: from its tree-sitter tree where a grammar parses it, else line by line."""
     suffix = "." + path.rpartition(".")[2].lower() if "." in path.rpartition("/")[2] else ""
     language = LANGUAGES.get(suffix)
     parser = parser_for(language) if language else None
     if parser is None:
-        return _fallback_units(path, lines)
+        return line_units(path, lines)
     source = text.encode("utf-8", "surrogatepass")
     try:
         tree = parser.parse(source)
     except Exception:  # noqa: BLE001 - a parser failure must not cost the answer
-        return _fallback_units(path, lines)
+        return line_units(path, lines)
     walker = _Walker(path, source, lines, language)
     walker.walk(tree.root_node)
     return walker.units

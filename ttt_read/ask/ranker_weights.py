@@ -17,7 +17,7 @@ RANKER = {
         "name_explained",
         "name_size",
         "doc_first",
-        "verb"
+        "verb",
     ],
     "weights": [
         3.91893,
@@ -34,19 +34,10 @@ RANKER = {
         -0.10078,
         -0.01093,
         2.38851,
-        0.28507
+        0.28507,
     ],
     "bias": 0.0,
-    "refusal": {
-        "weights": [
-            1.10366,
-            0.32092,
-            -1.25511,
-            0.7457,
-            -0.46459
-        ],
-        "bias": -0.55365
-    },
+    "refusal": {"weights": [1.10366, 0.32092, -1.25511, 0.7457, -0.46459], "bias": -0.55365},
     "threshold": 0.4,
     "min_coverage": 0.15,
     "trained_on": [
@@ -74,6 +65,6 @@ RANKER = {
         "py-jinja2.jsonl",
         "py-rich.jsonl",
         "py-unittest.jsonl",
-        "sh-go-build-scripts.jsonl"
-    ]
+        "sh-go-build-scripts.jsonl",
+    ],
 }
