@@ -129,6 +129,12 @@ def test_documented_fields_answer_questions_about_options_and_fields(pad, questi
     assert (result.found, result.text) == (True, answer)
 
 
+def test_node_reads_an_environment_variable_by_property():
+    night = units_of("lamp.js")[("env", "LAMP_NIGHT_MODE")]
+    assert night.doc == "Lamps in a shop window stay on all night." and "env-context" in night.tags
+    assert line_col("lamp.js", night.line, night.col, "LAMP_NIGHT_MODE ===")
+
+
 def test_events_an_emitter_fires_or_a_listener_signature_names_are_units():
     lamp, pump = units_of("lamp.js"), units_of("pump.ts")
     flickering = lamp[("event", "flickering")]
@@ -206,6 +212,7 @@ def test_what_a_question_asks_for():
     assert asked("Which exception is raised when the kettle fails?").kind == "exception"
     assert asked("What is the default flow of a valve?").want == "value"
     assert asked("How many times does the bell ring?").numeric
+    assert asked("For how many seconds are repeated flicker events held back?").want == "value"  # not an event
     assert asked("Does the lamp flicker by default?").boolean
     assert asked("Which environment variable holds the schedules?").want == "env"
     assert asked("Which option prints nothing?").want == "option"

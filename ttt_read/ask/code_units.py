@@ -171,6 +171,8 @@ class _Walker:
                 self.field(node, owners)
             if t in VALUE_NODES:
                 self.value(node, owners, owner_doc)
+            if t == "member_expression" and node_text(node.child_by_field_name("object") or node) == "process.env":
+                self.environment_read(node, owners, owner_doc)
             if t in ("string", "string_literal", "interpreted_string_literal", "template_string", "raw_string_literal"):
                 self.string(node, owners, owner_doc)
                 continue
@@ -410,10 +412,7 @@ class _Walker:
             ):
                 return
             names = [arguments.named_children[0]]
-            statement = node
-            while statement.parent is not None and statement.parent.type not in ("statement_block", "program"):
-                statement = statement.parent
-            doc = leading_comment(statement) or owner_doc
+            doc = leading_comment(_enclosing_statement(node)) or owner_doc
         else:
             parameters = node.child_by_field_name("parameters")
             first = parameters.named_children[0] if parameters is not None and parameters.named_children else None
@@ -526,6 +525,31 @@ class _Walker:
                 context=line.strip(),
                 tags=tags,
             )
+
+    def environment_read(self, node, owners: tuple, owner_doc: str) -> None:
+        """`process.env.CHOKIDAR_USEPOLLING`: Node reads an environment variable by property."""
+        name_node = node.child_by_field_name("property")
+        if name_node is None:
+            return
+        row = name_node.start_point[0]
+        self.found(
+            "env",
+            node_text(name_node),
+            row,
+            self.col(name_node.start_point),
+            owners,
+            doc=leading_comment(_enclosing_statement(node)) or owner_doc,
+            context=self.line_text(row).strip(),
+            tags=frozenset({"env-context"}),
+        )
+
+
+def _enclosing_statement(node):
+    """The statement of a block that holds `node` (the `if` around `this.emit(...)`): the comment
+    above it says what the node does."""
+    while node.parent is not None and node.parent.type not in ("statement_block", "program", "class_body"):
+        node = node.parent
+    return node
 
 
 def _strings_in(node, limit: int = 40) -> list:

@@ -122,7 +122,11 @@ _SPAN_QUESTIONS = re.compile(
     re.I,
 )
 _BLANK = re.compile(r"_{3,}")  # a cloze ("Fill in the blank: ... ____ ..."): its words are the text's, not a kind
-_HOW_VALUE = re.compile(r"^\s*how (many|much|long|large|big|slow|fast|often|small|high|low|deep|far|wide)\b", re.I)
+_HOW_VALUE = re.compile(
+    r"^\s*(?:(?:for|in|after|within|to|by|at|of|up to) )?"  # "For how many ms ...?"
+    r"how (many|much|long|large|big|slow|fast|often|small|high|low|deep|far|wide)\b",
+    re.I,
+)
 _DEFAULT_YES_NO = re.compile(
     r"^\s*(?:by default,? )?(does|do|is|are|can|will|should)\b.*\bdefault\b|^\s*by default\b", re.I
 )
