@@ -280,13 +280,14 @@ class _Walker:
             doc = " ".join(rows[k].strip() for k in described)[:MAX_DOC_CHARS]
             about = {"doc": doc, "owner": " ".join(owners), "path": self.path}
             name = m.group(2)
-            if d := _DOC_DEFAULT.search(doc):
-                value = d.group("value") or d.group("value2")
-                at = next((k for k in described if value in rows[k]), described[0])
+            d = _DOC_DEFAULT.search(doc)
+            value = d and (d.group("value") or d.group("value2"))
+            at = next((k for k in described if value and value in self.line_text(top + k)), None)
+            if at is not None:  # the default, cited where the description writes it (its last mention)
                 line = self.line_text(top + at)
                 about["context"] = f"{name} {value}"
                 self.units.append(
-                    Unit(kind="value", name=name, answer=value, line=top + at + 1, col=line.find(value) + 1, **about)
+                    Unit(kind="value", name=name, answer=value, line=top + at + 1, col=line.rfind(value) + 1, **about)
                 )
             else:
                 line = self.line_text(top + i)
