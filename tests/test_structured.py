@@ -195,12 +195,15 @@ def test_definition_lists_of_info_manuals_and_man_pages_are_units():
     "question, answer",
     [
         ("Which option sprays a fine mist?", "--spray"),
+        ("Which option makes a mist instead of a jet?", "--mist"),  # the alias it names, on its own line
         ("Which keyword waters the garden before sunrise?", "dawn"),
     ],
 )
 def test_definition_list_entries_answer_questions(pad, question, answer):
     result = structured.structured_answer(None, pad, question, use_memory=False)
     assert (result.found, result.text) == (True, answer)
+    top = result.sources[0]
+    assert line_col(top.path, top.line, top.col, answer)
 
 
 def test_what_a_question_asks_for():

@@ -44,6 +44,7 @@ from ttt_read.ask.ranking import (
     rarest_missing,
     unit_index,
 )
+from ttt_read.ask.stems import terms
 from ttt_read.ask.unit import Unit
 from ttt_read.notepad.lexicon import DOT_LEADER, line_style
 
@@ -76,6 +77,29 @@ def answer_unit(index: UnitIndex, i: int, asked: Asked) -> Unit:
     if asked.want == "option" and u.kind == "value":
         return dataclasses.replace(u, kind="setting", answer=u.name, col=_name_col(index, u))
     return index.units[_resolve(index, i)]
+
+
+def named_alias(index: UnitIndex, u: Unit, question: str) -> Unit:
+    """An entry of a manual's list that stacks its aliases (`‘--fast’`, `‘--best’`, `‘-N’`,
+    answered by the first) answers with the alias the question names ("Which flag gives the
+    best compression?": `--best`), cited on its own line."""
+    aliases = u.name.split(", ")
+    if u.kind != "option" or len(aliases) < 2 or u.answer != aliases[0]:
+        return u
+    said = terms(question)
+    notepad = getattr(index, "notepad", None)
+    f = next((f for f in notepad.files if f.path == u.path), None) if notepad is not None else None
+    lines = f.line_list() if f is not None else []
+    named = [terms(re.sub(r"[=\[].*|\s.*", "", alias.lstrip("-"))) for alias in aliases]
+    if named[0] <= said:
+        return u
+    for alias, words in zip(aliases[1:], named[1:]):
+        if not words or not words <= said:
+            continue
+        for at in range(u.line - 1, min(u.line - 1 + len(aliases), len(lines))):
+            if (col := lines[at].find(alias)) >= 0:
+                return dataclasses.replace(u, answer=alias, line=at + 1, col=col + 1)
+    return u
 
 
 def _name_col(index: UnitIndex, u: Unit) -> int:
@@ -259,7 +283,7 @@ def structured_answer(memory, notepad, question: str, use_memory: bool) -> Answe
     support = supported(index, asked, question, ranked)
     weights = fitted_weights()
     found = support >= (weights or {}).get("threshold", NOT_FOUND_THRESHOLD)
-    u = answer_unit(index, i, asked)
+    u = named_alias(index, answer_unit(index, i, asked), question)
     sources = [unit_source(notepad, u, score)]
     if u is not index.units[i] and u.kind != "setting":
         sources.append(unit_source(notepad, index.units[i], score))
