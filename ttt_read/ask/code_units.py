@@ -20,6 +20,7 @@ from ttt_read.ask.syntax import (
     clean_comment,
     comment_above,
     docstring_node,
+    enclosing_statement,
     leading_comment,
     name_of,
     node_text,
@@ -28,6 +29,7 @@ from ttt_read.ask.syntax import (
     python_parameter_docs,
     setting_name,
     statement_of,
+    strings_in,
     unquote,
     value_text,
 )
@@ -413,11 +415,11 @@ class _Walker:
             ):
                 return
             names = [arguments.named_children[0]]
-            doc = leading_comment(_enclosing_statement(node)) or owner_doc
+            doc = leading_comment(enclosing_statement(node)) or owner_doc
         else:
             parameters = node.child_by_field_name("parameters")
             first = parameters.named_children[0] if parameters is not None and parameters.named_children else None
-            names = _strings_in(first) if first is not None else []
+            names = strings_in(first) if first is not None else []
             doc = leading_comment(node)
         for name_node in names:
             raw = node_text(name_node)
@@ -539,30 +541,10 @@ class _Walker:
             row,
             self.col(name_node.start_point),
             owners,
-            doc=leading_comment(_enclosing_statement(node)) or owner_doc,
+            doc=leading_comment(enclosing_statement(node)) or owner_doc,
             context=self.line_text(row).strip(),
             tags=frozenset({"env-context"}),
         )
-
-
-def _enclosing_statement(node):
-    """The statement of a block that holds `node` (the `if` around `this.emit(...)`): the comment
-    above it says what the node does."""
-    while node.parent is not None and node.parent.type not in ("statement_block", "program", "class_body"):
-        node = node.parent
-    return node
-
-
-def _strings_in(node, limit: int = 40) -> list:
-    """The string literals within a node (a parameter's literal types: `event: 'add' | 'change'`)."""
-    out, stack = [], [node]
-    while stack and limit:
-        n, limit = stack.pop(), limit - 1
-        if n.type == "string" and n.is_named:
-            out.append(n)
-        else:
-            stack.extend(reversed(n.children))
-    return out
 
 
 def _descendants_named(node, name: str, limit: int):

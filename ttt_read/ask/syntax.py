@@ -336,6 +336,26 @@ def statement_of(node):
     return target
 
 
+def enclosing_statement(node):
+    """The statement of a block that holds `node` (the `if` around `this.emit(...)`): the comment
+    above it says what the node does."""
+    while node.parent is not None and node.parent.type not in ("statement_block", "program", "class_body"):
+        node = node.parent
+    return node
+
+
+def strings_in(node, limit: int = 40) -> list:
+    """The string literals within a node (a parameter's literal types: `event: 'add' | 'change'`)."""
+    out, stack = [], [node]
+    while stack and limit:
+        n, limit = stack.pop(), limit - 1
+        if n.type == "string" and n.is_named:
+            out.append(n)
+        else:
+            stack.extend(reversed(n.children))
+    return out
+
+
 def comment_above(target) -> str:
     """The comments right above `target`, as written: its doc comment in most languages (not a
     comment that ends the line of the statement before, nor a module's own `//!` doc)."""
