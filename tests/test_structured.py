@@ -115,6 +115,12 @@ def test_documented_fields_of_structs_and_interfaces_are_units(name, field, owne
     assert "field" in unit.tags and unit.owner == owner and unit.doc.startswith(doc)
     assert line_col(name, unit.line, unit.col, field)
     assert not {("variable", n) for n in ("pressure", "open", "volume", "speed")} & found.keys()
+    assert "private" not in unit.tags
+
+
+def test_a_field_its_doc_comment_marks_internal_is_private():
+    poll = units_of("pump.ts")[("variable", "pollEvery")]
+    assert "private" in poll.tags and poll.doc == "How often the controller polls the float switch, in ms."
 
 
 @pytest.mark.parametrize(

@@ -381,9 +381,9 @@ class _Walker:
             modifiers = " ".join(
                 node_text(c) for c in node.children if c.type in ("accessibility_modifier", "modifiers")
             )
-            tags = {"field"} | (
-                {"private"} if _PRIVATE_MODIFIER.search(modifiers) or _NOT_PUBLIC.search(doc) else set()
-            )
+            tagged = clean_comment(comment_above(node), tags=True)  # `@internal`: not what users set
+            private = _PRIVATE_MODIFIER.search(modifiers) or _NOT_PUBLIC.search(tagged)
+            tags = {"field"} | ({"private"} if private else set())
             self.found(
                 "variable",
                 node_text(name_node),
