@@ -142,6 +142,10 @@ def answer(
             )
         ):
             result = None  # a manual has few units (options, entries): its prose may still say it
+        if result is None and passages and passages[0].is_prose:
+            from ttt_read.ask.prose import prose_answer
+
+            result = prose_answer(notepad, question, passages)
         if result is not None:
             result.scores.update(seconds=round(time.perf_counter() - started, 3))
             return result

@@ -7,20 +7,10 @@ quoted with its line(s) and column, followed by the other passages shown.
 
 from __future__ import annotations
 
-import os
-
 from ttt_read.ask import span
 from ttt_read.ask.found import Answer, Source, passage_source
 from ttt_read.ask.span import Candidate, Shown
 from ttt_read.text.sources import PAGE_MARK
-
-SURE = 0.9  # a head this confident keeps its pick
-COVER_SHARE = 0.6  # else a pick whose line holds less than this share of the best line's words yields
-# "Not found" in a manual's prose below this confidence, not the head's own threshold: that one
-# was calibrated on synthesised questions and refuses most questions worded by hand (on the
-# training split's manuals, right + unanswerable refused: 86 at the head's 0.83, 91 at 0.7, 92
-# at 0.6 and 0.5, 90 at 0.4; the model card says how to measure it again).
-PROSE_NOT_FOUND = float(os.environ.get("TTT_READ_PROSE_NOT_FOUND", "0.6") or 0.6)
 
 
 def grounded_answer(
@@ -49,40 +39,14 @@ def grounded_answer(
         best = found[allowed[int(top.indices[0])]]
         margin = float(top.values[0] - top.values[1]) if len(allowed) > 1 else span.LONE_MARGIN
         confidence = head.found_probability(float(probs.max()), margin, cover)
-        threshold = head.not_found["threshold"]
-        if shown[0].passage.is_prose:
-            threshold = min(threshold, PROSE_NOT_FOUND)
-        supported = confidence >= threshold
+        supported = confidence >= head.not_found["threshold"]
         scores = {
             "coverage": round(cover, 4),
             "span_probability": round(float(probs.max()), 4),
             "margin": round(margin, 4),
         }
-    if head is None or confidence < SURE:
-        best = _better_covered(best, found, shown, weights)
     sources = [answer_source(best, shown)] + [passage_source(s) for i, s in enumerate(shown) if i != best.shown]
     return Answer(best.text if supported else "", supported, round(confidence, 4), True, sources, scores)
-
-
-def _better_covered(best: Candidate, found: list[Candidate], shown: list[Shown], weights: dict) -> Candidate:
-    """In a manual, the sentence or line of the shown passages that holds most of the question's
-    (weighted) words, when the pick's own line holds less than `COVER_SHARE` of that: an unsure
-    head drifts to examples and headings ("gzip -c file1 > foo.gz") that share no word with it."""
-    if not shown[best.shown].passage.is_prose:
-        return best
-    pool = [c for c in found if c.kind in ("sentence", "line")]
-    if not pool:
-        return best
-    top = max(pool, key=lambda c: (span.term_share(weights, c.text), c.kind == "sentence"))
-    if span.term_share(weights, _line_of(best, shown)) < COVER_SHARE * span.term_share(weights, top.text):
-        return top
-    return best
-
-
-def _line_of(c: Candidate, shown: list[Shown]) -> str:
-    text = shown[c.shown].text
-    end = text.find("\n", max(c.end, 0))
-    return text[text.rfind("\n", 0, max(c.begin, 0)) + 1 : None if end < 0 else end]
 
 
 def _best_line(found: list[Candidate], shown: list[Shown]) -> Candidate:

@@ -1,0 +1,178 @@
+"""Fit the sentence ranker of a manual's prose and its "not found" threshold (`ask.prose`) on
+questions worded by hand.
+
+    python -m ttt_read.train.prose_ranker [--questions docs/questions/train] [--sources runs/train-src]
+        [--out ttt_read/ask/prose_weights.py]
+
+The question files about prose (`"language": "prose"` on their first line) of the training
+split are used, every question of them (`train.ranker` says how the sources are found): the
+ranker is a softmax over each question's candidates (`prose.rank`) towards the sentences the
+answer's regular expression accepts; "not found" is a logistic regression over
+`prose.refusal_features` of the chosen sentence, answerable questions against unanswerable
+ones, with the threshold that gets the most questions right, answerable or not, as the
+hand-worded sets are scored, losing at most `--max-lost` of the right answers it would give
+(as `train.ranker` chooses its own). The validation split's manuals are reported, never fitted on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+
+def collect(question_files: list[Path], root: Path) -> list[dict]:
+    """Per question: its file, split, whether it is answerable, its candidates' features and
+    which of them are right, and the refusal features of each candidate."""
+    from ttt_read.ask import prose
+    from ttt_read.notepad.store import Notepad
+    from ttt_read.text import sources
+    from ttt_read.text.tokenizer import PASSAGES
+    from ttt_read.train.ranker import question_sources
+
+    out = []
+    for path in question_files:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        head = rows[0]
+        paths = [p for p in question_sources(head.get("source", ""), root) if p.exists()]
+        if not paths:
+            print(f"{path}: sources not found, skipped")
+            continue
+        notepad = Notepad.build(sources.collect(paths).files)
+        index = prose.sentence_index(notepad)
+        for row in rows[1:]:
+            if "question" not in row:
+                continue
+            ranked = prose.rank(index, row["question"], notepad.search(row["question"], PASSAGES))
+            regex = row.get("answer_regex")
+            out.append(
+                {
+                    "file": path.name,
+                    "split": head.get("split", "train"),
+                    "answerable": regex is not None,
+                    "features": [f for _, f in ranked],
+                    "right": [bool(regex and re.search(regex, index.sentences[i].text)) for i, _ in ranked],
+                    "refusal": [prose.refusal_features(index, row["question"], ranked, k) for k in range(len(ranked))],
+                }
+            )
+    return out
+
+
+def fit_ranker(items: list[dict], l2: float = 1e-3, steps: int = 600, lr: float = 0.05) -> np.ndarray:
+    import torch
+
+    usable = [it for it in items if any(it["right"])]
+    w = torch.zeros(len(usable[0]["features"][0]), requires_grad=True)
+    with torch.no_grad():
+        w[0] = 1.0  # start from BM25
+    opt = torch.optim.Adam([w], lr=lr)
+    xs = [torch.tensor(it["features"], dtype=torch.float32) for it in usable]
+    ys = [torch.tensor(it["right"], dtype=torch.bool) for it in usable]
+    for _ in range(steps):
+        opt.zero_grad()
+        losses = [torch.logsumexp(x @ w, 0) - torch.logsumexp((x @ w)[y], 0) for x, y in zip(xs, ys)]
+        (torch.stack(losses).mean() + l2 * (w * w).sum()).backward()
+        opt.step()
+    return w.detach().numpy()
+
+
+def chosen(item: dict, weights: np.ndarray) -> int:
+    return int(np.argmax(np.array(item["features"]) @ weights)) if item["features"] else -1
+
+
+def fit_refusal(items: list[dict], weights: np.ndarray, l2: float = 1e-2, steps: int = 600) -> tuple[np.ndarray, float]:
+    import torch
+
+    rows = [(it["refusal"][chosen(it, weights)], it["answerable"]) for it in items if it["features"]]
+    x = torch.tensor([r for r, _ in rows], dtype=torch.float32)
+    y = torch.tensor([float(a) for _, a in rows])
+    weight = torch.where(y > 0, 1.0, float((y > 0).sum() / max((y == 0).sum(), 1)))  # balance the classes
+    w = torch.zeros(x.shape[1], requires_grad=True)
+    b = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.Adam([w, b], lr=0.05)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y, reduction="none") * weight
+        (loss.mean() + l2 * (w * w).sum()).backward()
+        opt.step()
+    return w.detach().numpy(), float(b.detach())
+
+
+def evaluate(items: list[dict], weights: np.ndarray, refusal=None, threshold: float = -1.0) -> dict:
+    """right / wrong / wrongly refused / unanswerable refused, as the hand-worded sets are scored."""
+    counts = dict(right=0, wrong=0, refused=0, answerable=0, unanswerable=0, unanswerable_refused=0)
+    for it in items:
+        top = chosen(it, weights)
+        found = top >= 0
+        if found and refusal is not None:
+            w, b = refusal
+            found = 1 / (1 + np.exp(-(np.array(it["refusal"][top]) @ w + b))) >= threshold
+        if it["answerable"]:
+            counts["answerable"] += 1
+            key = "refused" if not found else "right" if it["right"][top] else "wrong"
+            counts[key] += 1
+        else:
+            counts["unanswerable"] += 1
+            counts["unanswerable_refused"] += not found
+    return counts
+
+
+def main(argv: list[str] | None = None) -> None:
+    from ttt_read.ask import prose
+    from ttt_read.train.ranker import prepare_sources
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--questions", type=Path, default=Path("docs/questions/train"))
+    parser.add_argument("--sources", type=Path, default=Path("runs/train-src"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "ask" / "prose_weights.py")
+    parser.add_argument(
+        "--max-lost", type=float, default=0.02, help="most right answers refused, over the answerable questions"
+    )
+    args = parser.parse_args(argv)
+    files = [
+        p
+        for p in sorted(args.questions.glob("*.jsonl"))
+        if json.loads(p.read_text(encoding="utf-8").split("\n", 1)[0]).get("language") == "prose"
+    ]
+    prepare_sources(args.sources, files)
+    items = collect(files, args.sources)
+    train = [it for it in items if it["split"] == "train"]
+    valid = [it for it in items if it["split"] != "train"]
+    print(f"{len(train)} training and {len(valid)} validation questions about prose")
+    bm25 = np.zeros(len(prose.FEATURES))
+    bm25[0] = 1.0
+    weights = fit_ranker(train)
+    for name, subset in (("train", train), ("validation", valid)):
+        print(name, "BM25:   ", evaluate(subset, bm25))
+        print(name, "learned:", evaluate(subset, weights))
+    refusal = fit_refusal(train, weights)
+    answered = evaluate(train, weights)["right"]
+    best = max(
+        (c["right"] + c["unanswerable_refused"], float(t))
+        for t in np.arange(0.0, 0.95, 0.025)
+        if answered - (c := evaluate(train, weights, refusal, float(t)))["right"] <= args.max_lost * c["answerable"]
+    )
+    threshold = best[1]
+    for name, subset in (("train", train), ("validation", valid)):
+        print(name, f"learned, not found below {threshold:.3f}:", evaluate(subset, weights, refusal, threshold))
+    spec = {
+        "features": list(prose.FEATURES),
+        "weights": [round(float(x), 5) for x in weights],
+        "refusal": {"weights": [round(float(x), 5) for x in refusal[0]], "bias": round(refusal[1], 5)},
+        "threshold": round(threshold, 4),
+        "trained_on": sorted({it["file"] for it in train}),
+    }
+    args.out.write_text(
+        '"""Weights of the sentence ranker of a manual\'s prose and of its "not found" (`prose`),\n'
+        'written by `python -m ttt_read.train.prose_ranker` from the questions in docs/questions/train."""\n\n'
+        f"PROSE = {json.dumps(spec, indent=4)}\n",
+        encoding="utf-8",
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
