@@ -1,1 +1,1 @@
-"""`ask`: answers quoted from the notepad's passages, chosen by the span head or the structured ranker."""
+"""`ask`: answers quoted from the read sources: the unit asked for, a manual's sentence, or a span."""

@@ -5,9 +5,10 @@ introduced by its file header as in the read text and trimmed around its best-ma
 so that passages, question and answer fit in the window together; then the question in the
 QA turn format training uses (`tokenizer.encode_qa_prompt`).
 
-By default the answer is *grounded*: a span copied verbatim from those passages, chosen by
-the span head over the model's hidden states (`span`), or "not found" when the head and
-retrieval do not support any. `free=True` lets the model write its answer instead, greedy
+By default the answer is *grounded*: the unit the question asks for (`structured`); in a
+manual's prose, the sentence that says it (`prose`); else a span copied verbatim from those
+passages, chosen by the span head over the model's hidden states (`span`); or "not found"
+when none is supported. `free=True` lets the model write its answer instead, greedy
 decoding (`generate.generate`) with the read fast weights until it ends the answer; that is
 also what a snapshot without a notepad gets. The passages shown are the answer's sources.
 """

@@ -142,7 +142,7 @@ _OPTION_DOES = re.compile(
 
 def analyse(question: str) -> Asked | None:
     """What kind of unit `question` asks for, or None when it asks for an explanation (a
-    sentence: the span head answers those)."""
+    sentence: a manual's sentences or the span head answer those)."""
     q = question.strip()
     if _SPAN_QUESTIONS.match(q) or _BLANK.search(q):
         return None

@@ -9,7 +9,7 @@ function, command) and first lines cover the question's words, each word also in
 forms and synonyms (`synonyms`), weighted by how rare it is among the units. A question whose
 words no unit covers well enough gets "not found"; so does one whose words the sources never
 use. Questions for an explanation ("What does `f` do?", "What parameters does `f` take?") are
-left to the span head (`grounded`).
+left to a manual's sentences (`prose`) or the span head (`grounded`).
 
 The ranker's weights and the "not found" decision are fitted on questions worded by hand
 (`train.ranker`, docs/questions/train). Manuals also answer "What is X?" in their own words
