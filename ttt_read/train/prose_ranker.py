@@ -61,44 +61,16 @@ def collect(question_files: list[Path], root: Path) -> list[dict]:
     return out
 
 
-def fit_ranker(items: list[dict], l2: float = 1e-3, steps: int = 600, lr: float = 0.05) -> np.ndarray:
-    import torch
-
-    usable = [it for it in items if any(it["right"])]
-    w = torch.zeros(len(usable[0]["features"][0]), requires_grad=True)
-    with torch.no_grad():
-        w[0] = 1.0  # start from BM25
-    opt = torch.optim.Adam([w], lr=lr)
-    xs = [torch.tensor(it["features"], dtype=torch.float32) for it in usable]
-    ys = [torch.tensor(it["right"], dtype=torch.bool) for it in usable]
-    for _ in range(steps):
-        opt.zero_grad()
-        losses = [torch.logsumexp(x @ w, 0) - torch.logsumexp((x @ w)[y], 0) for x, y in zip(xs, ys)]
-        (torch.stack(losses).mean() + l2 * (w * w).sum()).backward()
-        opt.step()
-    return w.detach().numpy()
-
-
 def chosen(item: dict, weights: np.ndarray) -> int:
     return int(np.argmax(np.array(item["features"]) @ weights)) if item["features"] else -1
 
 
-def fit_refusal(items: list[dict], weights: np.ndarray, l2: float = 1e-2, steps: int = 600) -> tuple[np.ndarray, float]:
-    import torch
+def fit_refusal(items: list[dict], weights: np.ndarray) -> tuple[np.ndarray, float]:
+    """`ranker.fit_refusal` on the refusal features of each question's chosen sentence."""
+    from ttt_read.train import ranker
 
-    rows = [(it["refusal"][chosen(it, weights)], it["answerable"]) for it in items if it["features"]]
-    x = torch.tensor([r for r, _ in rows], dtype=torch.float32)
-    y = torch.tensor([float(a) for _, a in rows])
-    weight = torch.where(y > 0, 1.0, float((y > 0).sum() / max((y == 0).sum(), 1)))  # balance the classes
-    w = torch.zeros(x.shape[1], requires_grad=True)
-    b = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.Adam([w, b], lr=0.05)
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(x @ w + b, y, reduction="none") * weight
-        (loss.mean() + l2 * (w * w).sum()).backward()
-        opt.step()
-    return w.detach().numpy(), float(b.detach())
+    chosen_ones = [it | {"refusal": it["refusal"][chosen(it, weights)]} for it in items if it["features"]]
+    return ranker.fit_refusal(chosen_ones)
 
 
 def evaluate(items: list[dict], weights: np.ndarray, refusal=None, threshold: float = -1.0) -> dict:
@@ -122,7 +94,7 @@ def evaluate(items: list[dict], weights: np.ndarray, refusal=None, threshold: fl
 
 def main(argv: list[str] | None = None) -> None:
     from ttt_read.ask import prose
-    from ttt_read.train.ranker import prepare_sources
+    from ttt_read.train.ranker import fit_ranker, prepare_sources
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--questions", type=Path, default=Path("docs/questions/train"))
@@ -144,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(train)} training and {len(valid)} validation questions about prose")
     bm25 = np.zeros(len(prose.FEATURES))
     bm25[0] = 1.0
-    weights = fit_ranker(train)
+    weights, _ = fit_ranker(train)
     for name, subset in (("train", train), ("validation", valid)):
         print(name, "BM25:   ", evaluate(subset, bm25))
         print(name, "learned:", evaluate(subset, weights))
