@@ -73,7 +73,7 @@ def test_a_pdfs_running_heads_contents_and_page_marks_are_left_out():
 def garden(tmp_path_factory) -> Notepad:
     root = tmp_path_factory.mktemp("garden")
     (root / "garden.txt").write_text(PDF_TEXT.replace("[page", "[leaf"))
-    (root / "hose.info.txt").write_text((FIXTURES / "hose.info.txt").read_text())
+    (root / "hose.info").write_text((FIXTURES / "hose.info.txt").read_text())
     return Notepad.build(sources.collect([root]).files)
 
 

@@ -12,7 +12,7 @@ CODE_SUFFIXES = frozenset({
     ".scala", ".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh", ".cs", ".swift", ".php", ".lua", ".pl", ".sh",
     ".bash", ".zig", ".dart",
 })  # fmt: skip
-PROSE_SUFFIXES = frozenset({"", ".md", ".markdown", ".mdx", ".rst", ".txt", ".text", ".adoc", ".org"})
+PROSE_SUFFIXES = frozenset({"", ".md", ".markdown", ".mdx", ".rst", ".txt", ".text", ".adoc", ".org", ".info"})
 MARKDOWN_SUFFIXES = frozenset({".md", ".markdown", ".mdx"})
 
 
