@@ -132,21 +132,12 @@ def answer(
             seconds = round(time.perf_counter() - started, 3)
             return Answer("", False, 0.0, True, [], {"absent": quote, "seconds": seconds})
 
-        result = structured_answer(memory, notepad, question, use_memory)
-        if (
-            result is not None
-            and passages
-            and passages[0].is_prose
-            and (
-                not result.found
-                or (result.scores.get("asked") == "definition" and result.scores.get("asked_kind") is None)
-            )
-        ):
-            result = None  # a manual has few units (options, entries): its prose may still say it
-        if result is None and passages and passages[0].is_prose:
+        in_manual = bool(passages) and passages[0].is_prose
+        result = structured_answer(memory, notepad, question, use_memory, in_manual=in_manual)
+        if in_manual and (result is None or not result.found):
             from ttt_read.ask.prose import prose_answer
 
-            result = prose_answer(notepad, question, passages)
+            result = prose_answer(notepad, question, passages)  # a manual has few units: its prose may say it
         if result is not None:
             result.scores.update(seconds=round(time.perf_counter() - started, 3))
             return result

@@ -14,6 +14,7 @@ found" when the best one holds too little of the question (`prose_weights`).
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from collections import Counter
@@ -247,9 +248,14 @@ class SentenceIndex:
         self.words = [Counter(order) for order in self.order]
         self.around = [_stems(s.context) for s in self.sentences]
         self.headings = [_stems(s.heading) for s in self.sentences]
-        self.df = Counter(t for c in self.words for t in c)
+        self.postings: dict[str, list[int]] = {}  # stem: the sentences that say it
+        for i, c in enumerate(self.words):
+            for t in c:
+                self.postings.setdefault(t, []).append(i)
+        self.df = {t: len(ids) for t, ids in self.postings.items()}
+        self.sizes = [sum(c.values()) for c in self.words]
         self.n = max(len(self.sentences), 1)
-        self.avg = sum(sum(c.values()) for c in self.words) / self.n or 1.0
+        self.avg = sum(self.sizes) / self.n or 1.0
         self.vocab = sorted(self.df)
         self.at_line: dict[tuple[str, int], list[int]] = {}  # (path, line): the sentences on it
         for i, sentence in enumerate(self.sentences):
@@ -289,7 +295,16 @@ def _telling(word: str) -> bool:
 
 
 def _near(index: SentenceIndex, s: str) -> tuple[str, ...]:
-    return tuple(t for t in index.vocab if len(s) >= 5 and t != s and t[:5] == s[:5]) if len(s) >= 5 else ()
+    """The manual's other words sharing `s`'s first five letters ("configur" and `config`)."""
+    if len(s) < 5:
+        return ()
+    at = bisect.bisect_left(index.vocab, s[:5])
+    out = []
+    while at < len(index.vocab) and index.vocab[at].startswith(s[:5]):
+        if index.vocab[at] != s:
+            out.append(index.vocab[at])
+        at += 1
+    return tuple(out)
 
 
 def rank(
@@ -303,12 +318,10 @@ def rank(
     if not total:
         return []
     scored = []
-    for i, tf in enumerate(index.words):
-        size = sum(tf.values())
-        norm = K1 * (1 - B + B * size / index.avg)
-        score = sum(w * tf[s] * (K1 + 1) / (tf[s] + norm) for s, w in weights.items() if s in tf)
-        if score > 0:
-            scored.append((score, i))
+    for i in sorted({i for s in weights for i in index.postings.get(s, ())}):
+        tf = index.words[i]
+        norm = K1 * (1 - B + B * index.sizes[i] / index.avg)
+        scored.append((sum(w * tf[s] * (K1 + 1) / (tf[s] + norm) for s, w in weights.items() if s in tf), i))
     scored.sort(key=lambda x: -x[0])
     scored = scored[:keep]
     in_passage: dict[int, tuple[int, bool]] = {}  # sentence: (its passage's rank, holds the focus)
@@ -346,7 +359,7 @@ def rank(
                 heading += w
         code = {m.group().lower() for m in _CODE_TOKEN.finditer(sentence.text)} - q_code
         numbers = set(_NUMBER.findall(sentence.text)) - q_numbers
-        size = sum(tf.values())
+        size = index.sizes[i]
         new = sum(c for t, c in tf.items() if t not in q_stems) / max(size, 1)
         out.append(
             (

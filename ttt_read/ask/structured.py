@@ -257,12 +257,15 @@ def explain_in_manual(notepad, index: UnitIndex, question: str) -> Answer | None
     )
 
 
-def structured_answer(memory, notepad, question: str, use_memory: bool) -> Answer | None:
+def structured_answer(memory, notepad, question: str, use_memory: bool, in_manual: bool = False) -> Answer | None:
     """The unit `question` asks for, "not found" when none covers it, or None when the question
-    asks for no kind of unit (or the sources have none of that kind)."""
+    asks for no kind of unit (or the sources have none of that kind). `in_manual`: the question
+    is about a manual, whose prose answers what names no kind of unit ("Which RFC ...?")."""
     asked = analyse(question)
     if asked is None:
         return explain_in_manual(notepad, unit_index(notepad), question)
+    if in_manual and asked.want == "definition" and asked.kind is None:
+        return None
     index = unit_index(notepad)
     if asked.want == "describe":
         return describe_option(notepad, index, asked)

@@ -448,7 +448,7 @@ class Notepad:
                 weights[name] = 1.0
                 if DEFINITION + name in self.index:
                     weights[DEFINITION + name] = MARKER_WEIGHTS[DEFINITION]
-        idfs = {t: self.idf(t) * w for t, w in weights.items()}
+        idfs = {t: self.idf(t) * w for t, w in sorted(weights.items())}  # in one order: ties stay ties
         idfs = {t: v for t, v in idfs.items() if v > 0}
         if not idfs:
             return []
@@ -498,7 +498,7 @@ class Notepad:
         for i in range(lo, hi):
             terms = block_terms([lines[i]], style, terms_of)
             terms += [t for t in exact if starts_phrase(lines, i, t[1:])]
-            line_score = sum(idfs.get(t, 0.0) for t in set(terms))  # the path does not make line 1 the best
+            line_score = sum(idfs.get(t, 0.0) for t in sorted(set(terms)))  # the path does not make line 1 the best
             if i == 0:
                 terms += path_terms(f.path)
             length += len(terms)

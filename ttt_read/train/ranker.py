@@ -133,6 +133,8 @@ def collect(question_files: list[Path], root: Path) -> list[dict]:
 def fit_ranker(items: list[dict], l2: float = 1e-3, steps: int = 800, lr: float = 0.05) -> tuple[np.ndarray, float]:
     import torch
 
+    torch.set_num_threads(1)  # sums in one order: the same weights on any machine
+
     usable = [it for it in items if any(it["right"])]
     n = len(usable[0]["features"][0])
     w = torch.zeros(n, requires_grad=True)
@@ -154,6 +156,8 @@ def fit_ranker(items: list[dict], l2: float = 1e-3, steps: int = 800, lr: float 
 
 def fit_refusal(items: list[dict], l2: float = 1e-2, steps: int = 800) -> tuple[np.ndarray, float]:
     import torch
+
+    torch.set_num_threads(1)
 
     x = torch.tensor([it["refusal"] for it in items], dtype=torch.float32)
     y = torch.tensor([float(it["answerable"]) for it in items])
