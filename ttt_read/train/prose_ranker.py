@@ -16,12 +16,13 @@ hand-worded sets are scored, losing at most `--max-lost` of the right answers it
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from pathlib import Path
 
 import numpy as np
+
+from ttt_read.train import ranker
 
 
 def collect(question_files: list[Path], root: Path) -> list[dict]:
@@ -31,13 +32,12 @@ def collect(question_files: list[Path], root: Path) -> list[dict]:
     from ttt_read.notepad.store import Notepad
     from ttt_read.text import sources
     from ttt_read.text.tokenizer import PASSAGES
-    from ttt_read.train.ranker import question_sources
 
     out = []
     for path in question_files:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         head = rows[0]
-        paths = [p for p in question_sources(head.get("source", ""), root) if p.exists()]
+        paths = [p for p in ranker.question_sources(head.get("source", ""), root) if p.exists()]
         if not paths:
             print(f"{path}: sources not found, skipped")
             continue
@@ -67,56 +67,41 @@ def chosen(item: dict, weights: np.ndarray) -> int:
 
 def fit_refusal(items: list[dict], weights: np.ndarray) -> tuple[np.ndarray, float]:
     """`ranker.fit_refusal` on the refusal features of each question's chosen sentence."""
-    from ttt_read.train import ranker
-
     chosen_ones = [it | {"refusal": it["refusal"][chosen(it, weights)]} for it in items if it["features"]]
     return ranker.fit_refusal(chosen_ones)
 
 
 def evaluate(items: list[dict], weights: np.ndarray, refusal=None, threshold: float = -1.0) -> dict:
     """right / wrong / wrongly refused / unanswerable refused, as the hand-worded sets are scored."""
-    counts = dict(right=0, wrong=0, refused=0, answerable=0, unanswerable=0, unanswerable_refused=0)
+    counts = ranker.new_counts()
     for it in items:
         top = chosen(it, weights)
         found = top >= 0
         if found and refusal is not None:
             w, b = refusal
             found = 1 / (1 + np.exp(-(np.array(it["refusal"][top]) @ w + b))) >= threshold
-        if it["answerable"]:
-            counts["answerable"] += 1
-            key = "refused" if not found else "right" if it["right"][top] else "wrong"
-            counts[key] += 1
-        else:
-            counts["unanswerable"] += 1
-            counts["unanswerable_refused"] += not found
+        ranker.tally(counts, it["answerable"], found, found and it["right"][top])
     return counts
 
 
 def main(argv: list[str] | None = None) -> None:
     from ttt_read.ask import prose
-    from ttt_read.train.ranker import fit_ranker, prepare_sources
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--questions", type=Path, default=Path("docs/questions/train"))
-    parser.add_argument("--sources", type=Path, default=Path("runs/train-src"))
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "ask" / "prose_weights.py")
-    parser.add_argument(
-        "--max-lost", type=float, default=0.02, help="most right answers refused, over the answerable questions"
-    )
-    args = parser.parse_args(argv)
+    out = Path(__file__).resolve().parents[1] / "ask" / "prose_weights.py"
+    args = ranker.fit_arguments(__doc__.split("\n\n")[0], out).parse_args(argv)
     files = [
         p
         for p in sorted(args.questions.glob("*.jsonl"))
         if json.loads(p.read_text(encoding="utf-8").split("\n", 1)[0]).get("language") == "prose"
     ]
-    prepare_sources(args.sources, files)
+    ranker.prepare_sources(args.sources, files)
     items = collect(files, args.sources)
     train = [it for it in items if it["split"] == "train"]
     valid = [it for it in items if it["split"] != "train"]
     print(f"{len(train)} training and {len(valid)} validation questions about prose")
     bm25 = np.zeros(len(prose.FEATURES))
     bm25[0] = 1.0
-    weights, _ = fit_ranker(train)
+    weights, _ = ranker.fit_ranker(train)
     for name, subset in (("train", train), ("validation", valid)):
         print(name, "BM25:   ", evaluate(subset, bm25))
         print(name, "learned:", evaluate(subset, weights))

@@ -178,7 +178,7 @@ def evaluate(
     items: list[dict], weights: np.ndarray | None, refusal=None, threshold: float = 0.5, min_coverage: float = 0.0
 ) -> dict:
     """right / wrong / wrongly refused / unanswerable refused, as the hand-worded sets are scored."""
-    counts = dict(right=0, wrong=0, refused=0, answerable=0, unanswerable=0, unanswerable_refused=0)
+    counts = new_counts()
     for it in items:
         feats = np.array(it["features"]) if it["features"] else np.zeros((0, 1))
         if len(feats) and weights is not None:
@@ -191,31 +191,42 @@ def evaluate(
         else:
             p = it["refusal"][0]
         found = bool(len(feats)) and p >= threshold and it["refusal"][0] >= min_coverage
-        if it["answerable"]:
-            counts["answerable"] += 1
-            if not found:
-                counts["refused"] += 1
-            elif it["right"][top]:
-                counts["right"] += 1
-            else:
-                counts["wrong"] += 1
-        else:
-            counts["unanswerable"] += 1
-            counts["unanswerable_refused"] += not found
+        tally(counts, it["answerable"], found, found and it["right"][top])
     return counts
+
+
+def new_counts() -> dict:
+    return dict(right=0, wrong=0, refused=0, answerable=0, unanswerable=0, unanswerable_refused=0)
+
+
+def tally(counts: dict, answerable: bool, found: bool, right: bool) -> None:
+    """Count one question as the hand-worded sets are scored: right, wrong or wrongly refused
+    when answerable, else refused or not."""
+    if answerable:
+        counts["answerable"] += 1
+        counts["refused" if not found else "right" if right else "wrong"] += 1
+    else:
+        counts["unanswerable"] += 1
+        counts["unanswerable_refused"] += not found
+
+
+def fit_arguments(description: str, out: Path) -> argparse.ArgumentParser:
+    """The command line of a fit on the hand-worded questions, writing its weights to `out`."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--questions", type=Path, default=Path("docs/questions/train"))
+    parser.add_argument("--sources", type=Path, default=Path("runs/train-src"))
+    parser.add_argument("--out", type=Path, default=out)
+    parser.add_argument(
+        "--max-lost", type=float, default=0.02, help="most right answers refused, over the answerable questions"
+    )
+    return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     from ttt_read.ask import ranking
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--questions", type=Path, default=Path("docs/questions/train"))
-    parser.add_argument("--sources", type=Path, default=Path("runs/train-src"))
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "ask" / "ranker_weights.py")
-    parser.add_argument(
-        "--max-lost", type=float, default=0.02, help="most right answers refused, over the answerable questions"
-    )
-    args = parser.parse_args(argv)
+    out = Path(__file__).resolve().parents[1] / "ask" / "ranker_weights.py"
+    args = fit_arguments(__doc__.split("\n\n")[0], out).parse_args(argv)
     files = sorted(args.questions.glob("*.jsonl"))
     prepare_sources(args.sources, files)
     items = collect(files, args.sources)
