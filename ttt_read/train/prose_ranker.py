@@ -29,23 +29,12 @@ def collect(question_files: list[Path], root: Path) -> list[dict]:
     """Per question: its file, split, whether it is answerable, its candidates' features and
     which of them are right, and the refusal features of each candidate."""
     from ttt_read.ask import prose
-    from ttt_read.notepad.store import Notepad
-    from ttt_read.text import sources
     from ttt_read.text.tokenizer import PASSAGES
 
     out = []
-    for path in question_files:
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        head = rows[0]
-        paths = [p for p in ranker.question_sources(head.get("source", ""), root) if p.exists()]
-        if not paths:
-            print(f"{path}: sources not found, skipped")
-            continue
-        notepad = Notepad.build(sources.collect(paths).files)
+    for path, head, notepad, rows in ranker.question_sets(question_files, root):
         index = prose.sentence_index(notepad)
-        for row in rows[1:]:
-            if "question" not in row:
-                continue
+        for row in rows:
             ranked = prose.rank(index, row["question"], notepad.search(row["question"], PASSAGES))
             regex = row.get("answer_regex")
             out.append(
@@ -122,13 +111,11 @@ def main(argv: list[str] | None = None) -> None:
         "threshold": round(threshold, 4),
         "trained_on": sorted({it["file"] for it in train}),
     }
-    args.out.write_text(
-        '"""Weights of the sentence ranker of a manual\'s prose and of its "not found" (`prose`),\n'
-        'written by `python -m ttt_read.train.prose_ranker` from the questions in docs/questions/train."""\n\n'
-        f"PROSE = {json.dumps(spec, indent=4)}\n",
-        encoding="utf-8",
+    doc = (
+        'Weights of the sentence ranker of a manual\'s prose and of its "not found" (`prose`),\n'
+        "written by `python -m ttt_read.train.prose_ranker` from the questions in docs/questions/train."
     )
-    print(f"wrote {args.out}")
+    ranker.write_weights(args.out, doc, "PROSE", spec)
 
 
 if __name__ == "__main__":

@@ -87,14 +87,12 @@ def prepare_sources(root: Path, question_files: list[Path]) -> None:
                 out.write_text(re.sub(r".\x08", "", text), encoding="utf-8")
 
 
-def collect(question_files: list[Path], root: Path) -> list[dict]:
-    """Per question: its split, whether it is answerable, the raw candidates' features, which
-    candidates are right, and its refusal features."""
-    from ttt_read.ask import intent, ranking, structured
+def question_sets(question_files: list[Path], root: Path):
+    """(file, its first line, a notepad of its sources, its question rows) for each question
+    file whose sources are found under `root` (`question_sources`)."""
     from ttt_read.notepad.store import Notepad
     from ttt_read.text import sources
 
-    out = []
     for path in question_files:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         head = rows[0]
@@ -102,11 +100,18 @@ def collect(question_files: list[Path], root: Path) -> list[dict]:
         if not paths:
             print(f"{path}: sources not found, skipped")
             continue
-        pad = Notepad.build(sources.collect(paths).files)
+        yield path, head, Notepad.build(sources.collect(paths).files), [r for r in rows[1:] if "question" in r]
+
+
+def collect(question_files: list[Path], root: Path) -> list[dict]:
+    """Per question: its split, whether it is answerable, the raw candidates' features, which
+    candidates are right, and its refusal features."""
+    from ttt_read.ask import intent, ranking, structured
+
+    out = []
+    for path, head, pad, rows in question_sets(question_files, root):
         index = ranking.unit_index(pad)
-        for row in rows[1:]:
-            if "question" not in row:
-                continue
+        for row in rows:
             asked = intent.analyse(row["question"])
             if asked is None:
                 continue
@@ -263,13 +268,17 @@ def main(argv: list[str] | None = None) -> None:
         "min_coverage": floor,
         "trained_on": sorted({it["file"] for it in train}),
     }
-    args.out.write_text(
-        '"""Weights of the unit ranker and of "not found" (`structured`), written by\n'
-        '`python -m ttt_read.train.ranker` from the questions in docs/questions/train."""\n\n'
-        f"RANKER = {json.dumps(spec, indent=4)}\n",
-        encoding="utf-8",
+    doc = (
+        'Weights of the unit ranker and of "not found" (`structured`), written by\n'
+        "`python -m ttt_read.train.ranker` from the questions in docs/questions/train."
     )
-    print(f"wrote {args.out}")
+    write_weights(args.out, doc, "RANKER", spec)
+
+
+def write_weights(out: Path, doc: str, name: str, spec: dict) -> None:
+    """Fitted weights as the Python module `ask` imports: the docstring, then `name = spec`."""
+    out.write_text(f'"""{doc}"""\n\n{name} = {json.dumps(spec, indent=4)}\n', encoding="utf-8")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
