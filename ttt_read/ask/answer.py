@@ -134,10 +134,13 @@ def answer(
 
         in_manual = bool(passages) and passages[0].is_prose
         result = structured_answer(memory, notepad, question, use_memory, in_manual=in_manual)
-        if in_manual and (result is None or not result.found):
+        if in_manual and (result is None or not result.found):  # a manual has few units: its prose may say it
             from ttt_read.ask.prose import prose_answer
+            from ttt_read.ask.span import question_literals
 
-            result = prose_answer(notepad, question, passages)  # a manual has few units: its prose may say it
+            # A question quoting a name or a heading ("What does `f` do?") points where the span
+            # head was trained to look; the sentence ranker was fitted on questions without quotes.
+            result = None if question_literals(question) else prose_answer(notepad, question, passages)
         if result is not None:
             result.scores.update(seconds=round(time.perf_counter() - started, 3))
             return result
