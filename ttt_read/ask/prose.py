@@ -421,17 +421,21 @@ def refusal_features(
     index: SentenceIndex, question: str, ranked: list[tuple[int, list[float]]], best: int
 ) -> list[float]:
     """What "not found" is decided on: how much of the question the chosen sentence holds
-    (exactly; in any form, or around it; in its heading), and the share of the question's
-    weighted words the manual never says in any form (what an unanswerable question asks about)."""
+    (exactly; in any form, or around it; in its heading), the share of the question's weighted
+    words the manual never says in any form (what an unanswerable question asks about), and the
+    weight of the most telling word that neither the sentence nor its surroundings say."""
     if not ranked:
-        return [0.0, 0.0, 0.0, 1.0]
+        return [0.0, 0.0, 0.0, 1.0, 1.0]
     f = ranked[best][1]
     weights = {s: (index.idf(s), synonyms) for s, synonyms in question_words(question)}
     total = sum(w for w, _ in weights.values()) or 1.0
     absent = sum(
         w for s, (w, synonyms) in weights.items() if s not in index.df and not any(x in index.df for x in synonyms)
     )
-    return [f[1], f[1] + f[2] + f[3], f[4], absent / total]
+    i = ranked[best][0]
+    held = set(index.words[i]) | index.around[i] | index.headings[i]
+    missing = [w for s, (w, synonyms) in weights.items() if s not in held and not any(x in held for x in synonyms)]
+    return [f[1], f[1] + f[2] + f[3], f[4], absent / total, max(missing, default=0.0) / total]
 
 
 def prose_answer(notepad, question: str, passages: list) -> Answer | None:
