@@ -196,6 +196,7 @@ def train(
         raise KeyboardInterrupt  # reported as "interrupted after state.pt was completely written"
     if world > 1:
         record["replicas_identical"] = _replicas_identical(model)
+        dist.destroy_process_group()  # joins gloo's threads: a rank left with them aborts at exit
         if not record["replicas_identical"]:
             raise RuntimeError("data-parallel ranks hold different weights")
     return record
