@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from ttt_read.ask import synonyms as syn
 from ttt_read.ask.found import Answer, Source
 from ttt_read.ask.intent import STOP_WORDS
-from ttt_read.ask.stems import WORDS, stem
+from ttt_read.ask.stems import WORDS, stem, terms
 from ttt_read.notepad.lexicon import DOT_LEADER, FUNCTION_WORDS, QUESTION_WORDS, word_terms
 from ttt_read.text import filekinds
 from ttt_read.text.sources import PAGE_MARK
@@ -231,10 +231,6 @@ def _paragraph(block: list[str], start: int, file: int, heading: str) -> list[Se
     return out
 
 
-def _stems(text: str) -> set[str]:
-    return {stem(t) for w in WORDS.findall(text) for t in word_terms(w) if not t.isdigit()}
-
-
 class SentenceIndex:
     """The prose files' sentences with their stems, and BM25 statistics over them."""
 
@@ -246,8 +242,8 @@ class SentenceIndex:
                 self.sentences += sentences_of(f.line_list(), fi)
         self.order = [[stem(t) for w in WORDS.findall(s.text) for t in word_terms(w)] for s in self.sentences]
         self.words = [Counter(order) for order in self.order]
-        self.around = [_stems(s.context) for s in self.sentences]
-        self.headings = [_stems(s.heading) for s in self.sentences]
+        self.around = [terms(s.context) for s in self.sentences]
+        self.headings = [terms(s.heading) for s in self.sentences]
         self.postings: dict[str, list[int]] = {}  # stem: the sentences that say it
         for i, c in enumerate(self.words):
             for t in c:
