@@ -472,3 +472,24 @@ def test_a_name_that_runs_words_together_is_found_by_its_words():
     index = UnitIndex([unit("get_lexer_for_filename"), unit("open_file"), unit("set_name"), unit("reindent")])
     assert {stems.stem("file"), stems.stem("name")} <= index.fields[0]["name"]
     assert index.fields[3]["name"] == {stems.stem("reindent")}
+
+
+def test_a_doc_comment_that_says_the_question_words_together_ranks_first():
+    """Both doc comments hold every word of the question; the one that says them next to each
+    other ("reads the water temperature") is the answer, the one that scatters them is not."""
+    from ttt_read.ask.ranking import FEATURES, UnitIndex, rank
+
+    def method(name: str, doc: str) -> Unit:
+        return Unit(kind="method", name=name, answer=name, path="boiler.js", line=1, col=1, doc=doc)
+
+    index = UnitIndex(
+        [
+            method("boilerStatus", "Temperature of the room, water pressure and the sensor read last."),
+            method("thermostat", "Read the water temperature from the boiler sensor."),
+        ]
+    )
+    question = "Which method reads the water temperature from the sensor?"
+    ranked = rank(index, intent.analyse(question), question)
+    pairs = {index.units[i].name: f[FEATURES.index("pairs")] for _, _, i, f in ranked}
+    assert pairs == {"thermostat": pytest.approx(2 / 3), "boilerStatus": 0.0}
+    assert index.units[ranked[0][2]].name == "thermostat"

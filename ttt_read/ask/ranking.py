@@ -69,6 +69,7 @@ class UnitIndex:
         self.doc_first = [terms(_FIRST_SENTENCE.match(u.doc).group()) for u in units]
         self.doc_lead = [_lead(u.doc) for u in units]
         self.doc_sizes = [len(f["doc"]) for f in self.fields]
+        self.positions = [_positions(u) for u in units]
         self.by_name: dict[str, list[int]] = {}
         for i, u in enumerate(units):
             self.by_name.setdefault(u.name, []).append(i)
@@ -91,6 +92,31 @@ def _name_words(name: str, known: set[str]) -> set[str]:
         parts = segment(piece, known) if re.fullmatch(r"[a-z]{6,}", piece) else None
         out |= {stem(p) for p in parts or [piece]}
     return out
+
+
+PAIR_SPAN = 3  # words apart, at most, for two question words to count as said together
+
+
+def _positions(u: Unit) -> dict[str, list[int]]:
+    """Where each stem stands in the unit's name, then (further on) in its doc comment: which
+    question words a definition says together ("option ... must", "environment variable")."""
+    out: dict[str, list[int]] = {}
+    words = [t for w in WORDS.findall(u.name) for t in (word_terms(w)[1:] or word_terms(w))]
+    words += [""] * (PAIR_SPAN + 1) + [t for w in WORDS.findall(u.doc) for t in word_terms(w)[:1]]
+    for at, word in enumerate(words):
+        if word and word not in FUNCTION_WORDS:
+            out.setdefault(stem(word), []).append(at)
+    return out
+
+
+def _pairs_said(positions: dict[str, list[int]], forms: list[tuple[str, ...]]) -> float:
+    """The share of the question's neighbouring word pairs that the unit says within
+    `PAIR_SPAN` words of each other, in any of their forms."""
+    if len(forms) < 2:
+        return 0.0
+    spots = [[p for f in fs for p in positions.get(f, ())] for fs in forms]
+    said = sum(any(abs(a - b) <= PAIR_SPAN for a in first for b in second) for first, second in zip(spots, spots[1:]))
+    return said / (len(forms) - 1)
 
 
 def _lead(doc: str) -> str:
@@ -281,6 +307,7 @@ FEATURES = (
     "name_size",  # parts of the name, over 5
     "doc_first",  # share of the question's weighted words in the doc comment's first sentence
     "verb",  # the question's first word (its verb: "Which method *returns* ...") leads the doc or the name
+    "pairs",  # share of the question's neighbouring word pairs the name or doc says close together
 )
 
 
@@ -296,6 +323,7 @@ def rank(
     definition = asked.want == "definition"
     said = {x for s, _, synonyms, near in qterms for x in (s, *synonyms, *near)}
     head = next(((s, *synonyms) for s, w, synonyms, _ in qterms if w >= 1.0), ())
+    forms = [(s, *near) for s, _, _, near in qterms]
     out = []
     for i, u in enumerate(index.units):
         prior = kind_prior(u, asked)
@@ -335,7 +363,8 @@ def rank(
             explained = len(words & said) / len(words) if words else 0.0
             first = sum(index.idf(s) * w for s, w, _, _ in qterms if s in index.doc_first[i]) / total
             verb = float(bool(head) and (index.doc_lead[i] in head or bool(words & set(head[:1]))))
-            features += [0.0, explained, min(index.name_parts[i], 5) / 5, first, verb]
+            pairs = _pairs_said(index.positions[i], forms)
+            features += [0.0, explained, min(index.name_parts[i], 5) / 5, first, verb, pairs]
             out.append((score * prior, covered / total, i, features))
     out.sort(key=lambda r: -r[0])
     out = out[:keep]

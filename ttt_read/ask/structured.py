@@ -32,6 +32,7 @@ import re
 from ttt_read.ask.found import Answer, Source
 from ttt_read.ask.intent import Asked, analyse
 from ttt_read.ask.ranking import (
+    FEATURES,
     MEMORY_WEIGHT,
     NOT_FOUND_THRESHOLD,
     RERANK,
@@ -304,13 +305,17 @@ def structured_answer(memory, notepad, question: str, use_memory: bool, in_manua
 def refusal_features(index: UnitIndex, asked: Asked, question: str, ranked: list) -> list[float]:
     """What says whether the sources hold an answer at all: the best candidate's coverage,
     the margin of its score over the next one, the share of the question's words that no unit
-    has in any form, how much of the question the best name holds, and the share of the most
-    telling word the best candidate lacks."""
-    cover = ranked[0][1] if ranked else 0.0
-    margin = ranked[0][0] - ranked[1][0] if len(ranked) > 1 else 1.0
-    name = ranked[0][3][3] + ranked[0][3][4] if ranked else 0.0
-    missing = rarest_missing(index, asked, question, ranked[0][2]) if ranked else 1.0
-    return [cover, min(margin, 5.0), absent_words(index, question, asked), name, missing]
+    has in any form, how much of the question the best name holds, the share of the most
+    telling word the best candidate lacks and how many of the question's word pairs it says
+    together."""
+    if not ranked:
+        return [0.0, 1.0, absent_words(index, question, asked), 0.0, 1.0, 0.0]
+    score, cover, i, features = ranked[0]
+    margin = score - ranked[1][0] if len(ranked) > 1 else 1.0
+    name = features[FEATURES.index("name")] + features[FEATURES.index("name_soft")]
+    missing = rarest_missing(index, asked, question, i)
+    pairs = features[FEATURES.index("pairs")]
+    return [cover, min(margin, 5.0), absent_words(index, question, asked), name, missing, pairs]
 
 
 def supported(index: UnitIndex, asked: Asked, question: str, ranked: list) -> float:

@@ -105,7 +105,8 @@ def question_sets(question_files: list[Path], root: Path):
 
 def collect(question_files: list[Path], root: Path) -> list[dict]:
     """Per question: its split, whether it is answerable, the raw candidates' features, which
-    candidates are right, and its refusal features."""
+    candidates are right, and what its refusal features are computed from
+    (`add_refusal_features`, once the ranker is fitted)."""
     from ttt_read.ask import intent, ranking, structured
 
     out = []
@@ -129,10 +130,21 @@ def collect(question_files: list[Path], root: Path) -> list[dict]:
                     "want": asked.want,
                     "features": [f for _, _, _, f in ranked],
                     "right": right,
-                    "refusal": structured.refusal_features(index, asked, row["question"], ranked),
+                    "ranked": ranked,
+                    "asked": (index, asked, row["question"]),
                 }
             )
     return out
+
+
+def add_refusal_features(items: list[dict], weights: np.ndarray) -> None:
+    """Each question's `structured.refusal_features` as `ask` computes them: over the candidates
+    in the fitted ranker's order, with its scores."""
+    from ttt_read.ask import structured
+
+    for it in items:
+        rescored = sorted(((float(np.dot(weights, f)), c, i, f) for _, c, i, f in it["ranked"]), key=lambda r: -r[0])
+        it["refusal"] = structured.refusal_features(*it["asked"], rescored)
 
 
 def fit_ranker(items: list[dict], l2: float = 1e-3, steps: int = 800, lr: float = 0.05) -> tuple[np.ndarray, float]:
@@ -241,6 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     hand = np.zeros(len(ranking.FEATURES))
     hand[0] = 1.0
     weights, _ = fit_ranker(train)
+    add_refusal_features(items, weights)
     refusal = fit_refusal([it for it in train if it["features"]])
     for name, subset in (("train", train), ("validation", valid)):
         print(name, "hand-weighted:", evaluate(subset, hand, threshold=-1))
