@@ -227,6 +227,10 @@ def test_what_a_question_asks_for():
     assert asked("Which option prints nothing?").want == "option"
     assert asked("What does the -q option of sprinkler do?").want == "describe"
     assert asked("How do I drain the pump?").kind == "how"
+    # a thing that does something is named, though what it does speaks of a size or a default
+    assert asked("Which valve shuts once the tank reaches a certain size?").want == "definition"
+    assert asked("Which setting decides whether the pump starts by default?").want == "definition"
+    assert asked("Which size does the tank have by default?").want == "value"
     for explanation in ("What is a subshell?", "What does `boil` do?", "Where is `Kettle` defined?"):
         assert asked(explanation) is None, explanation  # the span head answers these
 

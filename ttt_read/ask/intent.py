@@ -127,6 +127,13 @@ _HOW_VALUE = re.compile(
     r"how (many|much|long|large|big|slow|fast|often|small|high|low|deep|far|wide)\b",
     re.I,
 )
+# "Which handler rolls the file over once it reaches a certain size?": a thing that does
+# something, named; the size is what it does, not what is asked for
+_WHICH_DOES = re.compile(
+    r"^\s*which (?!(?:value|number|port|size|mode|level|string|character|encoding|version|name|code|status|"
+    r"separator|timeout|limit|default)s?\b)[a-z]+ (?!(?:doe|i|ha|wa)s\b)[a-z]+[^s]s\b",
+    re.I,
+)
 _DEFAULT_YES_NO = re.compile(
     r"^\s*(?:by default,? )?(does|do|is|are|can|will|should)\b.*\bdefault\b|^\s*by default\b", re.I
 )
@@ -167,7 +174,7 @@ def analyse(question: str) -> Asked | None:
         return None
     kind_word = next((w for w in words[:10] if w in KIND_WORDS), None)
     opening = _OPENING.match(q)
-    value_cue = _VALUE_CUES.search(q) or _OTHERWISE.search(q)
+    value_cue = not _WHICH_DOES.match(q) and (_VALUE_CUES.search(q) or _OTHERWISE.search(q))
     if opening:
         head = words[:8]
         early_kind = kind_word is not None and kind_word in head and head.index(kind_word) <= 2
