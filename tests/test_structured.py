@@ -497,3 +497,21 @@ def test_a_doc_comment_that_says_the_question_words_together_ranks_first():
     pairs = {index.units[i].name: f[FEATURES.index("pairs")] for _, _, i, f in ranked}
     assert pairs == {"thermostat": pytest.approx(2 / 3), "boilerStatus": 0.0}
     assert index.units[ranked[0][2]].name == "thermostat"
+
+
+def test_not_found_is_fitted_on_the_refusal_features_ask_computes(pad):
+    """The refusal is fitted on the candidates in the fitted ranker's order, with its scores:
+    the features the fit sees for a question are those `ask` computes for it."""
+    import numpy as np
+
+    from ttt_read.ask.ranking import fitted_weights, rank, unit_index
+    from ttt_read.train.ranker import add_refusal_features
+
+    index = unit_index(pad)
+    weights = np.array(fitted_weights()["weights"])
+    for question in ("Which method fades the light down?", "What is the default flow of a new valve?"):
+        asked = intent.analyse(question)
+        item = {"ranked": rank(index, asked, question, use_weights=False), "asked": (index, asked, question)}
+        add_refusal_features([item], weights)
+        shown = structured.refusal_features(index, asked, question, rank(index, asked, question))
+        assert item["refusal"] == pytest.approx(shown)
