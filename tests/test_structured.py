@@ -99,6 +99,34 @@ def test_settings_and_defaults_with_their_values(name, setting, value):
 
 
 @pytest.mark.parametrize(
+    "name, text, setting, value",
+    [
+        ("valve.go", "package valve\n\nconst MaxHeaderBytes = 1 << 20\n", "MaxHeaderBytes", "1 << 20"),
+        (
+            "valve.go",
+            "package valve\n\nvar Default = &Valve{\n\tFlow: 12,\n\tIdle: 90 * time.Second,\n}\n",
+            "Idle",
+            "90 * time.Second",
+        ),
+        ("valve.go", "package valve\n\nvar Default = &Valve{\n\tFlow: 12,\n}\n", "Flow", "12"),
+        ("kettle.py", "LIMIT = (2 ** 16)  # 64 KiB\n", "LIMIT", "2 ** 16"),
+        ("lamp.js", "const fadeTimeout = 30 * 1000;\n", "fadeTimeout", "30 * 1000"),
+    ],
+)
+def test_a_default_written_as_arithmetic_or_in_a_composite_literal_is_a_value(name, text, setting, value):
+    """`1 << 20`, `90 * time.Second` in a Go struct literal: defaults as code writes them."""
+    found = {(u.kind, u.name): u for u in units.file_units(name, text, "text")}
+    unit = found[("value", setting)]
+    assert unit.answer == value
+    assert text.split("\n")[unit.line - 1][unit.col - 1 :].startswith(value)
+
+
+def test_arithmetic_on_a_variable_is_not_a_value():
+    found = {(u.kind, u.name) for u in units.file_units("kettle.py", "scaled = litres * 3\n", "text")}
+    assert ("value", "scaled") not in found
+
+
+@pytest.mark.parametrize(
     "name, field, owner, doc",
     [
         ("pump.ts", "dryStop", "PumpOptions", "Whether the pump stops by itself once the tank is empty."),

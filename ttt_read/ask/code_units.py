@@ -333,7 +333,10 @@ class _Walker:
             children = node.named_children
             if len(children) != 2:
                 return
-            name_node, value_node = children
+            # Go's `Timeout: 90 * time.Second` in a composite literal: each side wrapped
+            name_node, value_node = (
+                c.named_children[0] if c.type == "literal_element" and c.named_children else c for c in children
+            )
         else:
             name_node, value_node = node.child_by_field_name(name_field), node.child_by_field_name(value_field)
         name = setting_name(name_node)
@@ -344,7 +347,14 @@ class _Walker:
             return
         start = value_node.start_point
         target = value_node
-        if value_node.type in ("binary_expression", "boolean_operator", "conditional_expression", "expression_list"):
+        if value_node.type in (
+            "binary_expression",
+            "binary_operator",
+            "boolean_operator",
+            "conditional_expression",
+            "expression_list",
+            "parenthesized_expression",
+        ):
             target = _find_text(value_node, value) or value_node
             start = target.start_point
         row = start[0]

@@ -197,6 +197,9 @@ LITERALS = {
 }
 SEQUENCES = {"tuple", "list", "array", "expression_list", "set", "array_creation_expression", "initializer_list"}
 FALLBACK_OPERATORS = {"||", "??", "or", "?:"}
+ARITHMETIC = {"*", "<<", "**", "+", "-", "/"}
+_NUMBER = re.compile(r"(?:0[xXoObB])?[\d_.]+[a-zA-Z]{0,2}")
+_UNIT_CONSTANT = re.compile(r"(?:[a-z]\w*\.)?[A-Z]\w*")  # `time.Second`, `KiB`
 COMMENTS = {"comment", "line_comment", "block_comment"}
 WRAPPERS = {
     "decorated_definition",
@@ -378,12 +381,15 @@ def value_text(node) -> str | None:
     if node is None:
         return None
     t = node.type
-    if t in ("binary_expression", "boolean_operator", "conditional_expression"):
+    if t in ("binary_expression", "binary_operator", "boolean_operator", "conditional_expression"):
         op = node.child_by_field_name("operator")
         op_text = node_text(op) if op is not None else ""
         right = node.child_by_field_name("right") or (node.named_children[-1] if node.named_children else None)
         if op_text in FALLBACK_OPERATORS or t == "boolean_operator":
             return value_text(right)
+        text = node_text(node)
+        if _constant_expression(node) and len(text) <= 40 and "\n" not in text:
+            return text  # a default written as arithmetic: `1 << 20`, `30 * 1000`, `90 * time.Second`
         return None
     if t == "unary_expression" or t == "unary_operator":
         text = node_text(node)
@@ -407,6 +413,24 @@ def value_text(node) -> str | None:
     ):
         return node_text(node)  # a named constant: `chunk_size=ITER_CHUNK_SIZE`
     return None
+
+
+def _constant_expression(node) -> bool:
+    """Arithmetic on numbers and unit constants only, with at least one number."""
+    if node.type in ("binary_expression", "binary_operator"):
+        op = node.child_by_field_name("operator")
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if op is None or node_text(op) not in ARITHMETIC or left is None or right is None:
+            return False
+        return _constant_expression(left) and _constant_expression(right) and bool(_NUMBER.search(node_text(node)))
+    if node.type == "parenthesized_expression" and len(node.named_children) == 1:
+        return _constant_expression(node.named_children[0])
+    text = node_text(node)
+    if node.type in LITERALS:
+        return bool(_NUMBER.fullmatch(text))
+    return node.type in ("identifier", "attribute", "selector_expression", "member_expression") and bool(
+        _UNIT_CONSTANT.fullmatch(text)
+    )
 
 
 def setting_name(node) -> str | None:
