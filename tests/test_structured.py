@@ -121,6 +121,31 @@ def test_a_default_written_as_arithmetic_or_in_a_composite_literal_is_a_value(na
     assert text.split("\n")[unit.line - 1][unit.col - 1 :].startswith(value)
 
 
+@pytest.mark.parametrize(
+    "name, text, setting, value",
+    [
+        (
+            "kettle.py",
+            "def boil(stream=None):\n    if stream is None:\n        stream = sys.stderr\n",
+            "stream",
+            "sys.stderr",
+        ),
+        ("lamp.js", "function dim(o) {\n  if (o.step === undefined) o.step = STEP;\n}\n", "step", "STEP"),
+        ("lamp.js", "function dim(n) {\n  if (!n) { n = defaultSteps(); }\n}\n", "n", "defaultSteps()"),
+    ],
+)
+def test_what_code_puts_in_place_of_a_missing_value_is_its_default(name, text, setting, value):
+    """`if stream is None: stream = sys.stderr`: the default of a parameter that was not given."""
+    found = {(u.kind, u.name, u.answer): u for u in units.file_units(name, text, "text")}
+    unit = found[("value", setting, value)]
+    assert text.split("\n")[unit.line - 1][unit.col - 1 :].startswith(value)
+
+
+def test_an_assignment_under_another_test_is_not_a_default():
+    text = "def boil(stream=None):\n    if stream is not None:\n        stream = wrap(stream)\n"
+    assert not [u for u in units.file_units("kettle.py", text, "text") if u.answer == "wrap(stream)"]
+
+
 def test_arithmetic_on_a_variable_is_not_a_value():
     found = {(u.kind, u.name) for u in units.file_units("kettle.py", "scaled = litres * 3\n", "text")}
     assert ("value", "scaled") not in found

@@ -31,6 +31,7 @@ from ttt_read.ask.syntax import (
     statement_of,
     strings_in,
     unquote,
+    unset_default,
     value_text,
 )
 from ttt_read.ask.unit import BODY_LINES, MAX_DOC_CHARS, Unit
@@ -58,6 +59,7 @@ _NOT_PUBLIC = re.compile(
 )
 _PRIVATE_MODIFIER = re.compile(r"\b(?:private|protected)\b")
 # the calls that fire an event and the methods that listen for one
+_ASSIGNMENTS = ("assignment", "assignment_expression")
 _EMIT = re.compile(r"_?emit(?:Event)?|trigger|fire")
 _LISTEN = re.compile(r"on|once|addListener|addEventListener|off|removeListener")
 _EVENT_NAME = re.compile(r"[A-Za-z][\w:.-]{0,40}")
@@ -342,7 +344,7 @@ class _Walker:
         name = setting_name(name_node)
         if name and node.type in GLOBAL_NODES and name_node is not None and self.top_level(node):
             self.variable(node, name_node, name, owners, value_node)
-        value = value_text(value_node)
+        value = value_text(value_node) or (unset_default(node) if node.type in _ASSIGNMENTS else None)
         if not name or value is None or value_node is None:
             return
         start = value_node.start_point

@@ -415,6 +415,38 @@ def value_text(node) -> str | None:
     return None
 
 
+_UNSET = {"None", "null", "undefined", "nil"}
+
+
+def unset_default(assignment) -> str | None:
+    """What `if stream is None: stream = sys.stderr` (`if (o.x === undefined) o.x = 5`,
+    `if (!n) n = DEFAULT`) puts in place of a value that was not given: a default as code
+    writes it, whatever the expression."""
+    left, right = assignment.child_by_field_name("left"), assignment.child_by_field_name("right")
+    branch = assignment.parent
+    while branch is not None and branch.type in ("expression_statement", "block", "statement_block"):
+        branch = branch.parent
+    if left is None or right is None or branch is None or branch.type != "if_statement":
+        return None
+    test = branch.child_by_field_name("condition")
+    while test is not None and test.type == "parenthesized_expression" and test.named_children:
+        test = test.named_children[0]
+    if test is None:
+        return None
+    if test.type in ("not_operator", "unary_expression") and node_text(test).lstrip()[:1] in ("n", "!"):
+        tested = test.named_children[-1] if test.named_children else None
+    elif test.type in ("comparison_operator", "binary_expression") and len(test.children) == 3:
+        first, op, last = test.children
+        unset = node_text(op) in ("is", "==", "===") and node_text(last) in _UNSET
+        tested = first if unset else None
+    else:
+        return None
+    text = node_text(right)
+    if tested is None or node_text(tested) != node_text(left) or len(text) > 60 or "\n" in text:
+        return None
+    return text
+
+
 def _constant_expression(node) -> bool:
     """Arithmetic on numbers and unit constants only, with at least one number."""
     if node.type in ("binary_expression", "binary_operator"):
