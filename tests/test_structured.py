@@ -141,6 +141,21 @@ def test_what_code_puts_in_place_of_a_missing_value_is_its_default(name, text, s
     assert text.split("\n")[unit.line - 1][unit.col - 1 :].startswith(value)
 
 
+def test_a_setting_read_by_name_with_a_fallback_has_that_default():
+    """`kwargs.pop("filemode", 'a')`, `opts.get('timeout', DEFAULT_TIMEOUT)`: read with their defaults."""
+    text = (
+        "def boil(key, **kwargs):\n"
+        "    mode = kwargs.pop(\"filemode\", 'a')\n"
+        "    t = opts.get('timeout', LIMIT)\n"
+        "    x = d.get(key, 3)\n"
+    )
+    found = {(u.kind, u.name): u for u in units.file_units("kettle.py", text, "text")}
+    assert (found[("value", "filemode")].answer, found[("value", "timeout")].answer) == ("'a'", "LIMIT")
+    unit = found[("value", "timeout")]
+    assert text.split("\n")[unit.line - 1][unit.col - 1 :].startswith("LIMIT)")
+    assert ("value", "key") not in found  # the key is a variable, not a setting's name
+
+
 def test_an_assignment_under_another_test_is_not_a_default():
     text = "def boil(stream=None):\n    if stream is not None:\n        stream = wrap(stream)\n"
     assert not [u for u in units.file_units("kettle.py", text, "text") if u.answer == "wrap(stream)"]

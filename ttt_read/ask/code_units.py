@@ -19,8 +19,11 @@ from ttt_read.ask.syntax import (
     WRAPPERS,
     clean_comment,
     comment_above,
+    descendants_named,
     docstring_node,
     enclosing_statement,
+    find_text,
+    keyed_default,
     leading_comment,
     name_of,
     node_text,
@@ -60,6 +63,17 @@ _NOT_PUBLIC = re.compile(
 _PRIVATE_MODIFIER = re.compile(r"\b(?:private|protected)\b")
 # the calls that fire an event and the methods that listen for one
 _ASSIGNMENTS = ("assignment", "assignment_expression")
+_MEMBER_BODIES = WRAPPERS | {  # what a container's members sit in
+    "class_body",
+    "declaration_list",
+    "block",
+    "field_declaration_list",
+    "object",
+    "interface_body",
+    "enum_body",
+    "statement_block",
+    "object_type",
+}
 _EMIT = re.compile(r"_?emit(?:Event)?|trigger|fire")
 _LISTEN = re.compile(r"on|once|addListener|addEventListener|off|removeListener")
 _EVENT_NAME = re.compile(r"[A-Za-z][\w:.-]{0,40}")
@@ -96,24 +110,7 @@ class _Walker:
         while stack:
             node, owners, owner_doc, in_container = stack.pop()
             t = node.type
-            child_owners, child_doc, child_container = (
-                owners,
-                owner_doc,
-                in_container
-                and t
-                in WRAPPERS
-                | {
-                    "class_body",
-                    "declaration_list",
-                    "block",
-                    "field_declaration_list",
-                    "object",
-                    "interface_body",
-                    "enum_body",
-                    "statement_block",
-                    "object_type",
-                },
-            )
+            child_owners, child_doc, child_container = owners, owner_doc, in_container and t in _MEMBER_BODIES
             kind = DEFINITION_NODES.get(t)
             if kind is not None and t in ("struct_specifier", "enum_specifier", "union_specifier"):
                 kind = kind if node.child_by_field_name("body") is not None else None
@@ -175,6 +172,20 @@ class _Walker:
                 self.field(node, owners)
             if t in VALUE_NODES:
                 self.value(node, owners, owner_doc)
+            if t == "call" and (lookup := keyed_default(node)) is not None:  # `kwargs.get('timeout', 10)`
+                key, default, value = lookup
+                row = default.start_point[0]
+                context = self.line_text(row).strip()
+                self.found(
+                    "value",
+                    key,
+                    row,
+                    self.col(default.start_point),
+                    owners,
+                    answer=value,
+                    doc=owner_doc,
+                    context=context,
+                )
             if t == "member_expression" and node_text(node.child_by_field_name("object") or node) == "process.env":
                 self.environment_read(node, owners, owner_doc)
             if t in ("string", "string_literal", "interpreted_string_literal", "template_string", "raw_string_literal"):
@@ -195,7 +206,7 @@ class _Walker:
     def definition(self, node, name: str, kind: str, owners: tuple, in_container: bool) -> str:
         name_node = node.child_by_field_name("name")
         if name_node is None or node_text(name_node) != name:
-            found = [n for n in _descendants_named(node, name, limit=40)]
+            found = [n for n in descendants_named(node, name, limit=40)]
             name_node = found[0] if found else node
         row = name_node.start_point[0]
         doc = python_docstring(node) if self.language == "python" else ""
@@ -357,7 +368,7 @@ class _Walker:
             "expression_list",
             "parenthesized_expression",
         ):
-            target = _find_text(value_node, value) or value_node
+            target = find_text(value_node, value) or value_node
             start = target.start_point
         row = start[0]
         context = " ".join([self.line_text(row).strip(), self.line_text(row - 1).strip() if row else ""])
@@ -557,30 +568,6 @@ class _Walker:
             context=self.line_text(row).strip(),
             tags=frozenset({"env-context"}),
         )
-
-
-def _descendants_named(node, name: str, limit: int):
-    stack, seen = [node], 0
-    while stack and seen < limit:
-        n = stack.pop(0)
-        seen += 1
-        if (
-            n.type in ("identifier", "property_identifier", "field_identifier", "type_identifier")
-            and node_text(n) == name
-        ):
-            yield n
-            return
-        stack.extend(n.children)
-
-
-def _find_text(node, text: str):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if node_text(n).strip() == text:
-            return n
-        stack.extend(n.children)
-    return None
 
 
 def code_units(path: str, text: str, lines: list[str]) -> list[Unit]:

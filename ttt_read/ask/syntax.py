@@ -416,6 +416,21 @@ def value_text(node) -> str | None:
 
 
 _UNSET = {"None", "null", "undefined", "nil"}
+_LOOKUPS = {"get", "pop", "setdefault"}
+
+
+def keyed_default(call) -> tuple[str, object, str] | None:
+    """(key, default node, default) of `kwargs.get('timeout', 10)`, `kwargs.pop("filemode", 'a')`:
+    a setting read by name, with what it is when not given."""
+    callee, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    if callee is None or arguments is None or callee.type not in ("attribute", "member_expression"):
+        return None
+    method = callee.child_by_field_name("attribute") or callee.child_by_field_name("property")
+    given = [a for a in arguments.named_children if a.type not in COMMENTS]
+    if method is None or node_text(method) not in _LOOKUPS or len(given) != 2 or given[0].type != "string":
+        return None
+    key, value = unquote(node_text(given[0])), value_text(given[1])
+    return (key, given[1], value) if value is not None and re.fullmatch(r"[A-Za-z_][\w-]*", key) else None
 
 
 def unset_default(assignment) -> str | None:
@@ -485,3 +500,29 @@ def setting_name(node) -> str | None:
     if node.type == "expression_list" or node.type == "pattern_list":
         return None
     return text if re.fullmatch(r"[A-Za-z_$][\w$-]*", text) else None
+
+
+def descendants_named(node, name: str, limit: int):
+    """The first identifier spelling `name` among the first `limit` nodes under `node`, breadth first."""
+    stack, seen = [node], 0
+    while stack and seen < limit:
+        n = stack.pop(0)
+        seen += 1
+        if (
+            n.type in ("identifier", "property_identifier", "field_identifier", "type_identifier")
+            and node_text(n) == name
+        ):
+            yield n
+            return
+        stack.extend(n.children)
+
+
+def find_text(node, text: str):
+    """The node under `node` whose text is `text` (a literal inside an expression), or None."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if node_text(n).strip() == text:
+            return n
+        stack.extend(n.children)
+    return None
