@@ -102,40 +102,18 @@ def test_settings_and_defaults_with_their_values(name, setting, value):
     "name, text, setting, value",
     [
         ("valve.go", "package valve\n\nconst MaxHeaderBytes = 1 << 20\n", "MaxHeaderBytes", "1 << 20"),
-        (
-            "valve.go",
-            "package valve\n\nvar Default = &Valve{\n\tFlow: 12,\n\tIdle: 90 * time.Second,\n}\n",
-            "Idle",
-            "90 * time.Second",
-        ),
+        ("valve.go", "package v\n\nvar D = &V{\n\tIdle: 90 * time.Second,\n}\n", "Idle", "90 * time.Second"),
         ("valve.go", "package valve\n\nvar Default = &Valve{\n\tFlow: 12,\n}\n", "Flow", "12"),
         ("kettle.py", "LIMIT = (2 ** 16)  # 64 KiB\n", "LIMIT", "2 ** 16"),
         ("lamp.js", "const fadeTimeout = 30 * 1000;\n", "fadeTimeout", "30 * 1000"),
-    ],
-)
-def test_a_default_written_as_arithmetic_or_in_a_composite_literal_is_a_value(name, text, setting, value):
-    """`1 << 20`, `90 * time.Second` in a Go struct literal: defaults as code writes them."""
-    found = {(u.kind, u.name): u for u in units.file_units(name, text, "text")}
-    unit = found[("value", setting)]
-    assert unit.answer == value
-    assert text.split("\n")[unit.line - 1][unit.col - 1 :].startswith(value)
-
-
-@pytest.mark.parametrize(
-    "name, text, setting, value",
-    [
-        (
-            "kettle.py",
-            "def boil(stream=None):\n    if stream is None:\n        stream = sys.stderr\n",
-            "stream",
-            "sys.stderr",
-        ),
+        # what code puts in place of a value that was not given
+        ("kettle.py", "def boil(s=None):\n    if s is None:\n        s = sys.stderr\n", "s", "sys.stderr"),
         ("lamp.js", "function dim(o) {\n  if (o.step === undefined) o.step = STEP;\n}\n", "step", "STEP"),
         ("lamp.js", "function dim(n) {\n  if (!n) { n = defaultSteps(); }\n}\n", "n", "defaultSteps()"),
     ],
 )
-def test_what_code_puts_in_place_of_a_missing_value_is_its_default(name, text, setting, value):
-    """`if stream is None: stream = sys.stderr`: the default of a parameter that was not given."""
+def test_defaults_as_code_writes_them_are_values(name, text, setting, value):
+    """`1 << 20`, `90 * time.Second` in a Go struct literal, `if stream is None: stream = sys.stderr`."""
     found = {(u.kind, u.name, u.answer): u for u in units.file_units(name, text, "text")}
     unit = found[("value", setting, value)]
     assert text.split("\n")[unit.line - 1][unit.col - 1 :].startswith(value)
