@@ -19,10 +19,10 @@ from ttt_read.ask.syntax import (
     WRAPPERS,
     clean_comment,
     comment_above,
-    descendants_named,
     docstring_node,
     enclosing_statement,
     find_text,
+    first_named,
     keyed_default,
     leading_comment,
     name_of,
@@ -61,7 +61,6 @@ _NOT_PUBLIC = re.compile(
     r"@(?:private|internal|ignore|protected|package)\b|@api\s+private|@access\s+(?:private|protected)"
 )
 _PRIVATE_MODIFIER = re.compile(r"\b(?:private|protected)\b")
-# the calls that fire an event and the methods that listen for one
 _ASSIGNMENTS = ("assignment", "assignment_expression")
 _MEMBER_BODIES = WRAPPERS | {  # what a container's members sit in
     "class_body",
@@ -74,6 +73,7 @@ _MEMBER_BODIES = WRAPPERS | {  # what a container's members sit in
     "statement_block",
     "object_type",
 }
+# the calls that fire an event and the methods that listen for one
 _EMIT = re.compile(r"_?emit(?:Event)?|trigger|fire")
 _LISTEN = re.compile(r"on|once|addListener|addEventListener|off|removeListener")
 _EVENT_NAME = re.compile(r"[A-Za-z][\w:.-]{0,40}")
@@ -206,8 +206,7 @@ class _Walker:
     def definition(self, node, name: str, kind: str, owners: tuple, in_container: bool) -> str:
         name_node = node.child_by_field_name("name")
         if name_node is None or node_text(name_node) != name:
-            found = [n for n in descendants_named(node, name, limit=40)]
-            name_node = found[0] if found else node
+            name_node = first_named(node, name, limit=40) or node
         row = name_node.start_point[0]
         doc = python_docstring(node) if self.language == "python" else ""
         doc = doc or leading_comment(node)

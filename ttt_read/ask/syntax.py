@@ -197,7 +197,7 @@ LITERALS = {
 }
 SEQUENCES = {"tuple", "list", "array", "expression_list", "set", "array_creation_expression", "initializer_list"}
 FALLBACK_OPERATORS = {"||", "??", "or", "?:"}
-ARITHMETIC = {"*", "<<", "**", "+", "-", "/"}
+_ARITHMETIC = {"*", "<<", "**", "+", "-", "/"}
 _NUMBER = re.compile(r"(?:0[xXoObB])?[\d_.]+[a-zA-Z]{0,2}")
 _UNIT_CONSTANT = re.compile(r"(?:[a-z]\w*\.)?[A-Z]\w*")  # `time.Second`, `KiB`
 COMMENTS = {"comment", "line_comment", "block_comment"}
@@ -448,8 +448,11 @@ def unset_default(assignment) -> str | None:
         test = test.named_children[0]
     if test is None:
         return None
-    if test.type in ("not_operator", "unary_expression") and node_text(test).lstrip()[:1] in ("n", "!"):
-        tested = test.named_children[-1] if test.named_children else None
+    operator = test.child_by_field_name("operator")
+    if test.type == "not_operator" or (
+        test.type == "unary_expression" and operator is not None and node_text(operator) == "!"
+    ):
+        tested = test.child_by_field_name("argument")
     elif test.type in ("comparison_operator", "binary_expression") and len(test.children) == 3:
         first, op, last = test.children
         unset = node_text(op) in ("is", "==", "===") and node_text(last) in _UNSET
@@ -467,7 +470,7 @@ def _constant_expression(node) -> bool:
     if node.type in ("binary_expression", "binary_operator"):
         op = node.child_by_field_name("operator")
         left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-        if op is None or node_text(op) not in ARITHMETIC or left is None or right is None:
+        if op is None or node_text(op) not in _ARITHMETIC or left is None or right is None:
             return False
         return _constant_expression(left) and _constant_expression(right) and bool(_NUMBER.search(node_text(node)))
     if node.type == "parenthesized_expression" and len(node.named_children) == 1:
@@ -502,19 +505,23 @@ def setting_name(node) -> str | None:
     return text if re.fullmatch(r"[A-Za-z_$][\w$-]*", text) else None
 
 
-def descendants_named(node, name: str, limit: int):
-    """The first identifier spelling `name` among the first `limit` nodes under `node`, breadth first."""
-    stack, seen = [node], 0
-    while stack and seen < limit:
-        n = stack.pop(0)
+_IDENTIFIERS = ("identifier", "property_identifier", "field_identifier", "type_identifier")
+
+
+def first_named(node, name: str, limit: int):
+    """The first identifier spelling `name` among the first `limit` nodes under `node`, breadth
+    first, or None."""
+    queue, seen = [node], 0
+    while queue and seen < limit:
+        n = queue.pop(0)
         seen += 1
         if (
             n.type in ("identifier", "property_identifier", "field_identifier", "type_identifier")
             and node_text(n) == name
         ):
-            yield n
-            return
-        stack.extend(n.children)
+            return n
+        queue.extend(n.children)
+    return None
 
 
 def find_text(node, text: str):
