@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ttt_read.ask import intent, quoted, stems, structured, units
+from ttt_read.ask import intent, quoted, ranking, stems, structured, units
 from ttt_read.ask.synonyms import lemma, synonyms
 from ttt_read.ask.unit import Unit
 from ttt_read.evaluate.baseline import baseline_answer
@@ -132,6 +132,18 @@ def test_a_setting_read_by_name_with_a_fallback_has_that_default():
     unit = found[("value", "timeout")]
     assert text.split("\n")[unit.line - 1][unit.col - 1 :].startswith("LIMIT)")
     assert ("value", "key") not in found  # the key is a variable, not a setting's name
+
+
+def test_a_setting_is_answered_as_the_code_states_it(tmp_path):
+    """Its name with its value where the code assigns it (`mode='a'`, `LIMIT = 2 ** 16`); the
+    value alone where the name is not written right before it (`kwargs.pop('timeout', LIMIT)`)."""
+    code = "LIMIT = 2 ** 16\n\ndef boil(mode='a', **kw):\n    t = kw.pop('timeout', LIMIT)\n"
+    (tmp_path / "kettle.py").write_text(code)
+    index = ranking.unit_index(Notepad.build(sources.collect([tmp_path]).files))
+    said = {(u.kind, u.name): structured.stated(index, u).answer for u in index.units}
+    assert said[("value", "mode")] == "mode='a'" and said[("value", "timeout")] == "LIMIT"
+    assert said[("value", "LIMIT")] == said[("variable", "LIMIT")] == "LIMIT = 2 ** 16"
+    assert said[("function", "boil")] == "boil"
 
 
 def test_an_assignment_under_another_test_is_not_a_default():
@@ -279,6 +291,9 @@ def test_what_a_question_asks_for():
     assert asked("Which size does the tank have by default?").want == "value"
     for explanation in ("What is a subshell?", "What does `boil` do?", "Where is `Kettle` defined?"):
         assert asked(explanation) is None, explanation  # the span head answers these
+    # the noun the answer is named by, when it is more than a kind of unit
+    assert [intent.head_noun(q) for q in ("Which handler opens taps?", "What port does it use?")] == ["handler", "port"]
+    assert [intent.head_noun(q) for q in ("Which function boils?", "What wraps the pump?", "What is it?")] == [""] * 3
 
 
 @pytest.fixture(scope="module")
@@ -294,10 +309,11 @@ def pad() -> Notepad:
         ("Which method stops the fan?", None, None),  # a function, not a method: still the function
         ("Which function silences every bell?", "mute_all", "bell.rs"),
         ("Which exception is raised when the kettle cannot heat water?", "KettleError", "kettle.py"),
-        ("How many litres does a kettle hold at most?", "1.7", "kettle.py"),  # max -> maximum -> MAX_LITRES
-        ("What is the default flow of a new valve?", "12", "valve.go"),
-        ("What timeout does boil use by default?", "30", "kettle.py"),  # DEFAULT_TIMEOUT resolved
+        ("How many litres does a kettle hold at most?", "MAX_LITRES = 1.7", "kettle.py"),  # max -> maximum
+        ("What is the default flow of a new valve?", "DefaultFlow = 12", "valve.go"),  # a value as stated
+        ("What timeout does boil use by default?", "DEFAULT_TIMEOUT = 30", "kettle.py"),  # the constant followed
         ("Which parameter makes descale work faster?", "vinegar", "kettle.py"),  # its docstring's `Args:`
+        ("To what temperature does boil heat the water by default?", "target=100", "kettle.py"),
         ("Which environment variable names the schedules directory?", "SPRINKLER_HOME", "sprinkler.txt"),
         ("What does the -z option of sprinkler do?", "Water only the zones in LIST, separated by commas.", None),
     ],
@@ -314,6 +330,14 @@ def test_answers_are_the_unit_asked_for_at_its_line_and_column(pad, question, an
     line = (FIXTURES / top.path).read_text().split("\n")[top.line - 1]
     assert line[top.col - 1 :].startswith(answer) and top.cite == f"{top.path}:{top.line}:{top.col}"
     assert top.quote[top.span[0] : top.span[1]] == answer
+
+
+def test_a_name_that_ends_in_the_noun_the_question_names_is_marked(pad):
+    """ "Which kettle ...": `Kettle` is one, `KettleError` (an error) and `is_full` are not."""
+    index, question = ranking.unit_index(pad), "Which kettle holds the most water?"
+    ranked = ranking.rank(index, intent.analyse(question), question, keep=1000)
+    noun = {index.units[i].name: f[ranking.FEATURES.index("noun")] for _, _, i, f in ranked}
+    assert (noun["Kettle"], noun["KettleError"], noun["is_full"]) == (1.0, 0.0, 0.0)
 
 
 def test_an_option_of_code_is_a_setting_answered_by_its_name(pad):
@@ -344,7 +368,7 @@ def test_settings_a_doc_comment_documents_are_units():
 @pytest.mark.parametrize(
     "question, answer",
     [
-        ("How long does the bulb take to reach full brightness by default?", "3"),
+        ("How long does the bulb take to reach full brightness by default?", "warmup=3"),  # as JSDoc states it
         ("Which option turns the lamp on when somebody walks past?", "motion"),
     ],
 )

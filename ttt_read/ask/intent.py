@@ -147,6 +147,21 @@ _OPTION_DOES = re.compile(
 )
 
 
+# "which WORD": a noun unless an article follows it ("What *wraps* the logger?")
+_WHICH_NOUN = re.compile(r"^\s*(?:which|what)\s+([a-z]+)\b(?!\s+(?:the|a|an|my|your|its|it|this|that)\b)", re.I)
+
+
+def head_noun(question: str) -> str:
+    """The noun a question names its answer by, when it is not just a kind of unit: "Which
+    *handler* opens data: URLs?", "What *port* does it send to?". Names end in that noun
+    (`DataHandler`, `SYSLOG_UDP_PORT`), so it says more than any other word of the question."""
+    m = _WHICH_NOUN.match(question)
+    word = m.group(1).lower() if m else ""
+    if not word or word in _AUX or word in KIND_WORDS or word in TYPE_WORDS or word in STOP_WORDS:
+        return ""
+    return word
+
+
 def analyse(question: str) -> Asked | None:
     """What kind of unit `question` asks for, or None when it asks for an explanation (a
     sentence: a manual's sentences or the span head answer those)."""

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 
 from ttt_read.ask import synonyms as syn
-from ttt_read.ask.intent import KIND_WORDS, STOP_WORDS, TYPE_WORDS, Asked
+from ttt_read.ask.intent import KIND_WORDS, STOP_WORDS, TYPE_WORDS, Asked, head_noun
 from ttt_read.ask.stems import WORDS, question_terms, stem, terms
 from ttt_read.ask.unit import Unit
 from ttt_read.ask.units import notepad_units
@@ -66,6 +66,7 @@ class UnitIndex:
                     df.update(stem(p) for p in parts)
         self.name_parts = [max(1, len(f["name"]) - 1) for f in self.fields]
         self.name_words = [_name_words(u.name, known) for u in units]
+        self.name_heads = [_name_head(u.name, known) for u in units]
         self.doc_first = [terms(_FIRST_SENTENCE.match(u.doc).group()) for u in units]
         self.doc_lead = [_lead(u.doc) for u in units]
         self.doc_sizes = [len(f["doc"]) for f in self.fields]
@@ -92,6 +93,15 @@ def _name_words(name: str, known: set[str]) -> set[str]:
         parts = segment(piece, known) if re.fullmatch(r"[a-z]{6,}", piece) else None
         out |= {stem(p) for p in parts or [piece]}
     return out
+
+
+def _name_head(name: str, known: set[str]) -> str:
+    """The stem of a name's last word, the noun it is named by (`DataHandler`: handler;
+    `SYSLOG_UDP_PORT`: port; `urlopen`: open)."""
+    pieces = word_terms(name)[1:] or [name.lower()]
+    last = pieces[-1]
+    parts = segment(last, known) if re.fullmatch(r"[a-z]{6,}", last) else None
+    return stem(parts[-1] if parts else last)
 
 
 PAIR_SPAN = 3  # words apart, at most, for two question words to count as said together
@@ -308,6 +318,7 @@ FEATURES = (
     "doc_first",  # share of the question's weighted words in the doc comment's first sentence
     "verb",  # the question's first word (its verb: "Which method *returns* ...") leads the doc or the name
     "pairs",  # share of the question's neighbouring word pairs the name or doc says close together
+    "noun",  # the name ends in the noun the question names its answer by ("Which handler": DataHandler)
 )
 
 
@@ -324,6 +335,8 @@ def rank(
     said = {x for s, _, synonyms, near in qterms for x in (s, *synonyms, *near)}
     head = next(((s, *synonyms) for s, w, synonyms, _ in qterms if w >= 1.0), ())
     forms = [(s, *near) for s, _, _, near in qterms]
+    noun = stem(head_noun(question)) if head_noun(question) else ""
+    nouns = {noun, *near_forms(index, noun)} if noun else set()
     out = []
     for i, u in enumerate(index.units):
         prior = kind_prior(u, asked)
@@ -364,7 +377,8 @@ def rank(
             first = sum(index.idf(s) * w for s, w, _, _ in qterms if s in index.doc_first[i]) / total
             verb = float(bool(head) and (index.doc_lead[i] in head or bool(words & set(head[:1]))))
             pairs = _pairs_said(index.positions[i], forms)
-            features += [0.0, explained, min(index.name_parts[i], 5) / 5, first, verb, pairs]
+            named = float(index.name_heads[i] in nouns)
+            features += [0.0, explained, min(index.name_parts[i], 5) / 5, first, verb, pairs, named]
             out.append((score * prior, covered / total, i, features))
     out.sort(key=lambda r: -r[0])
     out = out[:keep]

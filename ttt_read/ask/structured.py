@@ -103,13 +103,43 @@ def named_alias(index: UnitIndex, u: Unit, question: str) -> Unit:
     return u
 
 
-def _name_col(index: UnitIndex, u: Unit) -> int:
-    """The 1-based column of a value unit's setting name on its line: the last time the name is
-    written before the value (`opts.depth = 0`), else the value's column."""
+# what stands between a setting's name and its value where code assigns it: `=`, `:=`, `: `,
+# a type (`limit: int = 10`), the quote that closes a key (`"timeout": 30`)
+_ASSIGNED = re.compile(r"""["']?\s*(?::\s*[\w.\[\]|, ]+?\s*)?(?::=|=|:)\s*""")
+
+
+def stated(index: UnitIndex, u: Unit) -> Unit:
+    """A setting answered as the code states it, name and value (`timeout=None`, `NETRC_FILES =
+    (".netrc", "_netrc")`): the value alone does not say which setting it is, the name alone
+    not what it holds. Left as it is when the name is not written right before the value
+    (`kwargs.get("mode", "a")`)."""
+    value = u
+    if u.kind == "variable":
+        same_line = (index.units[j] for j in index.by_name.get(u.name, []))
+        value = next((v for v in same_line if v.kind == "value" and (v.path, v.line) == (u.path, u.line)), None)
+    if value is None or value.kind != "value":
+        return u
+    line = _line(index, value)
+    start, at = _name_col(index, value) - 1, value.col - 1
+    end = at + len(value.answer)
+    if line[start : start + len(value.name)] != value.name or line[at:end] != value.answer:
+        return u
+    if start >= at or not _ASSIGNED.fullmatch(line[start + len(value.name) : at]):
+        return u
+    return dataclasses.replace(u, answer=line[start:end], col=start + 1)
+
+
+def _line(index: UnitIndex, u: Unit) -> str:
     notepad = getattr(index, "notepad", None)
     f = next((f for f in notepad.files if f.path == u.path), None) if notepad is not None else None
     lines = f.line_list() if f is not None else []
-    line = lines[u.line - 1] if 0 < u.line <= len(lines) else ""
+    return lines[u.line - 1] if 0 < u.line <= len(lines) else ""
+
+
+def _name_col(index: UnitIndex, u: Unit) -> int:
+    """The 1-based column of a value unit's setting name on its line: the last time the name is
+    written before the value (`opts.depth = 0`), else the value's column."""
+    line = _line(index, u)
     at = line.rfind(u.name, 0, u.col - 1)
     return at + 1 if at >= 0 else u.col
 
@@ -287,9 +317,10 @@ def structured_answer(memory, notepad, question: str, use_memory: bool, in_manua
     support = supported(index, asked, question, ranked)
     weights = fitted_weights()
     found = support >= (weights or {}).get("threshold", NOT_FOUND_THRESHOLD)
-    u = named_alias(index, answer_unit(index, i, asked), question)
+    chosen = named_alias(index, answer_unit(index, i, asked), question)
+    u = stated(index, chosen)
     sources = [unit_source(notepad, u, score)]
-    if u is not index.units[i] and u.kind != "setting":
+    if chosen is not index.units[i] and chosen.kind != "setting":
         sources.append(unit_source(notepad, index.units[i], score))
     sources += [unit_source(notepad, index.units[k], s, answer=False) for s, _, k, _ in top[1:3]]
     scores.update(
