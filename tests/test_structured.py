@@ -120,15 +120,19 @@ def test_defaults_as_code_writes_them_are_values(name, text, setting, value):
 
 
 def test_a_setting_read_by_name_with_a_fallback_has_that_default():
-    """`kwargs.pop("filemode", 'a')`, `opts.get('timeout', DEFAULT_TIMEOUT)`: read with their defaults."""
+    """`kwargs.pop("filemode", 'a')`, `opts.get('timeout', DEFAULT_TIMEOUT)`, `get_bool_opt(options,
+    'stripnl', True)`: read with their defaults."""
     text = (
         "def boil(key, **kwargs):\n"
         "    mode = kwargs.pop(\"filemode\", 'a')\n"
         "    t = opts.get('timeout', LIMIT)\n"
         "    x = d.get(key, 3)\n"
+        "    strip = get_bool_opt(options, 'stripnl', True)\n"
+        "    y = config.get('section', 'depth', 5)\n"
     )
     found = {(u.kind, u.name): u for u in units.file_units("kettle.py", text, "text")}
     assert (found[("value", "filemode")].answer, found[("value", "timeout")].answer) == ("'a'", "LIMIT")
+    assert found[("value", "stripnl")].answer == "True" and ("value", "depth") not in found
     unit = found[("value", "timeout")]
     assert text.split("\n")[unit.line - 1][unit.col - 1 :].startswith("LIMIT)")
     assert ("value", "key") not in found  # the key is a variable, not a setting's name

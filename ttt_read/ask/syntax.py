@@ -416,21 +416,29 @@ def value_text(node) -> str | None:
 
 
 _UNSET = {"None", "null", "undefined", "nil"}
-_LOOKUPS = {"get", "pop", "setdefault"}
+_LOOKUPS = {"get", "pop", "setdefault", "getenv"}
+_OPTION_GETTER = re.compile(r"get_?(?:[a-z]+_?)?opt(?:ion)?", re.I)  # `get_bool_opt`, `getOption`
 
 
 def keyed_default(call) -> tuple[str, object, str] | None:
-    """(key, default node, default) of `kwargs.get('timeout', 10)`, `kwargs.pop("filemode", 'a')`:
-    a setting read by name, with what it is when not given."""
+    """(key, default node, default) of `kwargs.get('timeout', 10)`, `kwargs.pop("filemode", 'a')`,
+    `get_bool_opt(options, 'stripnl', True)`: a setting read by name, with what it is when not
+    given (the name, then the default, last)."""
     callee, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
-    if callee is None or arguments is None or callee.type not in ("attribute", "member_expression"):
+    if callee is None or arguments is None:
         return None
-    method = callee.child_by_field_name("attribute") or callee.child_by_field_name("property")
+    if callee.type in ("attribute", "member_expression"):
+        callee = callee.child_by_field_name("attribute") or callee.child_by_field_name("property")
     given = [a for a in arguments.named_children if a.type not in COMMENTS]
-    if method is None or node_text(method) not in _LOOKUPS or len(given) != 2 or given[0].type != "string":
+    if callee is None or callee.type not in ("identifier", "property_identifier") or len(given) not in (2, 3):
         return None
-    key, value = unquote(node_text(given[0])), value_text(given[1])
-    return (key, given[1], value) if value is not None and re.fullmatch(r"[A-Za-z_][\w-]*", key) else None
+    method = node_text(callee)
+    if not (method in _LOOKUPS or _OPTION_GETTER.fullmatch(method)) or given[-2].type != "string":
+        return None
+    if len(given) == 3 and given[0].type == "string":
+        return None  # `get(section, key, default)`: no one key
+    key, value = unquote(node_text(given[-2])), value_text(given[-1])
+    return (key, given[-1], value) if value is not None and re.fullmatch(r"[A-Za-z_][\w-]*", key) else None
 
 
 def unset_default(assignment) -> str | None:

@@ -119,7 +119,9 @@ def collect(question_files: list[Path], root: Path) -> list[dict]:
             ranked = ranking.rank(index, asked, row["question"], use_weights=False)
             regex = row.get("answer_regex")
             right = [
-                bool(regex and re.search(regex, structured.answer_unit(index, i, asked).answer))
+                bool(
+                    regex and re.search(regex, structured.stated(index, structured.answer_unit(index, i, asked)).answer)
+                )
                 for _, _, i, _ in ranked
             ]
             out.append(
