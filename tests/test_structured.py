@@ -297,7 +297,14 @@ def test_what_a_question_asks_for():
         assert asked(explanation) is None, explanation  # the span head answers these
     # the noun the answer is named by, when it is more than a kind of unit
     assert [intent.head_noun(q) for q in ("Which handler opens taps?", "What port does it use?")] == ["handler", "port"]
-    assert [intent.head_noun(q) for q in ("Which function boils?", "What wraps the pump?", "What is it?")] == [""] * 3
+    not_named = (
+        "Which function boils?",
+        "What wraps the pump?",
+        "What is it?",
+        "Which built-in fan?",
+        "Which pump method?",
+    )
+    assert [intent.head_noun(q) for q in not_named] == [""] * 5
 
 
 @pytest.fixture(scope="module")

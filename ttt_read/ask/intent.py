@@ -147,8 +147,10 @@ _OPTION_DOES = re.compile(
 )
 
 
-# "which WORD": a noun unless an article follows it ("What *wraps* the logger?")
-_WHICH_NOUN = re.compile(r"^\s*(?:which|what)\s+([a-z]+)\b(?!\s+(?:the|a|an|my|your|its|it|this|that)\b)", re.I)
+# "which WORD": a noun unless an article follows it ("What *wraps* the logger?"), it is part of
+# a compound ("Which *built*-in function") or it names the kind that follows ("Which *server* event")
+_WHICH_NOUN = re.compile(r"^\s*(?:which|what)\s+([a-z]+)\b(?![-'])(?!\s+(?:the|a|an|my|your|its|it|this|that)\b)", re.I)
+_NEXT_WORD = re.compile(r"\s+([a-z]+)", re.I)
 
 
 def head_noun(question: str) -> str:
@@ -158,6 +160,9 @@ def head_noun(question: str) -> str:
     m = _WHICH_NOUN.match(question)
     word = m.group(1).lower() if m else ""
     if not word or word in _AUX or word in KIND_WORDS or word in TYPE_WORDS or word in STOP_WORDS:
+        return ""
+    after = _NEXT_WORD.match(question, m.end())
+    if after and (after.group(1).lower() in KIND_WORDS or after.group(1).lower() in TYPE_WORDS):
         return ""
     return word
 
