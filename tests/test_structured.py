@@ -150,6 +150,26 @@ def test_a_setting_is_answered_as_the_code_states_it(tmp_path):
     assert said[("function", "boil")] == "boil"
 
 
+def test_a_name_a_table_registers_a_definition_under_is_that_definition():
+    """`"urlquery": URLQueryEscaper` in a Go map of built-ins, `{'json': dump_json}` in Python:
+    users call the definition by the key, so the key is a unit with its kind and doc comment;
+    a key for nothing defined here (`fmt.Sprint`) or for a value is none."""
+    go = (
+        "package t\n\n// URLQueryEscaper escapes its arguments for a URL query.\n"
+        'func URLQueryEscaper(args ...any) string { return "" }\n\n'
+        'var builtins = FuncMap{\n\t"urlquery": URLQueryEscaper,\n\t"print": fmt.Sprint,\n}\n'
+    )
+    py = 'def dump_json(x):\n    """Write x as JSON."""\n\n\nFORMATS = {"json": dump_json, "indent": 2}\n'
+    found = {}
+    for name, text in (("t.go", go), ("f.py", py)):
+        for u in units.resolve_registered(units.file_units(name, text, "text")):
+            found[(name, u.kind, u.name)] = u
+    urlquery, json_ = found[("t.go", "function", "urlquery")], found[("f.py", "function", "json")]
+    assert urlquery.doc == "URLQueryEscaper escapes its arguments for a URL query." and json_.doc == "Write x as JSON."
+    assert go.split("\n")[urlquery.line - 1][urlquery.col - 1 :].startswith("urlquery")
+    assert not [key for key in found if key[2] in ("print", "indent") and key[1] != "value"]
+
+
 def test_an_assignment_under_another_test_is_not_a_default():
     text = "def boil(stream=None):\n    if stream is not None:\n        stream = wrap(stream)\n"
     assert not [u for u in units.file_units("kettle.py", text, "text") if u.answer == "wrap(stream)"]

@@ -77,6 +77,7 @@ _MEMBER_BODIES = WRAPPERS | {  # what a container's members sit in
 _EMIT = re.compile(r"_?emit(?:Event)?|trigger|fire")
 _LISTEN = re.compile(r"on|once|addListener|addEventListener|off|removeListener")
 _EVENT_NAME = re.compile(r"[A-Za-z][\w:.-]{0,40}")
+_REFERENCES = ("identifier", "attribute", "member_expression", "selector_expression")  # a name, `pkg.Name`
 _CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9_]+")  # `emit(EV_READY)`; not a variable holding any event
 # members that hold a setting: TypeScript interface/class members, Go, Rust and C struct fields
 FIELD_NODES = ("property_signature", "public_field_definition", "field_declaration")
@@ -355,6 +356,8 @@ class _Walker:
         if name and node.type in GLOBAL_NODES and name_node is not None and self.top_level(node):
             self.variable(node, name_node, name, owners, value_node)
         value = value_text(value_node) or (unset_default(node) if node.type in _ASSIGNMENTS else None)
+        if value is None and name and node.type in ("pair", "keyed_element"):
+            self.registered(name_node, name, value_node, owners)
         if not name or value is None or value_node is None:
             return
         start = value_node.start_point
@@ -382,6 +385,20 @@ class _Walker:
             doc=(comment + " " + owner_doc).strip(),
             context=context,
         )
+
+    def registered(self, key_node, key: str, value_node, owners: tuple) -> None:
+        """`"urlquery": URLQueryEscaper` in a table of built-ins, `{'json': JSONFormatter}`: the
+        name users call a definition by. Resolved to that definition, its kind and doc comment,
+        once every file is read (`units.notepad_units`)."""
+        if key_node is None or key_node.type not in ("string", "interpreted_string_literal"):
+            return
+        target = setting_name(value_node) if value_node is not None and value_node.type in _REFERENCES else None
+        if not target or target == key:
+            return
+        row = key_node.start_point[0]
+        at = self.line_text(row).find(key, self.col(key_node.start_point) - 1)
+        context = self.line_text(row).strip()
+        self.found("function", key, row, at + 1, owners, refers=target, context=context, tags=frozenset({"registered"}))
 
     def field(self, node, owners: tuple) -> None:
         """A documented member of a struct, interface or class that holds a setting without a

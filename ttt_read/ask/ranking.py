@@ -223,8 +223,8 @@ def _placement(u: Unit) -> float:
         prior *= 0.2
     elif name.startswith("_") or "private" in u.tags:
         prior *= 0.4
-    elif u.path.endswith(".go") and name[:1].islower():
-        prior *= 0.5
+    elif u.path.endswith(".go") and name[:1].islower() and "registered" not in u.tags:
+        prior *= 0.5  # unexported, unless a table registers it under that name
     if _TEST_NAME.match(name) or _TEST_PATH.search(u.path):
         prior *= 0.3
     if any(part.startswith("_") and not part.startswith("__") for part in u.path.split("/")):

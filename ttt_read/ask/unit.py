@@ -25,6 +25,7 @@ class Unit:
     doc: str = ""  # its doc comment, docstring or description
     context: str = ""  # its signature, decorators, first body lines, the line it is on
     tags: frozenset = field(default_factory=frozenset)  # e.g. property, decorator, exception, enum, env-context
+    refers: str = ""  # a name registered for a definition (`"urlquery": URLQueryEscaper`): that definition's name
 
     @classmethod
     def matched(cls, kind: str, m: re.Match, group: int | str, *, path: str, line: int, **about) -> Unit:

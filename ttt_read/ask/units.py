@@ -20,9 +20,11 @@ entries (`PATH  A colon-separated ...`).
 
 from __future__ import annotations
 
+import dataclasses
+
 from ttt_read.ask.code_units import code_units
 from ttt_read.ask.manual_units import manual_units
-from ttt_read.ask.unit import Unit
+from ttt_read.ask.unit import DEFINITION_KINDS, Unit
 from ttt_read.notepad.lexicon import line_style
 from ttt_read.text import filekinds
 
@@ -43,5 +45,23 @@ def notepad_units(notepad) -> list[Unit]:
         cached = []
         for f in notepad.files:
             cached += file_units(f.path, f.text, f.kind)
-        notepad._units = cached
+        cached = notepad._units = resolve_registered(cached)
     return cached
+
+
+def resolve_registered(units: list[Unit]) -> list[Unit]:
+    """A name registered for a definition (`"urlquery": URLQueryEscaper`) takes that
+    definition's kind and doc comment; one registered for nothing defined here is dropped."""
+    defined: dict[str, Unit] = {}
+    for u in units:
+        if u.kind in DEFINITION_KINDS and not u.refers:
+            defined.setdefault(u.name, u)
+    out = []
+    for u in units:
+        if u.refers:
+            target = defined.get(u.refers)
+            if target is None:
+                continue
+            u = dataclasses.replace(u, kind=target.kind, doc=target.doc, context=f"{u.context} {target.context}")
+        out.append(u)
+    return out
