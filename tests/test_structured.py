@@ -170,6 +170,17 @@ def test_a_name_a_table_registers_a_definition_under_is_that_definition():
     assert not [key for key in found if key[2] in ("print", "indent") and key[1] != "value"]
 
 
+def test_a_module_constant_is_described_by_the_functions_that_use_it():
+    """`maxDistance = 3`, used by `editDistance`, answers "the maximum edit distance"."""
+    text = (
+        "const maxDistance = 3;\nconst unused = 4;\n\n"
+        "function editDistance(a, b) {\n  return Math.min(a.length, maxDistance);\n}\n"
+    )
+    found = {(u.kind, u.name): u for u in units.file_units("suggest.js", text, "text")}
+    assert found[("value", "maxDistance")].context.endswith("used in editDistance")
+    assert "used in" not in found[("value", "unused")].context
+
+
 def test_an_assignment_under_another_test_is_not_a_default():
     text = "def boil(stream=None):\n    if stream is not None:\n        stream = wrap(stream)\n"
     assert not [u for u in units.file_units("kettle.py", text, "text") if u.answer == "wrap(stream)"]

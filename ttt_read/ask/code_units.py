@@ -30,6 +30,7 @@ from ttt_read.ask.syntax import (
     parser_for,
     python_docstring,
     python_parameter_docs,
+    registration_target,
     setting_name,
     statement_of,
     strings_in,
@@ -77,7 +78,6 @@ _MEMBER_BODIES = WRAPPERS | {  # what a container's members sit in
 _EMIT = re.compile(r"_?emit(?:Event)?|trigger|fire")
 _LISTEN = re.compile(r"on|once|addListener|addEventListener|off|removeListener")
 _EVENT_NAME = re.compile(r"[A-Za-z][\w:.-]{0,40}")
-_REFERENCES = ("identifier", "attribute", "member_expression", "selector_expression")  # a name, `pkg.Name`
 _CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9_]+")  # `emit(EV_READY)`; not a variable holding any event
 # members that hold a setting: TypeScript interface/class members, Go, Rust and C struct fields
 FIELD_NODES = ("property_signature", "public_field_definition", "field_declaration")
@@ -387,18 +387,15 @@ class _Walker:
         )
 
     def registered(self, key_node, key: str, value_node, owners: tuple) -> None:
-        """`"urlquery": URLQueryEscaper` in a table of built-ins, `{'json': JSONFormatter}`: the
-        name users call a definition by. Resolved to that definition, its kind and doc comment,
-        once every file is read (`units.notepad_units`)."""
-        if key_node is None or key_node.type not in ("string", "interpreted_string_literal"):
-            return
-        target = setting_name(value_node) if value_node is not None and value_node.type in _REFERENCES else None
-        if not target or target == key:
-            return
-        row = key_node.start_point[0]
-        at = self.line_text(row).find(key, self.col(key_node.start_point) - 1)
-        context = self.line_text(row).strip()
-        self.found("function", key, row, at + 1, owners, refers=target, context=context, tags=frozenset({"registered"}))
+        """`"urlquery": URLQueryEscaper` in a table of built-ins: the name users call a definition
+        by, resolved to it once every file is read (`units.notepad_units`)."""
+        if (target := registration_target(key_node, key, value_node)) is not None:
+            row = key_node.start_point[0]
+            at = self.line_text(row).find(key, self.col(key_node.start_point) - 1)
+            context = self.line_text(row).strip()
+            self.found(
+                "function", key, row, at + 1, owners, refers=target, context=context, tags=frozenset({"registered"})
+            )
 
     def field(self, node, owners: tuple) -> None:
         """A documented member of a struct, interface or class that holds a setting without a

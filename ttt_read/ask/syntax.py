@@ -441,6 +441,18 @@ def keyed_default(call) -> tuple[str, object, str] | None:
     return (key, given[-1], value) if value is not None and re.fullmatch(r"[A-Za-z_][\w-]*", key) else None
 
 
+_REFERENCES = ("identifier", "attribute", "member_expression", "selector_expression")  # a name, `pkg.Name`
+
+
+def registration_target(key_node, key: str, value_node) -> str | None:
+    """The definition a table entry registers under a string key (`"urlquery": URLQueryEscaper`,
+    `{'json': dump_json}`): the name the value refers to, when it is another name than the key."""
+    if key_node is None or key_node.type not in ("string", "interpreted_string_literal"):
+        return None
+    target = setting_name(value_node) if value_node is not None and value_node.type in _REFERENCES else None
+    return target if target and target != key else None
+
+
 def unset_default(assignment) -> str | None:
     """What `if stream is None: stream = sys.stderr` (`if (o.x === undefined) o.x = 5`,
     `if (!n) n = DEFAULT`) puts in place of a value that was not given: a default as code

@@ -20,7 +20,9 @@ entries (`PATH  A colon-separated ...`).
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import re
 
 from ttt_read.ask.code_units import code_units
 from ttt_read.ask.manual_units import manual_units
@@ -35,7 +37,35 @@ def file_units(path: str, text: str, kind: str = "text") -> list[Unit]:
     style = line_style(path, kind)
     if style != "code":
         return manual_units(path, lines, style) if (style == "pdf" or filekinds.is_prose(path)) else []
-    return code_units(path, text, lines)
+    return used_in(code_units(path, text, lines), lines)
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
+
+
+def used_in(units: list[Unit], lines: list[str]) -> list[Unit]:
+    """A module's constant is described by the functions that use it (`maxDistance = 3`, used
+    by `editDistance`, answers "the maximum edit distance"): its context gains their names,
+    the first three."""
+    starts = sorted((u.line, u.name) for u in units if u.kind in ("function", "method"))
+    wanted = {u.name for u in units if u.kind in ("variable", "value") and not u.owner and len(u.name) >= 3}
+    if not starts or not wanted:
+        return units
+    users: dict[str, list[str]] = {}
+    for at, line in enumerate(lines, 1):
+        k = bisect.bisect_right(starts, (at, "\uffff")) - 1
+        if k < 0:
+            continue
+        for name in {m.group() for m in _IDENTIFIER.finditer(line)} & wanted:
+            named = users.setdefault(name, [])
+            if starts[k][1] not in named and starts[k][1] != name and starts[k][0] != at:
+                named.append(starts[k][1])
+    out = []
+    for u in units:
+        if u.kind in ("variable", "value") and not u.owner and users.get(u.name):
+            u = dataclasses.replace(u, context=f"{u.context} used in {' '.join(users[u.name][:3])}")
+        out.append(u)
+    return out
 
 
 def notepad_units(notepad) -> list[Unit]:
