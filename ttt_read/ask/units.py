@@ -45,8 +45,8 @@ _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
 
 def used_in(units: list[Unit], lines: list[str]) -> list[Unit]:
     """A module's constant is described by the functions that use it (`maxDistance = 3`, used
-    by `editDistance`, answers "the maximum edit distance"): its context gains their names,
-    the first three."""
+    by `editDistance`, answers "the maximum edit distance"): its context gains the names of
+    the first three, each the definition that last begins at or above a line naming it."""
     starts = sorted((u.line, u.name) for u in units if u.kind in ("function", "method"))
     wanted = {u.name for u in units if u.kind in ("variable", "value") and not u.owner and len(u.name) >= 3}
     if not starts or not wanted:
@@ -58,7 +58,7 @@ def used_in(units: list[Unit], lines: list[str]) -> list[Unit]:
             continue
         for name in {m.group() for m in _IDENTIFIER.finditer(line)} & wanted:
             named = users.setdefault(name, [])
-            if starts[k][1] not in named and starts[k][1] != name and starts[k][0] != at:
+            if starts[k][1] not in named and starts[k][1] != name:
                 named.append(starts[k][1])
     out = []
     for u in units:
