@@ -181,6 +181,23 @@ def test_a_module_constant_is_described_by_the_functions_that_use_it():
     assert "used in" not in found[("value", "unused")].context
 
 
+def test_a_property_a_call_defines_on_an_object_is_a_unit():
+    """`defineGetter(req, 'xhr', function xhr() {...})`, `Object.defineProperty(lamp, 'lit',
+    {get() {...}})`: read as `req.xhr`, documented by the comment above the call."""
+    text = (
+        "/**\n * Whether the request came from XMLHttpRequest.\n */\n"
+        "defineGetter(req, 'xhr', function xhr() {\n  return true;\n});\n\n"
+        "// Whether the lamp is on.\nObject.defineProperty(lamp, 'lit', { get() { return this.on; } });\n"
+        "emitter.on('ready', function () {});\n"
+    )
+    found = {(u.kind, u.name): u for u in units.file_units("req.js", text, "text") if "property" in u.tags}
+    assert found[("method", "xhr")].doc == "Whether the request came from XMLHttpRequest."
+    assert found[("method", "lit")].doc == "Whether the lamp is on."
+    xhr = found[("method", "xhr")]
+    assert text.split("\n")[xhr.line - 1][xhr.col - 1 :].startswith("xhr'")
+    assert ("method", "ready") not in found
+
+
 def test_an_assignment_under_another_test_is_not_a_default():
     text = "def boil(stream=None):\n    if stream is not None:\n        stream = wrap(stream)\n"
     assert not [u for u in units.file_units("kettle.py", text, "text") if u.answer == "wrap(stream)"]

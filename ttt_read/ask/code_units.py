@@ -19,6 +19,7 @@ from ttt_read.ask.syntax import (
     WRAPPERS,
     clean_comment,
     comment_above,
+    defined_property,
     docstring_node,
     enclosing_statement,
     find_text,
@@ -175,18 +176,10 @@ class _Walker:
                 self.value(node, owners, owner_doc)
             if t == "call" and (lookup := keyed_default(node)) is not None:  # `kwargs.get('timeout', 10)`
                 key, default, value = lookup
-                row = default.start_point[0]
-                context = self.line_text(row).strip()
-                self.found(
-                    "value",
-                    key,
-                    row,
-                    self.col(default.start_point),
-                    owners,
-                    answer=value,
-                    doc=owner_doc,
-                    context=context,
-                )
+                row, at = default.start_point[0], self.col(default.start_point)
+                self.found("value", key, row, at, owners, answer=value, doc=owner_doc, context=self.line_text(row))
+            if t == "call_expression" and (key := defined_property(node)) is not None:
+                self.accessor(node, key, owners)
             if t == "member_expression" and node_text(node.child_by_field_name("object") or node) == "process.env":
                 self.environment_read(node, owners, owner_doc)
             if t in ("string", "string_literal", "interpreted_string_literal", "template_string", "raw_string_literal"):
@@ -385,6 +378,12 @@ class _Walker:
             doc=(comment + " " + owner_doc).strip(),
             context=context,
         )
+
+    def accessor(self, call, key_node, owners: tuple) -> None:
+        statement = call.parent if call.parent.type == "expression_statement" else call  # the comment is above it
+        doc, at = clean_comment(comment_above(statement)), self.col(key_node.start_point) + 1
+        name, row = unquote(node_text(key_node)), key_node.start_point[0]
+        self.found("method", name, row, at, owners, doc=doc, tags=frozenset({"property"}))
 
     def registered(self, key_node, key: str, value_node, owners: tuple) -> None:
         """`"urlquery": URLQueryEscaper` in a table of built-ins: the name users call a definition

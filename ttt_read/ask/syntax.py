@@ -441,6 +441,26 @@ def keyed_default(call) -> tuple[str, object, str] | None:
     return (key, given[-1], value) if value is not None and re.fullmatch(r"[A-Za-z_][\w-]*", key) else None
 
 
+_ACCESSORS = re.compile(r"define(?:Getter|Setter|Property)|__define[GS]etter__")
+_ACCESSOR_VALUES = ("function_expression", "function", "arrow_function", "object")
+
+
+def defined_property(call):
+    """The string node naming the property a call defines on an object, `defineGetter(req,
+    'xhr', function xhr() {...})`, `Object.defineProperty(obj, 'size', {get() {...}})`: users
+    read it as `req.xhr`, so it is a property, documented by the comment above the call."""
+    callee, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    if callee is not None and callee.type == "member_expression":
+        callee = callee.child_by_field_name("property")
+    if callee is None or arguments is None or not _ACCESSORS.fullmatch(node_text(callee)):
+        return None
+    given = [a for a in arguments.named_children if a.type not in COMMENTS]
+    for key, value in zip(given, given[1:]):
+        if key.type == "string" and value.type in _ACCESSOR_VALUES:
+            return key if re.fullmatch(r"[A-Za-z_$][\w$]*", unquote(node_text(key))) else None
+    return None
+
+
 _REFERENCES = ("identifier", "attribute", "member_expression", "selector_expression")  # a name, `pkg.Name`
 
 
