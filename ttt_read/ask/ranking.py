@@ -335,8 +335,8 @@ def rank(
     said = {x for s, _, synonyms, near in qterms for x in (s, *synonyms, *near)}
     head = next(((s, *synonyms) for s, w, synonyms, _ in qterms if w >= 1.0), ())
     forms = [(s, *near) for s, _, _, near in qterms]
-    noun = stem(head_noun(question)) if head_noun(question) else ""
-    nouns = {noun, *near_forms(index, noun)} if noun else set()
+    noun = head_noun(question)
+    nouns = {stem(noun), *near_forms(index, stem(noun))} if noun else set()
     out = []
     for i, u in enumerate(index.units):
         prior = kind_prior(u, asked)
