@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ttt_read.memory import opened
 from ttt_read.predict.generate import continuation
+from ttt_read.read import checkpoint
 from ttt_read.read import ingest as engine
 
 HEAD_CHARS = 8  # characters of the target line in the prompt, after its indentation
@@ -70,8 +71,9 @@ def main() -> None:
     args.snapshots.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
     totals = collections.Counter()
+    base = checkpoint.resolve(args.model).sha256()[:12]  # a snapshot reads with the checkpoint it was made with
     for n, codebase in enumerate(args.codebases):
-        mem = args.snapshots / f"{codebase.name}.mem"
+        mem = args.snapshots / f"{codebase.name}-{base}.mem"
         if not mem.exists():
             engine.ingest([codebase], mem, model_name=args.model, device="cpu")
         memory = opened.open_memory(mem, args.model, "cpu")
