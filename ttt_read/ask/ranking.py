@@ -65,8 +65,9 @@ class UnitIndex:
                     f["name"] |= {stem(p) for p in parts}
                     df.update(stem(p) for p in parts)
         self.name_parts = [max(1, len(f["name"]) - 1) for f in self.fields]
-        self.name_words = [_name_words(u.name, known) for u in units]
-        self.name_heads = [_name_head(u.name, known) for u in units]
+        stems = [_name_stems(u.name, known) for u in units]
+        self.name_words = [set(n) for n in stems]
+        self.name_heads = [n[-1] if n else "" for n in stems]
         self.doc_first = [terms(_FIRST_SENTENCE.match(u.doc).group()) for u in units]
         self.doc_lead = [_lead(u.doc) for u in units]
         self.doc_sizes = [len(f["doc"]) for f in self.fields]
@@ -83,25 +84,17 @@ class UnitIndex:
 _FIRST_SENTENCE = re.compile(r"(?s).*?(?:[.!?](?=\s|$)|$)")
 
 
-def _name_words(name: str, known: set[str]) -> set[str]:
-    """The stems a name is made of (`allowUnknownOption`: allow, unknown, option; `filename`:
-    file, name), leaving out function words (`from`, `to`): what a question naming it would say."""
-    out = set()
+def _name_stems(name: str, known: set[str]) -> list[str]:
+    """The stems a name is made of, in order (`allowUnknownOption`: allow, unknown, option;
+    `filename`: file, name), leaving out function words (`from`, `to`) and numbers: what a
+    question naming it would say. The last is the noun it is named by (`DataHandler`: handler)."""
+    out = []
     for piece in word_terms(name)[1:] or [name.lower()]:
         if piece in FUNCTION_WORDS or piece.isdigit():
             continue
         parts = segment(piece, known) if re.fullmatch(r"[a-z]{6,}", piece) else None
-        out |= {stem(p) for p in parts or [piece]}
+        out += [stem(p) for p in parts or [piece]]
     return out
-
-
-def _name_head(name: str, known: set[str]) -> str:
-    """The stem of a name's last word, the noun it is named by (`DataHandler`: handler;
-    `SYSLOG_UDP_PORT`: port; `urlopen`: open)."""
-    pieces = word_terms(name)[1:] or [name.lower()]
-    last = pieces[-1]
-    parts = segment(last, known) if re.fullmatch(r"[a-z]{6,}", last) else None
-    return stem(parts[-1] if parts else last)
 
 
 PAIR_SPAN = 3  # words apart, at most, for two question words to count as said together
