@@ -138,6 +138,14 @@ def test_a_setting_read_by_name_with_a_fallback_has_that_default():
     assert ("value", "key") not in found  # the key is a variable, not a setting's name
 
 
+def test_a_setting_an_application_sets_by_name_has_that_value():
+    """`this.set('subdomain offset', 2)`: express-style settings, named by strings; a map entry
+    set to a variable is none."""
+    text = "app.init = function () {\n  this.set('subdomain offset', 2);\n  cache.set('k', value);\n};\n"
+    found = {(u.kind, u.name): u for u in units.file_units("application.js", text, "text")}
+    assert found[("value", "subdomain offset")].answer == "2" and ("value", "k") not in found
+
+
 def test_a_setting_is_answered_as_the_code_states_it(tmp_path):
     """Its name with its value where the code assigns it (`mode='a'`, `LIMIT = 2 ** 16`); the
     value alone where the name is not written right before it (`kwargs.pop('timeout', LIMIT)`)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from ttt_read.ask.line_units import line_units, trailing_comment
+from ttt_read.ask.raised import STRING_NODES, defines_error, raised_unit, raising
 from ttt_read.ask.syntax import (
     COMMENTS,
     CONTAINER_NODES,
@@ -174,7 +175,7 @@ class _Walker:
                 self.field(node, owners)
             if t in VALUE_NODES:
                 self.value(node, owners, owner_doc)
-            if t == "call" and (lookup := keyed_default(node)) is not None:  # `kwargs.get('timeout', 10)`
+            if t in ("call", "call_expression") and (lookup := keyed_default(node)) is not None:
                 key, default, value = lookup
                 row, at = default.start_point[0], self.col(default.start_point)
                 self.found("value", key, row, at, owners, answer=value, doc=owner_doc, context=self.line_text(row))
@@ -182,20 +183,15 @@ class _Walker:
                 self.accessor(node, key, owners)
             if t == "member_expression" and node_text(node.child_by_field_name("object") or node) == "process.env":
                 self.environment_read(node, owners, owner_doc)
-            if t in ("string", "string_literal", "interpreted_string_literal", "template_string", "raw_string_literal"):
+            if raising(node) and not defines_error(node):  # `raise QueueFull`; not `var ErrLength = errors.New(...)`
+                self.units.append(raised_unit(node, self.path, self.col(node.start_point), owners))
+            if t in STRING_NODES:
                 self.string(node, owners, owner_doc)
                 continue
             if t in COMMENTS:
                 continue
-            for child in reversed(node.children):
-                stack.append(
-                    (
-                        child,
-                        child_owners,
-                        child_doc,
-                        child_container or (t in CONTAINER_NODES and kind is not None) or t == "impl_item",
-                    )
-                )
+            container = child_container or (t in CONTAINER_NODES and kind is not None) or t == "impl_item"
+            stack.extend((child, child_owners, child_doc, container) for child in reversed(node.children))
 
     def definition(self, node, name: str, kind: str, owners: tuple, in_container: bool) -> str:
         name_node = node.child_by_field_name("name")

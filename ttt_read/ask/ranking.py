@@ -28,6 +28,7 @@ FIELD_WEIGHTS = {  # definitions / other units
 SYNONYM_CREDIT = 0.3
 NEAR_CREDIT = 0.7  # another form sharing the beginning: `config` for "configures"
 PART_CREDIT = 0.6  # a question word inside a name that does not split (`getchar`, `progressbar`)
+RAISED_PRIOR = 0.6  # an error's statement, against an exception class (1.0) named like the question
 NOT_FOUND_THRESHOLD = 0.25  # below this support (`supported`) the answer is "not found"
 RERANK = 5  # candidates the memory reranks
 # How much the memory's log-likelihood ratio (`memory_scores`) counts against the ranker's score
@@ -210,8 +211,9 @@ _TEST_NAME = re.compile(r"^(?:test|Test|Example|Benchmark|Fuzz)(?:[A-Z_]|$)")
 
 
 def _placement(u: Unit) -> float:
-    """Users ask about what a package exports, not its private helpers or its tests."""
-    name, prior = u.name, 1.0
+    """Users ask about what a package exports, not its private helpers or its tests (an error
+    reaches them from wherever it is raised)."""
+    name, prior = ("" if u.kind == "error" else u.name), 1.0
     if name.startswith("__") and name.endswith("__") or name in ("constructor", "init", "new", "New"):
         prior *= 0.2
     elif name.startswith("_") or "private" in u.tags:
@@ -230,6 +232,8 @@ def kind_prior(u: Unit, asked: Asked) -> float:
     if asked.want == "definition":
         if u.kind == "event" or asked.kind == "event":  # `emit('ready')`; `EV_READY = 'ready'` names one too
             return {"event": 1.0, "variable": 0.3}.get(u.kind, 0.1) * _placement(u) if asked.kind == "event" else 0.0
+        if u.kind == "error":  # `raise QueueFull`: what a question about an error, not its class, is answered by
+            return RAISED_PRIOR * _placement(u) if asked.kind == "exception" else 0.0
         if u.kind == "option" and asked.kind in ("how", None):
             return 0.7
         if u.kind == "value" and asked.kind is None:

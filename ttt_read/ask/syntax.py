@@ -416,14 +416,15 @@ def value_text(node) -> str | None:
 
 
 _UNSET = {"None", "null", "undefined", "nil"}
-_LOOKUPS = {"get", "pop", "setdefault", "getenv"}
+_LOOKUPS = {"get", "pop", "setdefault", "getenv", "set"}  # `set`: `app.set('query parser', 'extended')`
 _OPTION_GETTER = re.compile(r"get_?(?:[a-z]+_?)?opt(?:ion)?", re.I)  # `get_bool_opt`, `getOption`
 
 
 def keyed_default(call) -> tuple[str, object, str] | None:
     """(key, default node, default) of `kwargs.get('timeout', 10)`, `kwargs.pop("filemode", 'a')`,
     `get_bool_opt(options, 'stripnl', True)`: a setting read by name, with what it is when not
-    given (the name, then the default, last)."""
+    given (the name, then the default, last); or set by name to a literal, as applications
+    configure themselves (`this.set('subdomain offset', 2)`)."""
     callee, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
     if callee is None or arguments is None:
         return None
@@ -438,7 +439,7 @@ def keyed_default(call) -> tuple[str, object, str] | None:
     if len(given) == 3 and given[0].type == "string":
         return None  # `get(section, key, default)`: no one key
     key, value = unquote(node_text(given[-2])), value_text(given[-1])
-    return (key, given[-1], value) if value is not None and re.fullmatch(r"[A-Za-z_][\w-]*", key) else None
+    return (key, given[-1], value) if value is not None and re.fullmatch(r"[A-Za-z_][\w-]*(?: [\w-]+)*", key) else None
 
 
 _ACCESSORS = re.compile(r"define(?:Getter|Setter|Property)|__define[GS]etter__")

@@ -15,7 +15,7 @@ BODY_LINES = 3  # lines of a definition's body that describe it too (after its d
 
 @dataclass(kw_only=True)
 class Unit:
-    kind: str  # function, method, class, type, command, value, option, env
+    kind: str  # function, method, class, type, command, value, option, env, event, error
     name: str  # the defined name; a value's setting name; an option's flags
     answer: str  # what a question about it is answered with: the name, the value, the option
     path: str

@@ -1,0 +1,93 @@
+"""What a program says when it fails: each `raise`, `throw`, `panic(...)` and error constructor
+(`errors.New`, `fmt.Errorf`) is a unit, so "What error do I get when ...?" is answered by the
+statement itself, which names both the error's class and its message
+(`throw new Error('No default engine was specified ...')`, `raise QueueFull`).
+
+The message is what such a question describes, so it is the unit's name; the condition that
+guards the statement (`if (signed && !secret)`) is its context, since questions say *when*.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ttt_read.ask.syntax import node_text, unquote
+from ttt_read.ask.unit import Unit
+
+MAX_STATEMENT_CHARS = 200
+STRING_NODES = ("string", "string_literal", "interpreted_string_literal", "template_string", "raw_string_literal")
+_RAISE_NODES = ("raise_statement", "throw_statement")  # Python; JavaScript, TypeScript, Java
+_ERROR_CALLS = re.compile(r"errors\.New|fmt\.Errorf|panic|bail|anyhow")  # Go, Rust (`panic!`, `bail!`)
+_CONDITIONS = ("if_statement", "if_expression", "elif_clause", "else_clause", "switch_case", "case_clause")
+_DECLARATIONS = ("var_declaration", "const_declaration", "var_spec", "const_spec", "static_item", "const_item")
+_SCOPES = ("function_definition", "function_declaration", "method_definition", "method_declaration", "class_body")
+
+
+def raising(node) -> bool:
+    """Whether `node` raises an error or builds one (`errors.New("...")`, `panic!("...")`)."""
+    if node.type in _RAISE_NODES:  # not a re-raise: `raise`, `throw err`
+        raised = node.named_children[0] if node.named_children else None
+        return raised is not None and not (raised.type == "identifier" and node_text(raised)[:1].islower())
+    if node.type not in ("call_expression", "macro_invocation"):
+        return False
+    callee = node.child_by_field_name("function") or node.child_by_field_name("macro")
+    return callee is not None and _ERROR_CALLS.fullmatch(node_text(callee)) is not None
+
+
+def message(node) -> str:
+    """The string literals a raising statement says, in order: its message, less what it fills in
+    ('' for `raise QueueFull`)."""
+    said, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if n.type in STRING_NODES:
+            said.append(unquote(node_text(n)).replace("\\'", "'").strip())
+        else:
+            stack.extend(reversed(n.children))
+    return " ".join(s for s in said if s)[:MAX_STATEMENT_CHARS]
+
+
+def statement(node) -> str:
+    """The statement as one line, as written (long ones cut)."""
+    return " ".join(node_text(node).split())[:MAX_STATEMENT_CHARS]
+
+
+def condition(node) -> str:
+    """The condition guarding `node` within its function: `signed && !secret` for the `throw` in
+    `if (signed && !secret) { throw ... }`; '' when it is unconditional."""
+    at = node.parent
+    while at is not None and at.type not in _SCOPES:
+        if at.type in _CONDITIONS:
+            guard = at.child_by_field_name("condition") or at.child_by_field_name("value")
+            if guard is not None:
+                return " ".join(node_text(guard).split())[:MAX_STATEMENT_CHARS]
+        at = at.parent
+    return ""
+
+
+def defines_error(node) -> bool:
+    """Whether an error built here is a declared value (`var ErrLength = errors.New(...)`): the
+    variable is the unit then, named as code and questions name it."""
+    at = node.parent
+    while at is not None and at.type not in _SCOPES:
+        if at.type in _DECLARATIONS:
+            return True
+        at = at.parent
+    return False
+
+
+def raised_unit(node, path: str, col: int, owners: tuple) -> Unit:
+    """The unit of a raising statement at 1-based `col`, inside `owners`: named by its message,
+    answered by the statement, described by its condition and the function raising it (not by
+    that function's doc comment, which says what the function does, not when it fails)."""
+    said = statement(node)
+    return Unit(
+        kind="error",
+        name=message(node) or said,
+        answer=said,
+        path=path,
+        line=node.start_point[0] + 1,
+        col=col,
+        owner=" ".join(owners),
+        context=" ".join((condition(node), *owners[-1:])).strip(),
+    )
