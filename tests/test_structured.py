@@ -456,6 +456,25 @@ def test_settings_a_docstring_lists_are_units():
     assert line_col("kettle.py", whistle.line, whistle.col, "whistle``")
 
 
+def test_settings_a_docstring_tabulates_are_units():
+    """A two-column table in a docstring: the name, two spaces, its description, continued
+    below; its default where the description states one (its last mention), else an option.
+    One row alone is no table."""
+    text = (
+        "def configure(**kwargs):\n"
+        '    """Set up the kettle.\n\n'
+        "    mode      How to heat: 'boil', 'simmer' (if mode is unspecified,\n"
+        "              it defaults to 'boil').\n"
+        "    force     If true, replace a setup already made.\n"
+        "    Note  this is not a setting.\n"
+        '    """\n'
+    )
+    found = {(u.kind, u.name): u for u in units.file_units("kettle.py", text, "text")}
+    mode, force = found[("value", "mode")], found[("option", "force")]
+    assert mode.answer == "'boil'" and text.split("\n")[mode.line - 1][mode.col - 1 :] == "'boil')."
+    assert force.doc == "If true, replace a setup already made." and not [n for _, n in found if n == "Note"]
+
+
 def test_a_parameter_is_described_by_its_functions_docstring():
     """A Python parameter's default is a setting; the docstring's `Args:` (or `:param x:`, or
     NumPy's `Parameters`) says what it is for."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from ttt_read.ask.docstring_settings import docstring_settings
 from ttt_read.ask.line_units import line_units, trailing_comment
 from ttt_read.ask.raised import STRING_NODES, defines_error, raised_unit, raising
 from ttt_read.ask.syntax import (
@@ -21,7 +22,6 @@ from ttt_read.ask.syntax import (
     clean_comment,
     comment_above,
     defined_property,
-    docstring_node,
     enclosing_statement,
     find_text,
     first_named,
@@ -51,13 +51,6 @@ _ENV_CONTEXT = re.compile(r"env|ENV|getenv|environ", re.I)
 _PARAM_TAG = re.compile(
     r"@(?:param|arg|argument|property|prop)\s+(?:\{[^}]*\}\s*)?\[?(?P<path>[A-Za-z_$][\w$.]*)"
     r"(?:\s*=\s*(?P<default>[^\]\s][^\]]*?))?\]?\s+(?:-\s*)?(?P<doc>.*)$"
-)
-# a setting a docstring lists: ``name`` alone on its line, the description indented below it,
-# perhaps with its default: "(default: ``'guess'``)", "Defaults to 4."
-_DOC_TERM = re.compile(r"^(\s*)``?([A-Za-z_][\w-]*)``?\s*$")
-_DOC_DEFAULT = re.compile(
-    r"\(default:?\s*(`{0,2})(?P<value>[^`()]+?)\1\s*[,)]"
-    r"|\b[Dd]efaults? (?:to|is) (?!(?:a|an|the)\b)(`{0,2})(?P<value2>[^`\s,;]+?)\3(?=[\s,.;]|$)"
 )
 # what marks a definition as not part of the public API: JSDoc/TSDoc/Javadoc tags, TS/Java modifiers
 _NOT_PUBLIC = re.compile(
@@ -249,7 +242,7 @@ class _Walker:
         if in_container and kind == "function":
             kind = "method"
         if self.language == "python":
-            self.docstring_settings(node, owners + (name,))
+            self.units += docstring_settings(node, self.path, self.lines, owners + (name,))
         tagged = clean_comment(comment_above(statement_of(node)), tags=True) if self.language != "python" else ""
         if tagged:
             self.documented_settings(statement_of(node).start_point[0], owners + (name,))
@@ -260,45 +253,6 @@ class _Walker:
             kind, name, row, self.col(name_node.start_point), owners, doc=doc, context=context, tags=frozenset(tags)
         )
         return doc
-
-    def docstring_settings(self, node, owners: tuple) -> None:
-        """The settings a Python docstring lists, each name alone on its line in backticks and its
-        description indented below (reST's definition list): "``tabsize``  If given, expand tabs
-        in the input (default: 0)." is a setting `tabsize`, a value unit with its default, or an
-        option without one."""
-        string = docstring_node(node)
-        if string is None:
-            return
-        top = string.start_point[0]
-        rows = node_text(string).split("\n")
-        for i, row in enumerate(rows[:-1]):
-            m = _DOC_TERM.match(row)
-            indent = len(m.group(1)) if m else 0
-            if m is None or not rows[i + 1].strip() or len(rows[i + 1]) - len(rows[i + 1].lstrip()) <= indent:
-                continue
-            described = []
-            for k in range(i + 1, min(len(rows), i + 8)):
-                if not rows[k].strip() or len(rows[k]) - len(rows[k].lstrip()) <= indent:
-                    break
-                described.append(k)
-            doc = " ".join(rows[k].strip() for k in described)[:MAX_DOC_CHARS]
-            about = {"doc": doc, "owner": " ".join(owners), "path": self.path}
-            name = m.group(2)
-            d = _DOC_DEFAULT.search(doc)
-            value = d and (d.group("value") or d.group("value2"))
-            at = next((k for k in described if value and value in self.line_text(top + k)), None)
-            if at is not None:  # the default, cited where the description writes it (its last mention)
-                line = self.line_text(top + at)
-                about["context"] = f"{name} {value}"
-                self.units.append(
-                    Unit(kind="value", name=name, answer=value, line=top + at + 1, col=line.rfind(value) + 1, **about)
-                )
-            else:
-                line = self.line_text(top + i)
-                about["context"] = name
-                self.units.append(
-                    Unit(kind="option", name=name, answer=name, line=top + i + 1, col=line.find(name) + 1, **about)
-                )
 
     def documented_settings(self, row: int, owners: tuple) -> None:
         """The settings a doc comment documents above a definition at `row`: `@param {number}
