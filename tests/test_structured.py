@@ -259,6 +259,30 @@ def test_node_reads_an_environment_variable_by_property():
     assert line_col("lamp.js", night.line, night.col, "LAMP_NIGHT_MODE ===")
 
 
+@pytest.mark.parametrize(
+    "name, text, variable",
+    [
+        ("debug.py", "import os\nDEBUG = os.environ.get('PYTHONASYNCIODEBUG')\n", "PYTHONASYNCIODEBUG"),
+        ("width.py", 'import os\nwidth = os.getenv("COLUMNS", 80)\n', "COLUMNS"),
+        ("port.js", "const port = process.env['PORT'];\n", "PORT"),
+        ("path.go", 'package p\n\nvar root = os.Getenv("GOPATH")\n', "GOPATH"),
+        ("cargo.rs", 'fn f() { let c = env::var("CARGO"); }\n', "CARGO"),
+    ],
+)
+def test_the_name_an_environment_read_asks_for_is_a_variable(name, text, variable):
+    """Whatever its form (no underscore: `COLUMNS`), a name read from the environment is one."""
+    found = [u for u in units.file_units(name, text, "text") if u.kind == "env"]
+    assert [(u.name, "env-context" in u.tags) for u in found] == [(variable, True)]
+    assert text.split("\n")[found[0].line - 1][found[0].col - 1 :].startswith(variable)
+    assert not [u for u in units.file_units("d.py", "term = d.get('TERM')\n", "text") if u.kind == "env"]
+
+
+def test_a_dotted_key_of_a_literal_table_is_a_setting():
+    """`"truncate.leeway": 5` in a table of policies is the setting `truncate.leeway`."""
+    found = {(u.kind, u.name): u for u in units.file_units("p.py", 'POLICIES = {"truncate.leeway": 5}\n', "text")}
+    assert found[("value", "truncate.leeway")].answer == "5"
+
+
 def test_events_an_emitter_fires_or_a_listener_signature_names_are_units():
     lamp, pump = units_of("lamp.js"), units_of("pump.ts")
     flickering = lamp[("event", "flickering")]

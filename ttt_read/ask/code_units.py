@@ -23,6 +23,7 @@ from ttt_read.ask.syntax import (
     comment_above,
     defined_property,
     enclosing_statement,
+    environment_key,
     find_text,
     first_named,
     keyed_default,
@@ -47,6 +48,7 @@ _OPTION_TEXT = re.compile(
 )
 _ENV_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|(?<![A-Za-z0-9{])_[A-Z][A-Z0-9_]{2,}")
 _ENV_CONTEXT = re.compile(r"env|ENV|getenv|environ", re.I)
+_ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]+")  # a name an environment read asks for: `PYTHONASYNCIODEBUG`
 # a JSDoc parameter or property: `@param {Type} [options.name=default] - what it does`
 _PARAM_TAG = re.compile(
     r"@(?:param|arg|argument|property|prop)\s+(?:\{[^}]*\}\s*)?\[?(?P<path>[A-Za-z_$][\w$.]*)"
@@ -500,9 +502,10 @@ class _Walker:
                 doc=owner_doc,
                 context=context,
             )
-        for m in _ENV_TEXT.finditer(content):
+        read = _ENV_NAME.fullmatch(content) if environment_key(node) else None  # `os.getenv("COLUMNS")`
+        for m in [read] if read else _ENV_TEXT.finditer(content):
             env_line = " ".join(self.line_text(r) for r in range(max(0, row - 2), row + 3))
-            tags = frozenset({"env-context"}) if _ENV_CONTEXT.search(env_line) else frozenset()
+            tags = frozenset({"env-context"}) if read or _ENV_CONTEXT.search(env_line) else frozenset()
             self.found(
                 "env",
                 m.group(0),

@@ -525,7 +525,8 @@ def _constant_expression(node) -> bool:
 
 
 def setting_name(node) -> str | None:
-    """The name an assignment sets: the last part of `a.b.c`, a key, or a plain name."""
+    """The name an assignment sets: the last part of `a.b.c`, a key (dotted ones whole), or a
+    plain name."""
     if node is None:
         return None
     if node.type in ("attribute", "member_expression", "field_expression", "selector_expression"):
@@ -539,8 +540,9 @@ def setting_name(node) -> str | None:
         inner = node.child_by_field_name("declarator")
         return setting_name(inner) if inner is not None else None
     text = node_text(node)
-    if node.type in ("string", "string_literal", "interpreted_string_literal"):
+    if node.type in ("string", "string_literal", "interpreted_string_literal"):  # a key: `"truncate.leeway": 5`
         text = unquote(text.strip())
+        return text if re.fullmatch(r"[A-Za-z_$][\w$-]*(?:\.[A-Za-z_$][\w$-]*)*", text) else None
     if node.type == "expression_list" or node.type == "pattern_list":
         return None
     return text if re.fullmatch(r"[A-Za-z_$][\w$-]*", text) else None
@@ -574,3 +576,18 @@ def find_text(node, text: str):
             return n
         stack.extend(n.children)
     return None
+
+
+_ENVIRONMENT = re.compile(r"(?:getenv|environ|Getenv|LookupEnv|\benv\b)\W*(?:get|var)?\W*$")
+
+
+def environment_key(string) -> bool:
+    """Whether a string literal is the name an environment read asks for: `os.getenv("TERM")`,
+    `os.environ.get('HOME')`, `process.env['PORT']`, `os.Getenv("GOPATH")`, `env::var("CARGO")`."""
+    read = string.parent
+    if read is not None and read.type in ("argument_list", "arguments"):
+        read = read.parent
+    if read is None or read.type not in ("call", "call_expression", "subscript", "subscript_expression"):
+        return False
+    before = node_text(read)[: string.start_byte - read.start_byte]
+    return _ENVIRONMENT.search(before) is not None
