@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ttt_read.ask import ranking, units
+from ttt_read.ask import raised, ranking, units
 from ttt_read.ask.intent import analyse
 from ttt_read.notepad.store import Notepad
 from ttt_read.text import sources
@@ -102,3 +102,12 @@ def test_errors_answer_only_questions_about_errors(tmp_path):
     index = ranking.unit_index(Notepad.build(sources.collect([tmp_path]).files))
     question = "Which function puts an item without waiting?"
     assert "error" not in {index.units[i].kind for _, _, i, _ in ranking.rank(index, analyse(question), question)}
+
+
+def test_an_error_class_is_described_by_where_it_is_raised():
+    """`QueueFull`'s context gains the function raising it, the condition and the message."""
+    code = PYTHON.replace("raise ValueError(", "raise QueueFull(")
+    found = {(u.kind, u.name): u for u in raised.described_by_raises(units.file_units("queues.py", code, "text"))}
+    assert found[("class", "QueueFull")].context.endswith(
+        "raised: queue.full() put_nowait; put_nowait item must be hashable, got a list"
+    )

@@ -9,6 +9,7 @@ guards the statement (`if (signed && !secret)`) is its context, since questions 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from ttt_read.ask.syntax import node_text, unquote
@@ -91,3 +92,27 @@ def raised_unit(node, path: str, col: int, owners: tuple) -> Unit:
         owner=" ".join(owners),
         context=" ".join((condition(node), *owners[-1:])).strip(),
     )
+
+
+_RAISED_CLASS = re.compile(r"^(?:raise|throw)\s+(?:new\s+)?(?:[A-Za-z_$][\w$]*\.)*([A-Za-z_$][\w$]*)")
+RAISES_TOLD = 3  # raising statements that describe an error class, the first in reading order
+
+
+def described_by_raises(units: list[Unit]) -> list[Unit]:
+    """An error class is also described by where it is raised: its context gains the function,
+    the condition and the message of its first raising statements (`ClassNotFound`, raised by
+    `get_lexer_by_name` with "no lexer for alias %r found"), which say when a user meets it."""
+    told: dict[str, list[str]] = {}
+    for u in units:
+        m = _RAISED_CLASS.match(u.answer) if u.kind == "error" else None
+        if m is not None and len(told.setdefault(m.group(1), [])) < RAISES_TOLD:
+            message = u.name if u.name != u.answer else ""
+            told[m.group(1)].append(" ".join(x for x in (u.context, message) if x))
+    if not told:
+        return units
+    return [
+        dataclasses.replace(u, context=f"{u.context} raised: {'; '.join(told[u.name])}")
+        if u.kind in ("class", "type") and told.get(u.name)
+        else u
+        for u in units
+    ]

@@ -27,6 +27,7 @@ import re
 from ttt_read.ask.code_units import code_units
 from ttt_read.ask.manual_units import manual_units
 from ttt_read.ask.prose_docs import described
+from ttt_read.ask.raised import described_by_raises
 from ttt_read.ask.unit import DEFINITION_KINDS, Unit
 from ttt_read.notepad.lexicon import line_style
 from ttt_read.text import filekinds
@@ -77,7 +78,7 @@ def notepad_units(notepad) -> list[Unit]:
         for f in notepad.files:
             cached += file_units(f.path, f.text, f.kind)
         prose = {f.path: f.text.split("\n") for f in notepad.files if line_style(f.path, f.kind) == "text"}
-        cached = notepad._units = described(resolve_registered(cached), prose)
+        cached = notepad._units = described_by_raises(described(resolve_registered(cached), prose))
     return cached
 
 
