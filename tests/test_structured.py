@@ -560,6 +560,7 @@ def test_the_baseline_answers_a_definitions_name_or_a_line(pad):
 def test_synonyms_and_lemmas():
     assert lemma("stops") in ("stop", "stops")
     assert "stop" in synonyms("abort")  # the table, WordNet or not
+    assert "ignore" in synonyms("skip") and "unlink" in synonyms("delete")  # code's words for one another
     if Path("/usr/share/wordnet/index.verb").exists():
         assert lemma("iterating") == "iterate" and "delete" in synonyms("removes")
 
