@@ -312,6 +312,24 @@ def test_module_variables_and_sentinel_errors():
     assert units_of("kettle.py")[("variable", "MAX_LITRES")].doc == ""  # the comment on the line above is not its own
 
 
+def test_a_specification_lists_its_elements_as_bullets_that_open_with_their_names():
+    """ "• sub-class-of elements indicate ...", "• A glob-deleteall element, which ...": each
+    names an element, described by its bullet; a bullet about elements in general names none."""
+    text = (
+        "The source file holds these elements:\n"
+        "• sub-class-of elements indicate that any data of this type is also some other type,\n"
+        "given by the type attribute.\n"
+        "• A glob-deleteall element, which indicates that earlier patterns must be discarded.\n"
+        "• the elements above may repeat.\n"
+    )
+    found = {u.name: u for u in units.file_units("spec.pdf", text, "pdf")}
+    assert found["sub-class-of"].doc == (
+        "sub-class-of elements indicate that any data of this type is also some other type,"
+        " given by the type attribute."
+    )
+    assert (found["glob-deleteall"].line, found["glob-deleteall"].col) == (4, 5) and "the" not in found
+
+
 def test_a_man_page_gives_its_options_descriptions_synopsis_and_environment():
     page = units_of("sprinkler.txt")
     assert page[("command", "sprinkler")].answer == "sprinkler [-q] [--zones=LIST] [file]"

@@ -204,6 +204,8 @@ def analyse(question: str) -> Asked | None:
             return Asked("value", None, numeric=bool(_NUMERIC_CUES.search(q)))
     if _HOW_DO.match(q) or re.match(r"^\s*(?:is there|are there) (?:a|an|any) (?:way|function|method|call)\b", q, re.I):
         return Asked("definition", "how")
+    if kind_word and head_noun(q) and words.index(kind_word) > 2:
+        kind_word = None  # "Which *element* do I use to say that my type ...": the noun names the answer
     if kind_word:
         kind = KIND_WORDS[kind_word]
         if kind == "class" and any(w in ("exception", "error") for w in words):

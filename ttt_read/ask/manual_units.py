@@ -1,5 +1,5 @@
 """The units of manuals (prose and PDF text): option lists, texinfo function entries, command
-synopses, setting lists and glossary entries.
+synopses, setting lists, glossary entries and a specification's bulleted elements.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from ttt_read.ask.unit import MAX_DOC_CHARS, Unit
 from ttt_read.notepad.lexicon import (
     COMMAND_SYNOPSIS,
     DOT_LEADER,
+    FUNCTION_WORDS,
     GLOSSARY_NAME,
     OPTION_ALONE,
     OPTION_LINE,
@@ -49,6 +50,27 @@ _EXAMPLE = re.compile(r"^[^\[]*\s(?:>>?|<|\|)\s")
 # aliases), or a man page's keyword (`noauto`, `x-systemd.automount`).
 _QUOTED_TERM = re.compile(r"^([ \t]*)[‘'`]([^’'`\s][^’'`]{0,40})[’'][ \t]*$")
 _BARE_TERM = re.compile(r"^([ \t]*)([a-z][\w.=:-]{1,30})[ \t]*$")
+
+
+# a format's specification lists its elements, attributes or keys as bullets that open with the
+# name: "• sub-class-of elements indicate that ...", "• A glob-deleteall element, which ..."
+_BULLET_TERM = re.compile(
+    r"^[ \t]*[•*-][ \t]+(?:(?:An?|The)[ \t]+)?([a-z][\w]*(?:[-_.:][\w]+)*)[ \t]+"
+    r"(?:elements?|attributes?|keys?|fields?|tags?|directives?|properties|property|entries|entry|sections?)\b"
+)
+
+
+def _item(lines: list[str], at: int, limit: int = 6) -> str:
+    """A bullet's text: its line and the lines that continue it, up to the next bullet."""
+    out = [lines[at].strip().lstrip("•*- \t")]
+    for line in lines[at + 1 : at + limit]:
+        if not line.strip() or PAGE_MARK.match(line) or _BULLET.match(line):
+            break
+        out.append(line.strip())
+    return " ".join(out)[:MAX_DOC_CHARS]
+
+
+_BULLET = re.compile(r"^[ \t]*[•*-][ \t]")
 
 
 def _nearest_program(lines: list[str], at: int) -> str:
@@ -237,6 +259,9 @@ def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
                     context=stripped,
                 )
             )
+            continue
+        if (m := _BULLET_TERM.match(line)) and m.group(1) not in FUNCTION_WORDS:
+            units.append(Unit.matched("option", m, 1, path=path, line=i + 1, doc=_item(lines, i), context=stripped))
             continue
         if (m := TERM_LINE.match(line)) and m.group(1) not in _SECTION_HEADINGS:
             rest = line[m.end(1) :].strip()

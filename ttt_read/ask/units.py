@@ -14,8 +14,9 @@ Without tree-sitter (or for other languages) a line-level fallback finds
 `def`/`class`/`function`/`fn` definitions and `NAME = literal` settings. Manuals (prose and PDF
 text, `manual_units`) give their option lists (`-x  description`, or a man page's option alone
 on its line with its description below), texinfo function entries (`[Function]int f (...)` and
-the sentence that says what `f` does), command synopses (`read [-ers] ...`) and glossary
-entries (`PATH  A colon-separated ...`).
+the sentence that says what `f` does), command synopses (`read [-ers] ...`), glossary
+entries (`PATH  A colon-separated ...`) and the elements, attributes or keys a specification
+lists as bullets (`• sub-class-of elements indicate ...`).
 """
 
 from __future__ import annotations
