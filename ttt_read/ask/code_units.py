@@ -8,7 +8,7 @@ import re
 
 from ttt_read.ask.docstring_settings import docstring_settings
 from ttt_read.ask.line_units import line_units, trailing_comment
-from ttt_read.ask.raised import STRING_NODES, defines_error, raised_unit, raising
+from ttt_read.ask.raised import defines_error, raised_unit, raising
 from ttt_read.ask.syntax import (
     COMMENTS,
     CONTAINER_NODES,
@@ -16,6 +16,7 @@ from ttt_read.ask.syntax import (
     FUNCTION_NODES,
     GLOBAL_NODES,
     LANGUAGES,
+    STRING_NODES,
     VALUE_NODES,
     VARIABLE_WRAPPERS,
     WRAPPERS,

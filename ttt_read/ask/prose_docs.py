@@ -50,6 +50,7 @@ def mentions(lines: list[str]) -> dict[str, list[str]]:
 
 
 def _entry(lines: list[str], at: int) -> str:
+    """The first words of the entry line `at` opens, up to the next entry or blank line."""
     words: list[str] = []
     for k in range(at, len(lines)):
         if k > at and (not lines[k].strip() or _ITEM_START.match(lines[k])):

@@ -12,11 +12,10 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from ttt_read.ask.syntax import node_text, unquote
+from ttt_read.ask.syntax import STRING_NODES, node_text, unquote
 from ttt_read.ask.unit import Unit
 
 MAX_STATEMENT_CHARS = 200
-STRING_NODES = ("string", "string_literal", "interpreted_string_literal", "template_string", "raw_string_literal")
 _RAISE_NODES = ("raise_statement", "throw_statement")  # Python; JavaScript, TypeScript, Java
 _ERROR_CALLS = re.compile(r"errors\.New|fmt\.Errorf|panic|bail|anyhow")  # Go, Rust (`panic!`, `bail!`)
 _CONDITIONS = ("if_statement", "if_expression", "elif_clause", "else_clause", "switch_case", "case_clause")
@@ -106,8 +105,8 @@ def described_by_raises(units: list[Unit]) -> list[Unit]:
     for u in units:
         m = _RAISED_CLASS.match(u.answer) if u.kind == "error" else None
         if m is not None and len(told.setdefault(m.group(1), [])) < RAISES_TOLD:
-            message = u.name if u.name != u.answer else ""
-            told[m.group(1)].append(" ".join(x for x in (u.context, message) if x))
+            said = u.name if u.name != u.answer else ""  # its message, when it has one
+            told[m.group(1)].append(" ".join(x for x in (u.context, said) if x))
     if not told:
         return units
     return [

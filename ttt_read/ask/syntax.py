@@ -201,6 +201,7 @@ _ARITHMETIC = {"*", "<<", "**", "+", "-", "/"}
 _NUMBER = re.compile(r"(?:0[xXoObB])?[\d_.]+[a-zA-Z]{0,2}")
 _UNIT_CONSTANT = re.compile(r"(?:[a-z]\w*\.)?[A-Z]\w*")  # `time.Second`, `KiB`
 COMMENTS = {"comment", "line_comment", "block_comment"}
+STRING_NODES = ("string", "string_literal", "interpreted_string_literal", "template_string", "raw_string_literal")
 WRAPPERS = {
     "decorated_definition",
     "export_statement",
