@@ -18,9 +18,11 @@ from ttt_read.ask.unit import MAX_DOC_CHARS, Unit
 _CODE_SPAN = re.compile(r"(`{1,2})([^`\n]{2,80}?)\1(?!`)")
 _DOTTED = re.compile(r"\.?((?:[A-Za-z_$][\w$]*\.)*([A-Za-z_$][\w$]{2,}))(?:\([^()]*\))?")
 _ITEM_START = re.compile(r"^\s*(?:[*+-]|\d+[.)]|#+)\s+")  # a list item or a heading opens a new entry
+_MARKERS = " \t*+-#>0123456789.)"  # what may stand before the name that opens an entry
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 ITEM_WORDS = 60  # of the item a name opens: its first words
 SENTENCE_WORDS = 40
+SENTENCE_LINES, SENTENCE_CHARS = 8, 400  # how far a sentence around a name is looked for
 MENTIONS = 3  # a name's first mentions, the item it opens first
 SHORT_DOC = 60  # a doc comment shorter than this says little; the prose completes it
 
@@ -35,11 +37,12 @@ def mentions(lines: list[str]) -> dict[str, list[str]]:
     for at, line in enumerate(lines):
         if not line.strip() or _ITEM_START.match(line):
             entry = None
+        lead = len(line) - len(line.lstrip(_MARKERS))  # a span here opens the line's entry
         for m in _CODE_SPAN.finditer(line):
             name = _DOTTED.fullmatch(m.group(2).strip())
             if name is None:
                 continue
-            opens = not line[: m.start()].strip(" \t*+-#>0123456789.)")
+            opens = m.start() <= lead
             if opens:
                 entry = name.group(2)
             elif name.group(1) != name.group(2) or entry not in (None, name.group(2)):
@@ -62,19 +65,25 @@ def _entry(lines: list[str], at: int) -> str:
 
 
 def _sentence(lines: list[str], at: int, col: int) -> str:
-    """The sentence around column `col` of line `at`, within its paragraph."""
-    first = at
-    while first > 0 and lines[first - 1].strip() and not _ITEM_START.match(lines[first]):
-        first -= 1
-    last = at
-    while last + 1 < len(lines) and lines[last + 1].strip() and not _ITEM_START.match(lines[last + 1]):
-        last += 1
-    text = " ".join(lines[first : last + 1])
-    where = sum(len(line) + 1 for line in lines[first:at]) + col
-    starts = [m.end() for m in _SENTENCE_END.finditer(text, 0, where)]
-    begin = starts[-1] if starts else 0
-    end = _SENTENCE_END.search(text, where)
-    return " ".join(text[begin : end.end() if end else len(text)].split()[:SENTENCE_WORDS])
+    """The sentence around column `col` of line `at`, within its paragraph, looked for a few
+    hundred characters and a few lines each way (a paragraph without end costs no more)."""
+    before, k = lines[at][max(0, col - SENTENCE_CHARS) : col], at
+    while len(before) < SENTENCE_CHARS and at - k < SENTENCE_LINES and k > 0 and _continues(lines, k):
+        k -= 1
+        before = lines[k][-SENTENCE_CHARS:] + " " + before
+    after, k = lines[at][col : col + SENTENCE_CHARS], at
+    while len(after) < SENTENCE_CHARS and k - at < SENTENCE_LINES and k + 1 < len(lines) and _continues(lines, k + 1):
+        k += 1
+        after += " " + lines[k][:SENTENCE_CHARS]
+    starts = [m.end() for m in _SENTENCE_END.finditer(before)]
+    end = _SENTENCE_END.search(after)
+    said = before[starts[-1] if starts else 0 :] + (after[: end.end()] if end else after)
+    return " ".join(said.split()[:SENTENCE_WORDS])
+
+
+def _continues(lines: list[str], k: int) -> bool:
+    """Whether line `k` goes on the paragraph of the line above it."""
+    return bool(lines[k - 1].strip() and lines[k].strip()) and not _ITEM_START.match(lines[k])
 
 
 def described(units: list[Unit], prose: dict[str, list[str]]) -> list[Unit]:
