@@ -1,22 +1,19 @@
 """Other words for a question's word, so that "stops a request" can find `abort`.
 
-From WordNet's database when it is installed (Debian's `wordnet` package puts it in
-/usr/share/wordnet; `$WNHOME` or `$WNSEARCHDIR` point elsewhere): the lemmas of a word's
-first few senses as a verb, a noun and an adjective. The index files are sorted, so a word is
-found by binary search in a memory map, and a sense by its byte offset in the data file:
-nothing is loaded up front. A small table of words code and its documentation use for one
-another stands in for it, and adds to it.
+From WordNet, as a table shipped with the package (`synonyms.tsv`, written by
+`tools/build_synonyms.py`): the lemmas of a word's first few senses as a verb, a noun and an
+adjective, for the words technical English uses. Shipping it, rather than reading a dictionary
+only some machines have, makes a question's answer the same everywhere. A small table of
+words code and its documentation use for one another comes first.
 """
 
 from __future__ import annotations
 
-import mmap
-import os
 from functools import lru_cache
 from pathlib import Path
 
-SENSES = 3  # the first senses of a word only: later ones are rare and drift off
 MAX_SYNONYMS = 12
+INFLECTIONS = (("ies", "y"), ("es", ""), ("s", ""), ("ing", "e"), ("ing", ""), ("ed", "e"), ("ed", ""))
 
 # Words code and its comments use for one another, beyond what a dictionary says.
 TABLE = {
@@ -65,91 +62,32 @@ TABLE = {
 }
 
 
-def _directory() -> Path | None:
-    for candidate in (os.environ.get("WNSEARCHDIR"), os.environ.get("WNHOME") and os.environ["WNHOME"] + "/dict"):
-        if candidate and (Path(candidate) / "index.verb").exists():
-            return Path(candidate)
-    for candidate in ("/usr/share/wordnet", "/usr/share/wordnet/dict", "/usr/local/share/wordnet"):
-        if (Path(candidate) / "index.verb").exists():
-            return Path(candidate)
-    return None
-
-
-class _WordNet:
-    def __init__(self, directory: Path):
-        self.maps = {}
-        for pos in ("verb", "noun", "adj"):
-            try:
-                with open(directory / f"index.{pos}", "rb") as fi, open(directory / f"data.{pos}", "rb") as fd:
-                    self.maps[pos] = (
-                        mmap.mmap(fi.fileno(), 0, access=mmap.ACCESS_READ),
-                        mmap.mmap(fd.fileno(), 0, access=mmap.ACCESS_READ),
-                    )
-            except (OSError, ValueError):
-                continue
-
-    def _index_line(self, index: mmap.mmap, word: bytes) -> bytes | None:
-        lo, hi = 0, len(index)
-        key = word + b" "
-        while lo < hi:
-            mid = (lo + hi) // 2
-            start = index.rfind(b"\n", 0, mid) + 1
-            end = index.find(b"\n", start)
-            end = len(index) if end < 0 else end
-            line = index[start:end]
-            if line.startswith(b"  "):  # the licence at the top sorts first
-                lo = end + 1
-                continue
-            if line.startswith(key):
-                return line
-            if line < key:
-                lo = end + 1
-            else:
-                hi = start
-        return None
-
-    def synonyms(self, word: str) -> list[str]:
-        out: list[str] = []
-        for index, data in self.maps.values():
-            line = self._index_line(index, word.encode())
-            if line is None:
-                continue
-            fields = line.split()
-            n_synsets = int(fields[2])
-            for offset in fields[-n_synsets:][:SENSES]:
-                entry = data[int(offset) : data.find(b"\n", int(offset))].split()
-                count = int(entry[3], 16)
-                for i in range(count):
-                    lemma = entry[4 + 2 * i].decode("utf-8", "replace").lower()
-                    lemma = lemma.split("(")[0]
-                    if lemma != word and "_" not in lemma and lemma not in out:
-                        out.append(lemma)
-        return out
-
-
 @lru_cache(maxsize=1)
-def _wordnet() -> _WordNet | None:
-    directory = _directory()
-    return _WordNet(directory) if directory is not None else None
-
-
-def _known(wn: _WordNet, word: str) -> bool:
-    return any(wn._index_line(index, word.encode()) is not None for index, _ in wn.maps.values())
+def _dictionary() -> dict[str, tuple[str, ...]]:
+    """WordNet's words, as `tools/build_synonyms.py` wrote them: each with its synonyms."""
+    table = {}
+    for line in (Path(__file__).with_name("synonyms.tsv")).read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            word, _, others = line.partition("\t")
+            table[word] = tuple(others.split())
+    return table
 
 
 @lru_cache(maxsize=4096)
 def lemma(word: str) -> str:
     """The dictionary form of an inflected English word ("stops" -> "stop", "draws" -> "draw",
     "iterating" -> "iterate"); the word itself when none is known."""
-    word = word.lower()
-    wn = _wordnet()
-    candidates = []
-    for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ing", "e"), ("ing", ""), ("ed", "e"), ("ed", "")):
+    return dictionary_form(word.lower(), _dictionary())
+
+
+def dictionary_form(word: str, known) -> str:
+    """The first shorter form of `word` that `known` (or the table of code's words) holds."""
+    for suffix, repl in INFLECTIONS:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            candidates.append(word[: -len(suffix)] + repl)
-    if wn is None:
-        return next((c for c in candidates if c in TABLE), word)
-    return next((c for c in candidates if c in TABLE or _known(wn, c)), word)
+            form = word[: -len(suffix)] + repl
+            if form in TABLE or form in known:
+                return form
+    return word
 
 
 @lru_cache(maxsize=4096)
@@ -158,7 +96,6 @@ def synonyms(word: str) -> tuple[str, ...]:
     common senses first."""
     word = lemma(word.lower())
     found = list(TABLE.get(word, []))
-    wn = _wordnet()
-    if wn is not None and word.isalpha() and len(word) > 2:
-        found += [w for w in wn.synonyms(word) if w not in found]
+    if len(word) > 2:
+        found += [w for w in _dictionary().get(word, ()) if w not in found]
     return tuple(found[:MAX_SYNONYMS])
