@@ -1,5 +1,5 @@
-"""What `pip install .` ships: the wheel holds the package, the bundled checkpoint, the kernels
-and the completion scripts (models/, ttt_kernels/ and completions/ live at the top of the
+"""What `pip install .` ships: the wheel holds the package (with its synonym table), the bundled
+checkpoint, the kernels and the completion scripts (models/, ttt_kernels/ and completions/ live at the top of the
 repository and are mapped into the package by pyproject.toml).
 
 The wheel is built from a copy of the sources, so nothing is written into the repository, and
@@ -63,6 +63,7 @@ def test_wheel_holds_package_model_kernels_and_completions(wheel):
     expected = {f"ttt_read/{p.relative_to(REPO / 'ttt_read').as_posix()}" for p in (REPO / "ttt_read").rglob("*.py")}
     expected |= {f"ttt_read/kernels/{p.name}" for p in (REPO / "ttt_kernels").glob("*.py")}
     expected |= {
+        "ttt_read/ask/synonyms.tsv",  # what `ask` looks a question's words up in
         "ttt_read/models/__init__.py",
         "ttt_read/models/default/config.json",
         "ttt_read/models/default/tokenizer.json",
