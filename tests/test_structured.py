@@ -49,6 +49,8 @@ def line_col(name: str, line: int, col: int, text: str) -> bool:
         ("fan.c", "function", "fan_spin", "Spin the fan up to the given speed in revolutions per minute."),
         ("bell.rs", "method", "ring", "Ring the chime once at the current volume."),
         ("bell.rs", "function", "mute_all", "Silence every bell in the house."),
+        # `///` lines, each its own comment node holding its newline, above an attribute
+        ("bell.rs", "function", "ring_all", "Ring every bell in the house at once. Each bell rings at its own volume."),
         ("Clock.java", "method", "setTime", "Set the hands to the given hour and minute."),
         ("Clock.java", "class", "Clock", "A wall clock that can chime on the hour."),
     ],

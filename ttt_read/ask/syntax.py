@@ -201,6 +201,7 @@ _ARITHMETIC = {"*", "<<", "**", "+", "-", "/"}
 _NUMBER = re.compile(r"(?:0[xXoObB])?[\d_.]+[a-zA-Z]{0,2}")
 _UNIT_CONSTANT = re.compile(r"(?:[a-z]\w*\.)?[A-Z]\w*")  # `time.Second`, `KiB`
 COMMENTS = {"comment", "line_comment", "block_comment"}
+ATTRIBUTES = {"attribute_item"}  # Rust's `#[...]` between an item and its doc comment
 STRING_NODES = ("string", "string_literal", "interpreted_string_literal", "template_string", "raw_string_literal")
 WRAPPERS = {
     "decorated_definition",
@@ -366,10 +367,15 @@ def comment_above(target) -> str:
     parts = []
     sibling = target.prev_named_sibling
     row = target.start_point[0]
+    while sibling is not None and sibling.type in ATTRIBUTES and sibling.end_point[0] >= row - 1:
+        row, sibling = sibling.start_point[0], sibling.prev_named_sibling  # `#[derive(Debug)]` under the doc
     while sibling is not None and sibling.type in COMMENTS and sibling.end_point[0] >= row - 2:
         before = sibling.prev_sibling
         text = node_text(sibling)
-        if (before is not None and before.end_point[0] == sibling.start_point[0]) or text.startswith(("//!", "/*!")):
+        # a node that ends at the start of the comment's line ended with the line before it (a
+        # Rust `///` line comment holds its newline); one that ends further on shares the line
+        trailing = before is not None and before.end_point[0] == sibling.start_point[0] and before.end_point[1] > 0
+        if trailing or text.startswith(("//!", "/*!")):
             break  # the comment after a statement on its line, or a module's own doc
         parts.append(text)
         row = sibling.start_point[0]
