@@ -393,6 +393,9 @@ def test_what_a_question_asks_for():
     assert asked("Which valve shuts once the tank reaches a certain size?").want == "definition"
     assert asked("Which setting decides whether the pump starts by default?").want == "definition"
     assert asked("Which size does the tank have by default?").want == "value"
+    # what the user tells first does not ask; the clause that asks says what kind of answer
+    assert asked("I filled the kettle past the line and it spat. What's the error?").kind == "exception"
+    assert asked("The sprinkler floods the lawn at night. Which option stops that?").want == "option"
     for explanation in ("What is a subshell?", "What does `boil` do?", "Where is `Kettle` defined?"):
         assert asked(explanation) is None, explanation  # the span head answers these
     # the noun the answer is named by, when it is more than a kind of unit

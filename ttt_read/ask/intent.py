@@ -167,10 +167,23 @@ def head_noun(question: str) -> str:
     return word
 
 
+_CLAUSES = re.compile(r"(?<=[.?!;])\s+")
+_ASKING = re.compile(r"^\s*(?:which|what|how)\b", re.I)
+
+
+def _asking_clause(question: str) -> str:
+    """The clause that asks, after what the user tells first ("I created a pool with zero
+    workers and it blew up. *What's the error?*"): its wording says what kind of answer."""
+    clauses = _CLAUSES.split(question)
+    if len(clauses) > 1 and not _ASKING.match(question) and _ASKING.match(clauses[-1]):
+        return clauses[-1]
+    return question
+
+
 def analyse(question: str) -> Asked | None:
     """What kind of unit `question` asks for, or None when it asks for an explanation (a
     sentence: a manual's sentences or the span head answer those)."""
-    q = question.strip()
+    q = _asking_clause(question.strip())
     if _SPAN_QUESTIONS.match(q) or _BLANK.search(q):
         return None
     if m := _OPTION_DOES.match(q):
