@@ -9,6 +9,7 @@ else an option.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from ttt_read.ask.syntax import docstring_node, node_text
 from ttt_read.ask.unit import MAX_DOC_CHARS, Unit
@@ -29,17 +30,18 @@ def _indent(row: str) -> int:
 def _entries(rows: list[str]) -> list[tuple[int, str, list[int]]]:
     """(row, name, the rows describing it) of each listed setting."""
     out = []
-    table = [i for i, row in enumerate(rows) if _TABLE_ROW.match(row)]
-    columns = [(_TABLE_ROW.match(rows[i]).group(1), len(_TABLE_ROW.match(rows[i]).expand(r"\1\2\3"))) for i in table]
+    table = {i: m for i, row in enumerate(rows) if (m := _TABLE_ROW.match(row))}
+    # a row's columns: its indentation and where its description starts
+    columns = {i: (m.group(1), len(m.expand(r"\1\2\3"))) for i, m in table.items()}
+    shared = Counter(columns.values())
     for i, row in enumerate(rows[:-1]):
         m = _TERM.match(row)
         if m is not None and rows[i + 1].strip() and _indent(rows[i + 1]) > len(m.group(1)):
             below = _described(rows, i + 1, len(m.group(1)))
             out.append((i, m.group(2), below))
-        elif i in table and columns.count(columns[table.index(i)]) >= 2:  # a table has two rows at least
-            start = columns[table.index(i)][1]
-            more = _described(rows, i + 1, start - 1)
-            out.append((i, _TABLE_ROW.match(row).group(2), [i, *more]))
+        elif i in table and shared[columns[i]] >= 2:  # a table has two rows at least
+            more = _described(rows, i + 1, columns[i][1] - 1)
+            out.append((i, table[i].group(2), [i, *more]))
     return out
 
 

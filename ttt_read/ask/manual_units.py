@@ -52,10 +52,11 @@ _QUOTED_TERM = re.compile(r"^([ \t]*)[‘'`]([^’'`\s][^’'`]{0,40})[’'][ \t
 _BARE_TERM = re.compile(r"^([ \t]*)([a-z][\w.=:-]{1,30})[ \t]*$")
 
 
+_BULLET = r"^[ \t]*[•*-][ \t]"
 # a format's specification lists its elements, attributes or keys as bullets that open with the
 # name: "• sub-class-of elements indicate that ...", "• A glob-deleteall element, which ..."
 _BULLET_TERM = re.compile(
-    r"^[ \t]*[•*-][ \t]+(?:(?:An?|The)[ \t]+)?([a-z][\w]*(?:[-_.:][\w]+)*)[ \t]+"
+    _BULLET + r"[ \t]*(?:(?:An?|The)[ \t]+)?([a-z][\w]*(?:[-_.:][\w]+)*)[ \t]+"
     r"(?:elements?|attributes?|keys?|fields?|tags?|directives?|properties|property|entries|entry|sections?)\b"
 )
 
@@ -64,13 +65,10 @@ def _item(lines: list[str], at: int, limit: int = 6) -> str:
     """A bullet's text: its line and the lines that continue it, up to the next bullet."""
     out = [lines[at].strip().lstrip("•*- \t")]
     for line in lines[at + 1 : at + limit]:
-        if not line.strip() or PAGE_MARK.match(line) or _BULLET.match(line):
+        if not line.strip() or PAGE_MARK.match(line) or re.match(_BULLET, line):
             break
         out.append(line.strip())
     return " ".join(out)[:MAX_DOC_CHARS]
-
-
-_BULLET = re.compile(r"^[ \t]*[•*-][ \t]")
 
 
 def _nearest_program(lines: list[str], at: int) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from ttt_read.ask.syntax import STRING_NODES, node_text, unquote
+from ttt_read.ask.syntax import FUNCTION_NODES, STRING_NODES, node_text, unquote
 from ttt_read.ask.unit import Unit
 
 MAX_STATEMENT_CHARS = 200
@@ -20,7 +20,7 @@ _RAISE_NODES = ("raise_statement", "throw_statement")  # Python; JavaScript, Typ
 _ERROR_CALLS = re.compile(r"errors\.New|fmt\.Errorf|panic|bail|anyhow")  # Go, Rust (`panic!`, `bail!`)
 _CONDITIONS = ("if_statement", "if_expression", "elif_clause", "else_clause", "switch_case", "case_clause")
 _DECLARATIONS = ("var_declaration", "const_declaration", "var_spec", "const_spec", "static_item", "const_item")
-_SCOPES = ("function_definition", "function_declaration", "method_definition", "method_declaration", "class_body")
+_SCOPES = FUNCTION_NODES | {"class_body"}  # what a raising statement's condition or declaration is looked for within
 
 
 def raising(node) -> bool:
