@@ -111,3 +111,45 @@ def test_an_error_class_is_described_by_where_it_is_raised():
     assert found[("class", "QueueFull")].context.endswith(
         "raised: queue.full() put_nowait; put_nowait item must be hashable, got a list"
     )
+
+
+def test_an_error_built_to_be_handed_on_is_a_unit():
+    """A promise rejects with an error it builds (`reject(new HttpError(...))`): no `throw` says it,
+    yet it is what the user gets; an error thrown as it is built is one unit, not two."""
+    code = """
+function settle(resolve, reject, response) {
+  if (response.status >= 500) {
+    reject(new HttpError('Server failed with status ' + response.status, HttpError.ERR_BAD_RESPONSE));
+  }
+  if (!response) {
+    throw new HttpError('No response');
+  }
+  reject(new Date());
+}
+"""
+    found = errors_of("settle.js", code)
+    assert set(found) == {"Server failed with status", "No response"}
+    handed = found["Server failed with status"]
+    assert handed.answer.startswith("new HttpError(") and "ERR_BAD_RESPONSE" in handed.answer
+    assert handed.context == "(response.status >= 500) settle"
+
+
+def test_a_question_for_an_error_message_gets_the_statement_not_the_class(tmp_path):
+    """The error class's doc says "an error with the given message" of every message; the
+    statement building one says which."""
+    (tmp_path / "errors.js").write_text(
+        "/**\n * Create an error with the given message, the response and its body.\n */\n"
+        "function HttpError(message, response) {\n  this.message = message;\n}\n"
+    )
+    (tmp_path / "settle.js").write_text(
+        "function settle(reject, response, limit) {\n  if (response.size > limit) {\n"
+        "    reject(new HttpError('response body larger than the limit', 413));\n  }\n}\n"
+    )
+    index = ranking.unit_index(Notepad.build(sources.collect([tmp_path]).files))
+    question = "What error message do I get when the response body is too large?"
+    asked = analyse(question)
+    assert (asked.kind, asked.message) == ("exception", True)
+    best = ranking.rank(index, asked, question)[0]
+    assert index.units[best[2]].answer.startswith("new HttpError('response body larger")
+    class_question = "Which error class is a request rejected with?"
+    assert not analyse(class_question).message

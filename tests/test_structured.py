@@ -719,3 +719,105 @@ def test_not_found_is_fitted_on_the_refusal_features_ask_computes(pad):
         add_refusal_features([item], weights)
         shown = structured.refusal_features(index, asked, question, rank(index, asked, question))
         assert item["refusal"] == pytest.approx(shown)
+
+
+def test_two_word_verbs_are_read_as_the_one_word_code_uses():
+    """ "turns off" is how people say what code calls `disable`."""
+    question = "Which flag turns off the whistle, and which one switches it on?"
+    said = {s for s, _, _ in stems.question_terms(question, intent.analyse(question))}
+    assert {stems.stem("disable"), stems.stem("enable")} <= said and not said & {"turn", "switch", "off"}
+    assert "max" in synonyms("longest") and "max" in synonyms("caps")  # "the longest URL": `MAX_URL_LENGTH`
+
+
+def test_a_source_file_is_a_unit_described_by_its_header_and_definitions():
+    kettle = units.file_units("appliances/kettle.py", (FIXTURES / "kettle.py").read_text())[0]
+    assert (kettle.kind, kettle.name, kettle.answer, kettle.owner) == (
+        "file",
+        "kettle",
+        "appliances/kettle.py",
+        "appliances",
+    )
+    assert kettle.doc == "A small kettle controller, written for ttt-read's tests."
+    assert {"KettleError", "Kettle", "descale"} <= set(kettle.context.split())
+    licensed = "// Copyright 2024 The Gardeners. MIT licence.\n\n// Hoses and their reels.\npackage hose\n"
+    assert units.file_units("hose.go", licensed)[0].doc == "Hoses and their reels."
+
+
+@pytest.mark.parametrize(
+    "question, answer",
+    [("Which file holds the water valve?", "valve.go"), ("Which module controls the kettle?", "kettle.py")],
+)
+def test_a_question_for_a_file_gets_its_path(pad, question, answer):
+    assert intent.analyse(question).want == "file"
+    result = structured.structured_answer(None, pad, question, use_memory=False)
+    assert (result.found, result.text) == (True, answer)
+
+
+def test_a_file_name_pattern_or_a_list_of_files_is_no_source_file():
+    for question in ("Which file name pattern does discovery use?", "Which files are searched for credentials?"):
+        assert intent.analyse(question).want != "file", question
+    assert intent.analyse("In which file is `Kettle` defined?") is None  # the span head's
+
+
+def test_a_texinfo_entry_defines_what_its_category_says():
+    text = (
+        "[Function]int hose_open (struct hose *h)\nOpen the tap.\n"
+        "[Global flag]hose_flags HOSE_NO_DRIP\nStop the nozzle dripping once the tap is closed.\n"
+        "[Return code]hose_rc HOSE_KINKED\nThe hose is bent double.\n"
+        "[Data type]hose_t\nA garden hose.\n"
+    )
+    kinds = {u.name: u.kind for u in units.file_units("hose-api.pdf", text, "pdf")}
+    assert kinds == {"hose_open": "function", "HOSE_NO_DRIP": "variable", "HOSE_KINKED": "variable", "hose_t": "type"}
+
+
+def test_a_flag_is_answered_by_a_flag_constant(tmp_path):
+    (tmp_path / "hose-api.txt").write_text(
+        "3 Flags\n\n[Global flag]hose_flags HOSE_MIST\nSpray a fine cloud of droplets.\n\n"
+        "[Global flag]hose_flags HOSE_NO_DRIP\nDisable dripping once the tap is closed.\n"
+    )
+    pad = Notepad.build(sources.collect([tmp_path]).files)
+    question = "Which flag turns off dripping?"
+    assert intent.analyse(question).kind == "flag"
+    result = structured.structured_answer(None, pad, question, use_memory=False, in_manual=True)
+    assert (result.found, result.text) == (True, "HOSE_NO_DRIP")
+
+
+def test_a_name_the_question_writes_as_code_is_marked(pad):
+    """ "Which method of `Kettle` ...": the class is where to look, not the answer."""
+    index, question = ranking.unit_index(pad), "Which method of KettleError or Kettle boils the water?"
+    assert ranking.code_names(question) == {"KettleError"}  # `Kettle` could be a word
+    ranked = ranking.rank(index, intent.analyse(question), question, keep=1000)
+    named = {index.units[i].name: f[ranking.FEATURES.index("named")] for _, _, i, f in ranked}
+    assert (named["KettleError"], named["boil"]) == (1.0, 0.0)
+
+
+def test_a_constructor_function_named_as_an_error_answers_an_exception_question():
+    asked = intent.analyse("Which error is a cancelled request rejected with?")
+    make = lambda name: Unit(kind="function", name=name, answer=name, path="cancel.js", line=1, col=1)  # noqa: E731
+    assert ranking.kind_prior(make("CanceledError"), asked) == 1.0
+    assert ranking.kind_prior(make("handleError"), asked) == 0.0
+
+
+@pytest.mark.parametrize(
+    "source, read",
+    [
+        ("npm pack semver@7.6.3; read package", "npm/semver-7.6.3/package"),
+        (
+            "unzip /jdk/lib/src.zip 'java.base/java/util/zip/*'; read java.base/java/util/zip",
+            "unzip/java.base/java/util/zip",
+        ),
+        (
+            "pip download --no-deps --no-binary :all: httpx==0.27.2; tar xzf httpx-0.27.2.tar.gz; "
+            "read httpx-0.27.2/httpx",
+            "sdist/httpx-0.27.2/httpx",
+        ),
+        (
+            "apt-get download libidn2-doc; dpkg -x libidn2-doc_*.deb x; read x/usr/share/doc/libidn2-doc/libidn2.pdf",
+            "deb/libidn2-doc/x/usr/share/doc/libidn2-doc/libidn2.pdf",
+        ),
+    ],
+)
+def test_a_question_sets_source_line_says_where_its_sources_are_unpacked(source, read):
+    from ttt_read.train.ranker import question_sources
+
+    assert question_sources(source, Path("/src")) == [Path("/src") / read]

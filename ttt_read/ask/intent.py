@@ -91,11 +91,13 @@ SOFT_TYPE_WORDS = frozenset("default error exception option flag variable enviro
 
 @dataclass
 class Asked:
-    want: str  # definition, value, option, env
-    kind: str | None  # for definitions: function, method, class, exception, decorator, property, enum, command
+    want: str  # definition, value, option, env, file
+    kind: str | None  # for definitions: function, method, class, exception, decorator, property, enum, command;
+    # for options: "flag" when a flag is asked for
     numeric: bool = False
     boolean: bool = False
     owner: str = ""  # describe: the command whose option it is
+    message: bool = False  # an error asked for by its message or code ("What error message ...?"), not its class
 
 
 _OTHERWISE = re.compile(
@@ -119,6 +121,13 @@ _SPAN_QUESTIONS = re.compile(
     r"^\s*(?:what (?:parameters|arguments|params) does\b|what does .+ (?:take|return|import)\s*\??$|"
     r"where (?:is|are) .+ (?:defined|declared|implemented)\b|which methods does (?:class )?\b|"
     r"what is the value of `|what does option\b|in which file\b|which file (?:defines|declares)\b)",
+    re.I,
+)
+# "Which module holds the Node adapter?": a source file, not a name in it (nor a file's name,
+# pattern or mode, which are values)
+_FILE = re.compile(
+    r"^\s*(?:in )?(?:which|what) (?:source |code |header )?(?:file|module)\b(?![-_])"
+    r"(?! (?:names?|patterns?|extensions?|paths?|modes?|sizes?|formats?|descriptors?|systems?|objects?|types?)\b)",
     re.I,
 )
 _BLANK = re.compile(r"_{3,}")  # a cloze ("Fill in the blank: ... ____ ..."): its words are the text's, not a kind
@@ -180,20 +189,28 @@ def _asking_clause(question: str) -> str:
     return question
 
 
+def _flag(asking: str) -> str | None:
+    """ "flag" when the question asks for a flag: in C and Python a named constant
+    (`IDN2_NO_TR46`, `re.IGNORECASE`) answers it as well as an option does."""
+    return "flag" if re.search(r"\bflags?\b", asking, re.I) else None
+
+
 def analyse(question: str) -> Asked | None:
     """What kind of unit `question` asks for, or None when it asks for an explanation (a
     sentence: a manual's sentences or the span head answer those)."""
     q = _asking_clause(question.strip())
     if _SPAN_QUESTIONS.match(q) or _BLANK.search(q):
         return None
+    if _FILE.match(q):
+        return Asked("file", None)
     if m := _OPTION_DOES.match(q):
         return Asked("describe", m.group(1), owner=m.group(2) or "")
     words = re.findall(r"[A-Za-z]+", q.lower())
     early = [w for w in words[:4] if w in KIND_WORDS and w not in ("variable", "variables")]
     if _ENV.search(q) and not early:
         return Asked("env", None)
-    if _OPTION_FIRST.match(q):
-        return Asked("option", None)
+    if m := _OPTION_FIRST.match(q):
+        return Asked("option", _flag(m.group()))
     if _DEFAULT_YES_NO.match(q):
         return Asked("value", None, boolean=True)
     if _HOW_VALUE.match(q):
@@ -211,8 +228,8 @@ def analyse(question: str) -> Asked | None:
     if opening:
         head = words[:8]
         early_kind = kind_word is not None and kind_word in head and head.index(kind_word) <= 2
-        if _OPTION.search(q) and not (value_cue and not early_kind):
-            return Asked("option", None)
+        if (m := _OPTION.search(q)) and not (value_cue and not early_kind):
+            return Asked("option", _flag(m.group()))
         if value_cue and not (early_kind and not re.search(r"\bdefault\b", " ".join(head[:3]))):
             return Asked("value", None, numeric=bool(_NUMERIC_CUES.search(q)))
     if _HOW_DO.match(q) or re.match(r"^\s*(?:is there|are there) (?:a|an|any) (?:way|function|method|call)\b", q, re.I):
@@ -223,7 +240,8 @@ def analyse(question: str) -> Asked | None:
         kind = KIND_WORDS[kind_word]
         if kind == "class" and any(w in ("exception", "error") for w in words):
             kind = "exception"
-        return Asked("definition", kind)
+        said = kind == "exception" and any(w in ("message", "code") for w in words)
+        return Asked("definition", kind, message=said)
     if value_cue and re.search(r"\bdefault\b|\bunless\b|\botherwise\b", q, re.I):
         return Asked("value", None, numeric=bool(_NUMERIC_CUES.search(q)))
     return Asked("definition", None)  # "Which handler ...", "What object ...", "... What's it called?"

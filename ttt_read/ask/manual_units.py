@@ -21,6 +21,20 @@ from ttt_read.notepad.lexicon import (
 )
 from ttt_read.text.sources import PAGE_MARK
 
+_CATEGORY = re.compile(r"^[ \t]*\[([A-Za-z ]+)\]")
+
+
+def texinfo_kind(line: str) -> str:
+    """What a texinfo entry defines, by its category: `[Function]` and `[Macro]` a function,
+    `[Command]` a command, `[Data type]` a type, and `[Global flag]`, `[Return code]`,
+    `[Constant]` or `[Variable]` a named value."""
+    category = _CATEGORY.match(line).group(1).lower()
+    for word, kind in (("function", "function"), ("macro", "function"), ("command", "command"), ("type", "type")):
+        if word in category:
+            return kind
+    return "variable"
+
+
 _PARAMETER_LINE = re.compile(r"^[ \t]*[A-Za-z_][\w ]{0,30}:\s")
 _TEXINFO_ANY = re.compile(r"^[ \t]*\[[A-Z][A-Za-z ]*\]")
 
@@ -125,7 +139,7 @@ def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
         if m := TEXINFO_DEFINITION.match(line):
             j = i + 1
             sig = line
-            while j < len(lines) and ")" not in sig and j < i + 4:
+            while j < len(lines) and "(" in sig and ")" not in sig and j < i + 4:  # a signature that wraps
                 sig += " " + lines[j]
                 j += 1
             params, desc = [], []
@@ -147,7 +161,7 @@ def manual_units(path: str, lines: list[str], style: str) -> list[Unit]:
             doc = " ".join(desc)[:MAX_DOC_CHARS]
             units.append(
                 Unit.matched(
-                    "function",
+                    texinfo_kind(line),
                     m,
                     1,
                     path=path,

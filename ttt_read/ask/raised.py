@@ -1,7 +1,8 @@
-"""What a program says when it fails: each `raise`, `throw`, `panic(...)` and error constructor
-(`errors.New`, `fmt.Errorf`) is a unit, so "What error do I get when ...?" is answered by the
-statement itself, which names both the error's class and its message
-(`throw new Error('No default engine was specified ...')`, `raise QueueFull`).
+"""What a program says when it fails: each `raise`, `throw`, `panic(...)`, error constructor
+(`errors.New`, `fmt.Errorf`) and error built to be handed on (`reject(new AxiosError(...))`) is
+a unit, so "What error do I get when ...?" is answered by the statement itself, which names both
+the error's class and its message (`throw new Error('No default engine was specified ...')`,
+`raise QueueFull`).
 
 The message is what such a question describes, so it is the unit's name; the condition that
 guards the statement (`if (signed && !secret)`) is its context, since questions say *when*.
@@ -17,6 +18,8 @@ from ttt_read.ask.unit import Unit
 
 MAX_STATEMENT_CHARS = 200
 _RAISE_NODES = ("raise_statement", "throw_statement")  # Python; JavaScript, TypeScript, Java
+_NEW_NODES = ("new_expression", "object_creation_expression")  # JavaScript, TypeScript; Java
+_ERROR_CLASS = re.compile(r"(?:[\w$]+\.)*[A-Z][\w$]*(?:Error|Exception)")
 _ERROR_CALLS = re.compile(r"errors\.New|fmt\.Errorf|panic|bail|anyhow")  # Go, Rust (`panic!`, `bail!`)
 _CONDITIONS = ("if_statement", "if_expression", "elif_clause", "else_clause", "switch_case", "case_clause")
 _DECLARATIONS = ("var_declaration", "const_declaration", "var_spec", "const_spec", "static_item", "const_item")
@@ -28,6 +31,10 @@ def raising(node) -> bool:
     if node.type in _RAISE_NODES:  # not a re-raise: `raise`, `throw err`
         raised = node.named_children[0] if node.named_children else None
         return raised is not None and not (raised.type == "identifier" and node_text(raised)[:1].islower())
+    if node.type in _NEW_NODES:  # an error built to be handed on, not thrown: `reject(new AxiosError(...))`
+        built = node.child_by_field_name("constructor") or node.child_by_field_name("type")
+        handed_on = node.parent is not None and node.parent.type not in _RAISE_NODES
+        return built is not None and handed_on and _ERROR_CLASS.fullmatch(node_text(built)) is not None
     if node.type not in ("call_expression", "macro_invocation"):
         return False
     callee = node.child_by_field_name("function") or node.child_by_field_name("macro")
@@ -93,7 +100,7 @@ def raised_unit(node, path: str, col: int, owners: tuple) -> Unit:
     )
 
 
-_RAISED_CLASS = re.compile(r"^(?:raise|throw)\s+(?:new\s+)?(?:[A-Za-z_$][\w$]*\.)*([A-Za-z_$][\w$]*)")
+_RAISED_CLASS = re.compile(r"^(?:(?:raise|throw)\s+(?:new\s+)?|new\s+)(?:[A-Za-z_$][\w$]*\.)*([A-Za-z_$][\w$]*)")
 RAISES_TOLD = 3  # raising statements that describe an error class, the first in reading order
 
 

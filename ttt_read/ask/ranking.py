@@ -13,7 +13,7 @@ from collections import Counter
 
 from ttt_read.ask import synonyms as syn
 from ttt_read.ask.intent import KIND_WORDS, STOP_WORDS, TYPE_WORDS, Asked, head_noun
-from ttt_read.ask.stems import WORDS, question_terms, stem, terms
+from ttt_read.ask.stems import WORDS, question_terms, stem, terms, word_parts
 from ttt_read.ask.unit import Unit
 from ttt_read.ask.units import notepad_units
 from ttt_read.notepad.lexicon import FUNCTION_WORDS, word_terms
@@ -60,7 +60,7 @@ class UnitIndex:
         for u, f in zip(units, self.fields):  # `urlopen` is "url" + "open", `threadsafe` "thread" + "safe"
             if u.kind == "value":
                 continue
-            for piece in word_terms(u.name)[1:] or [u.name.lower()]:
+            for piece in word_parts(u.name)[1:] or [u.name.strip("_").lower()]:
                 parts = segment(piece, known) if re.fullmatch(r"[a-z]{6,}", piece) else None
                 if parts:
                     f["name"] |= {stem(p) for p in parts}
@@ -90,7 +90,7 @@ def _name_stems(name: str, known: set[str]) -> list[str]:
     `filename`: file, name), leaving out function words (`from`, `to`) and numbers: what a
     question naming it would say. The last is the noun it is named by (`DataHandler`: handler)."""
     out = []
-    for piece in word_terms(name)[1:] or [name.lower()]:
+    for piece in word_parts(name)[1:] or [name.strip("_").lower()]:
         if piece in FUNCTION_WORDS or piece.isdigit():
             continue
         parts = segment(piece, known) if re.fullmatch(r"[a-z]{6,}", piece) else None
@@ -105,7 +105,7 @@ def _positions(u: Unit) -> dict[str, list[int]]:
     """Where each stem stands in the unit's name, then (further on) in its doc comment: which
     question words a definition says together ("option ... must", "environment variable")."""
     out: dict[str, list[int]] = {}
-    words = [t for w in WORDS.findall(u.name) for t in (word_terms(w)[1:] or word_terms(w))]
+    words = [t for w in WORDS.findall(u.name) for t in (word_parts(w)[1:] or word_parts(w))]
     words += [""] * (PAIR_SPAN + 1) + [t for w in WORDS.findall(u.doc) for t in word_terms(w)[:1]]
     for at, word in enumerate(words):
         if word and word not in FUNCTION_WORDS:
@@ -233,7 +233,7 @@ def kind_prior(u: Unit, asked: Asked) -> float:
         if u.kind == "event" or asked.kind == "event":  # `emit('ready')`; `EV_READY = 'ready'` names one too
             return {"event": 1.0, "variable": 0.3}.get(u.kind, 0.1) * _placement(u) if asked.kind == "event" else 0.0
         if u.kind == "error":  # `raise QueueFull`: what a question about an error, not its class, is answered by
-            return RAISED_PRIOR * _placement(u) if asked.kind == "exception" else 0.0
+            return (1.0 if asked.message else RAISED_PRIOR) * _placement(u) if asked.kind == "exception" else 0.0
         if u.kind == "option" and asked.kind in ("how", None):
             return 0.7
         if u.kind == "value" and asked.kind is None:
@@ -267,8 +267,8 @@ def kind_prior(u: Unit, asked: Asked) -> float:
         prior = table.get(u.kind, 0.0)
         if k in u.tags or (k == "decorator" and "decorator" in u.tags):
             prior = max(prior, 1.0)
-        if k == "exception" and "exception" in u.tags:
-            prior = 1.0
+        if k == "exception" and ("exception" in u.tags or re.fullmatch(r"[A-Z]\w*(?:Error|Exception)", u.name)):
+            prior = 0.5 if asked.message else 1.0  # an exception class, or a constructor function of one
         return prior * _placement(u)
     if asked.want == "value":
         if u.kind != "value":
@@ -290,7 +290,11 @@ def kind_prior(u: Unit, asked: Asked) -> float:
             return 0.6 * _placement(u)
         if "field" in u.tags:  # a documented member of an options struct or interface
             return 0.8 * _placement(u)
+        if asked.kind == "flag" and u.kind in ("variable", "env") and re.fullmatch(r"[A-Z][A-Z0-9_]+", u.name):
+            return 0.7 * _placement(u)  # a flag constant: `IDN2_NO_TR46`, `GCRY_MD_FLAG_BUGEMU1`
         return 1.0 if u.kind == "option" else 0.0
+    if asked.want == "file":
+        return (0.3 if _TEST_PATH.search(u.path) else 1.0) if u.kind == "file" else 0.0
     if asked.want == "env":
         if u.kind != "env":
             return 0.0
@@ -316,7 +320,16 @@ FEATURES = (
     "verb",  # the question's first word (its verb: "Which method *returns* ...") leads the doc or the name
     "pairs",  # share of the question's neighbouring word pairs the name or doc says close together
     "noun",  # the name ends in the noun the question names its answer by ("Which handler": DataHandler)
+    "named",  # the question writes the unit's name as code does ("Which gcry_control command ..."): a subject
 )
+
+
+def code_names(question: str) -> set[str]:
+    """The names a question writes as code does: in backquotes, or with an underscore, a digit
+    or a capital inside (`gcry_control`, `CancelToken`, `toFormData`)."""
+    quoted = set(re.findall(r"`([^`\s]+)`", question))
+    spelled = {w for w in WORDS.findall(question) if re.search(r"_|\d|[a-z][A-Z]", w.strip("_"))}
+    return quoted | spelled
 
 
 def rank(
@@ -334,6 +347,7 @@ def rank(
     forms = [(s, *near) for s, _, _, near in qterms]
     noun = head_noun(question)
     nouns = {stem(noun), *near_forms(index, stem(noun))} if noun else set()
+    written = code_names(question)
     out = []
     for i, u in enumerate(index.units):
         prior = kind_prior(u, asked)
@@ -376,6 +390,7 @@ def rank(
             pairs = _pairs_said(index.positions[i], forms)
             named = float(index.name_heads[i] in nouns)
             features += [0.0, explained, min(index.name_parts[i], 5) / 5, first, verb, pairs, named]
+            features.append(float(u.name in written))
             out.append((score * prior, covered / total, i, features))
     out.sort(key=lambda r: -r[0])
     out = out[:keep]

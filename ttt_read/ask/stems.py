@@ -107,10 +107,16 @@ def stem(word: str) -> str:
 WORDS = re.compile(r"[A-Za-z0-9_$]+")
 
 
+def word_parts(word: str) -> list[str]:
+    """`word_terms` of a word without the underscores around it: a private name says its words
+    as a public one does (`_transports`: "transports", `__init__`: "init")."""
+    return word_terms(word.strip("_") or word)
+
+
 def terms(text: str) -> set[str]:
     out = set()
     for word in WORDS.findall(text):
-        for t in word_terms(word):
+        for t in word_parts(word):
             if not t.isdigit():
                 out.add(stem(t))
     return out
@@ -118,7 +124,7 @@ def terms(text: str) -> set[str]:
 
 def question_terms(question: str, asked: Asked) -> list[tuple[str, float, tuple[str, ...]]]:
     """(stem, weight, stems of its synonyms) for each word of the question that says which unit."""
-    code = re.sub(r"`([^`]*)`", r" \1 ", question)
+    code = syn.one_word_verbs(re.sub(r"`([^`]*)`", r" \1 ", question))
     out: dict[str, tuple[float, tuple[str, ...]]] = {}
     kind_seen = False
     for word in WORDS.findall(code):

@@ -1,5 +1,5 @@
 """Answering by the unit a question asks for: a definition's name, a setting's value, an option,
-an environment variable (`units`).
+an environment variable, a source file's path (`units`).
 
 The question's wording says what kind of answer it wants ("Which function ...", "Which
 exception ...", "What is the default ...", "How many ...", "Which environment variable ...",

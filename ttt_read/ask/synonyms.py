@@ -9,6 +9,7 @@ words code and its documentation use for one another comes first.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,7 +23,9 @@ TABLE = {
     "argument": ["parameter", "arg", "param"],
     "attach": ["mount", "register", "add"],
     "begin": ["start", "init"],
+    "biggest": ["max", "maximum"],
     "bytes": ["size", "length"],
+    "cap": ["max", "limit", "maximum"],
     "check": ["verify", "validate", "test"],
     "config": ["configuration", "settings", "options"],
     "configuration": ["config", "settings"],
@@ -34,10 +37,16 @@ TABLE = {
     "error": ["exception", "failure", "err"],
     "exception": ["error"],
     "find": ["search", "lookup", "locate"],
+    "fewest": ["min", "minimum"],
     "folder": ["directory", "dir"],
     "get": ["fetch", "retrieve", "read"],
+    "highest": ["max", "maximum"],
     "ignore": ["skip", "exclude"],
+    "largest": ["max", "maximum"],
     "length": ["len", "size"],
+    "limit": ["max", "maximum", "cap"],
+    "longest": ["max", "maximum", "length"],
+    "lowest": ["min", "minimum"],
     "make": ["create", "build"],
     "maximum": ["max", "limit", "most"],
     "minimum": ["min", "least"],
@@ -52,6 +61,7 @@ TABLE = {
     "show": ["display", "print", "echo"],
     "size": ["length", "len", "width"],
     "skip": ["ignore", "exclude", "omit"],
+    "smallest": ["min", "minimum"],
     "start": ["begin", "init", "launch", "open"],
     "stop": ["abort", "cancel", "exit", "halt", "terminate"],
     "string": ["str", "text"],
@@ -60,6 +70,34 @@ TABLE = {
     "url": ["uri", "link"],
     "write": ["print", "output", "save", "dump"],
 }
+
+
+# Two-word verbs people type where code and manuals write one word ("turn off": `disable`).
+PHRASAL = {
+    ("turn", "off"): "disable",
+    ("turn", "on"): "enable",
+    ("switch", "off"): "disable",
+    ("switch", "on"): "enable",
+    ("shut", "down"): "shutdown",
+    ("set", "up"): "setup",
+    ("look", "up"): "lookup",
+    ("clean", "up"): "cleanup",
+    ("tear", "down"): "teardown",
+    ("start", "up"): "startup",
+    ("back", "up"): "backup",
+    ("fall", "back"): "fallback",
+}
+_PHRASAL = re.compile(
+    r"\b(turn|switch|shut|set|look|clean|tear|start|back|fall)(?:s|es|ed|ing|ting|ted)?"
+    r"(?:\s+(?:it|them|this|that))?\s+(off|on|down|up|back)\b",
+    re.I,
+)
+
+
+def one_word_verbs(text: str) -> str:
+    """`text` with its two-word verbs as the one word code uses ("turns off", "switch it off" ->
+    "disable")."""
+    return _PHRASAL.sub(lambda m: PHRASAL.get((m.group(1).lower(), m.group(2).lower()), m.group()), text)
 
 
 @lru_cache(maxsize=1)

@@ -11,12 +11,14 @@ function whose name sits inside nested declarators or a Go method with a receive
 type each, where regular expressions miss or confuse them; the parser also tolerates syntax
 errors and unknown dialects (Python 2, JSX), and gives each definition's doc comment and body.
 Without tree-sitter (or for other languages) a line-level fallback finds
-`def`/`class`/`function`/`fn` definitions and `NAME = literal` settings. Manuals (prose and PDF
-text, `manual_units`) give their option lists (`-x  description`, or a man page's option alone
-on its line with its description below), texinfo function entries (`[Function]int f (...)` and
-the sentence that says what `f` does), command synopses (`read [-ers] ...`), glossary
-entries (`PATH  A colon-separated ...`) and the elements, attributes or keys a specification
-lists as bullets (`• sub-class-of elements indicate ...`).
+`def`/`class`/`function`/`fn` definitions and `NAME = literal` settings. Each code file is a
+unit too (`source_file`), for "Which module holds ...?". Manuals (prose and PDF text,
+`manual_units`) give their option lists (`-x  description`, or a man page's option alone on
+its line with its description below), texinfo entries (`[Function]int f (...)` and the
+sentence that says what `f` does; `[Global flag]` and `[Return code]` constants), command
+synopses (`read [-ers] ...`), glossary entries (`PATH  A colon-separated ...`) and the
+elements, attributes or keys a specification lists as bullets (`• sub-class-of elements
+indicate ...`).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ttt_read.ask.code_units import code_units
 from ttt_read.ask.manual_units import manual_units
 from ttt_read.ask.prose_docs import described
 from ttt_read.ask.raised import described_by_raises
-from ttt_read.ask.unit import DEFINITION_KINDS, Unit
+from ttt_read.ask.unit import DEFINITION_KINDS, MAX_DOC_CHARS, Unit
 from ttt_read.notepad.lexicon import line_style
 from ttt_read.text import filekinds
 
@@ -40,7 +42,75 @@ def file_units(path: str, text: str, kind: str = "text") -> list[Unit]:
     style = line_style(path, kind)
     if style != "code":
         return manual_units(path, lines, style) if (style == "pdf" or filekinds.is_prose(path)) else []
-    return used_in(code_units(path, text, lines), lines)
+    units = used_in(code_units(path, text, lines), lines)
+    return [source_file(path, lines, units), *units]
+
+
+FILE_NAMES = 20  # definitions whose names describe a source file
+
+
+def source_file(path: str, lines: list[str], units: list[Unit]) -> Unit:
+    """A code file as the answer to "Which module holds ...?": named by its file name, owned by
+    its folders, described by its header comment and the names it defines."""
+    folder, _, base = path.rpartition("/")
+    defined = [u.name for u in units if u.kind in ("class", "type", "function") and not u.owner]
+    return Unit(
+        kind="file",
+        name=base.rpartition(".")[0] or base,
+        answer=path,
+        path=path,
+        line=1,
+        col=1,
+        owner=" ".join(folder.split("/")[-2:]),
+        doc=header_comment(lines),
+        context=" ".join(dict.fromkeys(defined))[: FILE_NAMES * 20],
+    )
+
+
+_LICENCE = re.compile(r"copyright|licen[cs]e|\(c\)", re.I)
+_COMMENT_START = re.compile(r'^\s*(?:[rub]?"""|[rub]?\'\'\'|/\*|//|#(?!!)|--)')
+
+
+def header_comment(lines: list[str]) -> str:
+    """What a file says of itself at its top: its docstring or first comment block that is not
+    a licence."""
+    at = 0
+    while at < min(len(lines), 80):
+        while at < len(lines) and not _COMMENT_START.match(lines[at]):
+            if lines[at].strip() and not re.match(r"^\s*(?:#!|['\"]use strict|package |from __future__)", lines[at]):
+                return ""  # code before any comment: the file says nothing of itself
+            at += 1
+        block, at = _comment_block(lines, at)
+        if block and not _LICENCE.search(block):
+            return block[:MAX_DOC_CHARS]
+    return ""
+
+
+def _comment_block(lines: list[str], at: int) -> tuple[str, int]:
+    """The text of the comment or docstring that starts at line `at`, and the line after it."""
+    first = lines[at].strip() if at < len(lines) else ""
+    out, end = [], at
+    quote = re.match(r'[rub]?("""|\'\'\')', first)
+    if quote or first.startswith("/*"):
+        close = quote.group(1) if quote else "*/"
+        body = first[quote.end() :] if quote else first[2:]
+        while True:
+            if close in body:
+                out.append(body[: body.index(close)])
+                return _clean(out), end + 1
+            out.append(body)
+            end += 1
+            if end >= len(lines) or end - at > 40:
+                return _clean(out), end
+            body = lines[end]
+    while end < len(lines) and re.match(r"^\s*(?://|#(?!!)|--)", lines[end]):
+        out.append(re.sub(r"^\s*(?://+|#+|--)", "", lines[end]))
+        end += 1
+    return _clean(out), end
+
+
+def _clean(lines: list[str]) -> str:
+    return " ".join(" ".join(line.strip().lstrip("*").split()) for line in lines).strip()
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")

@@ -28,25 +28,38 @@ import argparse
 import glob
 import json
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
 
 _NPM = re.compile(r"npm pack (?P<name>[\w.-]+)@(?P<version>[\w.-]+); read (?P<read>[\w./-]+)")
 _UNZIP = re.compile(r"unzip (?P<archive>/\S+) (?P<members>\S+); read (?P<read>[\w./-]+)")
+_SDIST = re.compile(
+    r"pip download --no-deps --no-binary :all: (?P<name>[\w.-]+)==(?P<version>[\w.-]+); tar xzf \S+; "
+    r"read (?P<read>[\w./-]+)"
+)
+_DEB = re.compile(
+    r"apt-get download (?P<package>[\w.+-]+); dpkg -x \S+ x;(?: gunzip (?P<gz>\S+);)? read x/(?P<read>\S+)"
+)
 
 
 def question_sources(source: str, root: Path) -> list[Path]:
     """The files a question set's `source` line names: a path (or glob) on this machine, an
     info manual or man page rendered to text under `root` (`prepare_sources`), an installed
     package's directory under `root/site`, an npm package unpacked under `root/npm`, or the
-    members of an archive (a JDK's src.zip) unpacked under `root/unzip`."""
+    members of an archive (a JDK's src.zip) unpacked under `root/unzip`, a source distribution
+    under `root/sdist` or a Debian package under `root/deb/PACKAGE/x`."""
     if m := re.search(r"site-packages/([\w.-]+)", source):
         return [root / "site" / m.group(1)]
     if m := _NPM.match(source):
         return [root / "npm" / f"{m['name']}-{m['version']}" / m["read"]]
     if m := _UNZIP.match(source):
         return [root / "unzip" / m["read"]]
+    if m := _SDIST.match(source):
+        return [root / "sdist" / m["read"]]
+    if m := _DEB.match(source):
+        return [root / "deb" / m["package"] / "x" / m["read"]]
     first = source.split()[0].rstrip(",")
     if m := re.match(r"/usr/share/info/([\w.-]+?)\.info(?:-\d+)?\.gz", first):
         return [root / f"{m.group(1)}.info.txt"]
@@ -57,8 +70,8 @@ def question_sources(source: str, root: Path) -> list[Path]:
 
 def prepare_sources(root: Path, question_files: list[Path]) -> None:
     """Render the info manuals and man pages the sets name to text under `root`, and unpack the
-    npm packages (`npm pack` fetches them from the registry) and archive members they name
-    there."""
+    npm packages (`npm pack` fetches them from the registry), source distributions (`pip
+    download`), Debian packages (`apt-get download`) and archive members they name there."""
     import gzip
     import os
     import subprocess
@@ -83,6 +96,24 @@ def prepare_sources(root: Path, question_files: list[Path]) -> None:
             if not (out / m["read"]).exists():
                 out.mkdir(exist_ok=True)
                 subprocess.run(["unzip", "-q", "-o", m["archive"], m["members"], "-d", str(out)], check=True)
+        elif m := _SDIST.match(source):
+            out = root / "sdist"
+            if not (out / m["read"]).exists():
+                out.mkdir(exist_ok=True)
+                pin = f"{m['name']}=={m['version']}"
+                pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:", pin]
+                subprocess.run([*pip, "-d", str(out)], check=True)
+                archive = next(out.glob(f"{m['name']}-{m['version']}.tar.gz"))
+                subprocess.run(["tar", "xzf", archive.name], cwd=out, check=True)
+        elif m := _DEB.match(source):
+            out = root / "deb" / m["package"]
+            if not (out / "x" / m["read"]).exists():
+                out.mkdir(parents=True, exist_ok=True)
+                subprocess.run(["apt-get", "download", m["package"]], cwd=out, check=True, capture_output=True)
+                package = next(out.glob(f"{m['package']}_*.deb"))
+                subprocess.run(["dpkg", "-x", package.name, "x"], cwd=out, check=True)
+                if m["gz"]:
+                    subprocess.run(["gunzip", "-f", m["gz"]], cwd=out, check=True)
         elif m := re.match(r"/usr/share/info/([\w.-]+?)\.info(?:-\d+)?\.gz", first):
             out = root / f"{m.group(1)}.info.txt"
             parts = sorted(glob.glob(f"/usr/share/info/{m.group(1)}.info*.gz"))
