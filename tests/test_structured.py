@@ -35,7 +35,14 @@ def line_col(name: str, line: int, col: int, text: str) -> bool:
 @pytest.mark.parametrize(
     "name, kind, defined, doc",
     [
-        ("kettle.py", "function", "descale", "Remove limescale from the heating element."),
+        # a docstring's first two paragraphs: what it does, then how to use it (here its arguments)
+        (
+            "kettle.py",
+            "function",
+            "descale",
+            "Remove limescale from the heating element. Args: kettle: the kettle to clean. "
+            "vinegar (bool): rinse with vinegar, which smells but works faster.",
+        ),
         ("kettle.py", "method", "boil", "Bring the water to the boil and switch off."),
         ("kettle.py", "class", "KettleError", "Raised when the kettle cannot heat the water."),
         ("lamp.js", "method", "dim", "Fade the light down slowly until it is dark."),  # `name(args) {` in a class

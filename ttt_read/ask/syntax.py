@@ -253,9 +253,11 @@ def name_of(node) -> str | None:
 
 
 def python_docstring(node) -> str:
-    """The first paragraph of a Python definition's docstring, on one line ("" when it has none)."""
+    """The first two paragraphs of a Python definition's docstring, on one line ("" when it has
+    none): what it does, then often how it is meant to be used ("To implement a custom
+    authentication scheme, subclass `Auth` and override ...") or its arguments."""
     paragraphs = re.split(r"\n\s*\n", _raw_docstring(node).strip())
-    return " ".join(paragraphs[0].split())[:MAX_DOC_CHARS]
+    return " ".join(" ".join(paragraphs[:2]).split())[:MAX_DOC_CHARS]
 
 
 def docstring_node(node):
