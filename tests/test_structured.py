@@ -748,6 +748,8 @@ def test_a_source_file_is_a_unit_described_by_its_header_and_definitions():
     assert {"KettleError", "Kettle", "descale"} <= set(kettle.context.split())
     licensed = "// Copyright 2024 The Gardeners. MIT licence.\n\n// Hoses and their reels.\npackage hose\n"
     assert units.file_units("hose.go", licensed)[0].doc == "Hoses and their reels."
+    cookie = '#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n"""Reels for hoses."""\nimport os\n'
+    assert units.file_units("reel.py", cookie)[0].doc == "Reels for hoses."
 
 
 @pytest.mark.parametrize(
@@ -828,3 +830,11 @@ def test_a_question_sets_source_line_says_where_its_sources_are_unpacked(source,
     from ttt_read.train.ranker import question_sources
 
     assert question_sources(source, Path("/src")) == [Path("/src") / read]
+
+
+def test_a_default_that_stands_for_not_given_is_a_weak_answer():
+    """`timeout=USE_CLIENT_DEFAULT` says the default is decided elsewhere, as `None` does."""
+    asked = intent.analyse("What is the default timeout of a client?")
+    value = lambda v: Unit(kind="value", name="timeout", answer=v, path="c.py", line=1, col=1)  # noqa: E731
+    weak = [ranking.kind_prior(value(v), asked) for v in ("USE_CLIENT_DEFAULT", "None", "_MISSING", "NOT_GIVEN")]
+    assert max(weak) < ranking.kind_prior(value("DEFAULT_TIMEOUT"), asked) == ranking.kind_prior(value("5.0"), asked)

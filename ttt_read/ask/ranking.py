@@ -227,6 +227,10 @@ def _placement(u: Unit) -> float:
     return prior
 
 
+# a default that stands for "not given" (`timeout=USE_CLIENT_DEFAULT`): the real one is elsewhere
+_SENTINEL = re.compile(r"(?:\w+\.)?_?(?:USE_\w*DEFAULT|UNSET|MISSING|NOT_?GIVEN|NOT_?SET|NOTHING|sentinel|marker)")
+
+
 def kind_prior(u: Unit, asked: Asked) -> float:
     """How well a unit's kind fits what the question asks for (0: not at all)."""
     if asked.want == "definition":
@@ -275,7 +279,7 @@ def kind_prior(u: Unit, asked: Asked) -> float:
             return 0.0
         value = u.answer
         is_number = bool(re.fullmatch(r"-?\d[\d_.]*[a-zA-Z]*|-?\.\d+", value))
-        is_none = value in ("None", "null", "nil", "undefined", "NULL", "''", '""')
+        is_none = value in ("None", "null", "nil", "undefined", "NULL", "''", '""') or bool(_SENTINEL.fullmatch(value))
         is_bool = value in ("True", "False", "true", "false")
         prior = 1.0
         if is_none:

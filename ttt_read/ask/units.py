@@ -67,13 +67,13 @@ def source_file(path: str, lines: list[str], units: list[Unit]) -> Unit:
     )
 
 
-_LICENCE = re.compile(r"copyright|licen[cs]e|\(c\)", re.I)
+_NOT_ABOUT = re.compile(r"copyright|licen[cs]e|\(c\)|-\*-|^\s*vim?:|coding[:=]", re.I)  # a licence, an editor's line
 _COMMENT_START = re.compile(r'^\s*(?:[rub]?"""|[rub]?\'\'\'|/\*|//|#(?!!)|--)')
 
 
 def header_comment(lines: list[str]) -> str:
     """What a file says of itself at its top: its docstring or first comment block that is not
-    a licence."""
+    a licence or an editor's settings."""
     at = 0
     while at < min(len(lines), 80):
         while at < len(lines) and not _COMMENT_START.match(lines[at]):
@@ -81,7 +81,7 @@ def header_comment(lines: list[str]) -> str:
                 return ""  # code before any comment: the file says nothing of itself
             at += 1
         block, at = _comment_block(lines, at)
-        if block and not _LICENCE.search(block):
+        if block and not _NOT_ABOUT.search(block):
             return block[:MAX_DOC_CHARS]
     return ""
 
