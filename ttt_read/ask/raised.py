@@ -19,7 +19,7 @@ from ttt_read.ask.unit import Unit
 MAX_STATEMENT_CHARS = 200
 _RAISE_NODES = ("raise_statement", "throw_statement")  # Python; JavaScript, TypeScript, Java
 _NEW_NODES = ("new_expression", "object_creation_expression")  # JavaScript, TypeScript; Java
-_ERROR_CLASS = re.compile(r"(?:[\w$]+\.)*[A-Z][\w$]*(?:Error|Exception)")
+ERROR_CLASS = re.compile(r"(?:[\w$]+\.)*[A-Z][\w$]*(?:Error|Exception)")  # `CanceledError`, `zip.ZipException`
 _ERROR_CALLS = re.compile(r"errors\.New|fmt\.Errorf|panic|bail|anyhow")  # Go, Rust (`panic!`, `bail!`)
 _CONDITIONS = ("if_statement", "if_expression", "elif_clause", "else_clause", "switch_case", "case_clause")
 _DECLARATIONS = ("var_declaration", "const_declaration", "var_spec", "const_spec", "static_item", "const_item")
@@ -34,7 +34,7 @@ def raising(node) -> bool:
     if node.type in _NEW_NODES:  # an error built to be handed on, not thrown: `reject(new AxiosError(...))`
         built = node.child_by_field_name("constructor") or node.child_by_field_name("type")
         handed_on = node.parent is not None and node.parent.type not in _RAISE_NODES
-        return built is not None and handed_on and _ERROR_CLASS.fullmatch(node_text(built)) is not None
+        return built is not None and handed_on and ERROR_CLASS.fullmatch(node_text(built)) is not None
     if node.type not in ("call_expression", "macro_invocation"):
         return False
     callee = node.child_by_field_name("function") or node.child_by_field_name("macro")

@@ -13,6 +13,7 @@ from collections import Counter
 
 from ttt_read.ask import synonyms as syn
 from ttt_read.ask.intent import KIND_WORDS, STOP_WORDS, TYPE_WORDS, Asked, head_noun
+from ttt_read.ask.raised import ERROR_CLASS
 from ttt_read.ask.stems import WORDS, question_terms, stem, terms, word_parts
 from ttt_read.ask.unit import Unit
 from ttt_read.ask.units import notepad_units
@@ -271,7 +272,7 @@ def kind_prior(u: Unit, asked: Asked) -> float:
         prior = table.get(u.kind, 0.0)
         if k in u.tags or (k == "decorator" and "decorator" in u.tags):
             prior = max(prior, 1.0)
-        if k == "exception" and ("exception" in u.tags or re.fullmatch(r"[A-Z]\w*(?:Error|Exception)", u.name)):
+        if k == "exception" and ("exception" in u.tags or ERROR_CLASS.fullmatch(u.name)):
             prior = 0.5 if asked.message else 1.0  # an exception class, or a constructor function of one
         return prior * _placement(u)
     if asked.want == "value":

@@ -31,7 +31,8 @@ from ttt_read.ask.code_units import code_units
 from ttt_read.ask.manual_units import manual_units
 from ttt_read.ask.prose_docs import described
 from ttt_read.ask.raised import described_by_raises
-from ttt_read.ask.unit import DEFINITION_KINDS, MAX_DOC_CHARS, Unit
+from ttt_read.ask.syntax import clean_comment
+from ttt_read.ask.unit import DEFINITION_KINDS, Unit
 from ttt_read.notepad.lexicon import line_style
 from ttt_read.text import filekinds
 
@@ -46,7 +47,7 @@ def file_units(path: str, text: str, kind: str = "text") -> list[Unit]:
     return [source_file(path, lines, units), *units]
 
 
-FILE_NAMES = 20  # definitions whose names describe a source file
+FILE_CONTEXT_CHARS = 400  # of the names a source file defines, which describe it
 
 
 def source_file(path: str, lines: list[str], units: list[Unit]) -> Unit:
@@ -63,12 +64,13 @@ def source_file(path: str, lines: list[str], units: list[Unit]) -> Unit:
         col=1,
         owner=" ".join(folder.split("/")[-2:]),
         doc=header_comment(lines),
-        context=" ".join(dict.fromkeys(defined))[: FILE_NAMES * 20],
+        context=" ".join(dict.fromkeys(defined))[:FILE_CONTEXT_CHARS],
     )
 
 
 _NOT_ABOUT = re.compile(r"copyright|licen[cs]e|\(c\)|-\*-|^\s*vim?:|coding[:=]", re.I)  # a licence, an editor's line
-_COMMENT_START = re.compile(r'^\s*(?:[rub]?"""|[rub]?\'\'\'|/\*|//|#(?!!)|--)')
+_LINE_COMMENT = re.compile(r"^\s*(?://|#(?!!)|--)")
+_BLOCK_COMMENT = re.compile(r'^\s*(?:[rub]?"""|[rub]?\'\'\'|/\*)')
 
 
 def header_comment(lines: list[str]) -> str:
@@ -76,41 +78,32 @@ def header_comment(lines: list[str]) -> str:
     a licence or an editor's settings."""
     at = 0
     while at < min(len(lines), 80):
-        while at < len(lines) and not _COMMENT_START.match(lines[at]):
+        while at < len(lines) and not (_BLOCK_COMMENT.match(lines[at]) or _LINE_COMMENT.match(lines[at])):
             if lines[at].strip() and not re.match(r"^\s*(?:#!|['\"]use strict|package |from __future__)", lines[at]):
                 return ""  # code before any comment: the file says nothing of itself
             at += 1
-        block, at = _comment_block(lines, at)
+        raw, at = _comment_block(lines, at)
+        block = clean_comment(raw)
         if block and not _NOT_ABOUT.search(block):
-            return block[:MAX_DOC_CHARS]
+            return block
     return ""
 
 
 def _comment_block(lines: list[str], at: int) -> tuple[str, int]:
-    """The text of the comment or docstring that starts at line `at`, and the line after it."""
+    """The comment or docstring that starts at line `at`, as written, and the line after it."""
     first = lines[at].strip() if at < len(lines) else ""
-    out, end = [], at
     quote = re.match(r'[rub]?("""|\'\'\')', first)
     if quote or first.startswith("/*"):
         close = quote.group(1) if quote else "*/"
-        body = first[quote.end() :] if quote else first[2:]
-        while True:
-            if close in body:
-                out.append(body[: body.index(close)])
-                return _clean(out), end + 1
-            out.append(body)
+        text, end = first[quote.end() if quote else 2 :], at
+        while close not in text and end + 1 < min(len(lines), at + 40):
             end += 1
-            if end >= len(lines) or end - at > 40:
-                return _clean(out), end
-            body = lines[end]
-    while end < len(lines) and re.match(r"^\s*(?://|#(?!!)|--)", lines[end]):
-        out.append(re.sub(r"^\s*(?://+|#+|--)", "", lines[end]))
+            text += "\n" + lines[end]
+        return text.partition(close)[0], end + 1
+    end = at
+    while end < len(lines) and _LINE_COMMENT.match(lines[end]):
         end += 1
-    return _clean(out), end
-
-
-def _clean(lines: list[str]) -> str:
-    return " ".join(" ".join(line.strip().lstrip("*").split()) for line in lines).strip()
+    return "\n".join(lines[at:end]), end
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_$][\w$]*")
