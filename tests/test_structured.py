@@ -226,6 +226,68 @@ def test_arithmetic_on_a_variable_is_not_a_value():
 
 
 @pytest.mark.parametrize(
+    "name, text, setting, value",
+    [
+        (
+            "kettle.py",
+            "DEFAULT_LIMITS = Limits(max_litres=4, max_cups=LIMIT)\n",
+            "DEFAULT_LIMITS",
+            "Limits(max_litres=4, max_cups=LIMIT)",
+        ),
+        ("kettle.py", "root = RootKettle(WARM)\n", "root", "RootKettle(WARM)"),
+        (
+            "kettle.py",
+            "def pour(address=('localhost', SPOUT_PORT)):\n    pass\n",
+            "address",
+            "('localhost', SPOUT_PORT)",
+        ),
+        ("lamp.js", "const bright = new Set(['GET', 'HEAD']);\n", "bright", "new Set(['GET', 'HEAD'])"),
+        # the literal a function falls back on is that function's default answer
+        (
+            "kettle.py",
+            "def guess_kind(name):\n    return lookup(name) or 'application/octet-stream'\n",
+            "guess_kind",
+            "'application/octet-stream'",
+        ),
+        ("lamp.js", "function port(o) {\n  return o.port || 8080;\n}\n", "port", "8080"),
+        # defaults of settings read from a configuration object by destructuring it
+        ("lamp.js", "function dim(config) {\n  const {timeout = 0, steps} = config;\n}\n", "timeout", "0"),
+    ],
+)
+def test_objects_built_from_literals_and_fallbacks_are_values(name, text, setting, value):
+    """`Timeout(timeout=5.0)`, `('localhost', SYSLOG_UDP_PORT)`, `return guess(f) or "application/octet-stream"`,
+    `const {timeout = 0} = config`: a default as its code states it."""
+    found = {(u.kind, u.name, u.answer): u for u in units.file_units(name, text, "text")}
+    unit = found[("value", setting, value)]
+    assert text.split("\n")[unit.line - 1][unit.col - 1 :].startswith(value)
+
+
+def test_a_call_that_computes_is_not_a_value():
+    """A function's result or an object built from nothing says nothing about a default."""
+    text = "agent = USER_AGENT.encode('ascii')\nlock = Lock()\nsize = len(BUFFER)\ndef f(x):\n    return x or y\n"
+    found = {(u.kind, u.name) for u in units.file_units("kettle.py", text, "text")}
+    assert not found & {("value", "agent"), ("value", "lock"), ("value", "size"), ("value", "f")}
+
+
+def test_settings_destructured_from_a_configuration_object_are_options(tmp_path):
+    """`const {url, fetchOptions} = resolveConfig(config)`, `function f({depth} = {})`: users pass
+    these by name; names taken apart from any other object are not settings."""
+    text = (
+        "function send(config) {\n  const {url, fetchOptions} = resolveConfig(config);\n"
+        "  const {head, tail} = list;\n}\n"
+        "function walk({depth, follow = true} = {}) {}\n"
+    )
+    found = {(u.kind, u.name): u for u in units.file_units("adapter.js", text, "text")}
+    options = {name for (kind, name), u in found.items() if kind == "variable" and "field" in u.tags}
+    assert options == {"url", "fetchOptions", "depth"} and found[("value", "follow")].answer == "true"
+    (tmp_path / "adapter.js").write_text(text)
+    pad = Notepad.build(sources.collect([tmp_path]).files)
+    index, question = ranking.unit_index(pad), "Which option passes extra settings to fetch?"
+    best = ranking.rank(index, intent.analyse(question), question)[0]
+    assert index.units[best[2]].name == "fetchOptions"
+
+
+@pytest.mark.parametrize(
     "name, field, owner, doc",
     [
         ("pump.ts", "dryStop", "PumpOptions", "Whether the pump stops by itself once the tank is empty."),
@@ -830,6 +892,12 @@ def test_a_question_sets_source_line_says_where_its_sources_are_unpacked(source,
     from ttt_read.train.ranker import question_sources
 
     assert question_sources(source, Path("/src")) == [Path("/src") / read]
+
+
+def test_a_thing_named_with_a_default_is_not_a_question_for_a_default():
+    """ "password manager with a default realm" names a class; "the default realm" asks for a value."""
+    assert intent.analyse("password manager with a default realm").want == "definition"
+    assert intent.analyse("the default realm of the password manager").want == "value"
 
 
 def test_a_default_that_stands_for_not_given_is_a_weak_answer():

@@ -23,6 +23,7 @@ from ttt_read.ask.syntax import (
     clean_comment,
     comment_above,
     defined_property,
+    destructured_settings,
     enclosing_statement,
     environment_key,
     find_text,
@@ -35,6 +36,7 @@ from ttt_read.ask.syntax import (
     python_docstring,
     python_parameter_docs,
     registration_target,
+    returned_fallback,
     setting_name,
     statement_of,
     strings_in,
@@ -175,6 +177,10 @@ class _Walker:
                 key, default, value = lookup
                 row, at = default.start_point[0], self.col(default.start_point)
                 self.found("value", key, row, at, owners, answer=value, doc=owner_doc, context=self.line_text(row))
+            for name_node in destructured_settings(node):
+                self.setting_field(name_node, owners, owner_doc, frozenset({"field"}))
+            if t == "return_statement" and owners:
+                self.fallback(node, owners, owner_doc)
             if t == "call_expression" and (key := defined_property(node)) is not None:
                 self.accessor(node, key, owners)
             if t == "member_expression" and node_text(node.child_by_field_name("object") or node) == "process.env":
@@ -371,16 +377,38 @@ class _Walker:
             )
             tagged = clean_comment(comment_above(node), tags=True)  # `@internal`: not what users set
             private = _PRIVATE_MODIFIER.search(modifiers) or _NOT_PUBLIC.search(tagged)
-            tags = {"field"} | ({"private"} if private else set())
+            self.setting_field(name_node, owners, doc, frozenset({"field"} | ({"private"} if private else set())))
+
+    def setting_field(self, name_node, owners: tuple, doc: str, tags: frozenset) -> None:
+        """A setting users set by name, with no value here: asked for as an option."""
+        row = name_node.start_point[0]
+        context = self.line_text(row).strip()
+        self.found(
+            "variable",
+            node_text(name_node),
+            row,
+            self.col(name_node.start_point),
+            owners,
+            doc=doc,
+            context=context,
+            tags=tags,
+        )
+
+    def fallback(self, statement, owners: tuple, owner_doc: str) -> None:
+        """`return guess(name) or "application/octet-stream"`: the function's default answer."""
+        if (found := returned_fallback(statement)) is not None:
+            at, value = found
+            row = at.start_point[0]
+            context = self.line_text(row).strip()
             self.found(
-                "variable",
-                node_text(name_node),
+                "value",
+                owners[-1],
                 row,
-                self.col(name_node.start_point),
-                owners,
-                doc=doc,
-                context=self.line_text(row).strip(),
-                tags=frozenset(tags),
+                self.col(at.start_point),
+                owners[:-1],
+                answer=value,
+                doc=owner_doc,
+                context=context,
             )
 
     def event(self, node, owners: tuple, owner_doc: str) -> None:

@@ -242,6 +242,7 @@ def analyse(question: str) -> Asked | None:
             kind = "exception"
         said = kind == "exception" and any(w in ("message", "code") for w in words)
         return Asked("definition", kind, message=said)
-    if value_cue and re.search(r"\bdefault\b|\bunless\b|\botherwise\b", q, re.I):
+    # "password manager with a default realm" names a thing; "the default realm" asks for one
+    if value_cue and re.search(r"(?<!\ba )\bdefault\b|\bunless\b|\botherwise\b", q, re.I):
         return Asked("value", None, numeric=bool(_NUMERIC_CUES.search(q)))
     return Asked("definition", None)  # "Which handler ...", "What object ...", "... What's it called?"

@@ -114,6 +114,7 @@ VALUE_NODES = {
     "augmented_assignment_expression": ("left", "right"),
     "variable_declarator": ("name", "value"),  # JavaScript, Java
     "assignment_pattern": ("left", "right"),
+    "object_assignment_pattern": ("left", "right"),  # `const {timeout = 0} = config`
     "field_definition": ("property", "value"),
     "public_field_definition": ("name", "value"),
     "required_parameter": ("pattern", "value"),
@@ -413,15 +414,65 @@ def value_text(node) -> str | None:
             return None
         return text if 0 < len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
     if t in SEQUENCES:
-        if all(c.type in LITERALS for c in node.named_children) and 0 < len(node.named_children) <= 8:
+        if all(_plain(c) for c in node.named_children) and 0 < len(node.named_children) <= 8:
             text = node_text(node)
             return text if len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
         return None
-    if t in ("identifier", "attribute", "member_expression") and re.fullmatch(
-        r"(?:[\w.]*\.)?[A-Z][A-Z0-9_]{2,}", node_text(node)
-    ):
+    if t in ("call", "call_expression", "object_creation_expression", "new_expression"):
+        return _constructed(node)
+    if _named_constant(node):
         return node_text(node)  # a named constant: `chunk_size=ITER_CHUNK_SIZE`
     return None
+
+
+def returned_fallback(statement):
+    """The literal a function returns when nothing better is found, `return guess(name) or
+    "application/octet-stream"`, `return opts.port || 8080`: the function's default answer."""
+    returned = next((c for c in statement.named_children if c.type not in COMMENTS), None)
+    if returned is None or returned.type not in ("binary_expression", "binary_operator", "boolean_operator"):
+        return None
+    op = returned.child_by_field_name("operator")
+    if returned.type != "boolean_operator" and (op is None or node_text(op) not in FALLBACK_OPERATORS):
+        return None
+    right = returned.child_by_field_name("right") or returned.named_children[-1]
+    value = value_text(right)
+    return (right, value) if value is not None and right.type in LITERALS else None
+
+
+def _named_constant(node) -> bool:
+    return node.type in ("identifier", "attribute", "member_expression") and bool(
+        re.fullmatch(r"(?:[\w.]*\.)?[A-Z][A-Z0-9_]{2,}", node_text(node))
+    )
+
+
+def _plain(node) -> bool:
+    """A literal or a named constant: what a value made of parts (`('localhost', SYSLOG_UDP_PORT)`,
+    `Timeout(timeout=5.0)`) may hold and still be a value as written."""
+    if node.type in ("keyword_argument", "pair"):
+        value = node.child_by_field_name("value")
+        return value is not None and _plain(value)
+    if node.type in ("unary_expression", "unary_operator"):
+        return value_text(node) is not None
+    return node.type in LITERALS or _named_constant(node)
+
+
+def _constructed(call) -> str | None:
+    """`Timeout(timeout=5.0)`, `RootLogger(WARNING)`, `new Set(['GET', 'HEAD'])`: an object built from
+    literals and named constants is a default as its code states it; a function's result
+    (`len(x)`, `USER_AGENT.encode("ascii")`) or an object built from nothing (`Lock()`) is not."""
+    callee = (
+        call.child_by_field_name("function")
+        or call.child_by_field_name("constructor")
+        or call.child_by_field_name("type")
+    )
+    arguments = call.child_by_field_name("arguments")
+    if callee is None or arguments is None or not re.fullmatch(r"(?:[\w$]+\.)*[A-Z][\w$]*", node_text(callee)):
+        return None
+    given = [a for a in arguments.named_children if a.type not in COMMENTS]
+    if not given or len(given) > 4 or not all(_plain(a) or a.type in SEQUENCES and value_text(a) for a in given):
+        return None
+    text = node_text(call)
+    return text if len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
 
 
 _UNSET = {"None", "null", "undefined", "nil"}
@@ -531,6 +582,31 @@ def _constant_expression(node) -> bool:
     return node.type in ("identifier", "attribute", "selector_expression", "member_expression") and bool(
         _UNIT_CONSTANT.fullmatch(text)
     )
+
+
+_CONFIG_SOURCE = re.compile(r"(?i)config|options|opts|settings|props|params")
+
+
+def destructured_settings(pattern) -> list:
+    """The name nodes of `const {url, fetchOptions} = resolveConfig(config)` or `function f({depth,
+    persistent} = {})`: settings read from a configuration object by name, which users pass as
+    options. Those with a default (`timeout = 0`) are values already."""
+    parent = pattern.parent
+    if parent is None or pattern.type != "object_pattern":
+        return []
+    source = parent.child_by_field_name("value") if parent.type == "variable_declarator" else None
+    if parent.type == "assignment_pattern":
+        parent = parent.parent
+    read = source is not None and _CONFIG_SOURCE.search(node_text(source))
+    if not (read or parent.type == "formal_parameters"):
+        return []
+    names = []
+    for c in pattern.named_children:
+        if c.type == "shorthand_property_identifier_pattern":
+            names.append(c)
+        elif c.type == "pair_pattern" and (key := c.child_by_field_name("key")) is not None:
+            names.append(key)
+    return names
 
 
 def setting_name(node) -> str | None:
