@@ -262,6 +262,15 @@ def test_objects_built_from_literals_and_fallbacks_are_values(name, text, settin
     assert text.split("\n")[unit.line - 1][unit.col - 1 :].startswith(value)
 
 
+def test_a_number_a_call_passes_is_a_value_named_by_the_call():
+    """`socket.setKeepAlive(true, 1000 * 60)`: a delay fixed where it is used; `slice(1)` sets nothing."""
+    text = "function open(socket) {\n  socket.setKeepAlive(true, 1000 * 60);\n  name.slice(1);\n}\n"
+    found = {(u.kind, u.name): u for u in units.file_units("adapter.js", text, "text")}
+    unit = found[("value", "setKeepAlive")]
+    assert unit.answer == "1000 * 60" and text.split("\n")[unit.line - 1][unit.col - 1 :].startswith("1000 * 60")
+    assert ("value", "slice") not in found
+
+
 def test_a_call_that_computes_is_not_a_value():
     """A function's result or an object built from nothing says nothing about a default."""
     text = "agent = USER_AGENT.encode('ascii')\nlock = Lock()\nsize = len(BUFFER)\ndef f(x):\n    return x or y\n"

@@ -32,6 +32,7 @@ from ttt_read.ask.syntax import (
     leading_comment,
     name_of,
     node_text,
+    numbers_passed,
     parser_for,
     python_docstring,
     python_parameter_docs,
@@ -177,6 +178,8 @@ class _Walker:
                 key, default, value = lookup
                 row, at = default.start_point[0], self.col(default.start_point)
                 self.found("value", key, row, at, owners, answer=value, doc=owner_doc, context=self.line_text(row))
+            if t in ("call", "call_expression"):
+                self.passed(node, owners, owner_doc)
             for name_node in destructured_settings(node):
                 self.setting_field(name_node, owners, owner_doc, frozenset({"field"}))
             if t == "return_statement" and owners:
@@ -378,6 +381,23 @@ class _Walker:
             tagged = clean_comment(comment_above(node), tags=True)  # `@internal`: not what users set
             private = _PRIVATE_MODIFIER.search(modifiers) or _NOT_PUBLIC.search(tagged)
             self.setting_field(name_node, owners, doc, frozenset({"field"} | ({"private"} if private else set())))
+
+    def passed(self, call, owners: tuple, owner_doc: str) -> None:
+        """`setKeepAlive(true, 1000 * 60)`: a number fixed where it is used, named by the call."""
+        callee, numbers = numbers_passed(call)
+        for number in numbers:
+            row = number.start_point[0]
+            context = self.line_text(row).strip()
+            self.found(
+                "value",
+                callee,
+                row,
+                self.col(number.start_point),
+                owners,
+                answer=node_text(number),
+                doc=owner_doc,
+                context=context,
+            )
 
     def setting_field(self, name_node, owners: tuple, doc: str, tags: frozenset) -> None:
         """A setting users set by name, with no value here: asked for as an option."""

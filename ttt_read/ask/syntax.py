@@ -584,6 +584,37 @@ def _constant_expression(node) -> bool:
     )
 
 
+def numbers_passed(call) -> tuple[str, list]:
+    """The callee's name and the numbers a call passes that say how much or how long
+    (`socket.setKeepAlive(true, 1000 * 60)`, `this._throttle(EV_CHANGE, path, 50)`): a setting
+    fixed where it is used. 0, 1 and -1 count or index rather than set anything."""
+    callee, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    if callee is not None and callee.type in ("attribute", "member_expression", "selector_expression"):
+        callee = (
+            callee.child_by_field_name("attribute")
+            or callee.child_by_field_name("property")
+            or callee.child_by_field_name("field")
+        )
+    if (
+        callee is None
+        or arguments is None
+        or callee.type not in ("identifier", "property_identifier", "field_identifier")
+    ):
+        return "", []
+    given = [a for a in arguments.named_children if a.type not in COMMENTS]
+    if len(given) > 4:
+        return "", []
+    numbers = [
+        a
+        for a in given
+        if (a.type in LITERALS or a.type in ("binary_expression", "binary_operator"))
+        and _constant_expression(a)
+        and node_text(a) not in ("0", "1", "-1")
+        and "\n" not in node_text(a)
+    ]
+    return node_text(callee), numbers
+
+
 _CONFIG_SOURCE = re.compile(r"(?i)config|options|opts|settings|props|params")
 
 
