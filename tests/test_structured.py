@@ -377,7 +377,7 @@ def test_events_an_emitter_fires_or_a_listener_signature_names_are_units():
 @pytest.mark.parametrize(
     "question, answer",
     [
-        ("Which event warns me that the bulb will fail soon?", "flickering"),
+        ("Which event warns me that the bulb is about to fail?", "flickering"),
         ("Which event tells me the tank ran dry?", "dry"),
     ],
 )
@@ -903,10 +903,35 @@ def test_a_question_sets_source_line_says_where_its_sources_are_unpacked(source,
     assert question_sources(source, Path("/src")) == [Path("/src") / read]
 
 
+@pytest.mark.parametrize(
+    "question, message",
+    [
+        ("Calling getEntry on a closed archive throws what?", False),
+        ("What does open() raise when the file is missing?", False),
+        ("Reading an encrypted entry fails with what message?", True),
+    ],
+)
+def test_a_question_for_what_is_raised_asks_for_an_error(question, message):
+    """No "error" or "exception" said, but "throws what?" asks for one; "Which method raises ...?"
+    still asks for a method, and a value that says when something raises for a value."""
+    assert intent.analyse(question) == intent.Asked("definition", "exception", message=message)
+    assert intent.analyse("Which method raises an error for 4xx responses?").kind == "method"
+    assert intent.analyse("Which return_when value makes wait return once a task raises?").kind != "exception"
+
+
 def test_a_thing_named_with_a_default_is_not_a_question_for_a_default():
     """ "password manager with a default realm" names a class; "the default realm" asks for a value."""
     assert intent.analyse("password manager with a default realm").want == "definition"
     assert intent.analyse("the default realm of the password manager").want == "value"
+
+
+def test_arithmetic_on_numbers_answers_how_much():
+    """`10 * (1 << 20)`, `90 * time.Second`, `0xFFFF` are numbers as code writes them; a string is not."""
+    asked = intent.analyse("How large may a compiled program get by default?")
+    value = lambda v: Unit(kind="value", name="size_limit", answer=v, path="c.rs", line=1, col=1)  # noqa: E731
+    numbers = [ranking.kind_prior(value(v), asked) for v in ("10 * (1 << 20)", "90 * time.Second", "0xFFFF", "1e6")]
+    assert asked.numeric and numbers == [ranking.kind_prior(value("10"), asked)] * 4
+    assert ranking.kind_prior(value('"large"'), asked) < numbers[0]
 
 
 def test_a_default_that_stands_for_not_given_is_a_weak_answer():

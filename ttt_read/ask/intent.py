@@ -109,6 +109,12 @@ _AUX = frozenset("does do did is are was were can could should will would has ha
 _HOW_DO = re.compile(r"^\s*how (?:do|can|should|would) (?:i|you|we|one)\b|^\s*how to\b", re.I)
 
 
+# "... throws what?", "What does open() raise ...?", "fails with what message?": asks for an error
+_RAISES = re.compile(
+    r"\b(?:raise[sd]?|throw[sn]?|thrown|rejects? with|fails? with)\s+what\b|"
+    r"^\s*what (?:does|do|did|is|are|gets?|will)\b[^?]*\b(?:raised?|throw|thrown|reject)\b",
+    re.I,
+)
 _EXPLAIN = re.compile(
     r"^\s*(?:what (?:does|do|did) .+ (?:do|mean|return|expand to|contain|hold|stand for)\b|"
     r"what (?:is|are|'s) (?:an? |the )?[^?]*\??$|why\b|explain\b|describe\b|what happens\b|"
@@ -215,6 +221,8 @@ def analyse(question: str) -> Asked | None:
         return Asked("value", None, boolean=True)
     if _HOW_VALUE.match(q):
         return Asked("value", None, numeric=True)
+    if not early and _RAISES.search(q):
+        return Asked("definition", "exception", message=bool(re.search(r"\bmessage\b", q, re.I)))
     if _EXPLAIN.match(q) and not (
         _VALUE_CUES.search(q)
         or _OTHERWISE.search(q)

@@ -232,6 +232,24 @@ def _placement(u: Unit) -> float:
 _SENTINEL = re.compile(r"(?:\w+\.)?_?(?:USE_\w*DEFAULT|UNSET|MISSING|NOT_?GIVEN|NOT_?SET|NOTHING|sentinel|marker)")
 
 
+_NUMBER = re.compile(r"-?0[xX][\da-fA-F_]+|-?\d[\d_.]*(?:[eE][-+]?\d+)?[a-zA-Z]*|-?\.\d+")
+_OPERATORS = re.compile(r"\s*(?:\*\*|<<|>>|[*/+-])\s*")
+_UNIT = re.compile(r"(?:[a-z]\w*\.)?[A-Z]\w*")  # `time.Second`, `KiB`
+
+
+def _numeric(value: str) -> bool:
+    """A number, or arithmetic on numbers and unit constants (`10 * (1 << 20)`, `90 *
+    time.Second`): what "how many", "how long" and "what limit" ask for."""
+    if _NUMBER.fullmatch(value):
+        return True
+    parts = [p for p in _OPERATORS.split(value.replace("(", " ").replace(")", " ").strip()) if p]
+    return (
+        len(parts) > 1
+        and all(_NUMBER.fullmatch(p) or _UNIT.fullmatch(p) for p in parts)
+        and any(_NUMBER.fullmatch(p) for p in parts)
+    )
+
+
 def kind_prior(u: Unit, asked: Asked) -> float:
     """How well a unit's kind fits what the question asks for (0: not at all)."""
     if asked.want == "definition":
@@ -279,7 +297,7 @@ def kind_prior(u: Unit, asked: Asked) -> float:
         if u.kind != "value":
             return 0.0
         value = u.answer
-        is_number = bool(re.fullmatch(r"-?\d[\d_.]*[a-zA-Z]*|-?\.\d+", value))
+        is_number = _numeric(value)
         is_none = value in ("None", "null", "nil", "undefined", "NULL", "''", '""') or bool(_SENTINEL.fullmatch(value))
         is_bool = value in ("True", "False", "true", "false")
         prior = 1.0
