@@ -156,13 +156,18 @@ def test_a_setting_an_application_sets_by_name_has_that_value():
 
 
 def test_a_setting_is_answered_as_the_code_states_it(tmp_path):
-    """Its name with its value where the code assigns it (`mode='a'`, `LIMIT = 2 ** 16`); the
-    value alone where the name is not written right before it (`kwargs.pop('timeout', LIMIT)`)."""
-    code = "LIMIT = 2 ** 16\n\ndef boil(mode='a', **kw):\n    t = kw.pop('timeout', LIMIT)\n"
+    """Its name with its value where the code assigns it (`mode='a'`, `LIMIT = 2 ** 16`, a
+    fallback with what it falls back from); the value alone where the name is not written right
+    before it (`kwargs.pop('timeout', LIMIT)`)."""
+    code = (
+        "LIMIT = 2 ** 16\n\ndef boil(mode='a', **kw):\n    t = kw.pop('timeout', LIMIT)\n"
+        "    cups = kw.get('cups') or 1\n"
+    )
     (tmp_path / "kettle.py").write_text(code)
     index = ranking.unit_index(Notepad.build(sources.collect([tmp_path]).files))
     said = {(u.kind, u.name): structured.stated(index, u).answer for u in index.units}
     assert said[("value", "mode")] == "mode='a'" and said[("value", "timeout")] == "LIMIT"
+    assert said[("value", "cups")] == "cups = kw.get('cups') or 1"  # a fallback, with what it falls back from
     assert said[("value", "LIMIT")] == said[("variable", "LIMIT")] == "LIMIT = 2 ** 16"
     assert said[("function", "boil")] == "boil"
 

@@ -106,13 +106,17 @@ def named_alias(index: UnitIndex, u: Unit, question: str) -> Unit:
 # what stands between a setting's name and its value where code assigns it: `=`, `:=`, `: `,
 # a type (`limit: int = 10`), the quote that closes a key (`"timeout": 30`)
 _ASSIGNED = re.compile(r"""["']?\s*(?::\s*[\w.\[\]|, ]+?\s*)?(?::=|=|:)\s*""")
+# ... or a lookup the value is the fallback of: `self._max_workers = os.cpu_count() or 1`
+_FALLBACK_OF = re.compile(r"""\s*(?::=|=|:)\s*[^=;,{}]{1,80}?\s*(?:\bor\b|\|\||\?\?)\s*""")
+_LINE_END = re.compile(r"\s*[;,]?\s*(?:(?:#|//).*)?")
 
 
 def stated(index: UnitIndex, u: Unit) -> Unit:
     """A setting answered as the code states it, name and value (`timeout=None`, `NETRC_FILES =
     (".netrc", "_netrc")`): the value alone does not say which setting it is, the name alone
-    not what it holds. Left as it is when the name is not written right before the value
-    (`kwargs.get("mode", "a")`)."""
+    not what it holds; a fallback with what it falls back from (`workers = os.cpu_count() or 1`).
+    Left as it is when the name is not written right before the value (`kwargs.get("mode",
+    "a")`)."""
     value = u
     if u.kind == "variable":
         same_line = (index.units[j] for j in index.by_name.get(u.name, []))
@@ -120,13 +124,19 @@ def stated(index: UnitIndex, u: Unit) -> Unit:
     if value is None or value.kind != "value":
         return u
     line = _line(index, value)
-    start, at = _name_col(index, value) - 1, value.col - 1
+    at = value.col - 1
     end = at + len(value.answer)
-    if line[start : start + len(value.name)] != value.name or line[at:end] != value.answer:
+    if line[at:end] != value.answer:
         return u
-    if start >= at or not _ASSIGNED.fullmatch(line[start + len(value.name) : at]):
-        return u
-    return dataclasses.replace(u, answer=line[start:end], col=start + 1)
+    for start in dict.fromkeys((_name_col(index, value) - 1, line.find(value.name))):
+        between = line[start + len(value.name) : at]  # the name as set, or as the assignment's target
+        if (
+            0 <= start < at
+            and line[start : start + len(value.name)] == value.name
+            and (_ASSIGNED.fullmatch(between) or (_FALLBACK_OF.fullmatch(between) and _LINE_END.fullmatch(line[end:])))
+        ):
+            return dataclasses.replace(u, answer=line[start:end], col=start + 1)
+    return u
 
 
 def _line(index: UnitIndex, u: Unit) -> str:
