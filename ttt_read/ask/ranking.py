@@ -15,6 +15,7 @@ from ttt_read.ask import synonyms as syn
 from ttt_read.ask.intent import KIND_WORDS, STOP_WORDS, TYPE_WORDS, Asked, head_noun
 from ttt_read.ask.raised import ERROR_CLASS
 from ttt_read.ask.stems import WORDS, question_terms, stem, terms, word_parts
+from ttt_read.ask.syntax import UNIT_CONSTANT
 from ttt_read.ask.unit import Unit
 from ttt_read.ask.units import notepad_units
 from ttt_read.notepad.lexicon import FUNCTION_WORDS, word_terms
@@ -234,7 +235,6 @@ _SENTINEL = re.compile(r"(?:\w+\.)?_?(?:USE_\w*DEFAULT|UNSET|MISSING|NOT_?GIVEN|
 
 _NUMBER = re.compile(r"-?0[xX][\da-fA-F_]+|-?\d[\d_.]*(?:[eE][-+]?\d+)?[a-zA-Z]*|-?\.\d+")
 _OPERATORS = re.compile(r"\s*(?:\*\*|<<|>>|[*/+-])\s*")
-_UNIT = re.compile(r"(?:[a-z]\w*\.)?[A-Z]\w*")  # `time.Second`, `KiB`
 
 
 def _numeric(value: str) -> bool:
@@ -245,7 +245,7 @@ def _numeric(value: str) -> bool:
     parts = [p for p in _OPERATORS.split(value.replace("(", " ").replace(")", " ").strip()) if p]
     return (
         len(parts) > 1
-        and all(_NUMBER.fullmatch(p) or _UNIT.fullmatch(p) for p in parts)
+        and all(_NUMBER.fullmatch(p) or UNIT_CONSTANT.fullmatch(p) for p in parts)
         and any(_NUMBER.fullmatch(p) for p in parts)
     )
 

@@ -200,7 +200,7 @@ SEQUENCES = {"tuple", "list", "array", "expression_list", "set", "array_creation
 FALLBACK_OPERATORS = {"||", "??", "or", "?:"}
 _ARITHMETIC = {"*", "<<", "**", "+", "-", "/"}
 _NUMBER = re.compile(r"(?:0[xXoObB])?[\d_.]+[a-zA-Z]{0,2}")
-_UNIT_CONSTANT = re.compile(r"(?:[a-z]\w*\.)?[A-Z]\w*")  # `time.Second`, `KiB`
+UNIT_CONSTANT = re.compile(r"(?:[a-z]\w*\.)?[A-Z]\w*")  # `time.Second`, `KiB`
 COMMENTS = {"comment", "line_comment", "block_comment"}
 ATTRIBUTES = {"attribute_item"}  # Rust's `#[...]` between an item and its doc comment
 STRING_NODES = ("string", "string_literal", "interpreted_string_literal", "template_string", "raw_string_literal")
@@ -480,16 +480,27 @@ _LOOKUPS = {"get", "pop", "setdefault", "getenv", "set"}  # `set`: `app.set('que
 _OPTION_GETTER = re.compile(r"get_?(?:[a-z]+_?)?opt(?:ion)?", re.I)  # `get_bool_opt`, `getOption`
 
 
+def called_name(call):
+    """The node naming what a call calls: `get` of `kwargs.get(...)`, `setKeepAlive` of
+    `socket.setKeepAlive(...)`, `f` of `f(...)`."""
+    callee = call.child_by_field_name("function")
+    if callee is not None and callee.type in ("attribute", "member_expression", "selector_expression"):
+        return (
+            callee.child_by_field_name("attribute")
+            or callee.child_by_field_name("property")
+            or callee.child_by_field_name("field")
+        )
+    return callee
+
+
 def keyed_default(call) -> tuple[str, object, str] | None:
     """(key, default node, default) of `kwargs.get('timeout', 10)`, `kwargs.pop("filemode", 'a')`,
     `get_bool_opt(options, 'stripnl', True)`: a setting read by name, with what it is when not
     given (the name, then the default, last); or set by name to a literal, as applications
     configure themselves (`this.set('subdomain offset', 2)`)."""
-    callee, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
+    callee, arguments = called_name(call), call.child_by_field_name("arguments")
     if callee is None or arguments is None:
         return None
-    if callee.type in ("attribute", "member_expression"):
-        callee = callee.child_by_field_name("attribute") or callee.child_by_field_name("property")
     given = [a for a in arguments.named_children if a.type not in COMMENTS]
     if callee is None or callee.type not in ("identifier", "property_identifier") or len(given) not in (2, 3):
         return None
@@ -580,7 +591,7 @@ def _constant_expression(node) -> bool:
     if node.type in LITERALS:
         return bool(_NUMBER.fullmatch(text))
     return node.type in ("identifier", "attribute", "selector_expression", "member_expression") and bool(
-        _UNIT_CONSTANT.fullmatch(text)
+        UNIT_CONSTANT.fullmatch(text)
     )
 
 
@@ -588,13 +599,7 @@ def numbers_passed(call) -> tuple[str, list]:
     """The callee's name and the numbers a call passes that say how much or how long
     (`socket.setKeepAlive(true, 1000 * 60)`, `this._throttle(EV_CHANGE, path, 50)`): a setting
     fixed where it is used. 0, 1 and -1 count or index rather than set anything."""
-    callee, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
-    if callee is not None and callee.type in ("attribute", "member_expression", "selector_expression"):
-        callee = (
-            callee.child_by_field_name("attribute")
-            or callee.child_by_field_name("property")
-            or callee.child_by_field_name("field")
-        )
+    callee, arguments = called_name(call), call.child_by_field_name("arguments")
     if (
         callee is None
         or arguments is None
