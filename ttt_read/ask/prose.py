@@ -274,7 +274,7 @@ def sentence_index(notepad) -> SentenceIndex:
 def question_words(question: str) -> list[tuple[str, tuple[str, ...]]]:
     """(stem, stems of its synonyms) for each word of the question that says what about."""
     out: dict[str, tuple[str, ...]] = {}
-    for word in WORDS.findall(syn.one_word_verbs(re.sub(r"`([^`]*)`", r" \1 ", question))):
+    for word in WORDS.findall(syn.as_code_says(question)):
         low = word.lower()
         if not _telling(low):
             continue

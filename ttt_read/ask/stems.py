@@ -124,7 +124,7 @@ def terms(text: str) -> set[str]:
 
 def question_terms(question: str, asked: Asked) -> list[tuple[str, float, tuple[str, ...]]]:
     """(stem, weight, stems of its synonyms) for each word of the question that says which unit."""
-    code = syn.one_word_verbs(re.sub(r"`([^`]*)`", r" \1 ", question))
+    code = syn.as_code_says(question)
     out: dict[str, tuple[float, tuple[str, ...]]] = {}
     kind_seen = False
     for word in WORDS.findall(code):

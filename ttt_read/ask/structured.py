@@ -46,6 +46,7 @@ from ttt_read.ask.ranking import (
     unit_index,
 )
 from ttt_read.ask.stems import terms
+from ttt_read.ask.syntax import FALLBACK_OPERATORS
 from ttt_read.ask.unit import Unit
 from ttt_read.notepad.lexicon import DOT_LEADER, line_style
 
@@ -107,7 +108,11 @@ def named_alias(index: UnitIndex, u: Unit, question: str) -> Unit:
 # a type (`limit: int = 10`), the quote that closes a key (`"timeout": 30`)
 _ASSIGNED = re.compile(r"""["']?\s*(?::\s*[\w.\[\]|, ]+?\s*)?(?::=|=|:)\s*""")
 # ... or a lookup the value is the fallback of: `self._max_workers = os.cpu_count() or 1`
-_FALLBACK_OF = re.compile(r"""\s*(?::=|=|:)\s*[^=;,{}]{1,80}?\s*(?:\bor\b|\|\||\?\?)\s*""")
+_FALLBACK_OF = re.compile(
+    r"\s*(?::=|=|:)\s*[^=;,{}]{1,80}?\s*(?:"
+    + "|".join(r"\bor\b" if op == "or" else re.escape(op) for op in sorted(FALLBACK_OPERATORS))
+    + r")\s*"
+)
 _LINE_END = re.compile(r"\s*[;,]?\s*(?:(?:#|//).*)?")
 
 

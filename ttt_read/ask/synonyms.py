@@ -88,8 +88,8 @@ PHRASAL = {
     ("fall", "back"): "fallback",
 }
 _PHRASAL = re.compile(
-    r"\b(turn|switch|shut|set|look|clean|tear|start|back|fall)(?:s|es|ed|ing|ting|ted)?"
-    r"(?:\s+(?:it|them|this|that))?\s+(off|on|down|up|back)\b",
+    rf"\b({'|'.join(dict.fromkeys(verb for verb, _ in PHRASAL))})(?:s|es|ed|ing|ting|ted)?"
+    rf"(?:\s+(?:it|them|this|that))?\s+({'|'.join(dict.fromkeys(particle for _, particle in PHRASAL))})\b",
     re.I,
 )
 
@@ -98,6 +98,12 @@ def one_word_verbs(text: str) -> str:
     """`text` with its two-word verbs as the one word code uses ("turns off", "switch it off" ->
     "disable")."""
     return _PHRASAL.sub(lambda m: PHRASAL.get((m.group(1).lower(), m.group(2).lower()), m.group()), text)
+
+
+def as_code_says(question: str) -> str:
+    """A question's words as code says them: names out of their backquotes, two-word verbs as
+    one word."""
+    return one_word_verbs(re.sub(r"`([^`]*)`", r" \1 ", question))
 
 
 @lru_cache(maxsize=1)
