@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ttt_read.ask import intent, quoted, ranking, stems, structured, units
-from ttt_read.ask.synonyms import lemma, synonyms
+from ttt_read.ask.synonyms import as_code_says, lemma, synonyms
 from ttt_read.ask.unit import Unit
 from ttt_read.evaluate.baseline import baseline_answer
 from ttt_read.evaluate.qa import AnswerRegex, load_asked, score
@@ -257,6 +257,17 @@ def test_arithmetic_on_a_variable_is_not_a_value():
         ("lamp.js", "function port(o) {\n  return o.port || 8080;\n}\n", "port", "8080"),
         # defaults of settings read from a configuration object by destructuring it
         ("lamp.js", "function dim(config) {\n  const {timeout = 0, steps} = config;\n}\n", "timeout", "0"),
+        # a pattern and a flag the code computes from what it runs on, as their code states them
+        ("lamp.js", "exports.SWAP_RE = /\\.sw[px]$/;\n", "SWAP_RE", "/\\.sw[px]$/"),
+        ("kettle.py", "SPOUT = re.compile(r'\\s+', re.I)\n", "SPOUT", "re.compile(r'\\s+', re.I)"),
+        (
+            "valve.go",
+            'package valve\n\nvar tag = regexp.MustCompile("^v[0-9]+")\n',
+            "tag",
+            'regexp.MustCompile("^v[0-9]+")',
+        ),
+        ("lamp.js", "const isMainframe = os.type() === 'OS400';\n", "isMainframe", "os.type() === 'OS400'"),
+        ("kettle.py", "WINDOWS = sys.platform == 'win32'\n", "WINDOWS", "sys.platform == 'win32'"),
     ],
 )
 def test_objects_built_from_literals_and_fallbacks_are_values(name, text, setting, value):
@@ -278,9 +289,12 @@ def test_a_number_a_call_passes_is_a_value_named_by_the_call():
 
 def test_a_call_that_computes_is_not_a_value():
     """A function's result or an object built from nothing says nothing about a default."""
-    text = "agent = USER_AGENT.encode('ascii')\nlock = Lock()\nsize = len(BUFFER)\ndef f(x):\n    return x or y\n"
+    text = (
+        "agent = USER_AGENT.encode('ascii')\nlock = Lock()\nsize = len(BUFFER)\ndef f(x):\n    return x or y\n"
+        "same = a == b\nfull = pattern.compile(name)\n"
+    )
     found = {(u.kind, u.name) for u in units.file_units("kettle.py", text, "text")}
-    assert not found & {("value", "agent"), ("value", "lock"), ("value", "size"), ("value", "f")}
+    assert not found & {("value", n) for n in ("agent", "lock", "size", "f", "same", "full")}
 
 
 def test_settings_destructured_from_a_configuration_object_are_options(tmp_path):
@@ -945,3 +959,45 @@ def test_a_default_that_stands_for_not_given_is_a_weak_answer():
     value = lambda v: Unit(kind="value", name="timeout", answer=v, path="c.py", line=1, col=1)  # noqa: E731
     weak = [ranking.kind_prior(value(v), asked) for v in ("USE_CLIENT_DEFAULT", "None", "_MISSING", "NOT_GIVEN")]
     assert max(weak) < ranking.kind_prior(value("DEFAULT_TIMEOUT"), asked) == ranking.kind_prior(value("5.0"), asked)
+
+
+def test_the_kind_asked_for_is_read_where_the_question_names_it():
+    """ "... gives which error?" asks for an error however late it says so; "What heating method
+    ..." asks for a thing the domain names, not a method, where "Which Kettle method" and "What
+    static method" ask for methods."""
+    asked = intent.analyse
+    assert asked("Boiling a kettle that holds no water at all gives which error?").kind == "exception"
+    assert asked("What heating method does the kettle use for small amounts?") == intent.Asked("definition", None)
+    assert asked("What content type does the lamp report?").kind is None
+    assert asked("Which Kettle method brings the water to the boil?").kind == "method"
+    assert asked("What static method brings the water to the boil?").kind == "method"
+
+
+def test_how_to_do_something_may_be_answered_by_a_parameter(pad):
+    """ "How do I make descale work faster?": by passing `vinegar`, a parameter with a default."""
+    index = ranking.unit_index(pad)
+    question = "How do I make descale work faster?"
+    asked = intent.analyse(question)
+    ranked = ranking.rank(index, asked, question)
+    assert asked.kind == "how" and "vinegar" in [index.units[i].name for _, _, i, _ in ranked[:2]]
+    parameter = Unit(kind="value", name="vinegar", answer="True", path="k.py", line=1, col=1)
+    assert ranking.kind_prior(parameter, asked) > 0
+    constant = Unit(kind="value", name="MAX_LITRES", answer="1.7", path="k.py", line=1, col=1)
+    assert ranking.kind_prior(constant, asked) == 0
+
+
+def test_a_name_run_together_is_read_as_code_and_a_lone_symbol_as_its_name(pad):
+    """ "urlparse gives 6 parts; what gives 5?" names `urlparse` as the subject, not the answer:
+    a name of the sources that is two words run together, not English; "turns + into spaces" says
+    what `unquote_plus` is named by."""
+    index = ranking.unit_index(pad)
+    written = ranking.code_names("Does ringall wake the kettle, or descale, or boil()?", index)
+    assert written == {"boil"}  # `ring_all` is not `ringall`; `kettle` and `descale` are words
+    runtogether = ranking.UnitIndex(
+        [Unit(kind="function", name=n, answer=n, path="p.py", line=1, col=1) for n in ("urlparse", "url", "parse")]
+    )
+    assert ranking.code_names("urlparse gives 6 parts", runtogether) >= {"urlparse"}
+    assert as_code_says("Which function turns + into spaces and * into stars?") == (
+        "Which function turns plus into spaces and star into stars?"
+    )
+    assert as_code_says("What does a+b or 50% mean?") == "What does a+b or 50% mean?"

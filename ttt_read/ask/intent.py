@@ -182,6 +182,34 @@ def head_noun(question: str) -> str:
     return word
 
 
+# "... gives *which error*?": a kind the question asks for by name, wherever it stands
+_WHICH_KIND = re.compile(r"\b(?:which|what) ([a-z]+)\b(?![-'])", re.I)
+# "What *compression* method", "What *content* type": a thing the domain names, not a kind of unit;
+# these words qualify the kind instead ("What static method", "What checked exception")
+_QUALIFIERS = frozenset(
+    """static class instance public private protected internal helper utility builtin abstract base generic custom
+    exported global module top checked unchecked async asynchronous synchronous sync factory main default new
+    other single""".split()
+)
+
+
+def _kind_word(q: str, words: list[str]) -> str | None:
+    """The word that names the kind of unit asked for: "which/what KIND" wherever it stands,
+    else a kind word among the first ten. "What compression method" asks for a value, not for a
+    method, where "Which Decoder method" asks for a method of the Decoder."""
+    for m in _WHICH_KIND.finditer(q):
+        first = m.group(1).lower()
+        if first in KIND_WORDS:
+            return first
+        after = _NEXT_WORD.match(q, m.end())
+        kind = after.group(1).lower() if after else ""
+        if kind in KIND_WORDS and kind not in ("error", "exception", "event", "command"):
+            if m.group(0)[:4].lower() == "what" and first not in _QUALIFIERS and first not in KIND_WORDS:
+                return None
+            return kind
+    return next((w for w in words[:10] if w in KIND_WORDS), None)
+
+
 _CLAUSES = re.compile(r"(?<=[.?!;])\s+")
 _ASKING = re.compile(r"^\s*(?:which|what|how)\b", re.I)
 
@@ -230,7 +258,7 @@ def analyse(question: str) -> Asked | None:
         or (early and words[0] == "what" and words[1] in ("is", "are", "s") and len(words) > 4)
     ):
         return None
-    kind_word = next((w for w in words[:10] if w in KIND_WORDS), None)
+    kind_word = _kind_word(q, words)
     opening = _OPENING.match(q)
     value_cue = not _WHICH_DOES.match(q) and (_VALUE_CUES.search(q) or _OTHERWISE.search(q))
     if opening:

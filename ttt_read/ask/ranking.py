@@ -58,7 +58,7 @@ class UnitIndex:
         self.df = df
         self.n = max(len(units), 1)
         self.vocab = sorted(t for t in df if len(t) >= 3 and not t.isdigit())
-        known = set(self.vocab)
+        self.known = known = set(self.vocab)
         for u, f in zip(units, self.fields):  # `urlopen` is "url" + "open", `threadsafe` "thread" + "safe"
             if u.kind == "value":
                 continue
@@ -261,6 +261,10 @@ def kind_prior(u: Unit, asked: Asked) -> float:
             return 0.7
         if u.kind == "value" and asked.kind is None:
             return 0.5
+        if u.kind == "value" and asked.kind == "how" and re.fullmatch(r"[a-z_$][\w$]*", u.name):
+            return 0.4 * _placement(u)  # "How do I make workers restart?": a parameter, `max_tasks_per_child`
+        if u.kind == "value" and asked.kind == "variable" and re.fullmatch(r"[A-Z][A-Z0-9_]+", u.name):
+            return 0.8 * _placement(u)  # "Which constant ...": `exports.DOT_RE = /.../` defines one
         if u.kind == "env" and asked.kind in ("variable", None):
             return 1.0 if asked.kind == "variable" else 0.6
         if u.kind == "variable":
@@ -347,11 +351,18 @@ FEATURES = (
 )
 
 
-def code_names(question: str) -> set[str]:
-    """The names a question writes as code does: in backquotes, or with an underscore, a digit
-    or a capital inside (`gcry_control`, `CancelToken`, `toFormData`)."""
-    quoted = set(re.findall(r"`([^`\s]+)`", question))
+def code_names(question: str, index: UnitIndex | None = None) -> set[str]:
+    """The names a question writes as code does: in backquotes, with an underscore, a digit or a
+    capital inside (`gcry_control`, `CancelToken`, `toFormData`), called (`parse()`), or a name of
+    `index` that is no English word but two run together (`urlparse`, `getattr`)."""
+    quoted = set(re.findall(r"`([^`\s]+)`", question)) | set(re.findall(r"([A-Za-z_$][\w$.]*)\(\)", question))
     spelled = {w for w in WORDS.findall(question) if re.search(r"_|\d|[a-z][A-Z]", w.strip("_"))}
+    if index is not None:
+        spelled |= {
+            w
+            for w in WORDS.findall(question)
+            if w in index.by_name and not syn.is_english(w) and segment(w.lower(), index.known)
+        }
     return quoted | spelled
 
 
@@ -370,7 +381,7 @@ def rank(
     forms = [(s, *near) for s, _, _, near in qterms]
     noun = head_noun(question)
     nouns = {stem(noun), *near_forms(index, stem(noun))} if noun else set()
-    written = code_names(question)
+    written = code_names(question, index)
     out = []
     for i, u in enumerate(index.units):
         prior = kind_prior(u, asked)

@@ -100,9 +100,15 @@ def one_word_verbs(text: str) -> str:
     return _PHRASAL.sub(lambda m: PHRASAL.get((m.group(1).lower(), m.group(2).lower()), m.group()), text)
 
 
+# a symbol that stands alone in a question, as names spell it ("turns + into spaces": `unquote_plus`)
+SYMBOL_WORDS = {"+": "plus", "*": "star", "~": "tilde", "|": "pipe", "&": "ampersand", "#": "hash", "%": "percent"}
+_LONE_SYMBOL = re.compile(rf"(?<![^\s'\"(])([{re.escape(''.join(SYMBOL_WORDS))}])(?=[\s'\",.;:?)]|$)")
+
+
 def as_code_says(question: str) -> str:
     """A question's words as code says them: names out of their backquotes, two-word verbs as
-    one word."""
+    one word, a lone symbol as its name."""
+    question = _LONE_SYMBOL.sub(lambda m: SYMBOL_WORDS[m.group(1)], question)
     return one_word_verbs(re.sub(r"`([^`]*)`", r" \1 ", question))
 
 
@@ -115,6 +121,13 @@ def _dictionary() -> dict[str, tuple[str, ...]]:
             word, _, others = line.partition("\t")
             table[word] = tuple(others.split())
     return table
+
+
+def is_english(word: str) -> bool:
+    """Whether WordNet or the table of code's words knows `word` (in some inflection): `watch`
+    is English, `urlparse` is only a name."""
+    word = word.lower()
+    return word in TABLE or word in _dictionary() or lemma(word) != word
 
 
 @lru_cache(maxsize=4096)

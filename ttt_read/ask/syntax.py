@@ -400,7 +400,12 @@ def value_text(node) -> str | None:
         text = node_text(node)
         if _constant_expression(node) and len(text) <= 40 and "\n" not in text:
             return text  # a default written as arithmetic: `1 << 20`, `30 * 1000`, `90 * time.Second`
-        return None
+        return text if _tested_against_literal(node) else None
+    if t == "comparison_operator":
+        return node_text(node) if _tested_against_literal(node) else None
+    if t == "regex":  # `const DOT_RE = /\..*\.(sw[px])$/`
+        text = node_text(node)
+        return text if len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
     if t == "unary_expression" or t == "unary_operator":
         text = node_text(node)
         return text if re.fullmatch(r"-\s*[\d.]+", text) else None
@@ -419,7 +424,7 @@ def value_text(node) -> str | None:
             return text if len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
         return None
     if t in ("call", "call_expression", "object_creation_expression", "new_expression"):
-        return _constructed(node)
+        return _constructed(node) or _compiled_pattern(node)
     if _named_constant(node):
         return node_text(node)  # a named constant: `chunk_size=ITER_CHUNK_SIZE`
     return None
@@ -473,6 +478,36 @@ def _constructed(call) -> str | None:
         return None
     text = node_text(call)
     return text if len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
+
+
+_COMPILERS = re.compile(r"(?:[\w$]+\.)*(?:compile|Compile|MustCompile|RegExp)")
+_EQUALITY = {"==", "===", "!=", "!=="}
+_LOOKED_UP = {"call", "call_expression", "attribute", "member_expression", "selector_expression", "field_expression"}
+
+
+def _compiled_pattern(call) -> str | None:
+    """`re.compile(r"[ \\t]+")`, `regexp.MustCompile("^v[0-9]+")`: a pattern as its code states it."""
+    callee = call.child_by_field_name("function") or call.child_by_field_name("constructor")
+    arguments = call.child_by_field_name("arguments")
+    if callee is None or arguments is None or not _COMPILERS.fullmatch(node_text(callee)):
+        return None
+    given = [a for a in arguments.named_children if a.type not in COMMENTS]
+    flags = all(_plain(a) or re.fullmatch(r"[\w.|\s]+", node_text(a)) for a in given[1:])  # `re.I | re.M`
+    if not given or given[0].type not in STRING_NODES or not flags:
+        return None
+    text = node_text(call)
+    return text if len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
+
+
+def _tested_against_literal(node) -> bool:
+    """`os.type() === 'OS400'`, `sys.platform == "win32"`: a flag the code computes once from what
+    it runs on, stated as the test it makes."""
+    if len(node.children) != 3 or node_text(node.children[1]) not in _EQUALITY:
+        return False
+    left, _, right = node.children
+    literal, other = (left, right) if left.type in STRING_NODES else (right, left)
+    text = node_text(node)
+    return literal.type in STRING_NODES and other.type in _LOOKED_UP and len(text) <= 60 and "\n" not in text
 
 
 _UNSET = {"None", "null", "undefined", "nil"}
