@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ttt_read.ask import intent, quoted, ranking, stems, structured, units
+from ttt_read.ask import intent, quoted, ranking, stems, structured, syntax, units
 from ttt_read.ask.synonyms import as_code_says, lemma, synonyms
 from ttt_read.ask.unit import Unit
 from ttt_read.evaluate.baseline import baseline_answer
@@ -951,6 +951,9 @@ def test_arithmetic_on_numbers_answers_how_much():
     numbers = [ranking.kind_prior(value(v), asked) for v in ("10 * (1 << 20)", "90 * time.Second", "0xFFFF", "1e6")]
     assert asked.numeric and numbers == [ranking.kind_prior(value("10"), asked)] * 4
     assert ranking.kind_prior(value('"large"'), asked) < numbers[0]
+    # one test decides it, for a value's text and for a default stated as arithmetic
+    assert [syntax.numeric(t) for t in ("-1 * 5", "0o17", "1e-6", "MAX - 1")] == [True] * 4
+    assert not any(syntax.numeric(t) for t in ("a - 1", "x == 5", '"5"', "KiB"))
 
 
 def test_a_default_that_stands_for_not_given_is_a_weak_answer():

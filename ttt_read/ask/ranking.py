@@ -15,7 +15,7 @@ from ttt_read.ask import synonyms as syn
 from ttt_read.ask.intent import KIND_WORDS, STOP_WORDS, TYPE_WORDS, Asked, head_noun
 from ttt_read.ask.raised import ERROR_CLASS
 from ttt_read.ask.stems import WORDS, question_terms, stem, terms, word_parts
-from ttt_read.ask.syntax import UNIT_CONSTANT
+from ttt_read.ask.syntax import numeric
 from ttt_read.ask.unit import Unit
 from ttt_read.ask.units import notepad_units
 from ttt_read.notepad.lexicon import FUNCTION_WORDS, word_terms
@@ -233,23 +233,6 @@ def _placement(u: Unit) -> float:
 _SENTINEL = re.compile(r"(?:\w+\.)?_?(?:USE_\w*DEFAULT|UNSET|MISSING|NOT_?GIVEN|NOT_?SET|NOTHING|sentinel|marker)")
 
 
-_NUMBER = re.compile(r"-?0[xX][\da-fA-F_]+|-?\d[\d_.]*(?:[eE][-+]?\d+)?[a-zA-Z]*|-?\.\d+")
-_OPERATORS = re.compile(r"\s*(?:\*\*|<<|>>|[*/+-])\s*")
-
-
-def _numeric(value: str) -> bool:
-    """A number, or arithmetic on numbers and unit constants (`10 * (1 << 20)`, `90 *
-    time.Second`): what "how many", "how long" and "what limit" ask for."""
-    if _NUMBER.fullmatch(value):
-        return True
-    parts = [p for p in _OPERATORS.split(value.replace("(", " ").replace(")", " ").strip()) if p]
-    return (
-        len(parts) > 1
-        and all(_NUMBER.fullmatch(p) or UNIT_CONSTANT.fullmatch(p) for p in parts)
-        and any(_NUMBER.fullmatch(p) for p in parts)
-    )
-
-
 def kind_prior(u: Unit, asked: Asked) -> float:
     """How well a unit's kind fits what the question asks for (0: not at all)."""
     if asked.want == "definition":
@@ -301,7 +284,7 @@ def kind_prior(u: Unit, asked: Asked) -> float:
         if u.kind != "value":
             return 0.0
         value = u.answer
-        is_number = _numeric(value)
+        is_number = numeric(value)
         is_none = value in ("None", "null", "nil", "undefined", "NULL", "''", '""') or bool(_SENTINEL.fullmatch(value))
         is_bool = value in ("True", "False", "true", "false")
         prior = 1.0

@@ -198,9 +198,9 @@ LITERALS = {
 }
 SEQUENCES = {"tuple", "list", "array", "expression_list", "set", "array_creation_expression", "initializer_list"}
 FALLBACK_OPERATORS = {"||", "??", "or", "?:"}
-_ARITHMETIC = {"*", "<<", "**", "+", "-", "/"}
-_NUMBER = re.compile(r"(?:0[xXoObB])?[\d_.]+[a-zA-Z]{0,2}")
-UNIT_CONSTANT = re.compile(r"(?:[a-z]\w*\.)?[A-Z]\w*")  # `time.Second`, `KiB`
+_NUMBER = re.compile(r"-?0[xXoObB][\da-fA-F_]+|-?\d[\d_.]*(?:[eE][-+]?\d+)?(?:[a-zA-Z]\w*)?|-?\.\d+")
+_ARITHMETIC = re.compile(r"\s*(?:\*\*|<<|>>|[*/+-])\s*")
+_UNIT_CONSTANT = re.compile(r"(?:[a-z]\w*\.)?[A-Z]\w*")  # `time.Second`, `KiB`
 COMMENTS = {"comment", "line_comment", "block_comment"}
 ATTRIBUTES = {"attribute_item"}  # Rust's `#[...]` between an item and its doc comment
 STRING_NODES = ("string", "string_literal", "interpreted_string_literal", "template_string", "raw_string_literal")
@@ -398,7 +398,7 @@ def value_text(node) -> str | None:
         if op_text in FALLBACK_OPERATORS or t == "boolean_operator":
             return value_text(right)
         text = node_text(node)
-        if _constant_expression(node) and len(text) <= 40 and "\n" not in text:
+        if numeric(text) and len(text) <= 40 and "\n" not in text:
             return text  # a default written as arithmetic: `1 << 20`, `30 * 1000`, `90 * time.Second`
         return text if _tested_against_literal(node) else None
     if t == "comparison_operator":
@@ -612,21 +612,17 @@ def unset_default(assignment) -> str | None:
     return text
 
 
-def _constant_expression(node) -> bool:
-    """Arithmetic on numbers and unit constants only, with at least one number."""
-    if node.type in ("binary_expression", "binary_operator"):
-        op = node.child_by_field_name("operator")
-        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
-        if op is None or node_text(op) not in _ARITHMETIC or left is None or right is None:
-            return False
-        return _constant_expression(left) and _constant_expression(right) and bool(_NUMBER.search(node_text(node)))
-    if node.type == "parenthesized_expression" and len(node.named_children) == 1:
-        return _constant_expression(node.named_children[0])
-    text = node_text(node)
-    if node.type in LITERALS:
-        return bool(_NUMBER.fullmatch(text))
-    return node.type in ("identifier", "attribute", "selector_expression", "member_expression") and bool(
-        UNIT_CONSTANT.fullmatch(text)
+def numeric(text: str) -> bool:
+    """A number, or arithmetic on numbers and unit constants with at least one number (`1 << 20`,
+    `10 * (1 << 20)`, `90 * time.Second`): a default stated as arithmetic, and what "how many",
+    "how long" and "what limit" ask for."""
+    if _NUMBER.fullmatch(text):
+        return True
+    parts = [p for p in _ARITHMETIC.split(text.replace("(", " ").replace(")", " ").strip()) if p]
+    return (
+        len(parts) > 1
+        and all(_NUMBER.fullmatch(p) or _UNIT_CONSTANT.fullmatch(p) for p in parts)
+        and any(_NUMBER.fullmatch(p) for p in parts)
     )
 
 
@@ -648,7 +644,7 @@ def numbers_passed(call) -> tuple[str, list]:
         a
         for a in given
         if (a.type in LITERALS or a.type in ("binary_expression", "binary_operator"))
-        and _constant_expression(a)
+        and numeric(node_text(a))
         and node_text(a) not in ("0", "1", "-1")
         and "\n" not in node_text(a)
     ]
