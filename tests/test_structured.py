@@ -482,6 +482,9 @@ def test_what_a_question_asks_for():
     assert asked("How many times does the bell ring?").numeric
     assert asked("For how many seconds are repeated flicker events held back?").want == "value"  # not an event
     assert asked("Does the lamp flicker by default?").boolean
+    assert asked("By default does the lamp flicker?").boolean
+    assert not asked("By default, which size does the tank have?").boolean  # a value, not yes or no
+    assert asked("What is the longest hose the sprinkler accepts?") == intent.Asked("value", None, numeric=True)
     assert asked("Which environment variable holds the schedules?").want == "env"
     assert asked("Which option prints nothing?").want == "option"
     assert asked("What does the -q option of sprinkler do?").want == "describe"

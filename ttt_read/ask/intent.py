@@ -57,12 +57,14 @@ KIND_WORDS = {
 _VALUE_CUES = re.compile(
     r"\b(default|defaults|by default|how many|how much|how long|how large|how big|how often|how old|maximum|minimum|"
     r"max|min|limit|size|width|length|timeout|exit code|start with|starts with|begin with|prefix|suffix|what value|"
-    r"which value|what number|what port|what version|what encoding|what salt|what name)\b",
+    r"which value|what number|what port|what version|what encoding|what salt|what name|"
+    r"longest|largest|biggest|smallest|shortest|greatest|fewest)\b",
     re.I,
 )
 _NUMERIC_CUES = re.compile(
     r"\b(how many|how much|how long|how large|how big|how often|maximum|minimum|max|min|limit|size|width|length|"
-    r"timeout|exit code|number|count|port|seconds|depth|distance|similarity|threshold|ratio|level)\b",
+    r"timeout|exit code|number|count|port|seconds|depth|distance|similarity|threshold|ratio|level|"
+    r"longest|largest|biggest|smallest|shortest|greatest|fewest)\b",
     re.I,
 )
 _YES_NO = re.compile(r"^\s*(does|do|is|are|can|will|should)\b.*\bby default\b", re.I)
@@ -149,8 +151,11 @@ _WHICH_DOES = re.compile(
     r"separator|timeout|limit|default)s?\b)[a-z]+ (?!(?:doe|i|ha|wa)s\b)[a-z]+[^s]s\b",
     re.I,
 )
+# "By default does gather raise ...?" asks yes or no; "By default, *when* does wait return?" asks for a value
 _DEFAULT_YES_NO = re.compile(
-    r"^\s*(?:by default,? )?(does|do|is|are|can|will|should)\b.*\bdefault\b|^\s*by default\b", re.I
+    r"^\s*(?:by default,? )?(does|do|is|are|can|will|should)\b.*\bdefault\b|"
+    r"^\s*by default,? (?:does|do|is|are|can|will|should)\b",
+    re.I,
 )
 
 
