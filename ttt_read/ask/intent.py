@@ -188,7 +188,7 @@ def head_noun(question: str) -> str:
 
 
 # "... gives *which error*?": a kind the question asks for by name, wherever it stands
-_WHICH_KIND = re.compile(r"\b(?:which|what) ([a-z]+)\b(?![-'])", re.I)
+_WHICH_KIND = re.compile(r"\b(which|what) ([a-z]+)\b(?![-'])", re.I)
 # "What *compression* method", "What *content* type": a thing the domain names, not a kind of unit;
 # these words qualify the kind instead ("What static method", "What checked exception")
 _QUALIFIERS = frozenset(
@@ -203,15 +203,13 @@ def _kind_word(q: str, words: list[str]) -> str | None:
     else a kind word among the first ten. "What compression method" asks for a value, not for a
     method, where "Which Decoder method" asks for a method of the Decoder."""
     for m in _WHICH_KIND.finditer(q):
-        first = m.group(1).lower()
+        asking, first = m.group(1).lower(), m.group(2).lower()
         if first in KIND_WORDS:
             return first
         after = _NEXT_WORD.match(q, m.end())
         kind = after.group(1).lower() if after else ""
         if kind in KIND_WORDS and kind not in ("error", "exception", "event", "command"):
-            if m.group(0)[:4].lower() == "what" and first not in _QUALIFIERS and first not in KIND_WORDS:
-                return None
-            return kind
+            return None if asking == "what" and first not in _QUALIFIERS else kind
     return next((w for w in words[:10] if w in KIND_WORDS), None)
 
 

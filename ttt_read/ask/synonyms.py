@@ -101,14 +101,14 @@ def one_word_verbs(text: str) -> str:
 
 
 # a symbol that stands alone in a question, as names spell it ("turns + into spaces": `unquote_plus`)
-SYMBOL_WORDS = {"+": "plus", "*": "star", "~": "tilde", "|": "pipe", "&": "ampersand", "#": "hash", "%": "percent"}
-_LONE_SYMBOL = re.compile(rf"(?<![^\s'\"(])([{re.escape(''.join(SYMBOL_WORDS))}])(?=[\s'\",.;:?)]|$)")
+_SYMBOL_WORDS = {"+": "plus", "*": "star", "~": "tilde", "|": "pipe", "&": "ampersand", "#": "hash", "%": "percent"}
+_LONE_SYMBOL = re.compile(rf"(?<![^\s'\"(])([{re.escape(''.join(_SYMBOL_WORDS))}])(?=[\s'\",.;:?)]|$)")
 
 
 def as_code_says(question: str) -> str:
     """A question's words as code says them: names out of their backquotes, two-word verbs as
     one word, a lone symbol as its name."""
-    question = _LONE_SYMBOL.sub(lambda m: SYMBOL_WORDS[m.group(1)], question)
+    question = _LONE_SYMBOL.sub(lambda m: _SYMBOL_WORDS[m.group(1)], question)
     return one_word_verbs(re.sub(r"`([^`]*)`", r" \1 ", question))
 
 
