@@ -1007,3 +1007,12 @@ def test_a_name_run_together_is_read_as_code_and_a_lone_symbol_as_its_name(pad):
         "Which function turns plus into spaces and star into stars?"
     )
     assert as_code_says("What does a+b or 50% mean?") == "What does a+b or 50% mean?"
+
+
+def test_a_docstrings_summary_line_ends_its_first_sentence():
+    """ "Empty the kettle" above a blank line is a sentence, though it has no full stop: the first
+    sentence, which the ranker reads apart, does not run on into the next paragraph."""
+    text = 'def drain(kettle):\n    """Empty the kettle\n\n    First lets it cool.\n    """\n'
+    unit = {(u.kind, u.name): u for u in units.file_units("kettle.py", text, "text")}[("function", "drain")]
+    assert unit.doc == "Empty the kettle. First lets it cool."
+    assert ranking.UnitIndex([unit]).doc_first[0] == stems.terms("Empty the kettle.")

@@ -257,8 +257,10 @@ def python_docstring(node) -> str:
     """The first two paragraphs of a Python definition's docstring, on one line ("" when it has
     none): what it does, then often how it is meant to be used ("To implement a custom
     authentication scheme, subclass `Auth` and override ...") or its arguments."""
-    paragraphs = re.split(r"\n\s*\n", _raw_docstring(node).strip())
-    return " ".join(" ".join(paragraphs[:2]).split())[:MAX_DOC_CHARS]
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", _raw_docstring(node).strip())]
+    if len(paragraphs) > 1 and paragraphs[0] and paragraphs[0][-1] not in ".!?:":
+        paragraphs[0] += "."  # a summary line ends its sentence: "Make an empty set" is not "... set First ..."
+    return " ".join(paragraphs[:2])[:MAX_DOC_CHARS]
 
 
 def docstring_node(node):
