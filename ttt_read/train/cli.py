@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -164,12 +165,18 @@ def train_run(
     if threads is not None:
         torch.set_num_threads(threads)
     record = train(run_dir, run_config(run_dir, ctx.params), max_steps=max_steps, time_budget=time_budget)
-    if os.environ.get("RANK", "0") != "0":
-        return  # under torchrun every rank checked the replicas; one report is enough
-    if as_json:
-        emit_json({"run_dir": str(run_dir), "last": record})
-    else:
-        say_json(record)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun every rank checked the replicas; one report is enough
+        if as_json:
+            emit_json({"run_dir": str(run_dir), "last": record})
+        else:
+            say_json(record)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        # Everything is written (state.pt by an atomic replace, the log closed). A rank's teardown
+        # of torch's distributed runtime can still abort ("terminate called without an active
+        # exception"), which torchrun reports as a failed run: leave without that teardown.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 @train_app.command("span")
