@@ -887,7 +887,7 @@ def test_a_flag_is_answered_by_a_flag_constant(tmp_path):
 def test_a_name_the_question_writes_as_code_is_marked(pad):
     """ "Which method of `Kettle` ...": the class is where to look, not the answer."""
     index, question = ranking.unit_index(pad), "Which method of KettleError or Kettle boils the water?"
-    assert ranking.code_names(question) == {"KettleError"}  # `Kettle` could be a word
+    assert ranking.code_names(question, index) == {"KettleError"}  # `Kettle` could be a word
     ranked = ranking.rank(index, intent.analyse(question), question, keep=1000)
     named = {index.units[i].name: f[ranking.FEATURES.index("named")] for _, _, i, f in ranked}
     assert (named["KettleError"], named["boil"]) == (1.0, 0.0)

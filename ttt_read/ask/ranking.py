@@ -334,19 +334,18 @@ FEATURES = (
 )
 
 
-def code_names(question: str, index: UnitIndex | None = None) -> set[str]:
+def code_names(question: str, index: UnitIndex) -> set[str]:
     """The names a question writes as code does: in backquotes, with an underscore, a digit or a
     capital inside (`gcry_control`, `CancelToken`, `toFormData`), called (`parse()`), or a name of
     `index` that is no English word but two run together (`urlparse`, `getattr`)."""
     quoted = set(re.findall(r"`([^`\s]+)`", question)) | set(re.findall(r"([A-Za-z_$][\w$.]*)\(\)", question))
     spelled = {w for w in WORDS.findall(question) if re.search(r"_|\d|[a-z][A-Z]", w.strip("_"))}
-    if index is not None:
-        spelled |= {
-            w
-            for w in WORDS.findall(question)
-            if w in index.by_name and not syn.is_english(w) and segment(w.lower(), index.known)
-        }
-    return quoted | spelled
+    run_together = {
+        w
+        for w in WORDS.findall(question)
+        if w in index.by_name and not syn.is_english(w) and segment(w.lower(), index.known)
+    }
+    return quoted | spelled | run_together
 
 
 def rank(

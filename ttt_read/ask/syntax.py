@@ -388,6 +388,11 @@ def comment_above(target) -> str:
     return "\n".join(reversed(parts))
 
 
+def _one_line(text: str, limit: int = MAX_VALUE_CHARS) -> str | None:
+    """`text` when it can stand as an answer: one line, at most `limit` characters."""
+    return text if 0 < len(text) <= limit and "\n" not in text else None
+
+
 def value_text(node) -> str | None:
     """A literal value as written (the fallback of `x || 80`, `x ?? '-h, --help'`, `x or 3`)."""
     if node is None:
@@ -400,14 +405,13 @@ def value_text(node) -> str | None:
         if op_text in FALLBACK_OPERATORS or t == "boolean_operator":
             return value_text(right)
         text = node_text(node)
-        if numeric(text) and len(text) <= 40 and "\n" not in text:
-            return text  # a default written as arithmetic: `1 << 20`, `30 * 1000`, `90 * time.Second`
+        if numeric(text):
+            return _one_line(text, 40)  # a default written as arithmetic: `1 << 20`, `90 * time.Second`
         return text if _tested_against_literal(node) else None
     if t == "comparison_operator":
         return node_text(node) if _tested_against_literal(node) else None
     if t == "regex":  # `const DOT_RE = /\..*\.(sw[px])$/`
-        text = node_text(node)
-        return text if len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
+        return _one_line(node_text(node))
     if t == "unary_expression" or t == "unary_operator":
         text = node_text(node)
         return text if re.fullmatch(r"-\s*[\d.]+", text) else None
@@ -419,14 +423,13 @@ def value_text(node) -> str | None:
         text = node_text(node).strip()
         if t == "template_string" and "${" in text:
             return None
-        return text if 0 < len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
+        return _one_line(text)
     if t in SEQUENCES:
         if all(_plain(c) for c in node.named_children) and 0 < len(node.named_children) <= 8:
-            text = node_text(node)
-            return text if len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
+            return _one_line(node_text(node))
         return None
     if t in ("call", "call_expression", "object_creation_expression", "new_expression"):
-        return _constructed(node) or _compiled_pattern(node)
+        return _constructed(node)
     if _named_constant(node):
         return node_text(node)  # a named constant: `chunk_size=ITER_CHUNK_SIZE`
     return None
@@ -466,39 +469,33 @@ def _plain(node) -> bool:
 def _constructed(call) -> str | None:
     """`Timeout(timeout=5.0)`, `RootLogger(WARNING)`, `new Set(['GET', 'HEAD'])`: an object built from
     literals and named constants is a default as its code states it; a function's result
-    (`len(x)`, `USER_AGENT.encode("ascii")`) or an object built from nothing (`Lock()`) is not."""
+    (`len(x)`, `USER_AGENT.encode("ascii")`) or an object built from nothing (`Lock()`) is not.
+    A compiled pattern is one too, though its compiler is a lower-case function and its flags
+    are attributes (`re.compile(r"[ \\t]+", re.I | re.M)`, `Pattern.compile("...")`)."""
     callee = (
         call.child_by_field_name("function")
         or call.child_by_field_name("constructor")
         or call.child_by_field_name("type")
     )
     arguments = call.child_by_field_name("arguments")
-    if callee is None or arguments is None or not re.fullmatch(r"(?:[\w$]+\.)*[A-Z][\w$]*", node_text(callee)):
+    if callee is None or arguments is None:
         return None
     given = [a for a in arguments.named_children if a.type not in COMMENTS]
-    if not given or len(given) > 4 or not all(_plain(a) or a.type in SEQUENCES and value_text(a) for a in given):
+    if not given or len(given) > 4:
         return None
-    text = node_text(call)
-    return text if len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
+    if _PATTERN_COMPILER.fullmatch(node_text(callee)):
+        built = given[0].type in STRING_NODES and all(_plain(a) or _FLAGS.fullmatch(node_text(a)) for a in given[1:])
+    else:
+        built = re.fullmatch(r"(?:[\w$]+\.)*[A-Z][\w$]*", node_text(callee)) and all(
+            _plain(a) or a.type in SEQUENCES and value_text(a) for a in given
+        )
+    return _one_line(node_text(call)) if built else None
 
 
-_COMPILERS = re.compile(r"(?:[\w$]+\.)*(?:compile|Compile|MustCompile|RegExp)")
+_PATTERN_COMPILER = re.compile(r"(?:[\w$]+\.)*compile")
+_FLAGS = re.compile(r"[\w.]+(?:\s*\|\s*[\w.]+)*")
 _EQUALITY = {"==", "===", "!=", "!=="}
 _LOOKED_UP = {"call", "call_expression", "attribute", "member_expression", "selector_expression", "field_expression"}
-
-
-def _compiled_pattern(call) -> str | None:
-    """`re.compile(r"[ \\t]+")`, `regexp.MustCompile("^v[0-9]+")`: a pattern as its code states it."""
-    callee = call.child_by_field_name("function") or call.child_by_field_name("constructor")
-    arguments = call.child_by_field_name("arguments")
-    if callee is None or arguments is None or not _COMPILERS.fullmatch(node_text(callee)):
-        return None
-    given = [a for a in arguments.named_children if a.type not in COMMENTS]
-    flags = all(_plain(a) or re.fullmatch(r"[\w.|\s]+", node_text(a)) for a in given[1:])  # `re.I | re.M`
-    if not given or given[0].type not in STRING_NODES or not flags:
-        return None
-    text = node_text(call)
-    return text if len(text) <= MAX_VALUE_CHARS and "\n" not in text else None
 
 
 def _tested_against_literal(node) -> bool:
@@ -508,8 +505,7 @@ def _tested_against_literal(node) -> bool:
         return False
     left, _, right = node.children
     literal, other = (left, right) if left.type in STRING_NODES else (right, left)
-    text = node_text(node)
-    return literal.type in STRING_NODES and other.type in _LOOKED_UP and len(text) <= 60 and "\n" not in text
+    return literal.type in STRING_NODES and other.type in _LOOKED_UP and _one_line(node_text(node), 60) is not None
 
 
 _UNSET = {"None", "null", "undefined", "nil"}
