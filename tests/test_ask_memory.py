@@ -104,3 +104,19 @@ def test_ask_without_notepad_answers_from_the_memory(mems, capsys):
         assert answers[flags]["scores"]["answer_logprob"] == pytest.approx(logprob, abs=1e-4), flags
     assert answers[()]["answer"] != answers[("--no-memory",)]["answer"]
     assert greedy_answer(memory, True, question=None)[0] != answers[()]["answer"]  # the final state answers otherwise
+
+
+def test_the_memory_scores_the_answer_it_read_above_another(mems):
+    """What `TTT_READ_MEMORY_RERANK` adds to a candidate's score: its answer's log-likelihood
+    gain per token from the state `ask` answers from (not the drifted final state), higher for
+    the answer read once than for a name the text never said."""
+    from ttt_read.ask.ranking import memory_scores
+
+    with_fact = opened.open_memory(mems[0], device="cpu")
+    read, unread = memory_scores(with_fact, QUESTION, [ANSWER, "Brannock Weald"])
+    tokens = len(tok.encode_answer(with_fact.tokenizer, ANSWER))
+    # the gain `ask` itself sees (its prompt also follows the snapshot's last window, so the two
+    # differ; from the final state the score would keep well under half of it)
+    gain = forced_logprob(with_fact, use_memory=True) - forced_logprob(with_fact, use_memory=False)
+    assert read * tokens >= 0.5 * gain
+    assert read > unread + MARGIN_OVER_OTHER_MEMORY / tokens

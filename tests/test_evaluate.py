@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import lzma
 import math
+import shutil
 
 import pytest
 from conftest import CORPUS, REPO, assert_ok, run_cli, take
@@ -125,3 +126,15 @@ def test_paired_differences_carry_a_t_interval():
     assert (pair["a"], pair["b"]) == ("off", "on")
     assert pair["bits_per_byte"]["mean"] == pytest.approx(-0.3) and pair["bits_per_byte"]["documents"] == 2
     assert pair["loss_beyond_8k"] == {"mean": -1.0, "ci95": None, "documents": 1}
+
+
+def test_eval_after_a_notepad_takes_the_checkpoint_as_a_directory(ttt_home, tmp_path):
+    """`-m DIR --notepad SNAPSHOT`: the snapshot is opened with the checkpoint that directory
+    holds (a directory is no name to look up among the installed ones)."""
+    from conftest import ingest
+
+    snapshot = ingest([CORPUS / "errors.py"], tmp_path / "errors.mem")
+    model = shutil.copytree(REPO / "models" / "default", tmp_path / "my-checkpoint")
+    result = run_cli(ttt_home, "eval", CORPUS / "errors.py", "--max-tokens", "300", "-m", model, "--notepad", snapshot)
+    assert_ok(result)
+    assert "bits/byte" in result.stdout

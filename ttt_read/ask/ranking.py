@@ -34,8 +34,9 @@ RAISED_PRIOR = 0.6  # an error's statement, against an exception class (1.0) nam
 NOT_FOUND_THRESHOLD = 0.25  # below this support (`supported`) the answer is "not found"
 RERANK = 5  # candidates the memory reranks
 # How much the memory's log-likelihood ratio (`memory_scores`) counts against the ranker's score
-# when reranking the best few. Measured on the hand-worded sets it did not help (see the model
-# card), so it is off; `TTT_READ_MEMORY_RERANK=0.5` turns it on to measure it again.
+# when reranking the best few. On the hand-worded sets it loses right answers at every weight
+# (the model card, `tools/measure_memory_rerank.py`), so it is off; `TTT_READ_MEMORY_RERANK=0.5`
+# turns it on to measure it again.
 MEMORY_WEIGHT = float(os.environ.get("TTT_READ_MEMORY_RERANK", "0") or 0)
 
 
@@ -438,8 +439,9 @@ def fitted_weights() -> dict | None:
 
 
 def memory_scores(memory, question: str, answers: list[str], use_memory: bool = True) -> list[float]:
-    """For each answer: log p(answer | question) per token with the read fast weights, minus the
-    same with the initial ones (the QA turn format training uses, no passages shown)."""
+    """For each answer: log p(answer | question) per token with the read fast weights (the state
+    `ask` answers the question from, `fast_weights`), minus the same with the initial ones (the
+    QA turn format training uses, no passages shown)."""
     import torch
 
     from ttt_read.ask.span import window_hidden
@@ -447,7 +449,7 @@ def memory_scores(memory, question: str, answers: list[str], use_memory: bool = 
 
     tokenizer, model = memory.tokenizer, memory.model
     prompt = tok.encode_qa_prompt(tokenizer, question)
-    states = [memory.fast_weights(True), memory.fast_weights(False)]
+    states = [memory.fast_weights(True, question), memory.fast_weights(False)]
     out = []
     for a in answers:
         ids = prompt + tok.encode_answer(tokenizer, a)

@@ -18,9 +18,10 @@ heading, a "default 500" next to a name.
 
 The memory can rerank the best few: each candidate's answer scored by the model's likelihood
 of it after the question (the QA turn format training uses) with the read fast weights,
-relative to the initial ones (`memory_scores`). On the hand-worded sets it changed no answer
-for the better, so it is off unless `TTT_READ_MEMORY_RERANK` gives it a weight; the span head
-(questions of no unit) still reads the memory.
+relative to the initial ones (`memory_scores`). On the hand-worded sets it loses right answers
+at every weight (the memory prefers the right one of two candidates half the time,
+`tools/measure_memory_rerank.py`), so it is off unless `TTT_READ_MEMORY_RERANK` gives it a
+weight; the span head (questions of no unit) still reads the memory.
 """
 
 from __future__ import annotations

@@ -79,7 +79,7 @@ def run_eval(
         labels=[(kind, name) for kind, name, _ in chosen],
         gate=ngram.Gate.load(ngram.gate_path(info.path)) if gate else None,
         mixed=list(settings)[:2],
-        notepad=notepad_stream(notepad, info.name, device) if notepad is not None else [],
+        notepad=notepad_stream(notepad, str(info.path), device) if notepad is not None else [],
     )
 
 
