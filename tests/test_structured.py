@@ -641,7 +641,8 @@ def test_a_parameter_is_described_by_its_functions_docstring():
     ],
 )
 def test_parameter_docs_in_each_docstring_style(docstring, expected):
-    from ttt_read.ask.syntax import parser_for, python_parameter_docs
+    from ttt_read.ask.doc_comments import python_parameter_docs
+    from ttt_read.ask.syntax import parser_for
 
     source = (
         f'def f(timeout=1, retries=2, width=3):\n    """Summary.\n\n{textwrap.indent(docstring, "    ")}\n    """\n'

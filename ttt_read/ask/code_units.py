@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from ttt_read.ask import code_settings, doc_comments
 from ttt_read.ask.docstring_settings import docstring_settings
 from ttt_read.ask.line_units import line_units, trailing_comment
 from ttt_read.ask.raised import defines_error, raised_unit, raising
@@ -20,25 +21,14 @@ from ttt_read.ask.syntax import (
     VALUE_NODES,
     VARIABLE_WRAPPERS,
     WRAPPERS,
-    clean_comment,
-    comment_above,
-    defined_property,
-    destructured_settings,
     enclosing_statement,
-    environment_key,
     find_text,
     first_named,
-    keyed_default,
-    leading_comment,
     name_of,
     node_text,
     numbers_passed,
     parser_for,
-    python_docstring,
-    python_parameter_docs,
-    registration_target,
     returned_fallback,
-    setting_name,
     statement_of,
     strings_in,
     unquote,
@@ -147,7 +137,7 @@ class _Walker:
                 and value.type in _FUNCTION_VALUES
             ):
                 left = node.child_by_field_name("left")
-                name = setting_name(left)
+                name = code_settings.setting_name(left)
                 if name and re.fullmatch(r"[A-Za-z_$][\w$]*", name):
                     target = left.child_by_field_name("object") if left.type == "member_expression" else None
                     owner = (
@@ -164,7 +154,7 @@ class _Walker:
                 and (value := node.child_by_field_name("value")) is not None
                 and value.type in _FUNCTION_VALUES
             ):
-                name = setting_name(node.child_by_field_name("key"))
+                name = code_settings.setting_name(node.child_by_field_name("key"))
                 if name:
                     doc = self.definition(node, name, "method", owners, True)
                     child_owners, child_doc = owners + (name,), doc
@@ -174,17 +164,17 @@ class _Walker:
                 self.field(node, owners)
             if t in VALUE_NODES:
                 self.value(node, owners, owner_doc)
-            if t in ("call", "call_expression") and (lookup := keyed_default(node)) is not None:
+            if t in ("call", "call_expression") and (lookup := code_settings.keyed_default(node)) is not None:
                 key, default, value = lookup
                 row, at = default.start_point[0], self.col(default.start_point)
                 self.found("value", key, row, at, owners, answer=value, doc=owner_doc, context=self.line_text(row))
             if t in ("call", "call_expression"):
                 self.passed(node, owners, owner_doc)
-            for name_node in destructured_settings(node):
+            for name_node in code_settings.destructured_settings(node):
                 self.setting_field(name_node, owners, owner_doc, frozenset({"field"}))
             if t == "return_statement" and owners:
                 self.fallback(node, owners, owner_doc)
-            if t == "call_expression" and (key := defined_property(node)) is not None:
+            if t == "call_expression" and (key := code_settings.defined_property(node)) is not None:
                 self.accessor(node, key, owners)
             if t == "member_expression" and node_text(node.child_by_field_name("object") or node) == "process.env":
                 self.environment_read(node, owners, owner_doc)
@@ -203,8 +193,8 @@ class _Walker:
         if name_node is None or node_text(name_node) != name:
             name_node = first_named(node, name, limit=40) or node
         row = name_node.start_point[0]
-        doc = python_docstring(node) if self.language == "python" else ""
-        doc = doc or leading_comment(node)
+        doc = doc_comments.python_docstring(node) if self.language == "python" else ""
+        doc = doc or doc_comments.leading_comment(node)
         tags = set()
         wrapper = node.parent
         decorators = []
@@ -255,7 +245,11 @@ class _Walker:
             kind = "method"
         if self.language == "python":
             self.units += docstring_settings(node, self.path, self.lines, owners + (name,))
-        tagged = clean_comment(comment_above(statement_of(node)), tags=True) if self.language != "python" else ""
+        tagged = (
+            doc_comments.clean_comment(doc_comments.comment_above(statement_of(node)), tags=True)
+            if self.language != "python"
+            else ""
+        )
         if tagged:
             self.documented_settings(statement_of(node).start_point[0], owners + (name,))
         if _NOT_PUBLIC.search(tagged) or _PRIVATE_MODIFIER.search(" ".join(decorators)) or name.startswith("#"):
@@ -307,7 +301,7 @@ class _Walker:
             )
         else:
             name_node, value_node = node.child_by_field_name(name_field), node.child_by_field_name(value_field)
-        name = setting_name(name_node)
+        name = code_settings.setting_name(name_node)
         if name and node.type in GLOBAL_NODES and name_node is not None and self.top_level(node):
             self.variable(node, name_node, name, owners, value_node)
         value = value_text(value_node) or (unset_default(node) if node.type in _ASSIGNMENTS else None)
@@ -343,14 +337,14 @@ class _Walker:
 
     def accessor(self, call, key_node, owners: tuple) -> None:
         statement = call.parent if call.parent.type == "expression_statement" else call  # the comment is above it
-        doc, at = clean_comment(comment_above(statement)), self.col(key_node.start_point) + 1
+        doc, at = doc_comments.clean_comment(doc_comments.comment_above(statement)), self.col(key_node.start_point) + 1
         name, row = unquote(node_text(key_node)), key_node.start_point[0]
         self.found("method", name, row, at, owners, doc=doc, tags=frozenset({"property"}))
 
     def registered(self, key_node, key: str, value_node, owners: tuple) -> None:
         """`"urlquery": URLQueryEscaper` in a table of built-ins: the name users call a definition
         by, resolved to it once every file is read (`units.notepad_units`)."""
-        if (target := registration_target(key_node, key, value_node)) is not None:
+        if (target := code_settings.registration_target(key_node, key, value_node)) is not None:
             row = key_node.start_point[0]
             at = self.line_text(row).find(key, self.col(key_node.start_point) - 1)
             context = self.line_text(row).strip()
@@ -372,13 +366,15 @@ class _Walker:
             if name_node is None:
                 continue
             row = name_node.start_point[0]
-            doc = leading_comment(node) or trailing_comment(self.line_text(row))
+            doc = doc_comments.leading_comment(node) or trailing_comment(self.line_text(row))
             if not doc:
                 continue
             modifiers = " ".join(
                 node_text(c) for c in node.children if c.type in ("accessibility_modifier", "modifiers")
             )
-            tagged = clean_comment(comment_above(node), tags=True)  # `@internal`: not what users set
+            tagged = doc_comments.clean_comment(
+                doc_comments.comment_above(node), tags=True
+            )  # `@internal`: not what users set
             private = _PRIVATE_MODIFIER.search(modifiers) or _NOT_PUBLIC.search(tagged)
             self.setting_field(name_node, owners, doc, frozenset({"field"} | ({"private"} if private else set())))
 
@@ -451,12 +447,12 @@ class _Walker:
             ):
                 return
             names = [arguments.named_children[0]]
-            doc = leading_comment(enclosing_statement(node)) or owner_doc
+            doc = doc_comments.leading_comment(enclosing_statement(node)) or owner_doc
         else:
             parameters = node.child_by_field_name("parameters")
             first = parameters.named_children[0] if parameters is not None and parameters.named_children else None
             names = strings_in(first) if first is not None else []
-            doc = leading_comment(node)
+            doc = doc_comments.leading_comment(node)
         for name_node in names:
             raw = node_text(name_node)
             is_string = name_node.type in ("string", "template_string")
@@ -476,7 +472,7 @@ class _Walker:
         if function is None or function.type != "function_definition":
             return ""
         if function.id not in self.parameter_docs:
-            self.parameter_docs[function.id] = python_parameter_docs(function)
+            self.parameter_docs[function.id] = doc_comments.python_parameter_docs(function)
         return self.parameter_docs[function.id].get(name, "")
 
     def top_level(self, node) -> bool:
@@ -503,7 +499,7 @@ class _Walker:
         statement = node
         while statement.parent is not None and statement.parent.type in VARIABLE_WRAPPERS:
             statement = statement.parent
-        doc = leading_comment(statement) or trailing_comment(self.line_text(row))
+        doc = doc_comments.leading_comment(statement) or trailing_comment(self.line_text(row))
         if not doc and self.language == "python":  # an attribute docstring: the string right below
             nxt = statement.next_named_sibling
             if (
@@ -551,7 +547,7 @@ class _Walker:
                 doc=owner_doc,
                 context=context,
             )
-        read = _ENV_NAME.fullmatch(content) if environment_key(node) else None  # `os.getenv("COLUMNS")`
+        read = _ENV_NAME.fullmatch(content) if code_settings.environment_key(node) else None  # `os.getenv("COLUMNS")`
         for m in [read] if read else _ENV_TEXT.finditer(content):
             env_line = " ".join(self.line_text(r) for r in range(max(0, row - 2), row + 3))
             tags = frozenset({"env-context"}) if read or _ENV_CONTEXT.search(env_line) else frozenset()
@@ -578,7 +574,7 @@ class _Walker:
             row,
             self.col(name_node.start_point),
             owners,
-            doc=leading_comment(enclosing_statement(node)) or owner_doc,
+            doc=doc_comments.leading_comment(enclosing_statement(node)) or owner_doc,
             context=self.line_text(row).strip(),
             tags=frozenset({"env-context"}),
         )

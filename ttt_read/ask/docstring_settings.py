@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from ttt_read.ask.syntax import docstring_node, node_text
+from ttt_read.ask.doc_comments import docstring_node
+from ttt_read.ask.syntax import node_text
 from ttt_read.ask.unit import MAX_DOC_CHARS, Unit
 
 _TERM = re.compile(r"^(\s*)``?([A-Za-z_][\w-]*)``?\s*$")

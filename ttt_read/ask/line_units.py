@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from ttt_read.ask.syntax import clean_comment
+from ttt_read.ask.doc_comments import clean_comment
 from ttt_read.ask.unit import Unit
 
 _FALLBACK_DEF = re.compile(

@@ -1,14 +1,14 @@
 """What tree-sitter's grammars say: which language a file is, which node types define, assign,
-wrap or comment, and how a node's name, value, doc comment and text are read.
+wrap or comment, and how a node's name, value and text are read (its doc comment:
+`doc_comments`).
 """
 
 from __future__ import annotations
 
 import re
-import textwrap
 from functools import cache
 
-from ttt_read.ask.unit import MAX_DOC_CHARS, MAX_VALUE_CHARS
+from ttt_read.ask.unit import MAX_VALUE_CHARS
 
 LANGUAGES = {
     ".py": "python",
@@ -212,7 +212,6 @@ WRAPPERS = {
     "type_declaration",
 }
 _STRING_QUOTES = re.compile(r"^[rbufRBUF]*(\"\"\"|'''|\"|'|`)|(\"\"\"|'''|\"|'|`)$")
-_JSDOC_TAG = re.compile(r"^\s*@\w+")
 
 
 def node_text(node) -> str:
@@ -223,20 +222,6 @@ def node_text(node) -> str:
 def unquote(text: str) -> str:
     """A string literal's text without its quotes and prefixes."""
     return _STRING_QUOTES.sub("", text)
-
-
-def clean_comment(text: str, tags: bool = False) -> str:
-    """A comment's words: markers (`/**`, `*`, `//`, `///`, `#`) left out, and the lines from its
-    first JSDoc/Javadoc tag (`@param`) on, or (`tags`) those lines alone."""
-    out, tagged = [], []
-    for line in text.split("\n"):
-        line = re.sub(r"^\s*(?:/\*+!?|\*+/|\*(?!/)|//+!?|#+|--)\s?", "", line)
-        line = re.sub(r"\*+/\s*$", "", line).rstrip()
-        if tagged or _JSDOC_TAG.match(line):
-            tagged.append(line)
-        else:
-            out.append(line)
-    return " ".join(" ".join(tagged if tags else out).split())[:MAX_DOC_CHARS]
 
 
 def name_of(node) -> str | None:
@@ -251,86 +236,6 @@ def name_of(node) -> str | None:
         return None
     text = node_text(name)
     return text if re.fullmatch(r"[A-Za-z_$#][\w$]*", text) else None
-
-
-def python_docstring(node) -> str:
-    """The first two paragraphs of a Python definition's docstring, on one line ("" when it has
-    none): what it does, then often how it is meant to be used ("To implement a custom
-    authentication scheme, subclass `Auth` and override ...") or its arguments."""
-    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", _raw_docstring(node).strip())]
-    if len(paragraphs) > 1 and paragraphs[0] and paragraphs[0][-1] not in ".!?:":
-        paragraphs[0] += "."  # a summary line ends its sentence: "Make an empty set" is not "... set First ..."
-    return " ".join(paragraphs[:2])[:MAX_DOC_CHARS]
-
-
-def docstring_node(node):
-    """The string node of a Python definition's docstring, or None."""
-    body = node.child_by_field_name("body")
-    if body is None or not body.named_children:
-        return None
-    first = body.named_children[0]
-    if first.type == "expression_statement" and first.named_children and first.named_children[0].type == "string":
-        return first.named_children[0]
-    return None
-
-
-def _raw_docstring(node) -> str:
-    string = docstring_node(node)
-    return unquote(node_text(string).strip()) if string is not None else ""
-
-
-_SPHINX_PARAM = re.compile(r"^:param(?:\s+[^:]+?)?\s+\*{0,2}(\w+):\s*(.*)$")
-_GOOGLE_SECTION = re.compile(r"^(?:Args|Arguments|Parameters|Keyword Args|Keyword Arguments|Params):$")
-_GOOGLE_PARAM = re.compile(r"^\*{0,2}(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
-_NUMPY_PARAM = re.compile(r"^\*{0,2}(\w+)\s*:(?:\s*\S.*)?$")
-
-
-def python_parameter_docs(node) -> dict[str, str]:
-    """What a Python docstring says of each parameter, in Sphinx (`:param timeout: ...`),
-    Google (`Args:` then `timeout (float): ...`) or NumPy (`Parameters`, dashes, `timeout :
-    float` then its description) style, continuation lines joined."""
-    _summary, _, rest = _raw_docstring(node).partition("\n")
-    lines = textwrap.dedent(rest).split("\n")
-    docs: dict[str, list[str]] = {}
-    section, current, depth = None, None, 0  # the style read, the parameter described, its indent
-    for i, line in enumerate(lines):
-        text, indent = line.strip(), len(line) - len(line.lstrip())
-        underlined = i + 1 < len(lines) and len(lines[i + 1].strip()) > 2 and set(lines[i + 1].strip()) == {"-"}
-        if not text:
-            current = current if section == "numpy" else None
-            continue
-        if indent == 0 and (underlined or _GOOGLE_SECTION.match(text) or text.endswith(":") and " " not in text):
-            section = (
-                "numpy" if underlined and text == "Parameters" else "google" if _GOOGLE_SECTION.match(text) else None
-            )
-            current = None
-            continue
-        if section == "numpy" and set(text) == {"-"}:
-            continue
-        if m := _SPHINX_PARAM.match(text):
-            current, depth = m[1], indent
-            docs[current] = [m[2]]
-        elif (
-            section == "google"
-            and indent > 0
-            and (current is None or indent <= depth)
-            and (m := _GOOGLE_PARAM.match(text))
-        ):
-            current, depth = m[1], indent
-            docs[current] = [m[2]]
-        elif section == "numpy" and indent == 0 and (m := _NUMPY_PARAM.match(text)):
-            current, depth = m[1], 0
-            docs[current] = []
-        elif current is not None and indent > depth and not text.startswith(":"):
-            docs[current].append(text)
-        else:
-            current = None
-    return {name: " ".join(" ".join(words).split())[:MAX_DOC_CHARS] for name, words in docs.items() if any(words)}
-
-
-def leading_comment(node) -> str:
-    """The comments right above a node (or above the statement wrapping it)."""
-    return clean_comment(comment_above(statement_of(node)))
 
 
 def statement_of(node):
@@ -364,28 +269,6 @@ def strings_in(node, limit: int = 40) -> list:
         else:
             stack.extend(reversed(n.children))
     return out
-
-
-def comment_above(target) -> str:
-    """The comments right above `target`, as written: its doc comment in most languages (not a
-    comment that ends the line of the statement before, nor a module's own `//!` doc)."""
-    parts = []
-    sibling = target.prev_named_sibling
-    row = target.start_point[0]
-    while sibling is not None and sibling.type in ATTRIBUTES and sibling.end_point[0] >= row - 1:
-        row, sibling = sibling.start_point[0], sibling.prev_named_sibling  # `#[derive(Debug)]` under the doc
-    while sibling is not None and sibling.type in COMMENTS and sibling.end_point[0] >= row - 2:
-        before = sibling.prev_sibling
-        text = node_text(sibling)
-        # a node that ends at the start of the comment's line ended with the line before it (a
-        # Rust `///` line comment holds its newline); one that ends further on shares the line
-        trailing = before is not None and before.end_point[0] == sibling.start_point[0] and before.end_point[1] > 0
-        if trailing or text.startswith(("//!", "/*!")):
-            break  # the comment after a statement on its line, or a module's own doc
-        parts.append(text)
-        row = sibling.start_point[0]
-        sibling = sibling.prev_named_sibling
-    return "\n".join(reversed(parts))
 
 
 def _one_line(text: str, limit: int = MAX_VALUE_CHARS) -> str | None:
@@ -509,8 +392,6 @@ def _tested_against_literal(node) -> bool:
 
 
 _UNSET = {"None", "null", "undefined", "nil"}
-_LOOKUPS = {"get", "pop", "setdefault", "getenv", "set"}  # `set`: `app.set('query parser', 'extended')`
-_OPTION_GETTER = re.compile(r"get_?(?:[a-z]+_?)?opt(?:ion)?", re.I)  # `get_bool_opt`, `getOption`
 
 
 def called_name(call):
@@ -524,58 +405,6 @@ def called_name(call):
             or callee.child_by_field_name("field")
         )
     return callee
-
-
-def keyed_default(call) -> tuple[str, object, str] | None:
-    """(key, default node, default) of `kwargs.get('timeout', 10)`, `kwargs.pop("filemode", 'a')`,
-    `get_bool_opt(options, 'stripnl', True)`: a setting read by name, with what it is when not
-    given (the name, then the default, last); or set by name to a literal, as applications
-    configure themselves (`this.set('subdomain offset', 2)`)."""
-    callee, arguments = called_name(call), call.child_by_field_name("arguments")
-    if callee is None or arguments is None:
-        return None
-    given = [a for a in arguments.named_children if a.type not in COMMENTS]
-    if callee is None or callee.type not in ("identifier", "property_identifier") or len(given) not in (2, 3):
-        return None
-    method = node_text(callee)
-    if not (method in _LOOKUPS or _OPTION_GETTER.fullmatch(method)) or given[-2].type != "string":
-        return None
-    if len(given) == 3 and given[0].type == "string":
-        return None  # `get(section, key, default)`: no one key
-    key, value = unquote(node_text(given[-2])), value_text(given[-1])
-    return (key, given[-1], value) if value is not None and re.fullmatch(r"[A-Za-z_][\w-]*(?: [\w-]+)*", key) else None
-
-
-_ACCESSORS = re.compile(r"define(?:Getter|Setter|Property)|__define[GS]etter__")
-_ACCESSOR_VALUES = ("function_expression", "function", "arrow_function", "object")
-
-
-def defined_property(call):
-    """The string node naming the property a call defines on an object, `defineGetter(req,
-    'xhr', function xhr() {...})`, `Object.defineProperty(obj, 'size', {get() {...}})`: users
-    read it as `req.xhr`, so it is a property, documented by the comment above the call."""
-    callee, arguments = call.child_by_field_name("function"), call.child_by_field_name("arguments")
-    if callee is not None and callee.type == "member_expression":
-        callee = callee.child_by_field_name("property")
-    if callee is None or arguments is None or not _ACCESSORS.fullmatch(node_text(callee)):
-        return None
-    given = [a for a in arguments.named_children if a.type not in COMMENTS]
-    for key, value in zip(given, given[1:]):
-        if key.type == "string" and value.type in _ACCESSOR_VALUES:
-            return key if re.fullmatch(r"[A-Za-z_$][\w$]*", unquote(node_text(key))) else None
-    return None
-
-
-_REFERENCES = ("identifier", "attribute", "member_expression", "selector_expression")  # a name, `pkg.Name`
-
-
-def registration_target(key_node, key: str, value_node) -> str | None:
-    """The definition a table entry registers under a string key (`"urlquery": URLQueryEscaper`,
-    `{'json': dump_json}`): the name the value refers to, when it is another name than the key."""
-    if key_node is None or key_node.type not in ("string", "interpreted_string_literal"):
-        return None
-    target = setting_name(value_node) if value_node is not None and value_node.type in _REFERENCES else None
-    return target if target and target != key else None
 
 
 def unset_default(assignment) -> str | None:
@@ -649,55 +478,6 @@ def numbers_passed(call) -> tuple[str, list]:
     return node_text(callee), numbers
 
 
-_CONFIG_SOURCE = re.compile(r"(?i)config|options|opts|settings|props|params")
-
-
-def destructured_settings(pattern) -> list:
-    """The name nodes of `const {url, fetchOptions} = resolveConfig(config)` or `function f({depth,
-    persistent} = {})`: settings read from a configuration object by name, which users pass as
-    options. Those with a default (`timeout = 0`) are values already."""
-    parent = pattern.parent
-    if parent is None or pattern.type != "object_pattern":
-        return []
-    source = parent.child_by_field_name("value") if parent.type == "variable_declarator" else None
-    if parent.type == "assignment_pattern":
-        parent = parent.parent
-    read = source is not None and _CONFIG_SOURCE.search(node_text(source))
-    if not (read or parent.type == "formal_parameters"):
-        return []
-    names = []
-    for c in pattern.named_children:
-        if c.type == "shorthand_property_identifier_pattern":
-            names.append(c)
-        elif c.type == "pair_pattern" and (key := c.child_by_field_name("key")) is not None:
-            names.append(key)
-    return names
-
-
-def setting_name(node) -> str | None:
-    """The name an assignment sets: the last part of `a.b.c`, a key (dotted ones whole), or a
-    plain name."""
-    if node is None:
-        return None
-    if node.type in ("attribute", "member_expression", "field_expression", "selector_expression"):
-        last = (
-            node.child_by_field_name("attribute")
-            or node.child_by_field_name("property")
-            or node.child_by_field_name("field")
-        )
-        node = last if last is not None else node
-    if node.type in ("pointer_declarator", "array_declarator", "init_declarator"):
-        inner = node.child_by_field_name("declarator")
-        return setting_name(inner) if inner is not None else None
-    text = node_text(node)
-    if node.type in ("string", "string_literal", "interpreted_string_literal"):  # a key: `"truncate.leeway": 5`
-        text = unquote(text.strip())
-        return text if re.fullmatch(r"[A-Za-z_$][\w$-]*(?:\.[A-Za-z_$][\w$-]*)*", text) else None
-    if node.type == "expression_list" or node.type == "pattern_list":
-        return None
-    return text if re.fullmatch(r"[A-Za-z_$][\w$-]*", text) else None
-
-
 _IDENTIFIERS = ("identifier", "property_identifier", "field_identifier", "type_identifier")
 
 
@@ -726,18 +506,3 @@ def find_text(node, text: str):
             return n
         stack.extend(n.children)
     return None
-
-
-_ENVIRONMENT = re.compile(r"(?:getenv|environ|Getenv|LookupEnv|\benv\b)\W*(?:get|var)?\W*$")
-
-
-def environment_key(string) -> bool:
-    """Whether a string literal is the name an environment read asks for: `os.getenv("TERM")`,
-    `os.environ.get('HOME')`, `process.env['PORT']`, `os.Getenv("GOPATH")`, `env::var("CARGO")`."""
-    read = string.parent
-    if read is not None and read.type in ("argument_list", "arguments"):
-        read = read.parent
-    if read is None or read.type not in ("call", "call_expression", "subscript", "subscript_expression"):
-        return False
-    before = node_text(read)[: string.start_byte - read.start_byte]
-    return _ENVIRONMENT.search(before) is not None

@@ -28,10 +28,10 @@ import dataclasses
 import re
 
 from ttt_read.ask.code_units import code_units
+from ttt_read.ask.doc_comments import clean_comment
 from ttt_read.ask.manual_units import manual_units
 from ttt_read.ask.prose_docs import described
 from ttt_read.ask.raised import described_by_raises
-from ttt_read.ask.syntax import clean_comment
 from ttt_read.ask.unit import DEFINITION_KINDS, Unit
 from ttt_read.notepad.lexicon import line_style
 from ttt_read.text import filekinds
