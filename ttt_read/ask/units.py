@@ -5,11 +5,12 @@ A question as people word it ("Which function asks the user a yes/no question?",
 default pool size of the adapter?") is answered by one of these units: a definition's *name*,
 a setting's *value*, an option, a variable's name. `ask` ranks them (`ranking`).
 
-Code is parsed with tree-sitter (`code_units`, `syntax`) (pre-built grammars for Python,
-JavaScript, TypeScript, Go, C, Rust and Java): a JavaScript class method `name(args) {`, a C
-function whose name sits inside nested declarators or a Go method with a receiver are one node
-type each, where regular expressions miss or confuse them; the parser also tolerates syntax
-errors and unknown dialects (Python 2, JSX), and gives each definition's doc comment and body.
+Code is parsed with tree-sitter (`code_units`, `syntax`, `doc_comments`, `code_settings`)
+(pre-built grammars for Python, JavaScript, TypeScript, Go, C, Rust and Java): a JavaScript
+class method `name(args) {`, a C function whose name sits inside nested declarators or a Go
+method with a receiver are one node type each, where regular expressions miss or confuse them;
+the parser also tolerates syntax errors and unknown dialects (Python 2, JSX), and gives each
+definition's doc comment and body.
 Without tree-sitter (or for other languages) a line-level fallback finds
 `def`/`class`/`function`/`fn` definitions and `NAME = literal` settings. Each code file is a
 unit too (`source_file`), for "Which module holds ...?". Manuals (prose and PDF text,
