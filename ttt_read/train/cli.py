@@ -171,12 +171,17 @@ def train_run(
         else:
             say_json(record)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        # Everything is written (state.pt by an atomic replace, the log closed). A rank's teardown
-        # of torch's distributed runtime can still abort ("terminate called without an active
-        # exception"), which torchrun reports as a failed run: leave without that teardown.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+        _leave_rank()
+
+
+def _leave_rank() -> None:
+    """End a torchrun rank whose run is written (state.pt by an atomic replace, the log closed)
+    without the interpreter's teardown: a rank's teardown of torch's distributed runtime can
+    still abort ("terminate called without an active exception"), which torchrun reports as a
+    failed run."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @train_app.command("span")
